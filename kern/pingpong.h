@@ -1,0 +1,52 @@
+/* Event and filter structs shared by kern/pingpong.bpf.c and user/: fixed-width types only
+ * (the includer provides __u8..__u64: vmlinux.h in BPF, <linux/types.h> in user space). */
+#ifndef PINGPONG_H
+#define PINGPONG_H
+
+/* Measurement points, in the order a message meets them on one host (DESIGN.md). */
+enum pp_point {
+	PP_SEND    = 1, /* syscall entry of the send-family call */
+	PP_XMIT    = 2, /* net:net_dev_queue */
+	PP_WIRE_TX = 3, /* libpcap, packet leaving */
+	PP_WIRE_RX = 4, /* libpcap, packet arriving */
+	PP_RX      = 5, /* net:netif_receive_skb */
+	PP_TCP     = 6, /* tcp:tcp_probe */
+	PP_RECV    = 7, /* syscall exit of the recv-family call */
+	PP_POINT_MAX = 8,
+};
+
+#define PP_AF_INET  2
+#define PP_AF_INET6 10
+
+/* One point for one skb, frame or syscall. The flow is always written in the direction the
+ * data travels (a recv's source is the remote peer), so one stream has one seq space.
+ * seq..seq+len covers: the payload of the skb/frame, or the bytes the syscall moved. */
+struct pp_event {
+	__u64 ts_ns;       /* the point's time, CLOCK_MONOTONIC */
+	__u64 ts_other_ns; /* syscalls: the call's other end (send: exit, recv: entry); else 0 */
+	__u32 seq;         /* TCP sequence number of the first byte covered */
+	__u32 len;         /* payload bytes covered; 0 for a pure ACK */
+	__u32 ack;         /* packets: TCP ack field */
+	__u32 tgid;        /* syscalls: the calling process */
+	__u16 sport;       /* host byte order */
+	__u16 dport;
+	__u8  saddr[16];   /* IPv4 in the first 4 bytes, rest zero */
+	__u8  daddr[16];
+	__u8  point;       /* enum pp_point */
+	__u8  family;      /* PP_AF_INET or PP_AF_INET6 */
+	__u8  tcp_flags;   /* packets: TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10) */
+	__u8  pad[9];    /* keeps the struct 80 bytes with no hidden padding */
+};
+
+/* pp_config[0]: how the kernel side filters. */
+#define PP_CFG_KEEP_ACKS  0x1 /* also report segments without payload */
+#define PP_CFG_ALL_TGIDS  0x2 /* syscalls of every process (no tgid filter) */
+struct pp_config {
+	__u32 netns_ino;   /* only this network namespace (inode of /proc/self/ns/net); 0 = any */
+	__u32 flags;
+};
+
+#define PP_MAX_PORTS 64
+#define PP_MAX_TGIDS 4096
+
+#endif

@@ -1,0 +1,14 @@
+/* The one percentile definition, shared by the summary, pingpong-plot and plots/plot_cdf.py:
+ * linear interpolation between closest ranks (numpy's default, Hyndman-Fan type 7):
+ * for sorted x[0..n-1], h = (n-1)*p/100, q = x[floor h] + (h - floor h)*(x[floor h + 1] - x[floor h]). */
+#ifndef PP_STATS_H
+#define PP_STATS_H
+
+#include <stddef.h>
+
+void pp_sort_doubles(double *x, size_t n);
+/* x sorted ascending, n >= 1, p in [0, 100]. */
+double pp_percentile(const double *x, size_t n, double p);
+double pp_mean(const double *x, size_t n);
+
+#endif
