@@ -154,9 +154,13 @@ static void put_y_axis(FILE *f, const struct pp_samples *s, const struct pp_plot
 	fprintf(f, "ytics_spec = '(\"0%%%%\" 0, \"50%%%%\" %.6f", pp_nines(50, n_max));
 	for (int nines = 1; nines <= (int)floor(top + 1e-9); nines++)
 		fprintf(f, ", \"%.10g%%%%\" %d", 100 - 100 * pow(10, -nines), nines);
-	for (size_t k = 0; k < o->npct; k++)
-		if (pp_nines(o->pct[k], n_max) < top)
-			fprintf(f, ", \"%.10g%%%%\" %.6f", o->pct[k], pp_nines(o->pct[k], n_max));
+	for (size_t k = 0; k < o->npct; k++) {
+		double y = pp_nines(o->pct[k], n_max);
+
+		/* p50, p90, p99... have their tick already */
+		if (y < top && fabs(y - round(y)) > 1e-6 && o->pct[k] != 50)
+			fprintf(f, ", \"%.10g%%%%\" %.6f", o->pct[k], y);
+	}
 	fputs(")'\n", f);
 	fputs("pct_y = '", f);
 	for (size_t k = 0; k < o->npct; k++)

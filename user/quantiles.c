@@ -2,6 +2,8 @@
  * change here is a change there. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "csvread.h"
@@ -9,6 +11,66 @@
 #include "stats.h"
 
 #define GRID_MAX_NINES 8.0 /* 1e8 samples: beyond that the grid ends and the curve jumps to max */
+
+/* Maps a double to an unsigned key with the same order: negatives flipped whole, positives
+ * with the sign bit set. */
+static uint64_t order_key(double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return bits & (1ull << 63) ? ~bits : bits | (1ull << 63);
+}
+
+static double from_order_key(uint64_t key)
+{
+	uint64_t bits = key & (1ull << 63) ? key & ~(1ull << 63) : ~key;
+	double v;
+
+	memcpy(&v, &bits, sizeof(v));
+	return v;
+}
+
+void pp_sort_doubles_radix(double *x, size_t n)
+{
+	uint64_t *key, *tmp, *src, *dst;
+	size_t count[8][256] = { { 0 } };
+
+	if (n < 2048 || !(key = malloc(2 * n * sizeof(*key)))) {
+		pp_sort_doubles(x, n);
+		return;
+	}
+	tmp = key + n;
+	for (size_t i = 0; i < n; i++) {
+		key[i] = order_key(x[i]);
+		for (int b = 0; b < 8; b++)
+			count[b][(key[i] >> (8 * b)) & 0xff]++;
+	}
+	src = key;
+	dst = tmp;
+	for (int b = 0; b < 8; b++) {
+		size_t pos = 0;
+
+		/* A byte every key shares (the high bytes of similar latencies) needs no pass. */
+		if (count[b][(src[0] >> (8 * b)) & 0xff] == n)
+			continue;
+		for (int d = 0; d < 256; d++) {
+			size_t c = count[b][d];
+
+			count[b][d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[b][(src[i] >> (8 * b)) & 0xff]++] = src[i];
+		uint64_t *swap = src;
+
+		src = dst;
+		dst = swap;
+	}
+	for (size_t i = 0; i < n; i++)
+		x[i] = from_order_key(src[i]);
+	free(key);
+}
 
 int pp_parse_percentiles(const char *list, double *pct, size_t *n)
 {

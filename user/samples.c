@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "csvread.h"
+#include "quantiles.h"
 #include "samples.h"
-#include "stats.h"
 
 int pp_component_by_name(const char *name)
 {
@@ -135,7 +135,7 @@ void pp_samples_sort(struct pp_samples *s)
 		for (size_t r = 0; r < s->rows; r++)
 			if (!isnan(col->v[r]))
 				col->v[k++] = col->v[r];
-		pp_sort_doubles(col->v, k);
+		pp_sort_doubles_radix(col->v, k);
 	}
 }
 

@@ -26,6 +26,7 @@ size_t pp_stack_window(size_t n, double pct)
 
 	if (tail < k)
 		k = tail;
+	k = floor(k + 1e-6); /* 100 - 99.9 is 0.0999...: a whole count must stay whole */
 	return k < 1 ? 1 : k > 100 ? 100 : (size_t)k;
 }
 
