@@ -5,18 +5,18 @@
 # readable as the body; a curve ends at the top with its maximum.
 
 if (out_term eq 'svg') {
-	set terminal svg size 1200,750 dynamic noenhanced font 'DejaVu Sans,13' background '#ffffff'
+	set terminal svg size 1200,750 dynamic enhanced font 'DejaVu Sans,13' background '#ffffff'
 } else {
 	if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
-		set terminal pngcairo size 1200,750 noenhanced font 'DejaVu Sans,11' background '#ffffff'
+		set terminal pngcairo size 1200,750 enhanced font 'DejaVu Sans,11' background '#ffffff'
 	} else {
-		set terminal png size 1200,750 noenhanced font 'DejaVuSans,11' background '#ffffff'
+		set terminal png size 1200,750 enhanced font 'DejaVuSans,11' background '#ffffff'
 	}
 }
 set encoding utf8
 set output out_file
 
-set title plot_title font ',14'
+set title plot_title noenhanced font ',14'
 set xlabel 'latency (µs)'
 set ylabel 'exchanges at or below (%)'
 set yrange [0:ytop]
@@ -32,7 +32,7 @@ if (logx) {
 set xrange [xmin:xmax]
 set key outside right top box reverse Left samplen 3 spacing 1.3
 if (strlen(x_note) > 0) {
-	set label 1 x_note at graph 0.99, graph 0.02 right font ',10' tc rgb '#606060'
+	set label 1 x_note at graph 0.99, graph 0.02 right noenhanced font ',10' tc rgb '#606060'
 }
 do for [i = 1:words(pct_y)] {
 	y = word(pct_y, i) + 0.0
@@ -40,7 +40,7 @@ do for [i = 1:words(pct_y)] {
 }
 
 plot for [i = 1:ncomp] data_dir.'/cdf.dat' index (i - 1) using 1:2 with lines \
-		lw (word(names, i) eq 'rtt' ? 3 : 2) lc rgb word(colors, i) title word(names, i), \
+		lw (word(names, i) eq 'rtt' ? 3 : 2) lc rgb word(colors, i) title word(keys, i), \
 	for [i = 1:ncomp] data_dir.'/marks.dat' index (i - 1) using 1:2 with points \
 		pt 7 ps 1.1 lc rgb word(colors, i) notitle
 unset output

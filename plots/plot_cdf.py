@@ -195,6 +195,15 @@ def bad_cell(path, comp, cells, lines):
     raise Failure(f"{path}: {comp}_us: unreadable column")
 
 
+def check_log_axis(samples):
+    """A log axis shows positive values only: says which components it leaves out."""
+    left_out = [c for c, x in samples.items() if x[-1] <= 0]
+    if len(left_out) == len(samples):
+        raise Failure("no positive values to draw on a log axis (drop --logx)")
+    if left_out:
+        print(f"{PROG}: no positive values, not drawn on the log axis: {', '.join(left_out)}", file=sys.stderr)
+
+
 def print_table(samples, pct):
     labels = "".join(" %10s" % ("p%.10g" % p) for p in pct)
     print("%-13s %9s%s %10s %10s  (us)" % ("component", "count", labels, "max", "mean"))
@@ -236,7 +245,7 @@ def x_range(drawn, pct, logx):
     lo, hi, note = min(0.0, x_min), x_max * 1.03, ""
     if x_max > x_hi * 1.2:
         hi = x_hi * 1.15
-        note = "x axis cut at %.0f us; the slowest reach %.0f us (--logx shows all)" % (hi, x_max)
+        note = "x axis cut at %.0f µs; the slowest reach %.0f µs (--logx shows all)" % (hi, x_max)
     return lo, (hi if hi > lo else lo + 1), note
 
 
@@ -279,7 +288,8 @@ def plot(samples, rows, args):
         ax.text(0.99, 0.02, note, transform=ax.transAxes, ha="right", fontsize=9, color="#606060")
     ax.set_xlabel("latency (µs)")
     ax.set_ylabel("exchanges at or below (%)")
-    title = args.title if args.title is not None else "%s: %d exchanges" % (os.path.basename(args.input), rows)
+    title = args.title if args.title is not None else "%s: %d exchange%s" % (
+        os.path.basename(args.input), rows, "" if rows == 1 else "s")
     ax.set_title(title)
     ax.grid(True, color="#e0e0e0")
     ax.spines["top"].set_visible(False)
@@ -345,9 +355,27 @@ def parse_args(argv):
     return args
 
 
+def ensure_matplotlib(argv):
+    """`python3 plot_cdf.py` may find a Python without matplotlib (a pyenv one, say): then
+    this runs again under Debian's, once."""
+    try:
+        import matplotlib  # noqa: F401
+        import numpy  # noqa: F401
+        return
+    except ImportError:
+        pass
+    debian = "/usr/bin/python3"
+    if os.path.realpath(sys.executable) != os.path.realpath(debian) and os.access(debian, os.X_OK) \
+            and not os.environ.get("PP_PLOT_CDF_REEXEC"):
+        os.environ["PP_PLOT_CDF_REEXEC"] = "1"
+        os.execv(debian, [debian, os.path.abspath(__file__)] + argv)
+    raise Failure("needs numpy and matplotlib (Debian: apt install python3-matplotlib)")
+
+
 def main(argv):
     try:
         args = parse_args(argv)
+        ensure_matplotlib(argv)
         samples, rows = load_samples(args.input, args.components, args.required)
         empty = [c for c, x in samples.items() if len(x) == 0]
         samples = {c: x for c, x in samples.items() if len(x) > 0}
@@ -355,6 +383,8 @@ def main(argv):
             raise Failure(f"{args.input} has no latency values in any of its {rows} rows")
         if empty:
             print(f"{PROG}: not measured in any row, not drawn: {', '.join(empty)}", file=sys.stderr)
+        if args.logx:
+            check_log_axis(samples)
         if not args.quiet:
             print_table(samples, args.percentiles)
             sys.stdout.flush()

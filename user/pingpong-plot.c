@@ -244,6 +244,33 @@ static int check_samples(const struct pp_samples *s, const char *path)
 	return 0;
 }
 
+/* A log axis shows positive values only: says which components it leaves out. */
+static int check_log_axis(const struct pp_samples *s)
+{
+	char left_out[256] = "";
+	size_t drawn = 0;
+
+	for (size_t i = 0; i < s->ncols; i++) {
+		const struct pp_sample_col *col = &s->col[i];
+		bool positive = false;
+
+		for (size_t r = 0; col->n > 0 && r < s->rows && !positive; r++)
+			positive = col->v[r] > 0; /* NAN compares false */
+		drawn += positive;
+		if (col->n > 0 && !positive && strlen(left_out) < sizeof(left_out) - 32) {
+			strcat(left_out, left_out[0] ? ", " : "");
+			strcat(left_out, pp_component_name[col->comp]);
+		}
+	}
+	if (drawn == 0) {
+		fprintf(stderr, PROG ": no positive values to draw on a log axis (drop --logx)\n");
+		return -ERANGE;
+	}
+	if (left_out[0])
+		fprintf(stderr, PROG ": no positive values, not drawn on the log axis: %s\n", left_out);
+	return 0;
+}
+
 static void print_table(const struct pp_samples *s, const struct options *o)
 {
 	pp_table_header(stdout, o->pct, o->npct);
@@ -309,7 +336,7 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 		return 1;
 	}
 	snprintf(in, sizeof(in), "%s", o->input);
-	snprintf(title, sizeof(title), "%s: %zu exchanges", basename(in), s->rows);
+	snprintf(title, sizeof(title), "%s: %zu exchange%s", basename(in), s->rows, s->rows == 1 ? "" : "s");
 	popts = (struct pp_plot_opts){
 		.term = o->term, .output = out.tmp, .title = o->title ? o->title : title,
 		.logx = o->logx, .pct = o->pct, .npct = o->npct,
@@ -372,7 +399,7 @@ int main(int argc, char **argv)
 		print_load_error(ret, o.input, &load_err);
 		return 1;
 	}
-	ret = check_samples(&s, o.input) ? 1 : 0;
+	ret = check_samples(&s, o.input) || (o.logx && check_log_axis(&s)) ? 1 : 0;
 	if (!ret && o.stacked)
 		ret = stack_bars(&s, &o, bar) ? 1 : 0;
 	if (!ret) {

@@ -35,6 +35,19 @@ static void put_gp_string(FILE *f, const char *var, const char *s)
 	fputs("'\n", f);
 }
 
+/* Key entries are enhanced text, which gnuplot's SVG also uses as each curve's <title>: an
+ * underscore would start a subscript, so it is escaped. */
+static void put_key_word(FILE *f, const char *name, bool first)
+{
+	if (!first)
+		fputc(' ', f);
+	for (; *name; name++) {
+		if (*name == '_')
+			fputc('\\', f);
+		fputc(*name, f);
+	}
+}
+
 static FILE *open_in(const char *dir, const char *name, char *path, size_t len)
 {
 	int n = snprintf(path, len, "%s/%s", dir, name);
@@ -130,7 +143,7 @@ static void put_x_range(FILE *f, const struct pp_samples *s, const struct pp_plo
 
 		if (x_max > x_hi * 1.2) {
 			hi = x_hi * 1.15;
-			snprintf(note, sizeof(note), "x axis cut at %.0f us; the slowest reach %.0f us (--logx shows all)",
+			snprintf(note, sizeof(note), "x axis cut at %.0f µs; the slowest reach %.0f µs (--logx shows all)",
 				 hi, x_max);
 		}
 		if (hi <= lo)
@@ -178,6 +191,10 @@ static void put_cdf_params(FILE *f, const char *dir, const struct pp_samples *s,
 	for (size_t i = 0; i < s->ncols; i++)
 		if (drawn(&s->col[i], o->logx))
 			fprintf(f, "%s%s", ncomp++ ? " " : "", pp_component_name[s->col[i].comp]);
+	fputs("'\nkeys = '", f);
+	for (size_t i = 0, k = 0; i < s->ncols; i++)
+		if (drawn(&s->col[i], o->logx))
+			put_key_word(f, pp_component_name[s->col[i].comp], k++ == 0);
 	fputs("'\ncolors = '", f);
 	for (size_t i = 0, k = 0; i < s->ncols; i++)
 		if (drawn(&s->col[i], o->logx))
@@ -237,6 +254,9 @@ int pp_write_stack_files(const char *dir, const struct pp_stack_bar *bar, size_t
 	fputs("part_names = '", params);
 	for (int p = 0; p < PP_STACK_PARTS; p++)
 		fprintf(params, "%s%s", p ? " " : "", pp_component_name[part[p]]);
+	fputs("'\npart_keys = '", params);
+	for (int p = 0; p < PP_STACK_PARTS; p++)
+		put_key_word(params, pp_component_name[part[p]], p == 0);
 	fputs("'\npart_colors = '", params);
 	for (int p = 0; p < PP_STACK_PARTS; p++)
 		fprintf(params, "%s%s", p ? " " : "", pp_component_color(part[p]));
