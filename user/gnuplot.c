@@ -25,7 +25,7 @@ int pp_find_plot_script(const char *name, char *path, size_t len)
 {
 	static const char *const beside_binary[] = { "../plots", "../share/pingpong" };
 	const char *env = getenv("PINGPONG_PLOTS_DIR");
-	char exe[PATH_MAX], dir[PATH_MAX + 32];
+	char exe[PATH_MAX], dir[PATH_MAX + 32], *bindir;
 	ssize_t n;
 
 	if (env && *env)
@@ -34,8 +34,9 @@ int pp_find_plot_script(const char *name, char *path, size_t len)
 	if (n < 0)
 		return -ENOENT;
 	exe[n] = '\0';
+	bindir = dirname(exe);
 	for (size_t i = 0; i < sizeof(beside_binary) / sizeof(*beside_binary); i++) {
-		snprintf(dir, sizeof(dir), "%s/%s", dirname(exe), beside_binary[i]);
+		snprintf(dir, sizeof(dir), "%s/%s", bindir, beside_binary[i]);
 		if (try_dir(dir, name, path, len) == 0)
 			return 0;
 	}

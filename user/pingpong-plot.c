@@ -180,6 +180,9 @@ static int parse_options(int argc, char **argv, struct options *o, bool *done)
 		return usage_error("--output must end in .png or .svg (got '%s')", o->output);
 	if (o->npct == 0)
 		return usage_error("%s", "--percentiles needs at least one value");
+	if (o->stacked && (o->comps_given || o->logx))
+		return usage_error("%s", "--stacked always shows rtt's four parts on a linear axis: "
+					 "drop --components and --logx");
 	return 0;
 }
 

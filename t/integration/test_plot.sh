@@ -145,6 +145,15 @@ missing = {"client_stack", "network", "server_stack", "server_app"} - titles
 sys.exit(f"missing {missing}" if missing else 0)
 EOF
 
+# Installed under a prefix, the scripts are found in <prefix>/share/pingpong beside bin/.
+mkdir -p "$TMP/prefix/bin" "$TMP/prefix/share/pingpong"
+cp "$PLOT" "$TMP/prefix/bin/" && cp "$ROOT/plots/cdf.gp" "$ROOT/plots/stack.gp" "$TMP/prefix/share/pingpong/"
+check "installed: finds share/pingpong/cdf.gp" bash -c "cd / && '$TMP/prefix/bin/pingpong-plot' -q -i '$csv' -o '$TMP/prefix/cdf.png'"
+check "installed: finds share/pingpong/stack.gp" bash -c "cd / && '$TMP/prefix/bin/pingpong-plot' -q -i '$csv' -o '$TMP/prefix/stack.png' --stacked"
+check "installed without scripts: says so, exit 1" bash -c "rm '$TMP/prefix/share/pingpong/cdf.gp'
+	out=\$('$TMP/prefix/bin/pingpong-plot' -q -i '$csv' -o '$TMP/prefix/x.png' 2>&1)
+	[ \$? -eq 1 ] && [[ \$out == *'cannot find plots/cdf.gp'* ]] && [ ! -e '$TMP/prefix/x.png' ]"
+
 # Bad input: one line on stderr, exit 1 (or 2 for usage), no output file, an old one untouched.
 bad=$TMP/bad
 mkdir -p "$bad"
@@ -186,4 +195,5 @@ for tool in c py; do
 	check "$tool: unknown component -> 2" refuses 2 $tool --input "$bad/good.csv" --output "$bad/new.png" --components rtt,latency
 	check "$tool: absent component column -> 1" refuses 1 $tool --input "$bad/good.csv" --output "$bad/new.png" --components wire
 done
+check "c: --stacked with --logx -> 2" refuses 2 c --input "$bad/good.csv" --output "$bad/new.png" --stacked --logx
 finish
