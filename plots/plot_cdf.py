@@ -253,6 +253,7 @@ def plot(samples, rows, args):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401 (matplotlib.ticker below)
 
     drawn = {c: x for c, x in samples.items() if not args.logx or x[-1] > 0}
     n_max = max(len(x) for x in samples.values())
@@ -283,6 +284,7 @@ def plot(samples, rows, args):
     lo, hi, note = x_range(drawn, args.percentiles, args.logx)
     if args.logx:
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "%g" % v))
     ax.set_xlim(lo, hi)
     if note:
         ax.text(0.99, 0.02, note, transform=ax.transAxes, ha="right", fontsize=9, color="#606060")
