@@ -1,0 +1,213 @@
+/* One server connection. The echo loop is what the client measures, so it does the least a
+ * server can: recv(MSG_WAITALL) returns once the whole ping is in (one syscall when it has
+ * arrived), then one blocking send hands the whole pong over; the buffer is allocated and
+ * touched before the first message, and timeouts cost nothing until they expire. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "echo.h"
+#include "handshake.h"
+#include "net.h"
+
+/* Below this a sleep overshoots by more than the delay itself; spin instead. */
+#define SPIN_BELOW_NS (200 * 1000ULL)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void wait_until(uint64_t deadline_ns, uint64_t delay_ns)
+{
+	if (delay_ns >= SPIN_BELOW_NS) {
+		struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ULL),
+				       .tv_nsec = (long)(deadline_ns % 1000000000ULL) };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		return;
+	}
+	while (now_ns() < deadline_ns)
+		;
+}
+
+static void send_reply(int fd, uint16_t status, const char *reason)
+{
+	uint8_t reply[PP_HS_REPLY_MAX];
+	int len = pp_hs_reply_encode(status, reason, reply, sizeof(reply));
+
+	if (len > 0)
+		pp_write_full(fd, reply, (size_t)len);
+}
+
+void pp_echo_refuse_busy(int fd, const char *reason)
+{
+	uint8_t scratch[PP_HS_HELLO_MAX];
+
+	/* Take in the hello if it is there, so that closing does not turn into a reset that
+	 * could race the reply. */
+	while (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
+		;
+	send_reply(fd, PP_HS_BUSY, reason);
+	shutdown(fd, SHUT_WR);
+}
+
+/* Reads the hello: first its fixed 8 bytes, then the length they announce (bounded). */
+static enum pp_hs_status read_hello(int fd, struct pp_hello *h, struct pp_echo_result *res)
+{
+	uint8_t buf[PP_HS_HELLO_MAX];
+	uint16_t status = PP_HS_OK;
+	int total, rc;
+
+	rc = pp_read_full(fd, buf, 8, NULL);
+	if (rc) {
+		res->err = rc;
+		return PP_HS_INTERNAL;
+	}
+	total = pp_hello_peek(buf, 8, &status);
+	if (total < 0)
+		return status;
+	rc = pp_read_full(fd, buf + 8, (size_t)total - 8, NULL);
+	if (rc) {
+		res->err = rc;
+		return PP_HS_INTERNAL;
+	}
+	return pp_hello_decode(buf, (size_t)total, h);
+}
+
+static bool reserve(const struct pp_echo_cfg *cfg, uint64_t bytes)
+{
+	uint64_t used = atomic_load(cfg->mem_used);
+
+	do {
+		if (used + bytes > cfg->mem_budget)
+			return false;
+	} while (!atomic_compare_exchange_weak(cfg->mem_used, &used, used + bytes));
+	return true;
+}
+
+static enum pp_echo_end classify(int err, size_t got, int waited_ms, int idle_ms)
+{
+	if (err == -EPIPE || err == -ECONNRESET)
+		return got ? PP_ECHO_VANISHED : PP_ECHO_PEER_DONE;
+	if (err == -EAGAIN)
+		return got ? PP_ECHO_STALLED : waited_ms >= idle_ms ? PP_ECHO_IDLE : PP_ECHO_PEER_DONE;
+	return PP_ECHO_ERROR;
+}
+
+static void echo_loop(int fd, const struct pp_echo_cfg *cfg, uint8_t *buf,
+		      struct pp_echo_result *res)
+{
+	int stall_ms = cfg->stall_timeout_ms ? cfg->stall_timeout_ms : PP_ECHO_STALL_TIMEOUT_MS;
+	int idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : PP_ECHO_IDLE_TIMEOUT_MS;
+	size_t size = res->msg_size;
+
+	for (;;) {
+		int waited_ms = 0, rc;
+		size_t got = 0;
+
+		/* The receive timeout is the stall timeout; between messages a few of them in a
+		 * row make the idle timeout, without a syscall to switch timeouts per message. */
+		for (;;) {
+			size_t more = 0;
+
+			rc = pp_read_full(fd, buf + got, size - got, &more);
+			got += more;
+			if (rc != -EAGAIN || got || waited_ms + stall_ms >= idle_ms)
+				break;
+			waited_ms += stall_ms;
+		}
+		if (rc == -EAGAIN && !got)
+			waited_ms += stall_ms;
+		if (rc) {
+			res->end = classify(rc, got, waited_ms, idle_ms);
+			if (res->end != PP_ECHO_PEER_DONE)
+				res->err = rc;
+			return;
+		}
+		if (res->count && res->echoed == res->count) {
+			res->end = PP_ECHO_TOO_MANY;
+			return;
+		}
+		if (cfg->reply_delay_ns)
+			wait_until(now_ns() + cfg->reply_delay_ns, cfg->reply_delay_ns);
+		rc = pp_write_full(fd, buf, size);
+		if (rc) {
+			res->end = rc == -EAGAIN ? PP_ECHO_STALLED : PP_ECHO_VANISHED;
+			res->err = rc;
+			return;
+		}
+		res->echoed++;
+	}
+}
+
+void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result *res)
+{
+	int stall_ms = cfg->stall_timeout_ms ? cfg->stall_timeout_ms : PP_ECHO_STALL_TIMEOUT_MS;
+	struct pp_hello hello;
+	uint8_t *buf;
+	enum pp_hs_status status;
+
+	memset(res, 0, sizeof(*res));
+	pp_set_nodelay(fd);
+	if (cfg->reply_delay_ns)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* sleeps end on time, not 50 us late */
+	pp_set_timeouts(fd, PP_ECHO_HELLO_TIMEOUT_MS, stall_ms);
+	status = read_hello(fd, &hello, res);
+	res->msg_size = hello.msg_size;
+	res->count = hello.count;
+	if (status == PP_HS_INTERNAL) {
+		res->end = res->err == -EAGAIN || res->err == -EPIPE || res->err == -ECONNRESET ?
+			PP_ECHO_NO_HELLO : PP_ECHO_ERROR;
+		return;
+	}
+	res->status = status;
+	if (status != PP_HS_OK) {
+		send_reply(fd, status, pp_hs_status_name(status));
+		res->end = PP_ECHO_REFUSED;
+		return;
+	}
+	if (!reserve(cfg, hello.msg_size)) {
+		res->status = PP_HS_BUSY;
+		send_reply(fd, PP_HS_BUSY, "server out of buffer memory, try later or smaller");
+		res->end = PP_ECHO_REFUSED;
+		return;
+	}
+	buf = malloc(hello.msg_size);
+	if (!buf) {
+		atomic_fetch_sub(cfg->mem_used, hello.msg_size);
+		res->status = PP_HS_INTERNAL;
+		send_reply(fd, PP_HS_INTERNAL, "server out of memory");
+		res->end = PP_ECHO_REFUSED;
+		return;
+	}
+	/* Fault the pages in now: a first touch inside the echo would be measured. */
+	memset(buf, 0, hello.msg_size);
+	pp_set_timeouts(fd, stall_ms, stall_ms);
+	send_reply(fd, PP_HS_OK, NULL);
+	echo_loop(fd, cfg, buf, res);
+	free(buf);
+	atomic_fetch_sub(cfg->mem_used, hello.msg_size);
+}
+
+const char *pp_echo_end_name(enum pp_echo_end end)
+{
+	switch (end) {
+	case PP_ECHO_PEER_DONE: return "peer closed";
+	case PP_ECHO_REFUSED: return "hello refused";
+	case PP_ECHO_NO_HELLO: return "no hello";
+	case PP_ECHO_VANISHED: return "peer vanished mid-message";
+	case PP_ECHO_STALLED: return "peer stalled";
+	case PP_ECHO_IDLE: return "peer idle too long";
+	case PP_ECHO_TOO_MANY: return "more messages than announced";
+	case PP_ECHO_ERROR: return "socket error";
+	}
+	return "?";
+}
