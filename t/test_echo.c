@@ -90,7 +90,7 @@ START_TEST(test_echoes_every_message_then_ends_cleanly)
 }
 END_TEST
 
-static void expect_refusal(uint32_t size, uint16_t status)
+static void expect_refusal(uint32_t size, uint16_t status, const char *reason)
 {
 	struct server s;
 	int cfd = start(&s, 0);
@@ -98,15 +98,15 @@ static void expect_refusal(uint32_t size, uint16_t status)
 
 	ck_assert_int_eq(pp_client_hello(cfd, size, 1, &reply), 0);
 	ck_assert_uint_eq(reply.status, status);
-	ck_assert_str_eq(reply.reason, pp_hs_status_name(status));
+	ck_assert_str_eq(reply.reason, reason);
 	finish(&s, cfd);
 	ck_assert_int_eq(s.res.end, PP_ECHO_REFUSED);
 }
 
 START_TEST(test_size_out_of_bounds_is_refused_with_a_reason)
 {
-	expect_refusal(0, PP_HS_BAD_SIZE);
-	expect_refusal(PP_MSG_SIZE_MAX + 1, PP_HS_BAD_SIZE);
+	expect_refusal(0, PP_HS_BAD_SIZE, "0 B is not in 1..16777216 B");
+	expect_refusal(PP_MSG_SIZE_MAX + 1, PP_HS_BAD_SIZE, "16777217 B is not in 1..16777216 B");
 }
 END_TEST
 
@@ -125,6 +125,28 @@ START_TEST(test_garbage_gets_bad_magic)
 	ck_assert_uint_eq(reply.status, PP_HS_BAD_MAGIC);
 	finish(&s, cfd);
 	ck_assert_int_eq(s.res.end, PP_ECHO_REFUSED);
+}
+END_TEST
+
+START_TEST(test_other_version_is_refused_naming_ours)
+{
+	struct server s;
+	int cfd = start(&s, 0);
+	uint8_t buf[PP_HS_REPLY_MAX];
+	struct pp_hs_reply reply;
+	struct pp_hello hello;
+	int len;
+
+	pp_hello_init(&hello, 64, 1, 0);
+	hello.version = 2;
+	len = pp_hello_encode(&hello, buf, sizeof(buf));
+	ck_assert_int_eq(pp_write_full(cfd, buf, (size_t)len), 0);
+	len = (int)recv(cfd, buf, sizeof(buf), MSG_WAITALL);
+	ck_assert_int_eq(pp_hs_reply_decode(buf, (size_t)len, &reply), 0);
+	ck_assert_uint_eq(reply.status, PP_HS_BAD_VERSION);
+	ck_assert_uint_eq(reply.version, 1);
+	ck_assert_str_eq(reply.reason, "version 2 asked, this server speaks 1");
+	finish(&s, cfd);
 }
 END_TEST
 
@@ -327,6 +349,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_echoes_every_message_then_ends_cleanly);
 	tcase_add_test(tc, test_size_out_of_bounds_is_refused_with_a_reason);
 	tcase_add_test(tc, test_garbage_gets_bad_magic);
+	tcase_add_test(tc, test_other_version_is_refused_naming_ours);
 	tcase_add_test(tc, test_message_larger_than_budget_is_busy);
 	tcase_add_test(tc, test_silent_client_costs_its_connection_only);
 	tcase_add_test(tc, test_client_vanishing_mid_message);

@@ -3,6 +3,7 @@
  * arrived), then one blocking send hands the whole pong over; the buffer is allocated and
  * touched before the first message, and timeouts cost nothing until they expire. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -80,6 +81,30 @@ static enum pp_hs_status read_hello(int fd, struct pp_hello *h, struct pp_echo_r
 		return PP_HS_INTERNAL;
 	}
 	return pp_hello_decode(buf, (size_t)total, h);
+}
+
+/* The detail the status name lacks: what was received against what is accepted. */
+static void refusal_reason(enum pp_hs_status status, const struct pp_hello *h, char *out,
+			   size_t len)
+{
+	switch (status) {
+	case PP_HS_BAD_SIZE:
+		snprintf(out, len, "%u B is not in %u..%u B", h->msg_size, PP_MSG_SIZE_MIN,
+			 PP_MSG_SIZE_MAX);
+		break;
+	case PP_HS_BAD_VERSION:
+		snprintf(out, len, "version %u asked, this server speaks %u", h->version,
+			 PP_HS_VERSION);
+		break;
+	case PP_HS_BAD_FLAGS:
+		snprintf(out, len, "flags 0x%x not known", h->flags & ~PP_HS_FLAGS_KNOWN);
+		break;
+	case PP_HS_BAD_LENGTH:
+		snprintf(out, len, "hello length must be %u..%u B", PP_HS_HELLO_LEN, PP_HS_HELLO_MAX);
+		break;
+	default:
+		out[0] = '\0';
+	}
 }
 
 static bool reserve(const struct pp_echo_cfg *cfg, uint64_t bytes)
@@ -170,13 +195,16 @@ void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result 
 	}
 	res->status = status;
 	if (status != PP_HS_OK) {
-		send_reply(fd, status, pp_hs_status_name(status));
+		char reason[PP_HS_REASON_MAX + 1];
+
+		refusal_reason(status, &hello, reason, sizeof(reason));
+		send_reply(fd, status, reason);
 		res->end = PP_ECHO_REFUSED;
 		return;
 	}
 	if (!reserve(cfg, hello.msg_size)) {
 		res->status = PP_HS_BUSY;
-		send_reply(fd, PP_HS_BUSY, "server out of buffer memory, try later or smaller");
+		send_reply(fd, PP_HS_BUSY, "out of message buffer memory, try later or smaller");
 		res->end = PP_ECHO_REFUSED;
 		return;
 	}
@@ -184,7 +212,7 @@ void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result 
 	if (!buf) {
 		atomic_fetch_sub(cfg->mem_used, hello.msg_size);
 		res->status = PP_HS_INTERNAL;
-		send_reply(fd, PP_HS_INTERNAL, "server out of memory");
+		send_reply(fd, PP_HS_INTERNAL, "out of memory");
 		res->end = PP_ECHO_REFUSED;
 		return;
 	}

@@ -98,8 +98,9 @@ static int handshake(struct run *r)
 		return rc;
 	}
 	if (reply.status != PP_HS_OK) {
-		fprintf(stderr, PROG ": %s refused: %s%s%s\n", r->server_text,
-			pp_hs_status_name(reply.status), reply.reason[0] ? " - " : "", reply.reason);
+		fprintf(stderr, PROG ": %s refused: %s%s%s%s\n", r->server_text,
+			pp_hs_status_name(reply.status), reply.reason[0] ? " (" : "", reply.reason,
+			reply.reason[0] ? ")" : "");
 		return -ECONNREFUSED;
 	}
 	return pp_set_timeouts(r->fd, PP_CLIENT_PONG_TIMEOUT_MS, PP_CLIENT_PONG_TIMEOUT_MS);

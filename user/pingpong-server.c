@@ -88,14 +88,14 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 		return; /* EAGAIN, ECONNABORTED, EMFILE...: the next poll tries again */
 	c = free_slot(conns, o->max_clients);
 	if (!c) {
-		pp_echo_refuse_busy(fd, "server busy: too many clients, try later");
+		pp_echo_refuse_busy(fd, "too many clients, try later");
 		close(fd);
 		return;
 	}
 	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg, .verbose = o->verbose };
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {
-		pp_echo_refuse_busy(fd, "server busy: cannot start a thread");
+		pp_echo_refuse_busy(fd, "cannot start a thread, try later");
 		close(fd);
 		c->used = false;
 	}
