@@ -176,7 +176,7 @@ static void echo_loop(int fd, const struct pp_echo_cfg *cfg, uint8_t *buf,
 void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result *res)
 {
 	int stall_ms = cfg->stall_timeout_ms ? cfg->stall_timeout_ms : PP_ECHO_STALL_TIMEOUT_MS;
-	struct pp_hello hello;
+	struct pp_hello hello = { 0 };
 	uint8_t *buf;
 	enum pp_hs_status status;
 

@@ -47,10 +47,12 @@ static void *conn_main(void *arg)
 	pp_echo_serve(c->fd, c->cfg, &res);
 	if (c->verbose) {
 		pp_addr_format(&c->peer, peer, sizeof(peer));
+		/* EPIPE is the peer's EOF here, which the end's name already says. */
+		bool why = res.err && res.err != -EPIPE;
+
 		fprintf(stderr, PROG ": %s: %u B x %llu announced, %llu echoed, %s%s%s\n", peer,
 			res.msg_size, (unsigned long long)res.count, (unsigned long long)res.echoed,
-			pp_echo_end_name(res.end), res.err ? ": " : "",
-			res.err ? strerror(-res.err) : "");
+			pp_echo_end_name(res.end), why ? ": " : "", why ? strerror(-res.err) : "");
 	}
 	atomic_store(&c->done, true);
 	return NULL;
