@@ -18,6 +18,7 @@ struct server {
 	int fd;
 	_Atomic uint64_t mem_used;
 	struct pp_echo_cfg cfg;
+	struct pp_watch watch;
 	struct pp_echo_result res;
 };
 
@@ -27,7 +28,7 @@ static void *server_main(void *arg)
 {
 	struct server *s = arg;
 
-	pp_echo_serve(s->fd, &s->cfg, &s->res);
+	pp_echo_serve(s->fd, &s->cfg, &s->watch, &s->res);
 	shutdown(s->fd, SHUT_RDWR); /* what closing does in the server, minus fd reuse */
 	return NULL;
 }
@@ -41,8 +42,8 @@ static int start(struct server *s, uint64_t delay_ns)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	s->fd = sv[1];
 	s->cfg = (struct pp_echo_cfg){ .reply_delay_ns = delay_ns, .mem_budget = 1 << 30,
-				       .mem_used = &s->mem_used, .stall_timeout_ms = 200,
-				       .idle_timeout_ms = 600 };
+				       .mem_used = &s->mem_used, .send_timeout_ms = 200 };
+	pp_watch_init(&s->watch);
 	ck_assert_int_eq(pp_set_timeouts(sv[0], 3000, 3000), 0);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
 	return sv[0];
@@ -190,38 +191,110 @@ START_TEST(test_client_vanishing_mid_message)
 }
 END_TEST
 
-START_TEST(test_client_stalling_mid_message_is_dropped)
+START_TEST(test_client_stalling_mid_message_is_dropped_by_the_watchdog)
 {
 	struct server s;
 	int cfd = start(&s, 0);
 	struct pp_hs_reply reply;
-	uint64_t t0;
+	struct pp_watchdog dog;
+	uint64_t t0 = now_ns();
 
+	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 300000000ULL), 0);
 	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
 	ck_assert_int_eq(pp_write_full(cfd, "half", 4), 0);
-	t0 = now_ns();
 	pthread_join(s.thread, NULL);
-	ck_assert_int_eq(s.res.end, PP_ECHO_STALLED);
-	/* Two stall timeouts at most (one for the partial recv, one for the next). */
+	pp_watchdog_stop(&dog);
+	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
+	ck_assert_uint_ge(now_ns() - t0, 300000000ULL);
 	ck_assert_uint_lt(now_ns() - t0, 1000000000ULL);
 	close(cfd);
 	close(s.fd);
 }
 END_TEST
 
-START_TEST(test_idle_client_is_dropped_after_idle_timeout)
+START_TEST(test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one)
 {
 	struct server s;
 	int cfd = start(&s, 0);
 	struct pp_hs_reply reply;
-	uint64_t t0 = now_ns();
+	struct pp_pingloop loop;
+	struct pp_watchdog dog;
+	uint64_t done;
 
-	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
-	pthread_join(s.thread, NULL);
+	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 200000000ULL), 0);
+	ck_assert_int_eq(pp_client_hello(cfd, 100, 0, &reply), 0);
+	ck_assert_int_eq(pp_pingloop_init(&loop, cfd, 100), 0);
+	loop.stop = &no_stop;
+	loop.interval_ns = 50000000; /* 10 exchanges over 0.5 s: longer than the timeout */
+	ck_assert_int_eq(pp_pingloop_run(&loop, 10, NULL, &done), 0);
+	pthread_join(s.thread, NULL); /* then silence */
+	pp_watchdog_stop(&dog);
 	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
-	ck_assert_uint_ge(now_ns() - t0, 550000000ULL);
+	ck_assert_uint_eq(s.res.echoed, 10);
+	pp_pingloop_free(&loop);
 	close(cfd);
 	close(s.fd);
+}
+END_TEST
+
+START_TEST(test_client_not_taking_pongs_is_dropped_after_send_timeout)
+{
+	struct server s;
+	int cfd = start(&s, 0);
+	struct pp_hs_reply reply;
+	static uint8_t msg[65536];
+
+	ck_assert_int_eq(pp_client_hello(cfd, sizeof(msg), 0, &reply), 0);
+	/* Pings, and never a read: the server's pongs fill both buffers, then its send waits. */
+	for (int i = 0; i < 200 && s.res.end == PP_ECHO_PEER_DONE; i++)
+		if (send(cfd, msg, sizeof(msg), MSG_DONTWAIT) < 0)
+			usleep(20000);
+	pthread_join(s.thread, NULL);
+	ck_assert_int_eq(s.res.end, PP_ECHO_STALLED);
+	close(cfd);
+	close(s.fd);
+}
+END_TEST
+
+/* A server that takes the hello and the first ping, then says nothing. */
+static void *mute_server(void *arg)
+{
+	int fd = *(int *)arg;
+	uint8_t buf[PP_HS_HELLO_LEN + 16];
+	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
+
+	pp_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
+	pp_write_full(fd, buf, (size_t)len);
+	pp_read_full(fd, buf, 16, NULL);
+	return NULL;
+}
+
+START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
+{
+	struct pp_hs_reply reply;
+	struct pp_pingloop loop;
+	struct pp_watch watch;
+	struct pp_watchdog dog;
+	pthread_t thread;
+	uint64_t done, t0;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pthread_create(&thread, NULL, mute_server, &sv[1]);
+	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), 0);
+	ck_assert_int_eq(pp_pingloop_init(&loop, sv[0], 16), 0);
+	pp_watch_init(&watch);
+	ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
+	loop.stop = &no_stop;
+	loop.watch = &watch;
+	t0 = now_ns();
+	ck_assert_int_eq(pp_pingloop_run(&loop, 1, NULL, &done), -ETIMEDOUT);
+	ck_assert_uint_lt(now_ns() - t0, 1000000000ULL);
+	pp_watchdog_stop(&dog);
+	pp_pingloop_free(&loop);
+	pthread_join(thread, NULL);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
@@ -353,8 +426,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_message_larger_than_budget_is_busy);
 	tcase_add_test(tc, test_silent_client_costs_its_connection_only);
 	tcase_add_test(tc, test_client_vanishing_mid_message);
-	tcase_add_test(tc, test_client_stalling_mid_message_is_dropped);
-	tcase_add_test(tc, test_idle_client_is_dropped_after_idle_timeout);
+	tcase_add_test(tc, test_client_stalling_mid_message_is_dropped_by_the_watchdog);
+	tcase_add_test(tc, test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one);
+	tcase_add_test(tc, test_client_not_taking_pongs_is_dropped_after_send_timeout);
+	tcase_add_test(tc, test_missing_pong_is_a_timeout_from_the_client_watchdog);
 	tcase_add_test(tc, test_more_messages_than_announced_ends_the_connection);
 	tcase_add_test(tc, test_reply_delay_spun_and_slept);
 	tcase_add_test(tc, test_pong_that_is_not_the_ping_is_an_error);

@@ -163,9 +163,11 @@ START_TEST(test_server_defaults_and_options)
 	ck_assert_ptr_null(o.bind);
 	ck_assert_uint_eq(o.reply_delay_us, 0);
 	ck_assert_uint_eq(o.max_clients, PP_SERVER_DEFAULT_MAX_CLIENTS);
+	ck_assert_uint_eq(o.idle_timeout_s, 60);
 	ck_assert(!o.verbose);
 	ck_assert_int_eq(SERVER(&o, err, "-p", "7", "--bind", "2001:2::2", "--reply-delay", "500",
-				"--max-clients", "3", "-v"), PP_OPTS_OK);
+				"--max-clients", "3", "--idle-timeout", "2", "-v"), PP_OPTS_OK);
+	ck_assert_uint_eq(o.idle_timeout_s, 2);
 	ck_assert_str_eq(o.bind, "2001:2::2");
 	ck_assert_uint_eq(o.reply_delay_us, 500);
 	ck_assert_uint_eq(o.max_clients, 3);
@@ -193,6 +195,8 @@ START_TEST(test_server_bad_values)
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--reply-delay", "1000001"), -EINVAL);
 	ck_assert_str_eq(err, "--reply-delay must be 0..1000000 microseconds (got 1000001)");
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--max-clients", "0"), -EINVAL);
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--idle-timeout", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--idle-timeout must be 1..86400 seconds (got 0)");
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--bind", ""), -EINVAL);
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--nope"), -EINVAL);
 	ck_assert_str_eq(err, "unknown option '--nope'");

@@ -1,7 +1,7 @@
 /* One server connection. The echo loop is what the client measures, so it does the least a
- * server can: recv(MSG_WAITALL) returns once the whole ping is in (one syscall when it has
- * arrived), then one blocking send hands the whole pong over; the buffer is allocated and
- * touched before the first message, and timeouts cost nothing until they expire. */
+ * server can: recv(MSG_WAITALL) returns once the whole ping is in (one syscall, one wakeup
+ * when it has arrived), then one blocking send hands the whole pong over; the buffer is
+ * allocated and touched before the first message, and no receive timer is armed per message. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,41 +118,24 @@ static bool reserve(const struct pp_echo_cfg *cfg, uint64_t bytes)
 	return true;
 }
 
-static enum pp_echo_end classify(int err, size_t got, int waited_ms, int idle_ms)
+static void echo_loop(int fd, const struct pp_echo_cfg *cfg, struct pp_watch *watch,
+		      uint8_t *buf, struct pp_echo_result *res)
 {
-	if (err == -EPIPE || err == -ECONNRESET)
-		return got ? PP_ECHO_VANISHED : PP_ECHO_PEER_DONE;
-	if (err == -EAGAIN)
-		return got ? PP_ECHO_STALLED : waited_ms >= idle_ms ? PP_ECHO_IDLE : PP_ECHO_PEER_DONE;
-	return PP_ECHO_ERROR;
-}
-
-static void echo_loop(int fd, const struct pp_echo_cfg *cfg, uint8_t *buf,
-		      struct pp_echo_result *res)
-{
-	int stall_ms = cfg->stall_timeout_ms ? cfg->stall_timeout_ms : PP_ECHO_STALL_TIMEOUT_MS;
-	int idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : PP_ECHO_IDLE_TIMEOUT_MS;
 	size_t size = res->msg_size;
 
 	for (;;) {
-		int waited_ms = 0, rc;
 		size_t got = 0;
+		int rc = pp_read_full(fd, buf, size, &got);
 
-		/* The receive timeout is the stall timeout; between messages a few of them in a
-		 * row make the idle timeout, without a syscall to switch timeouts per message. */
-		for (;;) {
-			size_t more = 0;
-
-			rc = pp_read_full(fd, buf + got, size - got, &more);
-			got += more;
-			if (rc != -EAGAIN || got || waited_ms + stall_ms >= idle_ms)
-				break;
-			waited_ms += stall_ms;
-		}
-		if (rc == -EAGAIN && !got)
-			waited_ms += stall_ms;
 		if (rc) {
-			res->end = classify(rc, got, waited_ms, idle_ms);
+			if (pp_watch_fired(watch))
+				res->end = PP_ECHO_IDLE;
+			else if ((rc == -EPIPE || rc == -ECONNRESET) && !got)
+				res->end = PP_ECHO_PEER_DONE;
+			else if (rc == -EPIPE || rc == -ECONNRESET)
+				res->end = PP_ECHO_VANISHED;
+			else
+				res->end = PP_ECHO_ERROR;
 			if (res->end != PP_ECHO_PEER_DONE)
 				res->err = rc;
 			return;
@@ -165,17 +148,21 @@ static void echo_loop(int fd, const struct pp_echo_cfg *cfg, uint8_t *buf,
 			wait_until(now_ns() + cfg->reply_delay_ns, cfg->reply_delay_ns);
 		rc = pp_write_full(fd, buf, size);
 		if (rc) {
-			res->end = rc == -EAGAIN ? PP_ECHO_STALLED : PP_ECHO_VANISHED;
+			res->end = pp_watch_fired(watch) ? PP_ECHO_IDLE :
+				   rc == -EAGAIN ? PP_ECHO_STALLED : PP_ECHO_VANISHED;
 			res->err = rc;
 			return;
 		}
 		res->echoed++;
+		if (watch)
+			pp_watch_bump(watch);
 	}
 }
 
-void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result *res)
+void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_watch *watch,
+		   struct pp_echo_result *res)
 {
-	int stall_ms = cfg->stall_timeout_ms ? cfg->stall_timeout_ms : PP_ECHO_STALL_TIMEOUT_MS;
+	int send_ms = cfg->send_timeout_ms ? cfg->send_timeout_ms : PP_ECHO_SEND_TIMEOUT_MS;
 	struct pp_hello hello = { 0 };
 	uint8_t *buf;
 	enum pp_hs_status status;
@@ -184,7 +171,7 @@ void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result 
 	pp_set_nodelay(fd);
 	if (cfg->reply_delay_ns)
 		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* sleeps end on time, not 50 us late */
-	pp_set_timeouts(fd, PP_ECHO_HELLO_TIMEOUT_MS, stall_ms);
+	pp_set_timeouts(fd, PP_ECHO_HELLO_TIMEOUT_MS, send_ms);
 	status = read_hello(fd, &hello, res);
 	res->msg_size = hello.msg_size;
 	res->count = hello.count;
@@ -218,9 +205,11 @@ void pp_echo_serve(int fd, const struct pp_echo_cfg *cfg, struct pp_echo_result 
 	}
 	/* Fault the pages in now: a first touch inside the echo would be measured. */
 	memset(buf, 0, hello.msg_size);
-	pp_set_timeouts(fd, stall_ms, stall_ms);
+	/* No receive timeout from here on (see watchdog.h); a send blocks only when the
+	 * client stops reading, so its timeout costs nothing otherwise. */
+	pp_set_timeouts(fd, 0, send_ms);
 	send_reply(fd, PP_HS_OK, NULL);
-	echo_loop(fd, cfg, buf, res);
+	echo_loop(fd, cfg, watch, buf, res);
 	free(buf);
 	atomic_fetch_sub(cfg->mem_used, hello.msg_size);
 }
@@ -232,8 +221,8 @@ const char *pp_echo_end_name(enum pp_echo_end end)
 	case PP_ECHO_REFUSED: return "hello refused";
 	case PP_ECHO_NO_HELLO: return "no hello";
 	case PP_ECHO_VANISHED: return "peer vanished mid-message";
-	case PP_ECHO_STALLED: return "peer stalled";
-	case PP_ECHO_IDLE: return "peer idle too long";
+	case PP_ECHO_STALLED: return "peer stopped taking pongs";
+	case PP_ECHO_IDLE: return "no message within the idle timeout";
 	case PP_ECHO_TOO_MANY: return "more messages than announced";
 	case PP_ECHO_ERROR: return "socket error";
 	}

@@ -105,8 +105,11 @@ int pp_pingloop_run(struct pp_pingloop *l, uint64_t n, int64_t *rtt_ns, uint64_t
 		if (!rc)
 			rc = pp_read_full(l->fd, l->pong, l->size, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (rc)
+		if (rc) {
+			if (pp_watch_fired(l->watch))
+				rc = -ETIMEDOUT;
 			break;
+		}
 		if (memcmp(l->ping, l->pong, stamped)) {
 			rc = -EBADMSG;
 			break;
@@ -114,6 +117,8 @@ int pp_pingloop_run(struct pp_pingloop *l, uint64_t n, int64_t *rtt_ns, uint64_t
 		if (rtt_ns)
 			rtt_ns[i] = (int64_t)(ts_ns(&t1) - ts_ns(&t0));
 		(*done)++;
+		if (l->watch)
+			pp_watch_bump(l->watch);
 		if (l->progress && ts_ns(&t1) >= next_progress) {
 			show_progress(l, *done);
 			next_progress = ts_ns(&t1) + PROGRESS_EVERY_NS;

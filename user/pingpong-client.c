@@ -103,7 +103,8 @@ static int handshake(struct run *r)
 			reply.reason[0] ? ")" : "");
 		return -ECONNREFUSED;
 	}
-	return pp_set_timeouts(r->fd, PP_CLIENT_PONG_TIMEOUT_MS, PP_CLIENT_PONG_TIMEOUT_MS);
+	/* No receive timeout in the loop: a watchdog thread does that job (watchdog.h). */
+	return pp_set_timeouts(r->fd, 0, PP_CLIENT_PONG_TIMEOUT_MS);
 }
 
 static const char *loop_error(int rc)
@@ -113,7 +114,8 @@ static const char *loop_error(int rc)
 	case -ECONNRESET:
 		return "the server closed the connection";
 	case -EAGAIN:
-		return "no pong within 10 s";
+	case -ETIMEDOUT:
+		return "no pong for 10 s";
 	case -EBADMSG:
 		return "a pong was not the echo of its ping";
 	case -EINTR:
@@ -126,6 +128,8 @@ static const char *loop_error(int rc)
 static int exchange(struct run *r)
 {
 	struct pp_pingloop loop;
+	struct pp_watch watch;
+	struct pp_watchdog dog;
 	uint64_t done = 0;
 	int rc;
 
@@ -134,12 +138,23 @@ static int exchange(struct run *r)
 		fprintf(stderr, PROG ": cannot allocate 2 x %u bytes\n", r->opts.size);
 		return rc;
 	}
+	pp_watch_init(&watch);
+	/* The pause between two exchanges is not the server's fault. */
+	rc = pp_watchdog_start(&dog, &watch, r->fd, (uint64_t)PP_CLIENT_PONG_TIMEOUT_MS * 1000000ULL +
+			       r->opts.interval_us * 1000);
+	if (rc) {
+		fprintf(stderr, PROG ": cannot start the watchdog thread: %s\n", strerror(-rc));
+		pp_pingloop_free(&loop);
+		return rc;
+	}
+	loop.watch = &watch;
 	loop.interval_ns = r->opts.interval_us * 1000;
 	loop.stop = &stop_signal;
 	loop.progress = isatty(STDERR_FILENO);
 	loop.progress_total = r->opts.warmup + r->opts.count;
 	rc = pp_pingloop_run(&loop, r->opts.warmup, NULL, &done);
 	if (rc) {
+		pp_watchdog_stop(&dog);
 		if (loop.progress)
 			fputc('\n', stderr);
 		fprintf(stderr, PROG ": %s during the warm-up (%llu of %llu); nothing recorded\n",
@@ -149,6 +164,7 @@ static int exchange(struct run *r)
 	}
 	loop.progress_done = done;
 	rc = pp_pingloop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
+	pp_watchdog_stop(&dog);
 	if (loop.progress)
 		fputc('\n', stderr);
 	pp_pingloop_free(&loop);

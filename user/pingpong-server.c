@@ -15,6 +15,7 @@
 #include "echo.h"
 #include "net.h"
 #include "server_opts.h"
+#include "watchdog.h"
 
 #define PROG "pingpong-server"
 #define MAX_LISTEN 8
@@ -26,6 +27,7 @@ struct conn {
 	int fd;                        /* closed by the main thread, after the join */
 	bool used;
 	atomic_bool done;
+	struct pp_watch watch;         /* checked by the main thread's tick */
 	struct pp_addr peer;
 	const struct pp_echo_cfg *cfg;
 	bool verbose;
@@ -44,7 +46,7 @@ static void *conn_main(void *arg)
 	struct pp_echo_result res;
 	char peer[PP_ADDRSTRLEN];
 
-	pp_echo_serve(c->fd, c->cfg, &res);
+	pp_echo_serve(c->fd, c->cfg, &c->watch, &res);
 	if (c->verbose) {
 		pp_addr_format(&c->peer, peer, sizeof(peer));
 		/* EPIPE is the peer's EOF here, which the end's name already says. */
@@ -67,6 +69,17 @@ static void reap(struct conn *conns, unsigned n, bool all)
 		close(conns[i].fd);
 		conns[i].used = false;
 	}
+}
+
+/* Shuts down the connections that completed no message within the idle timeout; their
+ * threads then end on their own and are reaped. */
+static void watch_all(struct conn *conns, unsigned n, uint64_t idle_ns)
+{
+	uint64_t now = pp_monotonic_ns();
+
+	for (unsigned i = 0; i < n; i++)
+		if (conns[i].used && !atomic_load(&conns[i].done))
+			pp_watch_check(&conns[i].watch, conns[i].fd, now, idle_ns);
 }
 
 static struct conn *free_slot(struct conn *conns, unsigned n)
@@ -95,6 +108,7 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 		return;
 	}
 	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg, .verbose = o->verbose };
+	pp_watch_init(&c->watch);
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {
 		pp_echo_refuse_busy(fd, "cannot start a thread, try later");
@@ -141,6 +155,7 @@ static int serve(const int *lfds, int n_lfds, const struct pp_server_opts *o)
 	};
 	struct pollfd pfds[MAX_LISTEN];
 	struct timespec tick = { .tv_sec = 1 };
+	uint64_t idle_ns = (uint64_t)o->idle_timeout_s * 1000000000ULL, next_tick = 0;
 	pthread_attr_t attr;
 	sigset_t wait_mask;
 	struct conn *conns;
@@ -157,16 +172,17 @@ static int serve(const int *lfds, int n_lfds, const struct pp_server_opts *o)
 	for (int i = 0; i < n_lfds; i++)
 		pfds[i] = (struct pollfd){ .fd = lfds[i], .events = POLLIN };
 	while (!stop_signal) {
-		/* The tick reaps finished connections even when nobody new arrives. */
 		int rc = ppoll(pfds, (nfds_t)n_lfds, &tick, &wait_mask);
 
-		if (rc <= 0) {
-			reap(conns, o->max_clients, false);
-			continue;
-		}
-		for (int i = 0; i < n_lfds; i++)
+		for (int i = 0; rc > 0 && i < n_lfds; i++)
 			if (pfds[i].revents & POLLIN)
 				accept_one(pfds[i].fd, conns, o, &cfg, &attr);
+		/* Once a second, whether or not clients arrive: reap and watch. */
+		if (pp_monotonic_ns() >= next_tick) {
+			reap(conns, o->max_clients, false);
+			watch_all(conns, o->max_clients, idle_ns);
+			next_tick = pp_monotonic_ns() + 1000000000ULL;
+		}
 	}
 	/* Wake every connection thread out of its recv/send, then wait for all of them. */
 	for (unsigned i = 0; i < o->max_clients; i++)

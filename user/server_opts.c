@@ -18,13 +18,16 @@ void pp_server_usage(FILE *out)
 "  -d, --reply-delay USEC   wait this long before each pong, 0..%llu microseconds\n"
 "                           (default 0; below 200 us busy-waits, above sleeps)\n"
 "  -m, --max-clients N      connections served at once, 1..%u (default %u)\n"
+"  -t, --idle-timeout SEC   drop a client that completes no message for this long,\n"
+"                           1..%u seconds (default %u)\n"
 "  -v, --verbose            one line per connection on stderr\n"
 "  -h, --help               this text\n"
 "\n"
 "Messages are 1 B..%u B, fixed per connection by the client's handshake. No root needed.\n"
 "Stops on SIGINT/SIGTERM. Exit status: 0 stopped, 1 cannot listen, 2 bad usage.\n",
 		(unsigned long long)PP_SERVER_REPLY_DELAY_MAX_US, PP_SERVER_MAX_CLIENTS_MAX,
-		PP_SERVER_DEFAULT_MAX_CLIENTS, PP_MSG_SIZE_MAX);
+		PP_SERVER_DEFAULT_MAX_CLIENTS, PP_SERVER_IDLE_MAX_S, PP_SERVER_DEFAULT_IDLE_S,
+		PP_MSG_SIZE_MAX);
 }
 
 int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *err, size_t errlen)
@@ -34,6 +37,7 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 		{ "bind", required_argument, NULL, 'b' },
 		{ "reply-delay", required_argument, NULL, 'd' },
 		{ "max-clients", required_argument, NULL, 'm' },
+		{ "idle-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -42,11 +46,12 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 	uint64_t value;
 	int c, rc = 0;
 
-	*o = (struct pp_server_opts){ .max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS };
+	*o = (struct pp_server_opts){ .max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS,
+				      .idle_timeout_s = PP_SERVER_DEFAULT_IDLE_S };
 	err[0] = '\0';
 	optind = 0; /* glibc: full reset, so tests may parse again */
 	opterr = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, ":p:b:d:m:vh", longopts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, ":p:b:d:m:t:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			rc = pp_cli_number("--port", optarg, 1, 65535, "", &value, err, errlen);
@@ -68,6 +73,11 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 			rc = pp_cli_number("--max-clients", optarg, 1, PP_SERVER_MAX_CLIENTS_MAX, "connections",
 				    &value, err, errlen);
 			o->max_clients = (uint32_t)value;
+			break;
+		case 't':
+			rc = pp_cli_number("--idle-timeout", optarg, 1, PP_SERVER_IDLE_MAX_S, "seconds",
+					   &value, err, errlen);
+			o->idle_timeout_s = (uint32_t)value;
 			break;
 		case 'v':
 			o->verbose = true;

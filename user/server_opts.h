@@ -12,12 +12,15 @@
 #define PP_SERVER_DEFAULT_MAX_CLIENTS 64
 #define PP_SERVER_MAX_CLIENTS_MAX     4096
 #define PP_SERVER_REPLY_DELAY_MAX_US  1000000ULL /* 1 s; more would trip client timeouts */
+#define PP_SERVER_DEFAULT_IDLE_S      60
+#define PP_SERVER_IDLE_MAX_S          86400
 
 struct pp_server_opts {
 	uint16_t port;
 	const char *bind;          /* NULL = every IPv4 and IPv6 address */
 	uint64_t reply_delay_us;   /* wait between a ping's last byte and its pong */
 	uint32_t max_clients;      /* connections served at once */
+	uint32_t idle_timeout_s;   /* a client that completes no message this long is dropped */
 	bool verbose;              /* one line per connection on stderr */
 };
 

@@ -78,4 +78,22 @@ check "   summary marks them PARTIAL" grep -q "PARTIAL: $rows of 100000 complete
 check "   summary.json too" grep -q "PARTIAL: $rows of 100000 completed" "$TMP/out/s.json"
 check "   the summary counts what was recorded" grep -q "^measured: $rows exchanges" "$TMP/stdout"
 check "   no temp file left" [ "$(ls "$TMP/out" | wc -l)" -eq 2 ]
+
+# The server hangs (stopped, its socket open): the client's watchdog ends the run.
+start_server
+rm -rf "$TMP/out"; mkdir "$TMP/out"
+tb_bg client "$CLIENT" "${A[@]}" --count 100000 --interval 100 --output "$TMP/out/r.csv" \
+	>"$TMP/stdout" 2>"$TMP/stderr"
+client=$!
+sleep 1
+kill -STOP "$SERVER_PID"
+start=$(date +%s)
+wait "$client"
+rc=$?
+secs=$(($(date +%s) - start))
+kill -CONT "$SERVER_PID"
+check "hung server -> client exit 1 (got $rc) after 10..16 s (took $secs s)" \
+	[ "$rc" -eq 1 ] && [ "$secs" -ge 9 ] && [ "$secs" -le 16 ]
+check "   says no pong for 10 s ($(head -c 200 "$TMP/stderr"))" grep -q "no pong for 10 s after" "$TMP/stderr"
+check "   keeps the completed exchanges" [ "$(wc -l < "$TMP/out/r.csv")" -gt 100 ]
 finish

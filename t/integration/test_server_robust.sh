@@ -79,6 +79,21 @@ ms=$((($(date +%s%N) - start) / 1000000))
 check "SIGTERM stops the server with exit 0 (got $rc) in under 1.5 s (took $ms ms)" \
 	[ "$rc" -eq 0 ] && [ "$ms" -lt 1500 ]
 
+# --idle-timeout: a client that says hello and then nothing is dropped after it.
+PORT=$((PORT + 1))
+start_server --idle-timeout 2 -v 2>"$TMP/idle.log"
+tb_bg client python3 -c '
+import socket, struct, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"PPNG" + struct.pack(">HHIIQ", 1, 24, 64, 0, 5)); s.recv(64)
+s.settimeout(10); t = time.time(); s.recv(1)
+print("closed after %.1f s" % (time.time() - t))' "$SERVER_IP4" "$PORT" >"$TMP/idle.out"
+idler=$!
+wait "$idler"
+check "quiet client dropped after --idle-timeout 2 ($(cat "$TMP/idle.out"))" \
+	grep -q "closed after [23]\.[0-9] s" "$TMP/idle.out"
+check "... logged as such" grep -q "no message within the idle timeout" "$TMP/idle.log"
+
 # --reply-delay: 2 ms slept, 100 us spun; both show in every RTT.
 PORT=$((PORT + 1))
 start_server --reply-delay 2000
