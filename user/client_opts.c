@@ -83,21 +83,21 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 			have_port = true;
 			break;
 		case 's':
-			rc = pp_cli_number("--size", optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX, "bytes", &value,
-				    err, errlen);
+			rc = pp_cli_number("--size", optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX,
+					   "bytes", &value, err, errlen);
 			o->size = (uint32_t)value;
 			break;
 		case 'c':
-			rc = pp_cli_number("--count", optarg, 1, PP_CLIENT_COUNT_MAX, "exchanges", &o->count,
-				    err, errlen);
+			rc = pp_cli_number("--count", optarg, 1, PP_CLIENT_COUNT_MAX, "exchanges",
+					   &o->count, err, errlen);
 			break;
 		case 'w':
 			rc = pp_cli_number("--warmup", optarg, 0, PP_CLIENT_WARMUP_MAX, "exchanges",
-				    &o->warmup, err, errlen);
+					   &o->warmup, err, errlen);
 			break;
 		case 'i':
-			rc = pp_cli_number("--interval", optarg, 0, PP_CLIENT_INTERVAL_MAX_US, "microseconds",
-				    &o->interval_us, err, errlen);
+			rc = pp_cli_number("--interval", optarg, 0, PP_CLIENT_INTERVAL_MAX_US,
+					   "microseconds", &o->interval_us, err, errlen);
 			break;
 		case 'o':
 			rc = text("--output", optarg, &o->output, err, errlen);

@@ -100,7 +100,8 @@ static void refusal_reason(enum pp_hs_status status, const struct pp_hello *h, c
 		snprintf(out, len, "flags 0x%x not known", h->flags & ~PP_HS_FLAGS_KNOWN);
 		break;
 	case PP_HS_BAD_LENGTH:
-		snprintf(out, len, "hello length must be %u..%u B", PP_HS_HELLO_LEN, PP_HS_HELLO_MAX);
+		snprintf(out, len, "hello length must be %u..%u B", PP_HS_HELLO_LEN,
+			 PP_HS_HELLO_MAX);
 		break;
 	default:
 		out[0] = '\0';

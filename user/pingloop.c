@@ -133,8 +133,8 @@ int pp_pingloop_run(struct pp_pingloop *l, uint64_t n, int64_t *rtt_ns, uint64_t
 				continue;
 			}
 			until = ns_ts(next_start);
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR &&
-			       !*l->stop)
+			while (!*l->stop &&
+			       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
 				;
 		}
 	}

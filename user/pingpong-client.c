@@ -138,17 +138,17 @@ static int exchange(struct run *r)
 		fprintf(stderr, PROG ": cannot allocate 2 x %u bytes\n", r->opts.size);
 		return rc;
 	}
+	loop.interval_ns = r->opts.interval_us * 1000;
 	pp_watch_init(&watch);
 	/* The pause between two exchanges is not the server's fault. */
-	rc = pp_watchdog_start(&dog, &watch, r->fd, (uint64_t)PP_CLIENT_PONG_TIMEOUT_MS * 1000000ULL +
-			       r->opts.interval_us * 1000);
+	rc = pp_watchdog_start(&dog, &watch, r->fd,
+			       (uint64_t)PP_CLIENT_PONG_TIMEOUT_MS * 1000000 + loop.interval_ns);
 	if (rc) {
 		fprintf(stderr, PROG ": cannot start the watchdog thread: %s\n", strerror(-rc));
 		pp_pingloop_free(&loop);
 		return rc;
 	}
 	loop.watch = &watch;
-	loop.interval_ns = r->opts.interval_us * 1000;
 	loop.stop = &stop_signal;
 	loop.progress = isatty(STDERR_FILENO);
 	loop.progress_total = r->opts.warmup + r->opts.count;
@@ -158,7 +158,8 @@ static int exchange(struct run *r)
 		if (loop.progress)
 			fputc('\n', stderr);
 		fprintf(stderr, PROG ": %s during the warm-up (%llu of %llu); nothing recorded\n",
-			loop_error(rc), (unsigned long long)done, (unsigned long long)r->opts.warmup);
+			loop_error(rc), (unsigned long long)done,
+			(unsigned long long)r->opts.warmup);
 		pp_pingloop_free(&loop);
 		return rc;
 	}
@@ -268,8 +269,8 @@ static int run(struct run *r)
 	}
 	rc = report(r, csv);
 	if (!rc && r->end_err) {
-		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu completed "
-			"(marked PARTIAL in the summary)\n", loop_error(r->end_err),
+		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu "
+			"completed (marked PARTIAL in the summary)\n", loop_error(r->end_err),
 			(unsigned long long)r->recorded, (unsigned long long)r->opts.count,
 			r->opts.output, (unsigned long long)r->recorded);
 		rc = r->end_err;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "echo.h"
@@ -99,15 +100,25 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 	int fd, rc;
 
 	fd = accept4(lfd, (struct sockaddr *)&peer.ss, &peer.len, SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* EAGAIN, ECONNABORTED, EMFILE...: the next poll tries again */
+	if (fd < 0) {
+		/* Out of descriptors or memory, the pending connection stays and poll would
+		 * report it again at once: pause instead of spinning. Others (EAGAIN,
+		 * ECONNABORTED) just wait for the next poll. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			struct timespec pause = { .tv_nsec = 100000000 };
+
+			nanosleep(&pause, NULL);
+		}
+		return;
+	}
 	c = free_slot(conns, o->max_clients);
 	if (!c) {
 		pp_echo_refuse_busy(fd, "too many clients, try later");
 		close(fd);
 		return;
 	}
-	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg, .verbose = o->verbose };
+	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg,
+			    .verbose = o->verbose };
 	pp_watch_init(&c->watch);
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {
@@ -215,7 +226,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROG ": cannot resolve --bind '%s'\n", opts.bind);
 		else
 			fprintf(stderr, PROG ": cannot listen on %s port %u: %s\n",
-				opts.bind ? opts.bind : "all addresses", opts.port, strerror(-n_lfds));
+				opts.bind ? opts.bind : "all addresses", opts.port,
+				strerror(-n_lfds));
 		return 1;
 	}
 	if (opts.verbose)

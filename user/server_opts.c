@@ -67,16 +67,16 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 			break;
 		case 'd':
 			rc = pp_cli_number("--reply-delay", optarg, 0, PP_SERVER_REPLY_DELAY_MAX_US,
-				    "microseconds", &o->reply_delay_us, err, errlen);
+					   "microseconds", &o->reply_delay_us, err, errlen);
 			break;
 		case 'm':
-			rc = pp_cli_number("--max-clients", optarg, 1, PP_SERVER_MAX_CLIENTS_MAX, "connections",
-				    &value, err, errlen);
+			rc = pp_cli_number("--max-clients", optarg, 1, PP_SERVER_MAX_CLIENTS_MAX,
+					   "connections", &value, err, errlen);
 			o->max_clients = (uint32_t)value;
 			break;
 		case 't':
-			rc = pp_cli_number("--idle-timeout", optarg, 1, PP_SERVER_IDLE_MAX_S, "seconds",
-					   &value, err, errlen);
+			rc = pp_cli_number("--idle-timeout", optarg, 1, PP_SERVER_IDLE_MAX_S,
+					   "seconds", &value, err, errlen);
 			o->idle_timeout_s = (uint32_t)value;
 			break;
 		case 'v':

@@ -113,8 +113,8 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 		info->lost_samples_server, info->pcap_drops_client + info->pcap_drops_server,
 		info->pcap_drops_client, info->pcap_drops_server);
 	print_absent(out, info);
-	fprintf(out, "\n%-13s %9s %11s %11s %11s %11s %11s %11s\n", "component/us", "samples", "p50", "p90",
-		"p99", "p99.9", "max", "mean");
+	fprintf(out, "\n%-13s %9s %11s %11s %11s %11s %11s %11s\n", "component/us", "samples",
+		"p50", "p90", "p99", "p99.9", "max", "mean");
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];
 
@@ -178,7 +178,8 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	fprintf(f, "%s}\n}\n", first ? "" : "\n  ");
 }
 
-int pp_summary_write_json(struct pp_summary *s, const struct pp_summary_info *info, const char *path)
+int pp_summary_write_json(struct pp_summary *s, const struct pp_summary_info *info,
+			  const char *path)
 {
 	struct pp_atomic_file file;
 	char *text = NULL;
