@@ -294,6 +294,22 @@ static void percpu_reorder(struct gen *g, int host, size_t batch)
 	free(tmp);
 }
 
+/* Any order within blocks of `block` events (far more disorder than per-CPU buffers make). */
+static void shuffle_blocks(struct gen *g, int host, size_t block)
+{
+	for (size_t at = 0; at < g->n[host]; at += block) {
+		size_t n = g->n[host] - at < block ? g->n[host] - at : block;
+
+		for (size_t i = n; i > 1; i--) {
+			size_t j = rnd(g) % i;
+			struct pp_event t = g->ev[host][at + i - 1];
+
+			g->ev[host][at + i - 1] = g->ev[host][at + j];
+			g->ev[host][at + j] = t;
+		}
+	}
+}
+
 /* Removes the event of `point` on `host` holding exchange ex's target byte. */
 static void drop_event(struct gen *g, int host, int point, uint64_t ex)
 {
@@ -513,6 +529,23 @@ START_TEST(test_per_cpu_reordering)
 	st = run_and_expect(&g);
 	ck_assert_uint_eq(st.complete, o.n);
 	ck_assert_uint_eq(st.events_out_of_order, 0);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_heavy_shuffle_is_still_exact)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.n = 1000;
+	o.skbs = 2;
+	gen_run(&g, &o);
+	shuffle_blocks(&g, PP_CLIENT, 300);
+	shuffle_blocks(&g, PP_SERVER, 150);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
 	gen_free(&g);
 }
 END_TEST
@@ -957,6 +990,7 @@ int main(void)
 	tcase_add_test(tc, test_many_skbs_and_reads_per_message);
 	tcase_add_test(tc, test_one_byte_messages);
 	tcase_add_test(tc, test_per_cpu_reordering);
+	tcase_add_test(tc, test_heavy_shuffle_is_still_exact);
 	tcase_add_test(tc, test_lost_event_marks_only_its_row_incomplete);
 	tcase_add_test(tc, test_retransmit_is_flagged);
 	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);

@@ -60,20 +60,23 @@ struct cell {
 	uint32_t hits;    /* events holding the target byte */
 };
 
-struct held {
-	uint64_t ts;
-	uint32_t idx;     /* into the stage's pool */
+/* One sorted run of held events (a ring buffer, ascending ts). */
+struct run {
+	struct pp_event *ev;
+	uint32_t cap, head, n;   /* cap a power of 2 */
 };
 
-/* A min-heap on ts: an event leaves once the host has shown one reorder_ns later. */
+#define MAX_RUNS 16
+
+/* The time-order stage: events are dealt into sorted runs (patience sorting) and leave smallest
+ * ts first, once the host has shown an event reorder_ns later. Perf data from C CPUs is C
+ * interleaved sorted streams, so there are about C runs and each event costs O(C). */
 struct order_stage {
-	struct pp_event *pool;
-	uint32_t *free_idx;
-	uint32_t nfree, cap;
-	struct held *heap;
-	uint32_t n;
+	struct run runs[MAX_RUNS];   /* [0, nruns) in use; the rest keep their buffers for reuse */
+	uint32_t nruns;
+	uint32_t n;                  /* events held */
 	uint64_t max_ts;
-	bool source_ended;   /* no more pushes: release in step with the window instead of by time */
+	bool source_ended;           /* no more pushes: release in step with the window instead */
 };
 
 struct buffered {
@@ -337,62 +340,93 @@ static void note_held(struct pp_correlator *c)
 		c->st.held_high_water = n;
 }
 
-static bool held_before(const struct held *a, const struct held *b)
+static struct pp_event *run_at(const struct run *r, uint32_t i)
 {
-	return a->ts < b->ts || (a->ts == b->ts && a->idx < b->idx);
+	return &r->ev[(r->head + i) & (r->cap - 1)];
 }
 
-static int stage_grow(struct order_stage *s, uint32_t hold_max)
+static int run_grow(struct run *r)
 {
-	uint32_t cap = s->cap ? s->cap * 2 : 256;
-	struct pp_event *pool;
-	uint32_t *free_idx;
-	struct held *heap;
+	uint32_t cap = r->cap ? r->cap * 2 : 64;
+	struct pp_event *ev = malloc((size_t)cap * sizeof(*ev));
 
-	if (cap > hold_max + 1)
-		cap = hold_max + 1;
-	if (cap <= s->cap)
+	if (!ev)
 		return -ENOMEM;
-	pool = realloc(s->pool, cap * sizeof(*pool));
-	if (!pool)
-		return -ENOMEM;
-	s->pool = pool;
-	free_idx = realloc(s->free_idx, cap * sizeof(*free_idx));
-	if (!free_idx)
-		return -ENOMEM;
-	s->free_idx = free_idx;
-	heap = realloc(s->heap, cap * sizeof(*heap));
-	if (!heap)
-		return -ENOMEM;
-	s->heap = heap;
-	for (uint32_t i = cap; i > s->cap; i--)
-		s->free_idx[s->nfree++] = i - 1;
-	s->cap = cap;
+	for (uint32_t i = 0; i < r->n; i++)
+		ev[i] = *run_at(r, i);
+	free(r->ev);
+	r->ev = ev;
+	r->cap = cap;
+	r->head = 0;
 	return 0;
 }
 
-static void heap_pop(struct order_stage *s, struct pp_event *out)
+/* The run whose head is the earliest event held. */
+static uint32_t stage_min_run(const struct order_stage *s)
 {
-	struct held last;
-	uint32_t i = 0;
+	uint32_t best = 0;
 
-	*out = s->pool[s->heap[0].idx];
-	s->free_idx[s->nfree++] = s->heap[0].idx;
-	last = s->heap[--s->n];
-	for (;;) {
-		uint32_t child = 2 * i + 1;
+	for (uint32_t i = 1; i < s->nruns; i++)
+		if (run_at(&s->runs[i], 0)->ts_ns < run_at(&s->runs[best], 0)->ts_ns)
+			best = i;
+	return best;
+}
 
-		if (child >= s->n)
-			break;
-		if (child + 1 < s->n && held_before(&s->heap[child + 1], &s->heap[child]))
-			child++;
-		if (!held_before(&s->heap[child], &last))
-			break;
-		s->heap[i] = s->heap[child];
-		i = child;
+static const struct pp_event *stage_top(const struct order_stage *s)
+{
+	return run_at(&s->runs[stage_min_run(s)], 0);
+}
+
+static void stage_pop(struct order_stage *s, struct pp_event *out)
+{
+	uint32_t i = stage_min_run(s);
+	struct run *r = &s->runs[i];
+
+	*out = *run_at(r, 0);
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->n--;
+	s->n--;
+	if (!r->n) { /* retire the run, keeping its buffer in the spare slot */
+		struct run spare = *r;
+
+		*r = s->runs[--s->nruns];
+		s->runs[s->nruns] = spare;
 	}
-	if (s->n)
-		s->heap[i] = last;
+}
+
+static int stage_insert(struct order_stage *s, const struct pp_event *ev)
+{
+	struct run *r = NULL;
+	uint32_t i;
+
+	/* best fit: the run with the latest tail not after ev */
+	for (i = 0; i < s->nruns; i++) {
+		struct run *cand = &s->runs[i];
+		uint64_t tail = run_at(cand, cand->n - 1)->ts_ns;
+
+		if (tail <= ev->ts_ns && (!r || tail > run_at(r, r->n - 1)->ts_ns))
+			r = cand;
+	}
+	if (!r && s->nruns < MAX_RUNS) {
+		r = &s->runs[s->nruns++];
+		r->head = 0;
+		r->n = 0;
+	}
+	if (!r) {
+		/* more disorder than runs: shift it into the run whose tail is nearest */
+		r = &s->runs[0];
+		for (i = 1; i < s->nruns; i++)
+			if (run_at(&s->runs[i], s->runs[i].n - 1)->ts_ns < run_at(r, r->n - 1)->ts_ns)
+				r = &s->runs[i];
+	}
+	if (r->n == r->cap && run_grow(r) < 0)
+		return -ENOMEM;
+	for (i = r->n; i > 0 && run_at(r, i - 1)->ts_ns > ev->ts_ns; i--)
+		*run_at(r, i) = *run_at(r, i - 1);
+	*run_at(r, i) = *ev;
+	r->n++;
+	s->n++;
+	return 0;
 }
 
 /* Exchange of ev's first byte, or -1 for an event that can go in at once (another flow, no
@@ -419,9 +453,7 @@ static int64_t position(const struct pp_correlator *c, const struct pp_event *ev
 
 static int64_t top_position(const struct pp_correlator *c, int host)
 {
-	const struct order_stage *s = &c->stage[host];
-
-	return position(c, &s->pool[s->heap[0].idx]);
+	return position(c, stage_top(&c->stage[host]));
 }
 
 /* Places what host's stage may give up now; returns how many events that was. While the
@@ -436,7 +468,7 @@ static uint64_t stage_release(struct pp_correlator *c, int host)
 
 	while (s->n && !c->error) {
 		if (!s->source_ended) {
-			uint64_t top = s->heap[0].ts;
+			uint64_t top = stage_top(s)->ts_ns;
 			bool late_enough = s->max_ts >= top && s->max_ts - top >= c->cfg.reorder_ns;
 
 			if (!late_enough) {
@@ -448,7 +480,7 @@ static uint64_t stage_release(struct pp_correlator *c, int host)
 			   top_position(c, host) > max64(c->seen[1 - host], (int64_t)c->cur) + c->reorder_ex) {
 			break;
 		}
-		heap_pop(s, &ev);
+		stage_pop(s, &ev);
 		place(c, host, &ev);
 		released++;
 	}
@@ -470,7 +502,7 @@ static void flush_both(struct pp_correlator *c)
 			host = PP_SERVER;
 		else
 			host = top_position(c, PP_SERVER) < top_position(c, PP_CLIENT) ? PP_SERVER : PP_CLIENT;
-		heap_pop(&c->stage[host], &ev);
+		stage_pop(&c->stage[host], &ev);
 		place(c, host, &ev);
 	}
 }
@@ -495,27 +527,21 @@ static int pump(struct pp_correlator *c)
 static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
 	struct order_stage *s = &c->stage[host];
-	struct held h;
-	uint32_t i;
 
 	if (c->cfg.no_reorder) {
 		place(c, host, ev);
 		return c->error;
 	}
-	if (!s->nfree && stage_grow(s, c->cfg.hold_max) < 0)
+	if (stage_insert(s, ev) < 0)
 		return c->error = -ENOMEM;
-	h.idx = s->free_idx[--s->nfree];
-	h.ts = ev->ts_ns;
-	s->pool[h.idx] = *ev;
-	for (i = s->n++; i > 0; i = (i - 1) / 2) {
-		if (!held_before(&h, &s->heap[(i - 1) / 2]))
-			break;
-		s->heap[i] = s->heap[(i - 1) / 2];
-	}
-	s->heap[i] = h;
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(c);
+	/* while both sources run, only this host's clock moved: only its stage can give */
+	if (!c->stage[0].source_ended && !c->stage[1].source_ended) {
+		stage_release(c, host);
+		return c->error;
+	}
 	return pump(c);
 }
 
@@ -819,11 +845,9 @@ void pp_correlate_free(struct pp_correlator *c)
 {
 	if (!c)
 		return;
-	for (int h = 0; h < 2; h++) {
-		free(c->stage[h].pool);
-		free(c->stage[h].free_idx);
-		free(c->stage[h].heap);
-	}
+	for (int h = 0; h < 2; h++)
+		for (int r = 0; r < MAX_RUNS; r++)
+			free(c->stage[h].runs[r].ev);
 	free(c->buf);
 	free(c->cells);
 	free(c);
