@@ -125,7 +125,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	fprintf(stderr, "capture_probe: %s, filter \"%s\"\n", pp_capture_iface(cap), pp_capture_filter(cap));
+	fprintf(stderr, "capture_probe: %s, filter \"%s\"\n", pp_capture_iface(cap),
+		pp_capture_filter(cap));
 	if (ready) {
 		FILE *f = fopen(ready, "w");
 

@@ -1,5 +1,5 @@
 /* wire-delay: an L2 relay between two interfaces that forwards every frame after a fixed delay,
- * the known wire of the testbed (this kernel has no netem). Build: cc -O2 -pthread -o wire-delay. */
+ * the known wire of the testbed (this kernel has no netem). Links with -lpthread. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
