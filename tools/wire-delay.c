@@ -1,5 +1,13 @@
 /* wire-delay: an L2 relay between two interfaces that forwards every frame after a fixed delay,
- * the known wire of the testbed (this kernel has no netem). Links with -lpthread. */
+ * the known wire of the testbed (this kernel has no netem). Links with -lpthread.
+ *
+ * A frame leaves exactly base + delay after the kernel stamped its arrival. Counting from the
+ * kernel's stamp, not from when a relay thread got round to it, and holding every frame for a
+ * constant base, make the wire independent of how fast this VM wakes an idle thread: measured
+ * here, forwarding "at once" took 10-60 us depending on how long the CPUs had idled, so a
+ * delay of 0 vs 500 us differed by 2*500 - 50 us of RTT. With a base, D = 0 and D = 500 differ
+ * by exactly 500 us each way; frames the relay could not pick up within base + delay are sent
+ * at once and counted late. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -32,6 +40,7 @@
 #define MAX_DELAY_US 10000000    /* 10 s */
 #define DEFAULT_QUEUE 4096
 #define DEFAULT_SPIN_US 50
+#define DEFAULT_BASE_US 50       /* covers the relay's own wake-up on an idle 2-vCPU VM */
 #define VLAN_ROOM 8              /* a re-inserted tag, and one more the frame may carry */
 #define DEFAULT_RT_PRIORITY 10  /* SCHED_FIFO: above every normal task, below kernel RT threads */
 #define POLL_MS 100              /* how often blocked threads look at the stop flag */
@@ -64,11 +73,13 @@ struct direction {
 	bool rx_started, tx_started;
 	/* statistics (written by one thread each, read after join) */
 	uint64_t forwarded, drop_full, drop_oversize, send_errors, csum_partial, recv_errors;
-	uint64_t late_max_ns, late_sum_ns;
+	uint64_t late_max_ns, late_sum_ns, late_count;
+	uint64_t pickup_max_ns, pickup_sum_ns, unstamped; /* kernel arrival -> the relay thread has the frame */
 	bool warned_oversize, warned_csum;
 };
 
-static uint64_t delay_ns;
+static uint64_t delay_ns;        /* base + delay: how long each frame is held */
+static int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the kernel stamps */
 static uint64_t spin_ns = DEFAULT_SPIN_US * 1000ull;
 static int rt_priority = DEFAULT_RT_PRIORITY;
 static atomic_bool stop;
@@ -81,6 +92,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Tightest of 50 brackets (mono, real, mono): the offset within some tens of ns. */
+static void measure_realtime_offset(void)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 50; i++) {
+		struct timespec real;
+		uint64_t a = now_ns(), b;
+
+		clock_gettime(CLOCK_REALTIME, &real);
+		b = now_ns();
+		if (b - a < best) {
+			best = b - a;
+			realtime_offset_ns = (int64_t)real.tv_sec * 1000000000ll + real.tv_nsec -
+					     (int64_t)(a + (b - a) / 2);
+		}
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -89,7 +119,10 @@ static void usage(FILE *f)
 		"Run it in the router namespace of `tools/testbed up --router`.\n"
 		"\n"
 		"  -d, --delay-us N      one-way delay added to every frame, microseconds (default 0,\n"
-		"                        at most %d); 0 forwards at once from the receiving thread\n"
+		"                        at most %d)\n"
+		"  -b, --base-us N       constant hold on top of the delay, so that changing the delay\n"
+		"                        changes the wire by exactly that (default %d us; with\n"
+		"                        --base-us 0 --delay-us 0 frames are forwarded at once)\n"
 		"  -q, --queue-frames N  frames held per direction before new ones are dropped\n"
 		"                        (default %d)\n"
 		"  -s, --spin-us N       busy-wait this long before each deadline for precision\n"
@@ -102,7 +135,7 @@ static void usage(FILE *f)
 		"`ethtool -K IF gro off` (the relay warns otherwise), and on the endpoints' interfaces\n"
 		"`ethtool -K IF tx off tso off gso off` (frames larger than the MTU, or without their\n"
 		"checksum, are counted and reported). Stops on SIGINT/SIGTERM and prints statistics.\n",
-		MAX_DELAY_US, DEFAULT_QUEUE, DEFAULT_SPIN_US, DEFAULT_RT_PRIORITY);
+		MAX_DELAY_US, DEFAULT_BASE_US, DEFAULT_QUEUE, DEFAULT_SPIN_US, DEFAULT_RT_PRIORITY);
 }
 
 static int parse_uint(const char *opt, const char *text, long max, long *out)
@@ -178,6 +211,7 @@ static int open_port(const char *ifname, int *mtu)
 	mr.mr_ifindex = sll.sll_ifindex;
 	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
 		fprintf(stderr, PROG ": %s: socket options: %s\n", ifname, strerror(errno));
 		goto fail;
@@ -217,18 +251,34 @@ static uint32_t restore_vlan(uint8_t *frame, uint32_t len, const struct tpacket_
 	return len + 4;
 }
 
-/* Receives one frame into buf; returns its length, 0 if nothing usable, -1 on error. */
-static int receive(struct direction *d, uint8_t *buf, uint32_t *len)
+/* The kernel's arrival stamp on CLOCK_MONOTONIC; `now` when it has none or it makes no sense
+ * (a frame cannot arrive in the future, nor long before we read it). */
+static uint64_t arrival_mono(struct direction *d, const struct timespec *real, uint64_t now)
+{
+	int64_t real_ns = (int64_t)real->tv_sec * 1000000000ll + real->tv_nsec;
+	uint64_t mono = (uint64_t)(real_ns - realtime_offset_ns);
+
+	if (!real_ns || mono > now || now - mono > 1000000000ull) {
+		d->unstamped++;
+		return now;
+	}
+	return mono;
+}
+
+/* Receives one frame into buf; returns 1, 0 if nothing usable, -1 on error. */
+static int receive(struct direction *d, uint8_t *buf, uint32_t *len, uint64_t *arrival_ns)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata)) + CMSG_SPACE(sizeof(struct timespec))];
 	} control;
+	struct timespec stamp = { 0 };
 	struct iovec iov = { .iov_base = buf, .iov_len = d->frame_max - 4 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
 			      .msg_controllen = sizeof(control) };
 	struct tpacket_auxdata aux = { 0 };
 	ssize_t n = recvmsg(d->in_fd, &msg, MSG_TRUNC | MSG_DONTWAIT);
+	uint64_t now = now_ns();
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
@@ -242,9 +292,16 @@ static int receive(struct direction *d, uint8_t *buf, uint32_t *len)
 		}
 		return 0;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA)
 			memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+		else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+	}
+	*arrival_ns = arrival_mono(d, &stamp, now);
+	if (now - *arrival_ns > d->pickup_max_ns)
+		d->pickup_max_ns = now - *arrival_ns;
+	d->pickup_sum_ns += now - *arrival_ns;
 	if (aux.tp_status & TP_STATUS_CSUMNOTREADY) {
 		d->csum_partial++;
 		if (!d->warned_csum) {
@@ -321,13 +378,14 @@ static void *rx_main(void *arg)
 	while (!atomic_load(&stop)) {
 		struct pollfd pfd = { .fd = d->in_fd, .events = POLLIN };
 		struct slot *s;
+		uint64_t arrival;
 		uint32_t len;
 		int ret;
 
 		if (poll(&pfd, 1, POLL_MS) <= 0)
 			continue;
 		if (!delay_ns) { /* no queue, no hand-off between threads: the zero of the scale */
-			if ((ret = receive(d, direct, &len)) > 0) {
+			if ((ret = receive(d, direct, &len, &arrival)) > 0) {
 				transmit(d, direct, len);
 				d->forwarded++;
 			} else if (ret < 0) {
@@ -345,12 +403,11 @@ static void *rx_main(void *arg)
 				d->drop_full++;
 			continue;
 		}
-		ret = receive(d, s->data, &s->len);
+		ret = receive(d, s->data, &s->len, &s->arrival_ns);
 		if (ret < 0)
 			d->recv_errors++;
 		if (ret <= 0)
 			continue;
-		s->arrival_ns = now_ns();
 		pthread_mutex_lock(&d->lock);
 		d->count++;
 		pthread_cond_signal(&d->nonempty);
@@ -388,6 +445,8 @@ static void *tx_main(void *arg)
 		deadline = s->arrival_ns + delay_ns;
 		wait_until(deadline);
 		late = now_ns() - deadline;
+		if (late > 1000) /* frames picked up after their deadline, or woken over 1 us late */
+			d->late_count++;
 		transmit(d, s->data, s->len);
 		d->forwarded++;
 		d->late_sum_ns += late;
@@ -442,9 +501,16 @@ static void report(const struct direction *d)
 		(unsigned long long)d->drop_full, (unsigned long long)d->drop_oversize,
 		(unsigned long long)d->send_errors, (unsigned long long)d->recv_errors,
 		(unsigned long long)d->count);
+	if (d->forwarded)
+		fprintf(stderr, "; pick-up after arrival max %.1f us, mean %.1f us",
+			d->pickup_max_ns / 1e3, (double)d->pickup_sum_ns / (double)d->forwarded / 1e3);
 	if (delay_ns && d->forwarded)
-		fprintf(stderr, "; lateness max %.1f us, mean %.2f us", d->late_max_ns / 1e3,
-			(double)d->late_sum_ns / (double)d->forwarded / 1e3);
+		fprintf(stderr, "; sent after deadline max %.1f us, mean %.2f us, %llu over 1 us",
+			d->late_max_ns / 1e3, (double)d->late_sum_ns / (double)d->forwarded / 1e3,
+			(unsigned long long)d->late_count);
+	if (d->unstamped)
+		fprintf(stderr, "; %llu without a kernel arrival stamp (timed from pick-up)",
+			(unsigned long long)d->unstamped);
 	if (d->csum_partial)
 		fprintf(stderr, "; %llu without checksum", (unsigned long long)d->csum_partial);
 	fputc('\n', stderr);
@@ -454,6 +520,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "delay-us", required_argument, 0, 'd' },
+		{ "base-us", required_argument, 0, 'b' },
 		{ "queue-frames", required_argument, 0, 'q' },
 		{ "spin-us", required_argument, 0, 's' },
 		{ "rt-priority", required_argument, 0, 'r' },
@@ -461,15 +528,19 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	struct direction dir[2] = { 0 };
-	long delay_us = 0, queue = DEFAULT_QUEUE, spin_us = DEFAULT_SPIN_US;
+	long delay_us = 0, base_us = DEFAULT_BASE_US, queue = DEFAULT_QUEUE, spin_us = DEFAULT_SPIN_US;
 	long rt_prio = DEFAULT_RT_PRIORITY;
 	int fd_a = -1, fd_b = -1, mtu_a = 0, mtu_b = 0, opt, ret = 1, sig;
 	sigset_t sigs;
 
-	while ((opt = getopt_long(argc, argv, "d:q:s:r:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:b:q:s:r:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			if (parse_uint("--delay-us", optarg, MAX_DELAY_US, &delay_us))
+				return 2;
+			break;
+		case 'b':
+			if (parse_uint("--base-us", optarg, MAX_DELAY_US, &base_us))
 				return 2;
 			break;
 		case 'q':
@@ -504,7 +575,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": IF_A and IF_B must differ (got %s twice)\n", argv[optind]);
 		return 2;
 	}
-	delay_ns = (uint64_t)delay_us * 1000;
+	delay_ns = (uint64_t)(base_us + delay_us) * 1000;
+	measure_realtime_offset();
 	spin_ns = (uint64_t)spin_us * 1000;
 	rt_priority = (int)rt_prio;
 	/* Default timer slack is 50 us: far too coarse for a delay we promise to the microsecond. */
@@ -539,8 +611,9 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	fprintf(stderr, PROG ": relaying %s <-> %s, one-way delay %ld us, up to %ld frames held per "
-		"direction\n", argv[optind], argv[optind + 1], delay_us, delay_ns ? queue : 0);
+	fprintf(stderr, PROG ": relaying %s <-> %s, one-way delay %ld us + base %ld us, up to %ld "
+		"frames held per direction\n", argv[optind], argv[optind + 1], delay_us, base_us,
+		delay_ns ? queue : 0);
 	while (sigwait(&sigs, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
 		;
 	atomic_store(&stop, true);
