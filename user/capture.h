@@ -23,6 +23,8 @@ struct pp_capture_opts {
 	bool keep_acks;          /* deliver segments without payload too */
 	bool no_early_rx_stamp;  /* do not hold the SO_TIMESTAMPNS socket (see capture.c) */
 	int buffer_bytes;        /* kernel ring; 0: 4 MiB */
+	int batch_ms;            /* 0: immediate mode, a wake-up per frame; > 0: frames wait in the
+				  * ring up to this long, far fewer wake-ups (less perturbation) */
 };
 
 struct pp_capture_stats {
