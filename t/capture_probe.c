@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"  --pcap-out FILE      also save the frames (pcap, ns)\n"
 		"  --keep-acks          print segments without payload too\n"
 		"  --no-early-rx-stamp  do not hold the SO_TIMESTAMPNS socket\n"
+		"  --batch-ms MS        let frames wait in the ring up to MS (default 0: immediate)\n"
 		"  --duration SEC       stop after this long (default 10; SIGINT/SIGTERM stop too)\n"
 		"  --ready FILE         create FILE once capturing (for scripts)\n");
 }
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 		{ "list-tstamp-types", no_argument, 0, 'l' }, { "pcap-out", required_argument, 0, 'w' },
 		{ "keep-acks", no_argument, 0, 'k' },   { "no-early-rx-stamp", no_argument, 0, 'n' },
 		{ "duration", required_argument, 0, 'd' }, { "ready", required_argument, 0, 'r' },
+		{ "batch-ms", required_argument, 0, 'b' },
 		{ "help", no_argument, 0, 'h' },        { 0 }
 	};
 	struct pp_capture_opts opts = { 0 };
@@ -90,6 +92,13 @@ int main(int argc, char **argv)
 		case 'k': opts.keep_acks = true; break;
 		case 'n': opts.no_early_rx_stamp = true; break;
 		case 'r': ready = optarg; break;
+		case 'b':
+			opts.batch_ms = (int)strtol(optarg, &end, 10);
+			if (*end || opts.batch_ms < 0 || opts.batch_ms > 10000) {
+				fprintf(stderr, "capture_probe: --batch-ms must be 0..10000 (got %s)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'd':
 			duration_s = strtod(optarg, &end);
 			if (*end || duration_s <= 0 || duration_s > 3600) {

@@ -33,7 +33,8 @@
 #define MAX_LOCAL_ADDRS 64
 #define SNAPLEN 160                 /* >= PP_PACKET_SNAPLEN, also for the 20-byte SLL2 header */
 #define DEFAULT_BUFFER_BYTES (4 << 20)
-#define RESAMPLE_NS 1000000000ull   /* re-measure the clock offset at most once a second */
+#define RESAMPLE_NS 1000000000ull
+#define MAX_DISPATCH_ROUNDS 64   /* re-measure the clock offset at most once a second */
 
 struct local_addr {
 	uint8_t family;
@@ -313,7 +314,12 @@ static int activate(struct pp_capture *c, const struct pp_capture_opts *o, char 
 	}
 	pcap_set_snaplen(c->pcap, SNAPLEN);
 	pcap_set_promisc(c->pcap, 0);
-	pcap_set_immediate_mode(c->pcap, 1);
+	if (o->batch_ms > 0) {
+		pcap_set_immediate_mode(c->pcap, 0);
+		pcap_set_timeout(c->pcap, o->batch_ms);
+	} else {
+		pcap_set_immediate_mode(c->pcap, 1);
+	}
 	pcap_set_buffer_size(c->pcap, o->buffer_bytes > 0 ? o->buffer_bytes : DEFAULT_BUFFER_BYTES);
 	pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO); /* falls back to us below */
 	if (o->tstamp_type && (ret = choose_tstamp_type(c, o->tstamp_type, err, errlen)))
@@ -468,9 +474,12 @@ int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx)
 	resample_clock(c, false);
 	c->cb = cb;
 	c->cb_ctx = ctx;
-	do {
+	/* Bounded, so that a busy link cannot keep the caller from its other descriptors. */
+	for (int round = 0; round < MAX_DISPATCH_ROUNDS; round++) {
 		ret = pcap_dispatch(c->pcap, -1, on_frame, (u_char *)c);
-	} while (ret > 0);
+		if (ret <= 0)
+			break;
+	}
 	c->cb = NULL;
 	if (ret == PCAP_ERROR) {
 		fprintf(stderr, "capture: %s: %s\n", c->iface, pcap_geterr(c->pcap));

@@ -23,6 +23,8 @@ struct pp_capture_opts {
 	bool keep_acks;          /* deliver segments without payload too */
 	bool no_early_rx_stamp;  /* do not hold the SO_TIMESTAMPNS socket (see capture.c) */
 	int buffer_bytes;        /* kernel ring; 0: 4 MiB */
+	int batch_ms;            /* 0: immediate mode, a wake-up per frame; > 0: frames wait in the
+				  * ring up to this long, far fewer wake-ups (less perturbation) */
 };
 
 struct pp_capture_stats {
@@ -50,7 +52,9 @@ int pp_capture_fd(const struct pp_capture *c);
 
 /* Handles every frame ready now: cb gets each data segment (and pure ACKs if asked) with
  * point PP_WIRE_TX if the frame's source is one of this host's addresses, else PP_WIRE_RX,
- * and ts_ns on CLOCK_MONOTONIC. Returns the number of events delivered, or -errno. */
+ * and ts_ns on CLOCK_MONOTONIC. Returns the number of events delivered, or -errno.
+ * On loopback libpcap keeps one copy of each frame (the received one) and its source is
+ * local, so every frame comes as PP_WIRE_TX: there is no wire to split there. */
 int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx);
 
 /* Ends the capture: reads the remaining frames, takes the closing clock sample, the final
