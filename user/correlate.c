@@ -13,33 +13,33 @@ struct point_map {
 	int8_t slot;        /* enum pp_slot, -1 = not a point of this host */
 	uint8_t stream;
 	bool first_byte;    /* send: the call holding the message's first byte */
-	bool packet;        /* several events on one byte mean a retransmission */
 };
 
 /* Each point of a host sees one direction only: the client sends pings and receives pongs. */
 static const struct point_map point_maps[2][PP_POINT_MAX] = {
 	[PP_CLIENT] = {
-		[0] = { -1, 0, false, false },
-		[PP_SEND]    = { C_SEND,    PING, true,  false },
-		[PP_XMIT]    = { C_XMIT,    PING, false, true },
-		[PP_WIRE_TX] = { C_WIRE_TX, PING, false, true },
-		[PP_WIRE_RX] = { C_WIRE_RX, PONG, false, true },
-		[PP_RX]      = { C_RX,      PONG, false, true },
-		[PP_TCP]     = { C_TCP,     PONG, false, true },
-		[PP_RECV]    = { C_RECV,    PONG, false, false },
+		[0] = { -1, 0, false },
+		[PP_SEND]    = { C_SEND,    PING, true },
+		[PP_XMIT]    = { C_XMIT,    PING, false },
+		[PP_WIRE_TX] = { C_WIRE_TX, PING, false },
+		[PP_WIRE_RX] = { C_WIRE_RX, PONG, false },
+		[PP_RX]      = { C_RX,      PONG, false },
+		[PP_TCP]     = { C_TCP,     PONG, false },
+		[PP_RECV]    = { C_RECV,    PONG, false },
 	},
 	[PP_SERVER] = {
-		[0] = { -1, 0, false, false },
-		[PP_SEND]    = { S_SEND,    PONG, true,  false },
-		[PP_XMIT]    = { S_XMIT,    PONG, false, true },
-		[PP_WIRE_TX] = { S_WIRE_TX, PONG, false, true },
-		[PP_WIRE_RX] = { S_WIRE_RX, PING, false, true },
-		[PP_RX]      = { S_RX,      PING, false, true },
-		[PP_TCP]     = { S_TCP,     PING, false, true },
-		[PP_RECV]    = { S_RECV,    PING, false, false },
+		[0] = { -1, 0, false },
+		[PP_SEND]    = { S_SEND,    PONG, true },
+		[PP_XMIT]    = { S_XMIT,    PONG, false },
+		[PP_WIRE_TX] = { S_WIRE_TX, PONG, false },
+		[PP_WIRE_RX] = { S_WIRE_RX, PING, false },
+		[PP_RX]      = { S_RX,      PING, false },
+		[PP_TCP]     = { S_TCP,     PING, false },
+		[PP_RECV]    = { S_RECV,    PING, false },
 	},
 };
 
+/* Points where several events on one byte mean a retransmission (or a duplicate arrival). */
 static const bool slot_is_packet[PP_NSLOTS] = {
 	[C_XMIT] = true, [C_WIRE_TX] = true, [C_WIRE_RX] = true, [C_RX] = true, [C_TCP] = true,
 	[S_WIRE_RX] = true, [S_RX] = true, [S_TCP] = true, [S_XMIT] = true, [S_WIRE_TX] = true,
