@@ -550,6 +550,56 @@ START_TEST(test_heavy_shuffle_is_still_exact)
 }
 END_TEST
 
+/* A stage capped at 64 events still orders what fits in it, and says it ran full. */
+START_TEST(test_full_time_order_stage_still_orders_what_fits)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.n = 500;
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_CLIENT, 20);
+	percpu_reorder(&g, PP_SERVER, 20);
+	cfg = base_config(&g, &got);
+	cfg.hold_max = 64;
+	st = run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	ck_assert_uint_gt(st.events_out_of_order, 0);
+	ck_assert_uint_le(st.held_high_water, 2 * 64 + 2);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+/* As recorded by pingpong-ebpf: the run is shorter than the reorder time, and the server's
+ * log ends with its close seconds later. That jump frees the server's whole stage at once;
+ * the two hosts must still be placed in step (found on real logs). */
+START_TEST(test_late_close_on_one_host_keeps_hosts_in_step)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event fin;
+
+	o.n = 3000;
+	o.syn = true;
+	gen_run(&g, &o);
+	fin = g.ev[PP_SERVER][g.n[PP_SERVER] - 1];
+	fin.ts_ns += 2800000000ull - OFF_SERVER_NS; /* add() puts the offset back */
+	fin.len = 0;
+	fin.tcp_flags = 0x11;
+	add(&g, PP_SERVER, fin);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.rows_forced, 0);
+	ck_assert_uint_le(st.window_high_water, 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4);
+	gen_free(&g);
+}
+END_TEST
+
 START_TEST(test_lost_event_marks_only_its_row_incomplete)
 {
 	struct gen g;
@@ -991,6 +1041,8 @@ int main(void)
 	tcase_add_test(tc, test_one_byte_messages);
 	tcase_add_test(tc, test_per_cpu_reordering);
 	tcase_add_test(tc, test_heavy_shuffle_is_still_exact);
+	tcase_add_test(tc, test_full_time_order_stage_still_orders_what_fits);
+	tcase_add_test(tc, test_late_close_on_one_host_keeps_hosts_in_step);
 	tcase_add_test(tc, test_lost_event_marks_only_its_row_incomplete);
 	tcase_add_test(tc, test_retransmit_is_flagged);
 	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);

@@ -13,33 +13,33 @@ struct point_map {
 	int8_t slot;        /* enum pp_slot, -1 = not a point of this host */
 	uint8_t stream;
 	bool first_byte;    /* send: the call holding the message's first byte */
-	bool packet;        /* several events on one byte mean a retransmission */
 };
 
 /* Each point of a host sees one direction only: the client sends pings and receives pongs. */
 static const struct point_map point_maps[2][PP_POINT_MAX] = {
 	[PP_CLIENT] = {
-		[0] = { -1, 0, false, false },
-		[PP_SEND]    = { C_SEND,    PING, true,  false },
-		[PP_XMIT]    = { C_XMIT,    PING, false, true },
-		[PP_WIRE_TX] = { C_WIRE_TX, PING, false, true },
-		[PP_WIRE_RX] = { C_WIRE_RX, PONG, false, true },
-		[PP_RX]      = { C_RX,      PONG, false, true },
-		[PP_TCP]     = { C_TCP,     PONG, false, true },
-		[PP_RECV]    = { C_RECV,    PONG, false, false },
+		[0] = { -1, 0, false },
+		[PP_SEND]    = { C_SEND,    PING, true },
+		[PP_XMIT]    = { C_XMIT,    PING, false },
+		[PP_WIRE_TX] = { C_WIRE_TX, PING, false },
+		[PP_WIRE_RX] = { C_WIRE_RX, PONG, false },
+		[PP_RX]      = { C_RX,      PONG, false },
+		[PP_TCP]     = { C_TCP,     PONG, false },
+		[PP_RECV]    = { C_RECV,    PONG, false },
 	},
 	[PP_SERVER] = {
-		[0] = { -1, 0, false, false },
-		[PP_SEND]    = { S_SEND,    PONG, true,  false },
-		[PP_XMIT]    = { S_XMIT,    PONG, false, true },
-		[PP_WIRE_TX] = { S_WIRE_TX, PONG, false, true },
-		[PP_WIRE_RX] = { S_WIRE_RX, PING, false, true },
-		[PP_RX]      = { S_RX,      PING, false, true },
-		[PP_TCP]     = { S_TCP,     PING, false, true },
-		[PP_RECV]    = { S_RECV,    PING, false, false },
+		[0] = { -1, 0, false },
+		[PP_SEND]    = { S_SEND,    PONG, true },
+		[PP_XMIT]    = { S_XMIT,    PONG, false },
+		[PP_WIRE_TX] = { S_WIRE_TX, PONG, false },
+		[PP_WIRE_RX] = { S_WIRE_RX, PING, false },
+		[PP_RX]      = { S_RX,      PING, false },
+		[PP_TCP]     = { S_TCP,     PING, false },
+		[PP_RECV]    = { S_RECV,    PING, false },
 	},
 };
 
+/* Points where several events on one byte mean a retransmission (or a duplicate arrival). */
 static const bool slot_is_packet[PP_NSLOTS] = {
 	[C_XMIT] = true, [C_WIRE_TX] = true, [C_WIRE_RX] = true, [C_RX] = true, [C_TCP] = true,
 	[S_WIRE_RX] = true, [S_RX] = true, [S_TCP] = true, [S_XMIT] = true, [S_WIRE_TX] = true,
@@ -76,7 +76,7 @@ struct order_stage {
 	uint32_t nruns;
 	uint32_t n;                  /* events held */
 	uint64_t max_ts;
-	bool source_ended;           /* no more pushes: release in step with the window instead */
+	bool source_ended;           /* no more pushes: what is held may leave at once */
 };
 
 struct buffered {
@@ -456,71 +456,59 @@ static int64_t top_position(const struct pp_correlator *c, int host)
 	return position(c, stage_top(&c->stage[host]));
 }
 
-/* Places what host's stage may give up now; returns how many events that was. While the
- * source runs, an event leaves once the host has shown one reorder_ns later (or the stage is
- * full). Once it is over, events leave in step with the other host: no further ahead than
- * the exchanges the other host has shown. */
-static uint64_t stage_release(struct pp_correlator *c, int host)
+/* An event may leave a host's stage once the host has shown one reorder_ns later, or the
+ * host's source is over, or the stage is full. */
+static bool stage_ready(const struct pp_correlator *c, int host)
 {
-	struct order_stage *s = &c->stage[host];
-	uint64_t released = 0;
-	struct pp_event ev;
+	const struct order_stage *s = &c->stage[host];
+	uint64_t top;
 
-	while (s->n && !c->error) {
-		if (!s->source_ended) {
-			uint64_t top = stage_top(s)->ts_ns;
-			bool late_enough = s->max_ts >= top && s->max_ts - top >= c->cfg.reorder_ns;
-
-			if (!late_enough) {
-				if (s->n <= c->cfg.hold_max)
-					break;
-				c->st.events_out_of_order++;
-			}
-		} else if (c->stage[1 - host].source_ended ||
-			   top_position(c, host) > max64(c->seen[1 - host], (int64_t)c->cur) + c->reorder_ex) {
-			break;
-		}
-		stage_pop(s, &ev);
-		place(c, host, &ev);
-		released++;
-	}
-	return released;
+	if (!s->n)
+		return false;
+	if (s->source_ended || s->n > c->cfg.hold_max)
+		return true;
+	top = stage_top(s)->ts_ns;
+	return s->max_ts >= top && s->max_ts - top >= c->cfg.reorder_ns;
 }
 
-/* Both sources are over: the two stages leave merged by exchange number, so neither host's
- * tail lands a window ahead of the other's. */
-static void flush_both(struct pp_correlator *c)
-{
-	struct pp_event ev;
-
-	while ((c->stage[0].n || c->stage[1].n) && !c->error) {
-		int host;
-
-		if (!c->stage[PP_SERVER].n)
-			host = PP_CLIENT;
-		else if (!c->stage[PP_CLIENT].n)
-			host = PP_SERVER;
-		else
-			host = top_position(c, PP_SERVER) < top_position(c, PP_CLIENT) ? PP_SERVER : PP_CLIENT;
-		stage_pop(&c->stage[host], &ev);
-		place(c, host, &ev);
-	}
-}
-
-/* After any change: let the stages give up what they may and emit what is settled, until
- * nothing moves. */
+/* Moves events from the stages into the windows, the two hosts merged by exchange number: one
+ * host's clock can jump (an idle gap, a late FIN) and free a whole stage at once, and placing
+ * that alone would run a window ahead of the other host's held events. Then emits what is
+ * settled. */
 static int pump(struct pp_correlator *c)
 {
-	uint64_t moved;
+	struct pp_event ev;
 
-	do {
-		moved = stage_release(c, PP_CLIENT) + stage_release(c, PP_SERVER);
-		if (c->stage[0].source_ended && c->stage[1].source_ended)
-			flush_both(c);
-		for (int h = 0; h < 2; h++)
-			c->ended[h] = c->stage[h].source_ended && !c->stage[h].n;
-		drain(c);
-	} while (moved && !c->error);
+	while (!c->error) {
+		bool ready[2] = { stage_ready(c, PP_CLIENT), stage_ready(c, PP_SERVER) };
+		struct order_stage *s;
+		int host;
+
+		if (!ready[PP_CLIENT] && !ready[PP_SERVER])
+			break;
+		if (ready[PP_CLIENT] && ready[PP_SERVER]) {
+			host = top_position(c, PP_SERVER) < top_position(c, PP_CLIENT) ? PP_SERVER : PP_CLIENT;
+		} else {
+			int other;
+
+			host = ready[PP_CLIENT] ? PP_CLIENT : PP_SERVER;
+			other = 1 - host;
+			/* the other host may still hold earlier exchanges: lead it by no more than the
+			 * settle margin, so both land in the window together */
+			if (!c->ended[other] && c->stage[host].n <= c->cfg.hold_max &&
+			    top_position(c, host) > max64(c->seen[other], (int64_t)c->cur) + c->reorder_ex)
+				break;
+		}
+		s = &c->stage[host];
+		if (!s->source_ended && s->n > c->cfg.hold_max)
+			c->st.events_out_of_order++;
+		stage_pop(s, &ev);
+		c->ended[host] = s->source_ended && !s->n;
+		place(c, host, &ev);
+	}
+	for (int h = 0; h < 2; h++)
+		c->ended[h] = c->stage[h].source_ended && !c->stage[h].n;
+	drain(c);
 	return c->error;
 }
 
@@ -537,11 +525,6 @@ static int stage_push(struct pp_correlator *c, int host, const struct pp_event *
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(c);
-	/* while both sources run, only this host's clock moved: only its stage can give */
-	if (!c->stage[0].source_ended && !c->stage[1].source_ended) {
-		stage_release(c, host);
-		return c->error;
-	}
 	return pump(c);
 }
 

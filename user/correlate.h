@@ -107,8 +107,9 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
 int pp_correlate_run(struct pp_correlator *c, pp_event_source_fn client_next, void *client_ctx,
 		     pp_event_source_fn server_next, void *server_ctx);
 
-/* Push interface. Keep the two hosts within window_exchanges of each other (or use run):
- * a host that runs further ahead forces the oldest exchanges out with what they have. */
+/* Push interface. Push the two hosts roughly in step (or use run): events of a host that is
+ * ahead wait in its time-order stage, up to hold_max; past that, and for a host whose events
+ * jump more than a window, the oldest exchanges are forced out with what they have. */
 int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct pp_event *ev);
 int pp_correlate_end_host(struct pp_correlator *c, enum pp_host host);
 /* Ends both hosts and emits every remaining row. */
