@@ -1,7 +1,21 @@
-/* PLACEHOLDER until the tracer lands: maps only. */
+/* Kernel side of pingpong: classic tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
+ * filtered in the kernel by port, process tree and network namespace; one pp_event per point. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "pingpong.h"
+
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define S_IFMT       0170000
+#define S_IFSOCK     0140000
+#define MSG_PEEK     0x2
+#define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
+#define TCP_SYN_FIN_RST 0x07
+#define TCP_FLAGS_OFFSET 13 /* the flags byte inside struct tcphdr */
+
+/* ---- maps: the event stream, then filters and in-flight syscall state ---- */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -9,9 +23,383 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 
-SEC("tracepoint/net/net_dev_queue")
-int on_net_dev_queue(void *ctx)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pp_config);
+} pp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_MAX_PORTS);
+	__type(key, __u16); /* host byte order */
+	__type(value, __u8);
+} pp_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} pp_tgids SEC(".maps");
+
+/* A send/recv call between its entry and exit. LRU: a thread killed inside a blocking call
+ * never reaches the exit point, and its entry must not pin a slot forever. */
+struct pp_inflight {
+	__u64 enter_ns;
+	__u64 sk;
+	__u32 is_send;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct pp_inflight);
+} pp_inflight SEC(".maps");
+
+/* ---- helpers ---- */
+
+static __always_inline const struct pp_config *get_config(void)
 {
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pp_config, &zero);
+}
+
+static __always_inline bool port_traced(__u16 a, __u16 b)
+{
+	return bpf_map_lookup_elem(&pp_ports, &a) || bpf_map_lookup_elem(&pp_ports, &b);
+}
+
+static __always_inline bool netns_ok(const struct pp_config *cfg, struct net *net)
+{
+	return !cfg->netns_ino || BPF_CORE_READ(net, ns.inum) == cfg->netns_ino;
+}
+
+static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
+{
+	return (cfg->flags & PP_CFG_ALL_TGIDS) || bpf_map_lookup_elem(&pp_tgids, &tgid);
+}
+
+static __always_inline void output(void *ctx, struct pp_event *ev)
+{
+	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+}
+
+/* ---- syscall points ---- */
+
+/* The sock behind fd, if it is a TCP/IPv4-or-6 socket on a traced port; else NULL. */
+static __always_inline struct sock *traced_tcp_sock(long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, protocol, lport, rport;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != PP_AF_INET && family != PP_AF_INET6)
+		return NULL;
+	/* a bitfield before 5.6, a u16 since: the probed read handles both layouts */
+	protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (protocol != IPPROTO_TCP)
+		return NULL;
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return port_traced(lport, rport) ? sk : NULL;
+}
+
+static __always_inline int syscall_enter(long fd, __u32 is_send, __u64 msg_flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	const struct pp_config *cfg = get_config();
+	struct pp_inflight call = {};
+	struct sock *sk;
+
+	if (!cfg || !tgid_traced(cfg, pid_tgid >> 32))
+		return 0;
+	call.enter_ns = bpf_ktime_get_ns();
+	/* a peek moves no bytes: copied_seq stays, so the exit could not place them */
+	if (msg_flags & MSG_PEEK)
+		return 0;
+	sk = traced_tcp_sock(fd);
+	if (!sk)
+		return 0;
+	call.sk = (__u64)sk;
+	call.is_send = is_send;
+	bpf_map_update_elem(&pp_inflight, &pid_tgid, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline bool v4_mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/* Flow of a call in the direction its data travels: send local->remote, recv remote->local.
+ * A v4-mapped IPv6 socket carries IPv4 packets, so it is reported as IPv4 like them. */
+static __always_inline void flow_from_sock(struct pp_event *ev, struct sock *sk, bool outgoing)
+{
+	__u8 *local = outgoing ? ev->saddr : ev->daddr;
+	__u8 *remote = outgoing ? ev->daddr : ev->saddr;
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u32 raddr6[4];
+
+	ev->sport = outgoing ? lport : rport;
+	ev->dport = outgoing ? rport : lport;
+	ev->family = PP_AF_INET;
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == PP_AF_INET6) {
+		BPF_CORE_READ_INTO(&raddr6, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		if (!v4_mapped(raddr6)) {
+			ev->family = PP_AF_INET6;
+			__builtin_memcpy(remote, raddr6, 16);
+			bpf_core_read(local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+			return;
+		}
+	}
+	bpf_core_read(local, 4, &sk->__sk_common.skc_rcv_saddr);
+	bpf_core_read(remote, 4, &sk->__sk_common.skc_daddr);
+}
+
+/* At the exit the socket's sequence counters already include this call's bytes:
+ * they were [write_seq - ret, write_seq) for a send, [copied_seq - ret, copied_seq) for a recv. */
+static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
+{
+	__u64 exit_ns = bpf_ktime_get_ns();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pp_inflight *found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
+	struct pp_inflight call;
+	struct tcp_sock *tp;
+	struct pp_event ev;
+
+	if (!found)
+		return 0;
+	call = *found;
+	bpf_map_delete_elem(&pp_inflight, &pid_tgid);
+	if (ret <= 0 || call.is_send != is_send)
+		return 0;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	tp = (struct tcp_sock *)call.sk;
+	if (is_send) {
+		ev.point = PP_SEND;
+		ev.ts_ns = call.enter_ns;
+		ev.ts_other_ns = exit_ns;
+		ev.seq = BPF_CORE_READ(tp, write_seq) - (__u32)ret;
+	} else {
+		ev.point = PP_RECV;
+		ev.ts_ns = exit_ns;
+		ev.ts_other_ns = call.enter_ns;
+		ev.seq = BPF_CORE_READ(tp, copied_seq) - (__u32)ret;
+	}
+	ev.len = (__u32)ret;
+	ev.tgid = pid_tgid >> 32;
+	flow_from_sock(&ev, (struct sock *)call.sk, is_send);
+	output(ctx, &ev);
+	return 0;
+}
+
+/* sendto/recvfrom(fd, buf, len, flags, ...), sendmsg/recvmsg(fd, msg, flags), read/write(v)(fd, ...) */
+#define PP_SYSCALL(name, is_send, flags_expr)                                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                   \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                       \
+	{                                                                             \
+		return syscall_enter((long)ctx->args[0], is_send, (flags_expr));      \
+	}                                                                             \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                    \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                         \
+	{                                                                             \
+		return syscall_exit(ctx, ctx->ret, is_send);                          \
+	}
+
+PP_SYSCALL(sendto, 1, 0)
+PP_SYSCALL(sendmsg, 1, 0)
+PP_SYSCALL(write, 1, 0)
+PP_SYSCALL(writev, 1, 0)
+PP_SYSCALL(recvfrom, 0, ctx->args[3])
+PP_SYSCALL(recvmsg, 0, ctx->args[2])
+PP_SYSCALL(read, 0, 0)
+PP_SYSCALL(readv, 0, 0)
+
+/* ---- packet points ---- */
+
+/* Fills ev from the IP and TCP headers at l3 and sends it, if the packet passes the filters.
+ * linear: bytes readable at l3 (a driver may leave headers in page fragments at rx).
+ * skb_ip_len: the IP packet length skb->len implies, used only when the header's length field
+ * is 0 (BIG TCP super-packets above 64 KiB). IPv6 extension headers are not parsed: such
+ * packets (and 802.1Q frames without VLAN offload, IP fragments) are skipped. */
+static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, __u8 point, __u16 proto,
+				       const __u8 *l3, __u32 linear, __u32 skb_ip_len)
+{
+	struct pp_event ev;
+	struct tcphdr th;
+	__u32 ip_len, ip_hlen, tcp_hlen;
+
+	__builtin_memset(&ev, 0, sizeof(ev));
+	if (proto == ETH_P_IP) {
+		struct iphdr iph;
+
+		if (bpf_probe_read_kernel(&iph, sizeof(iph), l3) || iph.version != 4 ||
+		    iph.protocol != IPPROTO_TCP || (bpf_ntohs(iph.frag_off) & IP_MF_OFFSET))
+			return 0;
+		ip_hlen = iph.ihl * 4;
+		ip_len = bpf_ntohs(iph.tot_len);
+		ev.family = PP_AF_INET;
+		__builtin_memcpy(ev.saddr, &iph.saddr, 4);
+		__builtin_memcpy(ev.daddr, &iph.daddr, 4);
+	} else if (proto == ETH_P_IPV6) {
+		struct ipv6hdr ip6h;
+
+		if (bpf_probe_read_kernel(&ip6h, sizeof(ip6h), l3) || ip6h.nexthdr != IPPROTO_TCP)
+			return 0;
+		ip_hlen = sizeof(ip6h);
+		ip_len = bpf_ntohs(ip6h.payload_len);
+		if (ip_len)
+			ip_len += sizeof(ip6h);
+		ev.family = PP_AF_INET6;
+		__builtin_memcpy(ev.saddr, &ip6h.saddr, 16);
+		__builtin_memcpy(ev.daddr, &ip6h.daddr, 16);
+	} else {
+		return 0;
+	}
+	if (ip_hlen < 20 || linear < ip_hlen + sizeof(th) ||
+	    bpf_probe_read_kernel(&th, sizeof(th), l3 + ip_hlen))
+		return 0;
+	ev.sport = bpf_ntohs(th.source);
+	ev.dport = bpf_ntohs(th.dest);
+	if (!port_traced(ev.sport, ev.dport))
+		return 0;
+	if (!ip_len)
+		ip_len = skb_ip_len;
+	tcp_hlen = th.doff * 4;
+	if (ip_len < ip_hlen + tcp_hlen)
+		return 0;
+	ev.len = ip_len - ip_hlen - tcp_hlen;
+	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
+	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
+		return 0;
+	ev.point = point;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.seq = bpf_ntohl(th.seq);
+	ev.ack = bpf_ntohl(th.ack_seq);
+	output(ctx, &ev);
+	return 0;
+}
+
+static __always_inline bool dev_in_netns(const struct pp_config *cfg, struct sk_buff *skb)
+{
+	return netns_ok(cfg, BPF_CORE_READ(skb, dev, nd_net.net));
+}
+
+/* The device queue: the link-layer header is pushed, network_header is valid. */
+SEC("tracepoint/net/net_dev_queue")
+int on_net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
+{
+	struct sk_buff *skb = ctx->skbaddr;
+	const struct pp_config *cfg = get_config();
+	__u8 *head, *data, *l3;
+	__u32 len;
+
+	if (!cfg || !dev_in_netns(cfg, skb))
+		return 0;
+	head = BPF_CORE_READ(skb, head);
+	data = BPF_CORE_READ(skb, data);
+	len = BPF_CORE_READ(skb, len);
+	l3 = head + BPF_CORE_READ(skb, network_header);
+	return emit_packet(ctx, cfg, PP_XMIT, bpf_ntohs(BPF_CORE_READ(skb, protocol)), l3, 0xffff,
+			   len - (__u32)(l3 - data));
+}
+
+/* Fires in __netif_receive_skb_core BEFORE skb_reset_network_header: network_header may be
+ * stale here, but the MAC header is already pulled, so the IP header is at skb->data. */
+SEC("tracepoint/net/netif_receive_skb")
+int on_netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
+{
+	struct sk_buff *skb = ctx->skbaddr;
+	const struct pp_config *cfg = get_config();
+	__u32 len, headlen;
+
+	if (!cfg || !dev_in_netns(cfg, skb))
+		return 0;
+	len = BPF_CORE_READ(skb, len);
+	headlen = len - BPF_CORE_READ(skb, data_len);
+	return emit_packet(ctx, cfg, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)),
+			   BPF_CORE_READ(skb, data), headlen, len);
+}
+
+/* tcp_rcv_established: the segment reached its socket. The netns is the socket's. Kernels
+ * before skbaddr was added to this tracepoint only give the socket's view: the seq is then
+ * rcv_nxt, which equals the segment's seq for in-order data (the case that matters). */
+SEC("tracepoint/tcp/tcp_probe")
+int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	const struct pp_config *cfg = get_config();
+	struct pp_event ev;
+
+	if (!cfg || !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+		return 0;
+	if (bpf_core_field_exists(ctx->skbaddr)) {
+		struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+		__u8 *head = BPF_CORE_READ(skb, head);
+		__u8 *data = BPF_CORE_READ(skb, data);
+		__u8 *l3 = head + BPF_CORE_READ(skb, network_header);
+		/* skb->protocol, not the socket's family: a v4-mapped IPv6 socket gets IPv4 */
+		__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+
+		return emit_packet(ctx, cfg, PP_TCP, proto, l3, 0xffff,
+				   BPF_CORE_READ(skb, len) + (__u32)(data - l3));
+	}
+	if (!port_traced(ctx->sport, ctx->dport) ||
+	    (!ctx->data_len && !(cfg->flags & PP_CFG_KEEP_ACKS)))
+		return 0;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.point = PP_TCP;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.len = ctx->data_len;
+	ev.seq = BPF_CORE_READ((struct tcp_sock *)sk, rcv_nxt);
+	flow_from_sock(&ev, sk, false);
+	output(ctx, &ev);
+	return 0;
+}
+
+/* ---- the traced process tree (attached only when children are followed) ---- */
+
+/* Runs in the parent. Threads are added too (the tracepoint cannot tell them apart);
+ * on_exit removes each id again, so the map holds live tasks only. */
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	__u32 parent = bpf_get_current_pid_tgid() >> 32;
+	__u32 child = ctx->child_pid;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&pp_tgids, &parent))
+		bpf_map_update_elem(&pp_tgids, &child, &one, BPF_NOEXIST);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&pp_tgids, &tid);
 	return 0;
 }
 

@@ -1,0 +1,236 @@
+#!/bin/bash
+# The tracer's acceptance: pingpong-ebpf on each host of the testbed records, for every
+# exchange, send and xmit on the sending host and rx, tcp and recv on the receiving host, each
+# with the right flow and the seq of the message's last byte, in causal order; for 64 B, 1448 B,
+# 64 KiB and 1 MiB messages over IPv4 and IPv6, with each send/recv syscall family, and with
+# messages read in several calls. Nothing from the other host's namespace is recorded.
+#   --router   the same through a router namespace (a bridge), whose packets must not appear
+#   --quick    fewer exchanges per case (for development)
+. "$(dirname "$0")/lib.sh"
+
+ROUTER=0 QUICK=0
+for arg in "$@"; do
+	case $arg in
+	--router) ROUTER=1 ;;
+	--quick) QUICK=1 ;;
+	*) fail "unknown argument $arg" ;;
+	esac
+done
+PYTHON=${PYTHON:-python3}
+AGENT=$BUILD/pingpong-ebpf
+[ -x "$AGENT" ] || fail "$AGENT is not built (make)"
+command -v "$PYTHON" >/dev/null || fail "$PYTHON not found"
+
+# A throwaway echo pair (the size is known on both ends, like pingpong's), whose system calls
+# can be chosen: sendto/recvfrom, write/read, sendmsg/recvmsg, writev/readv.
+cat >"$TMP/echo.py" <<'EOF'
+import argparse, os, socket, sys
+ap = argparse.ArgumentParser()
+ap.add_argument('role', choices=['server', 'client'])
+ap.add_argument('--addr', required=True)
+ap.add_argument('--port', type=int, required=True)
+ap.add_argument('--size', type=int, required=True)
+ap.add_argument('--count', type=int, default=1)
+ap.add_argument('--calls', default='sendto', choices=['sendto', 'write', 'sendmsg', 'writev'])
+ap.add_argument('--read-chunk', type=int, default=0, help='bytes per receive call at most')
+a = ap.parse_args()
+
+def send_all(s, buf):
+    fd, mv = s.fileno(), memoryview(buf)
+    while len(mv):
+        if a.calls == 'sendto': n = s.send(mv)
+        elif a.calls == 'write': n = os.write(fd, mv)
+        elif a.calls == 'sendmsg': n = s.sendmsg([mv])
+        else: n = os.writev(fd, [mv])
+        mv = mv[n:]
+
+def recv_exact(s, buf):
+    fd, mv = s.fileno(), memoryview(buf)
+    while len(mv):
+        part = mv[:a.read_chunk] if a.read_chunk else mv
+        if a.calls == 'sendto': n = s.recv_into(part)
+        elif a.calls == 'write':
+            data = os.read(fd, len(part)); n = len(data); part[:n] = data
+        elif a.calls == 'sendmsg': n = s.recvmsg_into([part])[0]
+        else: n = os.readv(fd, [part])
+        if n == 0: return False
+        mv = mv[n:]
+    return True
+
+family = socket.AF_INET6 if ':' in a.addr else socket.AF_INET
+buf = bytearray(a.size)
+if a.role == 'server':
+    ls = socket.socket(family, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, a.port)); ls.listen(1)
+    c, _ = ls.accept()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while recv_exact(c, buf): send_all(c, buf)
+else:
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.connect((a.addr, a.port))
+    out = bytearray(os.urandom(min(a.size, 65536))) * (a.size // min(a.size, 65536))
+    for _ in range(a.count):
+        send_all(s, out)
+        if not recv_exact(s, buf): sys.exit('echo: server closed early')
+EOF
+
+# Reads both hosts' events.csv and checks every exchange; prints one line per direction.
+cat >"$TMP/check.py" <<'EOF'
+import argparse, csv, sys
+ap = argparse.ArgumentParser()
+ap.add_argument('client_csv'); ap.add_argument('server_csv')
+ap.add_argument('--size', type=int, required=True); ap.add_argument('--count', type=int, required=True)
+ap.add_argument('--port', type=int, required=True)
+ap.add_argument('--min-reads', type=float, default=0, help='recv events per message at least')
+a = ap.parse_args()
+M32 = 1 << 32
+problems = []
+
+def load(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ('ts_ns', 'sport', 'dport', 'seq', 'len', 'tgid'):
+            r[k] = int(r[k])
+    return rows
+
+hosts = {'client': load(a.client_csv), 'server': load(a.server_csv)}
+sends = [e for e in hosts['client'] if e['point'] == 'send' and e['dport'] == a.port]
+if not sends:
+    sys.exit('check: no send event from the client to port %d' % a.port)
+cli = (sends[0]['saddr'], sends[0]['sport'])
+srv = (sends[0]['daddr'], sends[0]['dport'])
+conn = {cli, srv}
+
+def flow_is(e, src, dst):
+    return (e['saddr'], e['sport']) == src and (e['daddr'], e['dport']) == dst
+
+for name, evs in hosts.items():
+    strays = [e for e in evs if {(e['saddr'], e['sport']), (e['daddr'], e['dport'])} != conn]
+    if strays:
+        problems.append('%s: %d events of another flow, e.g. %s' % (name, len(strays), strays[0]))
+    tgids = {e['tgid'] for e in evs if e['point'] in ('send', 'recv')}
+    if len(tgids) != 1:
+        problems.append('%s: send/recv events from %d processes %s' % (name, len(tgids), sorted(tgids)[:5]))
+
+def last_byte_events(evs, s0):
+    """{message index: first event (by time) covering that message's last byte}"""
+    first, last_off = {}, 0
+    for e in sorted(evs, key=lambda e: e['ts_ns']):
+        d = (e['seq'] - s0 - last_off) % M32
+        off = last_off + (d - M32 if d >= M32 // 2 else d)  # unwrap: seq wraps in long runs
+        last_off = off
+        if e['len'] == 0:
+            continue
+        lo = -((-(off + 1)) // a.size) - 1
+        hi = (off + e['len']) // a.size - 1
+        for k in range(max(lo, 0), min(hi, a.count - 1) + 1):
+            if k not in first:
+                first[k] = e
+    return first
+
+chains = {}
+for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
+                                          ('s2c', 'server', 'client', srv, cli)):
+    flow = lambda host, pt: [e for e in hosts[host] if e['point'] == pt and flow_is(e, src, dst)]
+    for host, pts in ((sender, ('rx', 'tcp', 'recv')), (receiver, ('send', 'xmit'))):
+        for pt in pts:
+            if flow(host, pt):
+                problems.append('%s: %s recorded %d %s events of the other host' % (dname, host, len(flow(host, pt)), pt))
+    first_send = min(flow(sender, 'send'), key=lambda e: e['ts_ns'], default=None)
+    if not first_send:
+        problems.append('%s: no send events' % dname); continue
+    s0 = first_send['seq']
+    points = (('send', sender), ('xmit', sender), ('rx', receiver), ('tcp', receiver), ('recv', receiver))
+    found = {pt: last_byte_events(flow(host, pt), s0) for pt, host in points}
+    complete = 0
+    for k in range(a.count):
+        missing = [pt for pt, _ in points if k not in found[pt]]
+        if missing:
+            if len(problems) < 20: problems.append('%s message %d: no %s event' % (dname, k, ','.join(missing)))
+            continue
+        complete += 1
+        chains.setdefault(k, []).extend((dname + '.' + pt, found[pt][k]['ts_ns']) for pt, _ in points)
+    reads = len(flow(receiver, 'recv')) / a.count
+    if reads < a.min_reads:
+        problems.append('%s: %.2f recv events per message, wanted several (>= %.1f)' % (dname, reads, a.min_reads))
+    print('  %s: %d/%d messages with send xmit rx tcp recv; %.2f recv calls per message'
+          % (dname, complete, a.count, reads))
+
+# All namespaces share one kernel clock, so the whole exchange must be in order:
+# client send <= xmit <= server rx <= tcp <= recv <= server send <= ... <= client recv.
+disorder = 0
+for k, chain in chains.items():
+    for (p1, t1), (p2, t2) in zip(chain, chain[1:]):
+        if t2 < t1:
+            disorder += 1
+            if len(problems) < 20: problems.append('exchange %d: %s (%d) after %s (%d)' % (k, p1, t1, p2, t2))
+print('  causal order: %d exchanges checked, %d out of order' % (len(chains), disorder))
+for p in problems[:20]:
+    print('  problem: ' + p)
+sys.exit(1 if problems or len(chains) != a.count else 0)
+EOF
+
+# run_case NAME ADDR SIZE COUNT CALLS READ_CHUNK MIN_READS
+port=20000
+run_case() {
+	local name=$1 addr=$2 size=$3 count=$4 calls=$5 chunk=$6 min_reads=$7 agent_pid
+	port=$((port + 1))
+	[ "$QUICK" = 1 ] && count=$(( count > 200 ? 200 : count ))
+	rm -f "$TMP/server.csv" "$TMP/client.csv"
+	tb_bg server "$AGENT" --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
+		--addr :: --port "$port" --size "$size" --calls "$calls" --read-chunk "$chunk" \
+		2>"$TMP/server.err"
+	agent_pid=$!
+	wait_port server "$port" 10
+	if ! tb_client "$AGENT" --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
+		--addr "$addr" --port "$port" --size "$size" --count "$count" --calls "$calls" \
+		--read-chunk "$chunk" 2>"$TMP/client.err"; then
+		cat "$TMP/client.err"
+		check "$name: client ran" false
+		return
+	fi
+	for _ in $(seq 1 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$agent_pid" 2>/dev/null
+	check "$name: both agents wrote events" test -s "$TMP/server.csv" -a -s "$TMP/client.csv"
+	grep -h "lost samples" "$TMP/client.err" "$TMP/server.err" | sed 's/^/  /'
+	check "$name: every exchange traced on both hosts, in causal order" \
+		"$PYTHON" "$TMP/check.py" "$TMP/client.csv" "$TMP/server.csv" --size "$size" \
+		--count "$count" --port "$port" --min-reads "$min_reads"
+	check "$name: no lost samples" bash -c "grep -q ' 0 lost samples' '$TMP/client.err' &&
+		grep -q ' 0 lost samples' '$TMP/server.err'"
+}
+
+if [ "$ROUTER" = 1 ]; then
+	tb_up --router-bridge
+	# Positive control: an agent in the router namespace does see the forwarded packets,
+	# so their absence from both hosts' logs below is the namespace filter at work.
+	tb_bg router "$AGENT" --output "$TMP/router.csv" --port $((port + 1)) --pid $$
+	router_pid=$!
+	sleep 1
+	run_case "router IPv4 1448 B" "$SERVER_IP4" 1448 2000 sendto 0 0
+	kill -TERM "$router_pid"
+	for _ in $(seq 1 50); do kill -0 "$router_pid" 2>/dev/null || break; sleep 0.1; done
+	check "router: its own agent saw the forwarded packets" \
+		bash -c "[ \$(grep -c '^xmit,' '$TMP/router.csv') -ge 4000 ] && [ \$(grep -c '^rx,' '$TMP/router.csv') -ge 4000 ]"
+	run_case "router IPv6 64 KiB" "$SERVER_IP6" 65536 300 sendto 0 0
+	finish
+fi
+
+tb_up
+#        name                    address        size     count calls   chunk min_reads
+run_case "IPv4 64 B"             "$SERVER_IP4"  64       10000 sendto  0     0
+run_case "IPv6 64 B"             "$SERVER_IP6"  64       10000 sendto  0     0
+run_case "IPv4 1448 B"           "$SERVER_IP4"  1448     10000 sendto  0     0
+run_case "IPv6 1448 B"           "$SERVER_IP6"  1448     10000 sendto  0     0
+run_case "IPv4 64 KiB"           "$SERVER_IP4"  65536    10000 sendto  0     0
+run_case "IPv6 64 KiB"           "$SERVER_IP6"  65536    10000 sendto  0     0
+run_case "IPv4 1 MiB"            "$SERVER_IP4"  1048576  2000  sendto  0     2
+run_case "IPv6 1 MiB"            "$SERVER_IP6"  1048576  2000  sendto  0     2
+run_case "IPv4 write/read"       "$SERVER_IP4"  1448     2000  write   0     0
+run_case "IPv6 sendmsg/recvmsg"  "$SERVER_IP6"  1448     2000  sendmsg 0     0
+run_case "IPv4 writev/readv"     "$SERVER_IP4"  1448     2000  writev  0     0
+run_case "IPv4 3 reads/message"  "$SERVER_IP4"  1448     2000  sendto  500   3
+finish

@@ -1,0 +1,38 @@
+/* pingpong-ebpf's command line: parsed into one struct, checked, with one-line reasons. */
+#ifndef PP_AGENT_OPTS_H
+#define PP_AGENT_OPTS_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "pingpong.h"
+
+#define PP_AGENT_DEFAULT_MAX_EVENTS 2000000 /* 160 MB at most */
+
+struct pp_agent_opts {
+	char **cmd;           /* CMD ARGS (after "--"), NULL-terminated; NULL when none */
+	pid_t pid;            /* --pid, or 0 */
+	__u16 ports[PP_MAX_PORTS];
+	size_t n_ports;       /* --port given (CMD's own --port is looked up later) */
+	const char *output;   /* --output events.csv, or NULL */
+	double duration_s;    /* --duration; 0 = until CMD/PID exits or a signal */
+	size_t perf_pages;    /* --perf-pages per CPU; 0 = the collector's default */
+	size_t max_events;    /* --max-events kept in memory */
+	bool keep_acks;
+	const char *btf_path;
+	int verbosity;
+	bool help;
+};
+
+/* 0, or -EINVAL with the reason in msg (one line, without the program name). */
+int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, size_t msglen);
+void pp_agent_usage(FILE *f);
+
+/* The port a command line asks its program to use: "--port N" or "--port=N". 0 = none,
+ * -EINVAL when the value is not a port. */
+int pp_port_in_args(char *const *argv, __u16 *port);
+
+#endif

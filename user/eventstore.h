@@ -1,0 +1,41 @@
+/* The agent's in-memory event store: events in arrival order, bounded (overflow is counted,
+ * never silent), readable by connection so a control channel can serve one client's events. */
+#ifndef PP_EVENTSTORE_H
+#define PP_EVENTSTORE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pingpong.h"
+
+/* One TCP connection, either direction: {a, b} matches events a->b and b->a. */
+struct pp_conn {
+	__u8 family;     /* PP_AF_INET or PP_AF_INET6 */
+	__u8 a_addr[16]; /* IPv4 in the first 4 bytes, rest zero (as in struct pp_event) */
+	__u8 b_addr[16];
+	__u16 a_port;    /* host byte order */
+	__u16 b_port;
+};
+
+struct pp_eventstore;
+
+/* max_events >= 1; memory grows in chunks as events arrive, up to 80 bytes per event. */
+int pp_eventstore_new(struct pp_eventstore **out, size_t max_events);
+void pp_eventstore_free(struct pp_eventstore *s);
+
+/* 0; -ENOSPC when full (counted in pp_eventstore_overflow); -ENOMEM (counted too). */
+int pp_eventstore_append(struct pp_eventstore *s, const struct pp_event *ev);
+size_t pp_eventstore_count(const struct pp_eventstore *s);
+uint64_t pp_eventstore_overflow(const struct pp_eventstore *s);
+/* Event i (0 <= i < count), in arrival order; NULL when out of range. */
+const struct pp_event *pp_eventstore_get(const struct pp_eventstore *s, size_t i);
+
+bool pp_conn_matches(const struct pp_conn *conn, const struct pp_event *ev);
+/* Calls fn for every stored event of conn (NULL: all events), in arrival order, until fn
+ * returns nonzero; returns that value, or 0. Not thread-safe against append. */
+int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *conn,
+			  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx);
+
+#endif

@@ -1,0 +1,336 @@
+/* pingpong-ebpf: the tracing agent. Starts CMD (or finds --pid / the owner of --port), traces
+ * its TCP send/recv calls and its host's packets on the ports, keeps the events in memory,
+ * writes them as events.csv at exit, and prints a one-line summary. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_opts.h"
+#include "eventlog.h"
+#include "eventstore.h"
+#include "procnet.h"
+#include "spawn.h"
+#include "trace.h"
+
+#define PROG "pingpong-ebpf"
+#define POLL_MS 100
+#define CHILD_STOP_WAIT_MS 2000
+
+struct agent {
+	struct pp_agent_opts opts;
+	__u32 tgids[PP_MAX_TGIDS];
+	size_t n_tgids;
+	struct pp_spawn child;
+	int child_status;
+	bool child_running;
+	struct pp_eventstore *store;
+	struct pp_trace *trace;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig; /* only interrupts the poll, so a child's exit is seen at once */
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART: poll returns */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void store_event(void *ctx, const struct pp_event *ev)
+{
+	pp_eventstore_append(ctx, ev); /* a full store counts what it drops */
+}
+
+/* Who to trace and on which ports, before anything is attached. 0, or exit status 1/2. */
+static int resolve_targets(struct agent *a)
+{
+	struct pp_agent_opts *o = &a->opts;
+	pid_t owners[64];
+	int i, n;
+
+	if (o->cmd && !o->n_ports) {
+		if (pp_port_in_args(o->cmd, &o->ports[0]) < 0 || !o->ports[0]) {
+			fprintf(stderr, PROG ": give --port PORT (CMD has no valid --port N to take it from)\n");
+			return 2;
+		}
+		o->n_ports = 1;
+	}
+	if (o->pid) {
+		if (kill(o->pid, 0) < 0 && errno == ESRCH) {
+			fprintf(stderr, PROG ": no process with pid %d\n", (int)o->pid);
+			return 1;
+		}
+		a->tgids[a->n_tgids++] = (__u32)o->pid;
+		if (!o->n_ports) {
+			n = pp_listen_ports(o->pid, o->ports, PP_MAX_PORTS);
+			if (n <= 0) {
+				fprintf(stderr, PROG ": pid %d listens on no TCP port in this network "
+					"namespace: give --port PORT\n", (int)o->pid);
+				return 1;
+			}
+			o->n_ports = (size_t)n;
+		}
+	} else if (!o->cmd) {
+		for (size_t p = 0; p < o->n_ports; p++) {
+			n = pp_listen_owners(o->ports[p], owners, 64);
+			for (i = 0; i < n && a->n_tgids < PP_MAX_TGIDS; i++)
+				a->tgids[a->n_tgids++] = (__u32)owners[i];
+		}
+		if (!a->n_tgids) {
+			fprintf(stderr, PROG ": nothing listens on TCP port %u in this network namespace "
+				"(give --pid or -- CMD)\n", o->ports[0]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int start_child(struct agent *a)
+{
+	int err = pp_spawn_gated(&a->child, a->opts.cmd);
+
+	if (err < 0) {
+		fprintf(stderr, PROG ": cannot start %s: %s\n", a->opts.cmd[0], strerror(-err));
+		return 1;
+	}
+	a->child_running = true;
+	a->tgids[a->n_tgids++] = (__u32)a->child.pid;
+	return 0;
+}
+
+static int start_trace(struct agent *a)
+{
+	const struct pp_agent_opts *o = &a->opts;
+	struct pp_trace_opts topts = {
+		.ports = o->ports, .n_ports = o->n_ports,
+		.tgids = a->tgids, .n_tgids = a->n_tgids,
+		.follow_children = true,
+		.keep_acks = o->keep_acks,
+		.perf_pages = o->perf_pages,
+		.btf_path = o->btf_path,
+		.verbosity = o->verbosity,
+		.on_event = store_event, .ctx = a->store,
+	};
+	int err = pp_trace_open(&a->trace, &topts);
+
+	if (err < 0) {
+		fprintf(stderr, PROG ": %s\n", pp_trace_errmsg());
+		return 1;
+	}
+	return 0;
+}
+
+static bool reap_child(struct agent *a, int flags)
+{
+	if (!a->child_running || waitpid(a->child.pid, &a->child_status, flags) != a->child.pid)
+		return false;
+	a->child_running = false;
+	return true;
+}
+
+/* --pid / --port targets: done when none of them is left. */
+static bool targets_gone(const struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_tgids; i++)
+		if (kill((pid_t)a->tgids[i], 0) == 0 || errno != ESRCH)
+			return false;
+	return true;
+}
+
+/* Polls until CMD/PID exits, the duration ends or a signal comes. 0, or 1 on a poll error. */
+static int trace_loop(struct agent *a)
+{
+	double deadline = a->opts.duration_s > 0 ? now_s() + a->opts.duration_s : 0;
+	int n;
+
+	while (!stop_signal) {
+		n = pp_trace_poll(a->trace, POLL_MS);
+		if (n < 0) {
+			fprintf(stderr, PROG ": reading the perf buffer failed: %s\n", strerror(-n));
+			return 1;
+		}
+		if (a->opts.cmd ? reap_child(a, WNOHANG) : targets_gone(a))
+			break;
+		if (deadline && now_s() >= deadline)
+			break;
+	}
+	return 0;
+}
+
+/* A still-running CMD gets the signal that stopped us (SIGTERM after --duration), is given
+ * a moment to exit while its last events are read, then is killed. */
+static void stop_child(struct agent *a)
+{
+	int waited_ms;
+
+	if (!a->child_running)
+		return;
+	kill(a->child.pid, stop_signal ? stop_signal : SIGTERM);
+	for (waited_ms = 0; waited_ms < CHILD_STOP_WAIT_MS; waited_ms += 10) {
+		pp_trace_poll(a->trace, 10);
+		if (reap_child(a, WNOHANG))
+			return;
+	}
+	kill(a->child.pid, SIGKILL);
+	reap_child(a, 0);
+}
+
+static int by_time(const void *x, const void *y)
+{
+	const struct pp_event *a = *(const struct pp_event *const *)x;
+	const struct pp_event *b = *(const struct pp_event *const *)y;
+
+	if (a->ts_ns != b->ts_ns)
+		return a->ts_ns < b->ts_ns ? -1 : 1;
+	return (int)a->point - (int)b->point;
+}
+
+/* The rows in time order: events arrive in per-CPU batches, out of order across CPUs. */
+static int write_rows(FILE *f, const struct pp_eventstore *store)
+{
+	size_t i, n = pp_eventstore_count(store);
+	const struct pp_event **rows = malloc((n ? n : 1) * sizeof(*rows));
+	int err;
+
+	if (!rows)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		rows[i] = pp_eventstore_get(store, i);
+	qsort(rows, n, sizeof(*rows), by_time);
+	err = pp_eventlog_write_header(f);
+	for (i = 0; i < n && !err; i++)
+		err = pp_eventlog_write(f, rows[i]);
+	free(rows);
+	return err;
+}
+
+static int write_events(const struct agent *a, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	err = write_rows(f, a->store);
+	if (fflush(f) != 0 && !err)
+		err = -errno;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void print_summary(const struct agent *a, double secs)
+{
+	fprintf(stderr, PROG ": %llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
+		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s\n",
+		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
+		pp_trace_buffer_bytes(a->trace) / 1024,
+		(unsigned long long)pp_eventstore_overflow(a->store), a->opts.max_events,
+		(unsigned long long)pp_trace_skipped(a->trace), secs);
+}
+
+static int finish(struct agent *a, double started)
+{
+	int err, status = 0;
+
+	pp_trace_consume(a->trace);
+	print_summary(a, now_s() - started);
+	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", a->opts.output, strerror(-err));
+		status = 1;
+	}
+	if (a->opts.cmd && !status)
+		status = pp_spawn_status_code(a->child_status);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { .child = { .pid = -1, .gate_fd = -1 } };
+	char msg[256];
+	double started;
+	int status, err;
+
+	if (pp_agent_parse(argc, argv, &a.opts, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, PROG ": %s\n", msg);
+		return 2;
+	}
+	if (a.opts.help) {
+		pp_agent_usage(stdout);
+		return 0;
+	}
+	if ((status = resolve_targets(&a)) != 0)
+		return status;
+	if ((err = pp_eventstore_new(&a.store, a.opts.max_events)) < 0) {
+		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		return 1;
+	}
+	status = 1;
+	if (a.opts.cmd && start_child(&a) != 0)
+		goto cleanup;
+	install_signals();
+	if (start_trace(&a) != 0)
+		goto cleanup;
+	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
+		fprintf(stderr, PROG ": cannot release %s: %s\n", a.opts.cmd[0], strerror(-err));
+		goto cleanup;
+	}
+	started = now_s();
+	if (trace_loop(&a) == 0) {
+		stop_child(&a);
+		status = finish(&a, started);
+	}
+cleanup:
+	if (a.child_running) { /* never released, or a failure: it must not outlive us */
+		pp_spawn_abort(&a.child);
+		kill(a.child.pid, SIGKILL);
+		reap_child(&a, 0);
+	}
+	pp_trace_close(a.trace);
+	pp_eventstore_free(a.store);
+	return status;
+}

@@ -1,0 +1,73 @@
+/* The collector: loads and attaches kern/pingpong.bpf.c (embedded skeleton), sets its filters,
+ * and delivers its events from the perf buffer; used by pingpong-ebpf and pingpong-client.
+ *
+ *	struct pp_trace *t;
+ *	if (pp_trace_open(&t, &opts) < 0) { fprintf(stderr, "prog: %s\n", pp_trace_errmsg()); ... }
+ *	while (running) pp_trace_poll(t, 100);   // calls opts.on_event for each event
+ *	pp_trace_consume(t); pp_trace_close(t);   // drain, then detach everything
+ *
+ * Not thread-safe: one thread owns a struct pp_trace. Events arrive in per-CPU batches, so
+ * they are ordered by time only within one CPU; sort by ts_ns if order matters. */
+#ifndef PP_TRACE_H
+#define PP_TRACE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pingpong.h"
+
+#define PP_TRACE_DEFAULT_PAGES 256 /* per CPU: 1 MiB, ~11000 events of 96 bytes each */
+
+typedef void (*pp_event_fn)(void *ctx, const struct pp_event *ev);
+
+struct pp_trace_opts {
+	const __u16 *ports;     /* TCP ports (either end) to trace; at least one */
+	size_t n_ports;
+	const __u32 *tgids;     /* processes whose send/recv calls are traced */
+	size_t n_tgids;
+	bool follow_children;   /* also trace processes (and threads) these tgids start later */
+	bool all_tgids;         /* syscalls of every process on the traced ports */
+	bool keep_acks;         /* also report segments without payload */
+	__u32 netns_ino;        /* network namespace of the packets; 0 = this process's own */
+	size_t perf_pages;      /* perf buffer pages per CPU, a power of 2; 0 = default */
+	const char *btf_path;   /* kernel BTF for kernels without /sys/kernel/btf/vmlinux; or NULL */
+	int verbosity;          /* 0: libbpf silent, 1: warnings and info, 2: debug */
+	pp_event_fn on_event;   /* called from pp_trace_poll/consume, in the caller's thread */
+	void *ctx;
+};
+
+struct pp_trace;
+
+/* 0, or -errno with pp_trace_errmsg() saying what is wrong in one line (no program name).
+ * -EPERM: not root / no CAP_BPF+CAP_PERFMON, or the memlock limit; -ENOENT: no kernel BTF or
+ * a tracepoint missing on this kernel; -EINVAL: bad options. */
+int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *opts);
+const char *pp_trace_errmsg(void);
+
+/* Adds a process to the traced set after open (e.g. a child released after attaching). */
+int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid);
+
+/* Waits up to timeout_ms for a buffer to fill to its wakeup mark, then drains every buffer,
+ * so no event waits longer than one timeout. Events delivered (>= 0), or -errno;
+ * an interrupting signal counts as 0. */
+int pp_trace_poll(struct pp_trace *t, int timeout_ms);
+/* Drains every buffer now, without waiting. */
+int pp_trace_consume(struct pp_trace *t);
+/* For an event loop of the caller's own: readable when pp_trace_poll(t, 0) has work. */
+int pp_trace_epoll_fd(const struct pp_trace *t);
+
+uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
+uint64_t pp_trace_lost(const struct pp_trace *t);   /* samples the kernel dropped (buffer full) */
+size_t pp_trace_buffer_bytes(const struct pp_trace *t); /* per CPU */
+/* Tracepoint hits the kernel did not run our programs for, because another tracing BPF program
+ * (ours or anyone's) was running on that CPU: a network softirq that runs while a program is
+ * active in process context loses its points. An upper bound of missed events: it also counts
+ * hits the filters would have dropped. Linux 5.12+ (0 before). */
+uint64_t pp_trace_skipped(const struct pp_trace *t);
+
+/* Detaches every program and frees everything; events not yet consumed are dropped. */
+void pp_trace_close(struct pp_trace *t);
+
+#endif
