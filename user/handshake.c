@@ -1,4 +1,4 @@
-/* Encoders and decoders of the connection handshake (docs/handshake.md). Every read is
+/* Encoders and decoders of the connection handshake (docs/protocol.md). Every read is
  * checked against the buffer's length first, so any byte string is safe input. */
 #include <errno.h>
 #include <string.h>
