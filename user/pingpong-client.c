@@ -242,8 +242,8 @@ static int open_trace(struct run *r)
 		fprintf(stderr, PROG ": %s (%s needs it)\n", err, needed);
 		return rc;
 	}
-	fprintf(stderr, PROG ": rtt_app only, no kernel points: %s (--no-trace: no tracing, "
-		"no warning)\n", err);
+	fprintf(stderr, PROG ": %s: measuring rtt_app only; --no-trace does so without this "
+		"warning\n", err);
 	return 0;
 }
 

@@ -4,7 +4,8 @@
 # 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on >= 99.9% of the rows,
 # the identity exact on every complete row (from the raw ns columns), the us columns those
 # of the raw ns, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
-# Without an agent the client columns remain and the client says so; --no-trace is rtt_app.
+# Without an agent the client columns remain and the client says so; --no-trace is rtt_app,
+# and so is a run without root, after one warning.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pingpong_checks.sh"
 
@@ -170,9 +171,11 @@ dapp=$(p50 "$TMP/delay.csv" server_app_us)
 check "delay: server_app p50 rose by 200..300 us ($sapp -> $dapp)" \
 	awk -v a="$sapp" -v b="$dapp" 'BEGIN { exit !(b - a >= 200 && b - a <= 300) }'
 drtt=$(p50 "$TMP/delay.csv" rtt_us)
-check "delay: >= 90% of the rtt's rise is server_app's (rtt $rtt -> $drtt)" \
+# The other parts move a little, and rightly: while the server waits both CPUs go idle, and
+# waking the client (client_stack) and the server (server_stack) from idle costs a few us.
+check "delay: the rtt rose as server_app did, within 30 us (rtt $rtt -> $drtt)" \
 	awk -v r0="$rtt" -v r1="$drtt" -v a0="$sapp" -v a1="$dapp" \
-	'BEGIN { exit !((a1 - a0) >= 0.9 * (r1 - r0)) }'
+	'BEGIN { d = (r1 - r0) - (a1 - a0); if (d < 0) d = -d; exit !(d < 30) }'
 for c in client_stack server_stack network; do
 	before=$(p50 "$TMP/base.csv" "${c}_us") after=$(p50 "$TMP/delay.csv" "${c}_us")
 	check "delay: $c p50 moved < 15 us ($before -> $after)" \
@@ -211,4 +214,24 @@ check "notrace: rtt_app on every row" [ "$(count_of "$c" appok)" -eq "$COUNT" ]
 check "notrace: no kernel column has a value" \
 	[ "$(count_of "$c" kernany)" -eq 0 -a "$(count_of "$c" serverany)" -eq 0 ]
 check "notrace: the summary says nothing was traced" grep -q "^kernel points: not traced" "$TMP/notrace.txt"
+
+# ---- not root: one warning line, then the round trips as --no-trace would measure them ----
+chmod 711 "$TMP"
+mkdir -m 777 "$TMP/nobody"
+tb_client setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/pingpong-client" \
+	--addr "$SERVER_IP4" --port "$port" --count 200 --output "$TMP/nobody/r.csv" \
+	>"$TMP/nobody.txt" 2>"$TMP/nobody.err"
+rc=$?
+check "nobody: exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "nobody: one line says kernel points need root, and that rtt_app is measured" \
+	bash -c "[ \$(wc -l < '$TMP/nobody.err') -eq 1 ] &&
+		 grep -q '^pingpong-client: tracing needs root.*measuring rtt_app only' '$TMP/nobody.err'"
+check "nobody: 200 rows of rtt_app" [ "$(csv_col "$TMP/nobody/r.csv" rtt_app_us | grep -c .)" -eq 200 ]
+tb_client setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/pingpong-client" \
+	--addr "$SERVER_IP4" --port "$port" --count 10 --output "$TMP/nobody/r2.csv" \
+	--events-out "$TMP/nobody/e.csv" >/dev/null 2>"$TMP/nobody2.err"
+rc=$?
+check "nobody with --events-out: exit 1, a reason, no file (got $rc: $(cat "$TMP/nobody2.err"))" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'needs root.*--events-out needs it' '$TMP/nobody2.err' &&
+		 [ ! -e '$TMP/nobody/r2.csv' ] && [ ! -e '$TMP/nobody/e.csv' ]"
 finish
