@@ -2,6 +2,7 @@
  * the exchanges run, their events kept in fixed-size chunks (no copy as the store grows, so
  * the reader never stalls on a large realloc), sorted once at the end. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,7 +12,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "client_trace.h"
+#include "eventlog.h"
 #include "trace.h"
 
 #define CHUNK_EVENTS 8192              /* 640 KiB per chunk */
@@ -327,6 +330,66 @@ bool pp_client_trace_isn(const struct pp_client_trace *ct, uint32_t *isn)
 			return true;
 		}
 	return false;
+}
+
+int pp_client_trace_write_log(const struct pp_client_trace *ct, const char *path)
+{
+	struct pp_atomic_file af;
+	size_t n;
+	const struct pp_event *ev = pp_client_trace_events(ct, &n);
+	FILE *f;
+	int fd, rc;
+
+	if ((rc = pp_atomic_open(&af, path)) < 0)
+		return rc;
+	/* stdio on a duplicate: the commit closes af.fd itself */
+	if ((fd = dup(af.fd)) < 0 || !(f = fdopen(fd, "w"))) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		pp_atomic_abort(&af);
+		return rc;
+	}
+	rc = pp_eventlog_write_header(f);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = pp_eventlog_write(f, &ev[i]);
+	if (fclose(f) && !rc)
+		rc = -errno;
+	if (rc) {
+		pp_atomic_abort(&af);
+		return rc;
+	}
+	return pp_atomic_commit(&af);
+}
+
+static void copy_addr(uint8_t out[16], uint8_t *family, uint16_t *port, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		*family = PP_AF_INET;
+		memcpy(out, &in4->sin_addr, 4);
+		*port = ntohs(in4->sin_port);
+		return;
+	}
+	*port = ntohs(in6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		*family = PP_AF_INET;
+		memcpy(out, &in6->sin6_addr.s6_addr[12], 4);
+	} else {
+		*family = PP_AF_INET6;
+		memcpy(out, &in6->sin6_addr, 16);
+	}
+}
+
+void pp_flow_key_from_sockaddrs(struct pp_flow_key *key, const struct sockaddr *local,
+				const struct sockaddr *remote)
+{
+	*key = (struct pp_flow_key){ 0 };
+	copy_addr(key->client_addr, &key->family, &key->client_port, local);
+	copy_addr(key->server_addr, &key->family, &key->server_port, remote);
 }
 
 void pp_client_trace_close(struct pp_client_trace *ct)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "capture.h"
 #include "pingpong.h"
@@ -71,6 +72,14 @@ const struct pp_event *pp_client_trace_events(const struct pp_client_trace *ct, 
 void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_client_trace_stats *st);
 /* The capture (for its report), or NULL. */
 const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *ct);
+
+/* Writes the events (after stop) as an event log (eventlog.h), atomically. 0 or -errno. */
+int pp_client_trace_write_log(const struct pp_client_trace *ct, const char *path);
+
+/* The connection's key from a connected socket's two ends (IPv4-mapped IPv6 as IPv4, as the
+ * packets and so the events are). */
+void pp_flow_key_from_sockaddrs(struct pp_flow_key *key, const struct sockaddr *local,
+				const struct sockaddr *remote);
 
 /* The client's SYN among the events: its seq is the connection's ISN. */
 bool pp_client_trace_isn(const struct pp_client_trace *ct, uint32_t *isn);

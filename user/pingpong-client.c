@@ -2,10 +2,8 @@
  * recorded exchanges, fetches the server host's events from the agent, correlates, writes
  * results.csv and prints the summary. Every failure is one line on stderr; exit 0 ok,
  * 1 runtime, 2 usage. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
 #include "client_correlate.h"
 #include "client_opts.h"
 #include "client_trace.h"
-#include "eventlog.h"
 #include "net.h"
 #include "pingloop.h"
 #include "results.h"
 #include "summary.h"
+#include "trace.h"
 
 #define PROG "pingpong-client"
 /* The agent reads its perf buffers every 100 ms and its capture hands frames over in 100 ms
@@ -247,37 +244,6 @@ static int open_trace(struct run *r)
 	return 0;
 }
 
-static void copy_addr(uint8_t out[16], uint8_t *family, const struct pp_addr *a)
-{
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
-
-	memset(out, 0, 16);
-	if (a->ss.ss_family == AF_INET) {
-		*family = PP_AF_INET;
-		memcpy(out, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
-	} else if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		*family = PP_AF_INET;  /* the packets are IPv4, and so are their events */
-		memcpy(out, &in6->sin6_addr.s6_addr[12], 4);
-	} else {
-		*family = PP_AF_INET6;
-		memcpy(out, &in6->sin6_addr, 16);
-	}
-}
-
-static uint16_t port_of(const struct pp_addr *a)
-{
-	return ntohs(a->ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->ss)->sin_port :
-			((const struct sockaddr_in6 *)&a->ss)->sin6_port);
-}
-
-static void flow_of_connection(struct run *r)
-{
-	copy_addr(r->flow.client_addr, &r->flow.family, &r->local);
-	copy_addr(r->flow.server_addr, &r->flow.family, &r->server);
-	r->flow.client_port = port_of(&r->local);
-	r->flow.server_port = port_of(&r->server);
-}
-
 /* After connect (the capture filters on the address connect chose), before the hello. */
 static int start_trace(struct run *r)
 {
@@ -292,7 +258,8 @@ static int start_trace(struct run *r)
 
 	if (!r->ct)
 		return 0;
-	flow_of_connection(r);
+	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
+				   (const struct sockaddr *)&r->server.ss);
 	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
 		if (r->opts.iface || r->opts.pcap_out) {
 			fprintf(stderr, PROG ": %s\n", err);
@@ -323,38 +290,13 @@ static void stop_trace(struct run *r)
 
 static int write_event_log(const struct run *r)
 {
-	struct pp_atomic_file af;
-	const struct pp_event *ev;
-	size_t n;
-	FILE *f;
-	int fd, rc;
+	int rc;
 
 	if (!r->ct || !r->opts.events_out)
 		return 0;
-	ev = pp_client_trace_events(r->ct, &n);
-	if ((rc = pp_atomic_open(&af, r->opts.events_out)) < 0)
-		goto fail;
-	if ((fd = dup(af.fd)) < 0 || !(f = fdopen(fd, "w"))) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		pp_atomic_abort(&af);
-		goto fail;
-	}
-	rc = pp_eventlog_write_header(f);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = pp_eventlog_write(f, &ev[i]);
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (rc) {
-		pp_atomic_abort(&af);
-		goto fail;
-	}
-	if ((rc = pp_atomic_commit(&af)) < 0)
-		goto fail;
-	return 0;
-fail:
-	fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.events_out, strerror(-rc));
+	rc = pp_client_trace_write_log(r->ct, r->opts.events_out);
+	if (rc)
+		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.events_out, strerror(-rc));
 	return rc;
 }
 
@@ -452,6 +394,20 @@ static void verbose_counts(const struct run *r, const struct pp_correlate_stats 
 		st->events_after, st->events_unplaced, st->events_out_of_order);
 }
 
+/* Incomplete rows have a cause the user can act on (or at least know): say which. */
+static void explain_losses(const struct run *r, const struct pp_client_trace_stats *ts,
+			   const struct pp_correlate_stats *st)
+{
+	if (ts->lost)
+		fprintf(stderr, PROG ": the kernel dropped %" PRIu64 " events (perf buffer full): "
+			"raise --perf-pages (now %zu per CPU)\n", ts->lost,
+			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
+	if (st->incomplete && ts->skipped)
+		fprintf(stderr, PROG ": %" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
+			" tracepoint hits on this host (another BPF program was running on that "
+			"CPU)\n", st->incomplete, ts->skipped);
+}
+
 static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
 {
 	struct pp_client_correlate cc = {
@@ -493,6 +449,7 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 				"server points, and its loss counts are unknown\n",
 				pp_agent_error(r->agent.err, &r->agent, why, sizeof(why)));
 	}
+	explain_losses(r, &ts, &st);
 	if (r->opts.verbosity)
 		verbose_counts(r, &st);
 	return 0;
