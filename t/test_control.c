@@ -1,0 +1,564 @@
+/* The control channel over loopback in one process: the agent's server in a thread, the
+ * client's fetch in the test; who gets which events, and every wait bounded. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+
+#define TIMEOUT_MS 300
+
+/* ---- a store: an array of events, handed out whole (the server must do the filtering) ---- */
+
+struct store {
+	struct pp_event *ev;
+	size_t n, cap;
+	int fail_with;        /* for_each_event returns this after the first pass */
+	int passes;
+};
+
+static void store_add(struct store *s, const struct pp_event *ev)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->ev = realloc(s->ev, s->cap * sizeof(*s->ev));
+		ck_assert_ptr_nonnull(s->ev);
+	}
+	s->ev[s->n++] = *ev;
+}
+
+static int store_each(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx)
+{
+	struct store *s = ctx;
+	int err;
+
+	(void)flow;
+	if (s->passes++ && s->fail_with)
+		return s->fail_with;
+	for (size_t i = 0; i < s->n; i++)
+		if ((err = emit(emit_ctx, &s->ev[i])) < 0)
+			return err;
+	return 0;
+}
+
+static void store_counts(void *ctx, uint64_t *lost, uint64_t *drops)
+{
+	(void)ctx;
+	*lost = 17;
+	*drops = 3;
+}
+
+/* An event of the connection client:cport -> 198.18.0.2:12345, either way. */
+static struct pp_event conn_event(uint16_t cport, bool to_server, uint64_t ts, uint32_t seq, uint32_t len)
+{
+	struct pp_event ev = { 0 };
+	uint8_t c[4] = { 198, 18, 0, 1 }, s[4] = { 198, 18, 0, 2 };
+
+	ev.ts_ns = ts;
+	ev.seq = seq;
+	ev.len = len;
+	ev.family = PP_AF_INET;
+	ev.point = to_server ? PP_RX : PP_XMIT;
+	memcpy(to_server ? ev.saddr : ev.daddr, c, 4);
+	memcpy(to_server ? ev.daddr : ev.saddr, s, 4);
+	ev.sport = to_server ? cport : 12345;
+	ev.dport = to_server ? 12345 : cport;
+	return ev;
+}
+
+static struct pp_flow_key key_for(uint16_t cport)
+{
+	struct pp_flow_key k;
+
+	ck_assert_int_eq(pp_flow_key_set(&k, "198.18.0.1", cport, "198.18.0.2", 12345), 0);
+	return k;
+}
+
+/* ---- the agent in a thread ---- */
+
+struct agent {
+	struct pp_control_server *srv;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int last_result;
+	atomic_int results;
+	struct store store;
+};
+
+static void *agent_loop(void *arg)
+{
+	struct agent *a = arg;
+
+	/* bounded: the test stops it, and 20 s is far beyond any test here */
+	for (int i = 0; i < 400 && !atomic_load(&a->stop); i++) {
+		struct pollfd p = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
+
+		if (poll(&p, 1, 50) > 0) {
+			int r = pp_control_server_serve_one(a->srv);
+
+			if (r != 0) {
+				atomic_store(&a->last_result, r);
+				atomic_fetch_add(&a->results, 1);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void agent_start(struct agent *a)
+{
+	struct pp_control_server_opts opts = {
+		.bind_addr = "127.0.0.1",
+		.port = 0,
+		.timeout_ms = TIMEOUT_MS,
+		.source = { store_each, store_counts, &a->store },
+	};
+
+	ck_assert_int_eq(pp_control_server_open(&a->srv, &opts), 0);
+	ck_assert_uint_gt(pp_control_server_port(a->srv), 0);
+	atomic_store(&a->stop, false);
+	atomic_store(&a->results, 0);
+	ck_assert_int_eq(pthread_create(&a->thread, NULL, agent_loop, a), 0);
+}
+
+static void agent_stop(struct agent *a)
+{
+	atomic_store(&a->stop, true);
+	pthread_join(a->thread, NULL);
+	pp_control_server_close(a->srv);
+	free(a->store.ev);
+}
+
+static void wait_results(struct agent *a, int n)
+{
+	for (int i = 0; i < 200 && atomic_load(&a->results) < n; i++)
+		usleep(10000);
+	ck_assert_int_ge(atomic_load(&a->results), n);
+}
+
+struct got {
+	struct pp_event ev[20000];
+	size_t n;
+};
+
+static int collect(void *ctx, const struct pp_event *ev)
+{
+	struct got *g = ctx;
+
+	ck_assert_uint_lt(g->n, 20000);
+	g->ev[g->n++] = *ev;
+	return 0;
+}
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Two connections from ports 40000 and 40001 interleaved, 40000 in both directions. */
+static void fill_two_connections(struct store *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct pp_event a = conn_event(40000, i & 1, 1000 + i, 100 + i, 10);
+		struct pp_event b = conn_event(40001, true, 1000 + i, 5000 + i, 10);
+
+		store_add(s, &a);
+		store_add(s, &b);
+	}
+}
+
+START_TEST(test_fetch_gets_only_its_connection)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_flow_key k = key_for(40000);
+	struct pp_fetch_stats st;
+
+	fill_two_connections(&a.store, 100);
+	agent_start(&a);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, &st), 0);
+	ck_assert_uint_eq(g.n, 100);
+	for (size_t i = 0; i < g.n; i++) {
+		ck_assert_int_ne(pp_flow_dir(&k, &g.ev[i]), PP_DIR_NONE);
+		ck_assert_uint_eq(g.ev[i].seq, 100 + i);     /* in the store's order, unchanged */
+		ck_assert_mem_eq(&g.ev[i], &a.store.ev[2 * i], sizeof(g.ev[i]));
+	}
+	ck_assert(st.complete);
+	ck_assert_uint_eq(st.events, 100);
+	ck_assert_uint_eq(st.foreign, 0);
+	ck_assert_uint_eq(st.agent.events_sent, 100);
+	ck_assert_uint_eq(st.agent.lost_samples, 17);
+	ck_assert_uint_eq(st.agent.pcap_drops, 3);
+	wait_results(&a, 1);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->events_filtered, 100);
+	agent_stop(&a);
+}
+END_TEST
+
+START_TEST(test_wrong_tuple_gets_nothing)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_flow_key k = key_for(40002);
+	struct pp_fetch_stats st;
+
+	fill_two_connections(&a.store, 50);
+	agent_start(&a);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, &st), 0);
+	ck_assert_uint_eq(g.n, 0);
+	ck_assert(st.complete);
+	ck_assert_uint_eq(st.agent.events_sent, 0);
+	/* the same addresses with the server's port as the client's: still not a match */
+	ck_assert_int_eq(pp_flow_key_set(&k, "198.18.0.2", 40000, "198.18.0.1", 12345), 0);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, &st), 0);
+	ck_assert_uint_eq(g.n, 0);
+	agent_stop(&a);
+}
+END_TEST
+
+/* The 4-tuple was used by an older connection (another SYN seq): only ours is served. */
+START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_fetch_req req = { .flow = key_for(40000), .flags = PP_FETCH_HAVE_ISN, .isn = 777 };
+	struct pp_event syn_old = conn_event(40000, true, 10, 111, 0);
+	struct pp_event syn_new = conn_event(40000, true, 5000, 777, 0);
+	struct pp_fetch *f;
+	struct pp_event ev;
+	int r;
+
+	syn_old.tcp_flags = syn_new.tcp_flags = 0x02;
+	store_add(&a.store, &syn_old);
+	for (int i = 0; i < 10; i++) {
+		struct pp_event e = conn_event(40000, true, 100 + i, 112 + i, 1);
+
+		store_add(&a.store, &e);
+	}
+	store_add(&a.store, &syn_new);
+	for (int i = 0; i < 5; i++) {
+		struct pp_event e = conn_event(40000, false, 6000 + i, 9000 + i, 1);
+
+		store_add(&a.store, &e);
+	}
+	agent_start(&a);
+	/* by ISN */
+	ck_assert_int_eq(pp_control_fetch_open(&f, "127.0.0.1", pp_control_server_port(a.srv), &req, TIMEOUT_MS), 0);
+	while ((r = pp_control_fetch_next(f, &ev)) == 1)
+		collect(&g, &ev);
+	ck_assert_int_eq(r, 0);
+	pp_control_fetch_close(f);
+	ck_assert_uint_eq(g.n, 6);                      /* our SYN and our 5 events */
+	ck_assert_uint_ge(g.ev[0].ts_ns, 5000);
+	/* without ISN: the latest connection */
+	g.n = 0;
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &req.flow, TIMEOUT_MS,
+					  collect, &g, NULL), 0);
+	ck_assert_uint_eq(g.n, 6);
+	/* asking for the old one by its ISN: the old one only, up to the new SYN */
+	g.n = 0;
+	req.isn = 111;
+	ck_assert_int_eq(pp_control_fetch_open(&f, "127.0.0.1", pp_control_server_port(a.srv), &req, TIMEOUT_MS), 0);
+	while ((r = pp_control_fetch_next(f, &ev)) == 1)
+		collect(&g, &ev);
+	ck_assert_int_eq(r, 0);
+	pp_control_fetch_close(f);
+	ck_assert_uint_eq(g.n, 11);
+	agent_stop(&a);
+}
+END_TEST
+
+START_TEST(test_many_events_span_batches)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_flow_key k = key_for(40000);
+	struct pp_fetch_stats st;
+
+	fill_two_connections(&a.store, 3 * PP_PROTO_MAX_BATCH + 5);
+	agent_start(&a);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, &st), 0);
+	ck_assert_uint_eq(g.n, 3 * PP_PROTO_MAX_BATCH + 5);
+	ck_assert_uint_eq(g.ev[g.n - 1].seq, 100 + g.n - 1);
+	ck_assert_uint_eq(st.agent.events_sent, g.n);
+	agent_stop(&a);
+}
+END_TEST
+
+static int raw_connect(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* A client that connects and says nothing costs the agent one timeout, then it serves on. */
+START_TEST(test_silent_client_times_out_on_the_agent)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_flow_key k = key_for(40000);
+	uint8_t buf[64];
+	struct pp_frame_hdr hdr;
+	int64_t t0;
+	int fd;
+
+	fill_two_connections(&a.store, 10);
+	agent_start(&a);
+	t0 = ms_now();
+	fd = raw_connect(pp_control_server_port(a.srv));
+	wait_results(&a, 1);
+	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
+	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
+	ck_assert_int_lt(ms_now() - t0, TIMEOUT_MS + 2000);
+	/* it was told why */
+	ck_assert_int_eq(recv(fd, buf, PP_PROTO_HDR_LEN, MSG_WAITALL), PP_PROTO_HDR_LEN);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, &hdr), 0);
+	ck_assert_uint_eq(hdr.type, PP_MSG_ERROR);
+	ck_assert_int_eq(recv(fd, buf, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
+	ck_assert_uint_eq(buf[1], PP_ERR_TIMEOUT);
+	close(fd);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, NULL), 0);
+	ck_assert_uint_eq(g.n, 10);
+	agent_stop(&a);
+}
+END_TEST
+
+/* A client that sends half a request, a byte at a time, is cut off after one timeout in all. */
+START_TEST(test_trickling_client_is_cut_off)
+{
+	static struct agent a;
+	struct pp_fetch_req req = { .flow = key_for(40000) };
+	uint8_t frame[64];
+	int64_t t0 = ms_now();
+	int fd;
+
+	agent_start(&a);
+	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	fd = raw_connect(pp_control_server_port(a.srv));
+	for (int i = 0; i < 30 && atomic_load(&a.results) == 0; i++) {
+		if (send(fd, frame + i, 1, MSG_NOSIGNAL) != 1)
+			break; /* the agent hung up already */
+		usleep(TIMEOUT_MS * 1000 / 6);
+	}
+	wait_results(&a, 1);
+	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
+	ck_assert_int_lt(ms_now() - t0, 3 * TIMEOUT_MS);
+	close(fd);
+	agent_stop(&a);
+}
+END_TEST
+
+/* An agent that accepts (the kernel does, into the backlog) but never answers. */
+START_TEST(test_silent_agent_times_out_the_fetch)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct pp_flow_key k = key_for(40000);
+	static struct got g;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t t0;
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &len);
+	t0 = ms_now();
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
+			 -ETIMEDOUT);
+	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
+	ck_assert_int_lt(ms_now() - t0, TIMEOUT_MS + 2000);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(test_no_agent_is_refused)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct pp_flow_key k = key_for(40000);
+	static struct got g;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+
+	/* a port that was just free: bound, noted, closed */
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, TIMEOUT_MS, collect, &g, NULL), -ECONNREFUSED);
+	ck_assert_int_eq(pp_control_fetch("not-an-address", port, &k, TIMEOUT_MS, collect, &g, NULL), -EINVAL);
+}
+END_TEST
+
+static void expect_error_reply(uint16_t port, const uint8_t *req, size_t len, uint16_t code)
+{
+	uint8_t buf[512];
+	struct pp_frame_hdr hdr;
+	char text[PP_PROTO_ERROR_TEXT_MAX + 1];
+	uint16_t got_code;
+	ssize_t n;
+	int fd = raw_connect(port);
+
+	ck_assert_int_eq(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	n = recv(fd, buf, PP_PROTO_HDR_LEN, MSG_WAITALL);
+	ck_assert_int_eq(n, PP_PROTO_HDR_LEN);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, &hdr), 0);
+	ck_assert_uint_eq(hdr.type, PP_MSG_ERROR);
+	ck_assert_int_eq(recv(fd, buf, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
+	ck_assert_int_eq(pp_proto_decode_error(buf, hdr.length, &got_code, text), 0);
+	ck_assert_uint_eq(got_code, code);
+	ck_assert_uint_gt(strlen(text), 0);
+	close(fd);
+}
+
+START_TEST(test_bad_requests_get_an_error)
+{
+	static struct agent a;
+	struct pp_fetch_req req = { .flow = key_for(40000) };
+	struct pp_end_counts end = { 0 };
+	uint8_t frame[64];
+	uint16_t port;
+
+	agent_start(&a);
+	port = pp_control_server_port(a.srv);
+	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	frame[0] = 'G';                                 /* e.g. an HTTP client */
+	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
+	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	frame[5] = 9;                                   /* a future version */
+	expect_error_reply(port, frame, 56, PP_ERR_VERSION);
+	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	frame[PP_PROTO_HDR_LEN] = 77;                   /* family */
+	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
+	pp_proto_encode_end(frame, sizeof(frame), &end); /* not a request */
+	expect_error_reply(port, frame, PP_PROTO_HDR_LEN + PP_PROTO_END_LEN, PP_ERR_BAD_REQUEST);
+	wait_results(&a, 4);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->failed, 4);
+	agent_stop(&a);
+}
+END_TEST
+
+START_TEST(test_store_failure_reaches_the_client)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_flow_key k = key_for(40000);
+	struct pp_fetch_stats st;
+
+	fill_two_connections(&a.store, 10);
+	a.store.fail_with = -EIO;
+	agent_start(&a);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
+					  collect, &g, &st), -EREMOTEIO);
+	ck_assert_uint_eq(st.error_code, PP_ERR_INTERNAL);
+	ck_assert(!st.complete);
+	agent_stop(&a);
+}
+END_TEST
+
+/* A fake agent that announces two events and hangs up after one: the fetch says so. */
+static void *half_agent(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	struct pp_event ev[2] = { conn_event(40000, true, 1, 1, 1), conn_event(40000, true, 2, 2, 1) };
+	uint8_t frame[512], req[64];
+	ssize_t len = pp_proto_encode_events(frame, sizeof(frame), ev, 2);
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		if (recv(fd, req, PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN, MSG_WAITALL) > 0 &&
+		    send(fd, frame, (size_t)len - PP_PROTO_EVENT_LEN, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+		close(fd);
+	}
+	return NULL;
+}
+
+START_TEST(test_agent_hanging_up_mid_frame_is_reported)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct pp_flow_key k = key_for(40000);
+	static struct got g;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	pthread_t t;
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &len);
+	ck_assert_int_eq(pthread_create(&t, NULL, half_agent, &lfd), 0);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
+			 -ECONNRESET);
+	ck_assert_uint_eq(g.n, 0);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(test_server_options_are_checked)
+{
+	struct pp_control_server *s;
+	struct pp_control_server_opts opts = { .bind_addr = "999.1.1.1", .source = { store_each } };
+
+	ck_assert_int_eq(pp_control_server_open(&s, &opts), -EINVAL);
+	opts.bind_addr = "127.0.0.1";
+	opts.source.for_each_event = NULL;
+	ck_assert_int_eq(pp_control_server_open(&s, &opts), -EINVAL);
+	opts.source.for_each_event = store_each;
+	opts.bind_addr = NULL;                          /* any address */
+	ck_assert_int_eq(pp_control_server_open(&s, &opts), 0);
+	ck_assert_int_eq(pp_control_server_serve_one(s), 0); /* nobody waiting: returns at once */
+	pp_control_server_close(s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("control");
+	TCase *tc = tcase_create("control");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_fetch_gets_only_its_connection);
+	tcase_add_test(tc, test_wrong_tuple_gets_nothing);
+	tcase_add_test(tc, test_earlier_connection_on_same_tuple_is_not_served);
+	tcase_add_test(tc, test_many_events_span_batches);
+	tcase_add_test(tc, test_silent_client_times_out_on_the_agent);
+	tcase_add_test(tc, test_trickling_client_is_cut_off);
+	tcase_add_test(tc, test_silent_agent_times_out_the_fetch);
+	tcase_add_test(tc, test_no_agent_is_refused);
+	tcase_add_test(tc, test_bad_requests_get_an_error);
+	tcase_add_test(tc, test_store_failure_reaches_the_client);
+	tcase_add_test(tc, test_agent_hanging_up_mid_frame_is_reported);
+	tcase_add_test(tc, test_server_options_are_checked);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

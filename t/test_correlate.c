@@ -1,0 +1,1067 @@
+/* The correlator on synthetic event streams of a known connection: every expected timestamp is
+ * known, so rows are compared exactly (GRO, many skbs and reads, reordering, loss, retransmits,
+ * seq wrap, garbage, memory bounds). */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate.h"
+
+#define OFF_SERVER_NS 5000000000ull /* the server's clock runs 5 s ahead of the client's */
+#define ONE_WAY_NS    8000u
+#define RTO_NS        200000u
+
+enum retrans_mode { RT_NONE, RT_LAST_LOST, RT_SPURIOUS, RT_FIRST_LOST };
+
+struct gen_opts {
+	uint32_t size;
+	uint64_t n;              /* recorded exchanges */
+	uint64_t warmup;         /* exchanges before exchange 0 */
+	uint32_t handshake_c;    /* client bytes before the warm-up (one message) */
+	uint32_t handshake_s;
+	uint32_t isn_c, isn_s;   /* SYN seqs: data starts at isn + 1 */
+	int skbs;                /* segments per message at the sender */
+	bool gro;                /* the receiver merges them into one skb */
+	int reads, sends;        /* calls per message */
+	bool syn, wire, tcp;
+	uint64_t server_app_ns;
+	uint64_t seed;
+	enum retrans_mode *retrans; /* per recorded exchange (ping), or NULL */
+};
+
+struct gen {
+	struct gen_opts o;
+	struct pp_event *ev[2];
+	size_t n[2], cap[2];
+	struct pp_row *expect;    /* o.n rows */
+	uint64_t t;               /* true time */
+	uint64_t rng;
+	uint64_t start_ns;        /* client clock, just before exchange 0's send */
+	uint32_t next_seq[2];     /* per direction (0 ping, 1 pong) */
+};
+
+static const uint8_t client_ip[4] = { 198, 18, 0, 1 }, server_ip[4] = { 198, 18, 0, 2 };
+#define CPORT 40000
+#define SPORT 12345
+
+static uint64_t rnd(struct gen *g)
+{
+	g->rng ^= g->rng << 13;
+	g->rng ^= g->rng >> 7;
+	g->rng ^= g->rng << 17;
+	return g->rng;
+}
+
+static struct pp_event mkev(int point, uint64_t ts, int dir, uint32_t seq, uint32_t len)
+{
+	struct pp_event ev = { 0 };
+
+	ev.point = (uint8_t)point;
+	ev.ts_ns = ts;
+	ev.seq = seq;
+	ev.len = len;
+	ev.family = PP_AF_INET;
+	if (dir == 0) {
+		memcpy(ev.saddr, client_ip, 4), memcpy(ev.daddr, server_ip, 4);
+		ev.sport = CPORT, ev.dport = SPORT;
+	} else {
+		memcpy(ev.saddr, server_ip, 4), memcpy(ev.daddr, client_ip, 4);
+		ev.sport = SPORT, ev.dport = CPORT;
+	}
+	return ev;
+}
+
+static void add(struct gen *g, int host, struct pp_event ev)
+{
+	if (host == PP_SERVER)
+		ev.ts_ns += OFF_SERVER_NS;
+	if (g->n[host] == g->cap[host]) {
+		g->cap[host] = g->cap[host] ? g->cap[host] * 2 : 1024;
+		g->ev[host] = realloc(g->ev[host], g->cap[host] * sizeof(struct pp_event));
+		ck_assert_ptr_nonnull(g->ev[host]);
+	}
+	g->ev[host][g->n[host]++] = ev;
+}
+
+/* Splits [0, size) into k nearly equal parts: part j is [cut(j), cut(j+1)). */
+static uint32_t cut(uint32_t size, int k, int j)
+{
+	return (uint32_t)((uint64_t)size * (uint64_t)j / (uint64_t)k);
+}
+
+/* The slots one direction fills: sender send/xmit/wire_tx, receiver wire_rx/rx/tcp/recv. */
+static const int slots_of[2][7] = {
+	{ C_SEND, C_XMIT, C_WIRE_TX, S_WIRE_RX, S_RX, S_TCP, S_RECV },
+	{ S_SEND, S_XMIT, S_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV },
+};
+
+/* One message of len bytes in direction dir, sent at true time g->t; leaves g->t at the
+ * receiver's recv exit. Fills exp (true time, later shifted to each host's clock). */
+static void transfer(struct gen *g, int dir, uint32_t len, enum retrans_mode rt, uint64_t exp[7])
+{
+	int sender = dir == 0 ? PP_CLIENT : PP_SERVER, receiver = 1 - sender;
+	uint32_t seq0 = g->next_seq[dir];
+	int skbs = g->o.skbs < 1 ? 1 : g->o.skbs;
+	int nskb = len < (uint32_t)skbs ? 1 : skbs;
+	int sends = g->o.sends < 1 ? 1 : g->o.sends, reads = g->o.reads < 1 ? 1 : g->o.reads;
+	uint64_t t = g->t, arrive_last = 0, rx_last = 0;
+	uint64_t arrivals[64][2];
+	int narr[64] = { 0 };
+
+	if (len < (uint32_t)sends)
+		sends = 1;
+	if (len < (uint32_t)reads)
+		reads = 1;
+	ck_assert_int_le(nskb, 64);
+	for (int k = 0; k < sends; k++) {
+		struct pp_event ev = mkev(PP_SEND, t + k * 300u, dir, seq0 + cut(len, sends, k),
+					  cut(len, sends, k + 1) - cut(len, sends, k));
+		ev.ts_other_ns = ev.ts_ns + 200;
+		add(g, sender, ev);
+	}
+	exp[0] = t;
+	for (int j = 0; j < nskb; j++) {
+		uint32_t a = cut(len, nskb, j), b = cut(len, nskb, j + 1);
+		uint64_t xmit = t + sends * 300u + 1000 + (uint64_t)j * 150 + rnd(g) % 50;
+		bool lost = (rt == RT_LAST_LOST && j == nskb - 1) || (rt == RT_FIRST_LOST && j == 0);
+		bool resent = lost || (rt == RT_SPURIOUS && j == nskb - 1);
+
+		add(g, sender, mkev(PP_XMIT, xmit, dir, seq0 + a, b - a));
+		if (g->o.wire)
+			add(g, sender, mkev(PP_WIRE_TX, xmit + 400, dir, seq0 + a, b - a));
+		if (j == nskb - 1) {
+			exp[1] = xmit;
+			exp[2] = g->o.wire ? xmit + 400 : 0;
+		}
+		if (!lost)
+			arrivals[j][narr[j]++] = xmit + 400 + ONE_WAY_NS;
+		if (resent) {
+			uint64_t again = xmit + RTO_NS;
+
+			add(g, sender, mkev(PP_XMIT, again, dir, seq0 + a, b - a));
+			if (g->o.wire)
+				add(g, sender, mkev(PP_WIRE_TX, again + 400, dir, seq0 + a, b - a));
+			arrivals[j][narr[j]++] = again + 400 + ONE_WAY_NS;
+		}
+	}
+	/* receiver: frames, then skbs (GRO: one for all first arrivals), then the reads */
+	for (int j = 0; j < nskb; j++) {
+		uint32_t a = cut(len, nskb, j), b = cut(len, nskb, j + 1);
+
+		for (int k = 0; k < narr[j]; k++) {
+			uint64_t w = arrivals[j][k];
+
+			if (g->o.wire)
+				add(g, receiver, mkev(PP_WIRE_RX, w, dir, seq0 + a, b - a));
+			if (w > arrive_last && k == 0)
+				arrive_last = w;
+			if (j == nskb - 1 && k == 0)
+				exp[3] = g->o.wire ? w : 0;
+			if (!g->o.gro || k > 0) {
+				add(g, receiver, mkev(PP_RX, w + 700, dir, seq0 + a, b - a));
+				if (g->o.tcp)
+					add(g, receiver, mkev(PP_TCP, w + 1000, dir, seq0 + a, b - a));
+				if (j == nskb - 1 && k == 0)
+					exp[4] = w + 700, exp[5] = g->o.tcp ? w + 1000 : 0;
+				if (k == 0 && w + 1000 > rx_last)
+					rx_last = w + 1000;
+			}
+		}
+	}
+	if (g->o.gro) {
+		add(g, receiver, mkev(PP_RX, arrive_last + 700, dir, seq0, len));
+		if (g->o.tcp)
+			add(g, receiver, mkev(PP_TCP, arrive_last + 1000, dir, seq0, len));
+		exp[4] = arrive_last + 700, exp[5] = g->o.tcp ? arrive_last + 1000 : 0;
+		if (arrive_last + 1000 > rx_last)
+			rx_last = arrive_last + 1000;
+	}
+	for (int k = 0; k < reads; k++) {
+		uint64_t exit_ns = rx_last + 2000 + (uint64_t)k * 200 + rnd(g) % 100;
+		struct pp_event ev = mkev(PP_RECV, exit_ns, dir, seq0 + cut(len, reads, k),
+					  cut(len, reads, k + 1) - cut(len, reads, k));
+
+		ev.ts_other_ns = exit_ns - 150;
+		add(g, receiver, ev);
+		exp[6] = exit_ns;
+	}
+	g->t = exp[6];
+	/* a spurious resend means the answer took longer than the RTO: it comes after the copy */
+	for (int j = 0; j < nskb; j++)
+		if (narr[j] > 1 && arrivals[j][1] + 2000 > g->t)
+			g->t = arrivals[j][1] + 2000;
+	g->next_seq[dir] = seq0 + len;
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+	const struct pp_event *x = a, *y = b;
+
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
+}
+
+static void gen_run(struct gen *g, const struct gen_opts *o)
+{
+	uint64_t exp[7];
+
+	memset(g, 0, sizeof(*g));
+	g->o = *o;
+	g->rng = o->seed ? o->seed : 88172645463325252ull;
+	g->t = 1000000000ull;
+	g->expect = calloc(o->n ? o->n : 1, sizeof(*g->expect));
+	g->next_seq[0] = o->isn_c + 1;
+	g->next_seq[1] = o->isn_s + 1;
+	if (o->syn) {
+		struct pp_event syn = mkev(PP_XMIT, g->t, 0, o->isn_c, 0), synack;
+
+		syn.tcp_flags = 0x02;
+		add(g, PP_CLIENT, syn);
+		syn.point = PP_RX;
+		add(g, PP_SERVER, syn);
+		synack = mkev(PP_XMIT, g->t + 20000, 1, o->isn_s, 0);
+		synack.tcp_flags = 0x12;
+		synack.ack = o->isn_c + 1;
+		add(g, PP_SERVER, synack);
+		synack.point = PP_RX;
+		add(g, PP_CLIENT, synack);
+		g->t += 50000;
+	}
+	if (o->handshake_c) {
+		transfer(g, 0, o->handshake_c, RT_NONE, exp);
+		transfer(g, 1, o->handshake_s, RT_NONE, exp);
+		g->t += 3000;
+	}
+	for (uint64_t i = 0; i < o->warmup; i++) {
+		transfer(g, 0, o->size, RT_NONE, exp);
+		g->t += o->server_app_ns;
+		transfer(g, 1, o->size, RT_NONE, exp);
+		g->t += 3000;
+	}
+	g->start_ns = g->t - 1;
+	for (uint64_t i = 0; i < o->n; i++) {
+		struct pp_row *row = &g->expect[i];
+		enum retrans_mode rt = o->retrans ? o->retrans[i] : RT_NONE;
+
+		row->index = i;
+		row->ping_seq = g->next_seq[0];
+		row->pong_seq = g->next_seq[1];
+		row->rtt_app_ns = -1;
+		transfer(g, 0, o->size, rt, exp);
+		for (int k = 0; k < 7; k++)
+			row->ts[slots_of[0][k]] = exp[k];
+		g->t += o->server_app_ns + rnd(g) % 1000;
+		transfer(g, 1, o->size, RT_NONE, exp);
+		for (int k = 0; k < 7; k++)
+			row->ts[slots_of[1][k]] = exp[k];
+		for (int s = S_WIRE_RX; s < PP_NSLOTS; s++)
+			if (row->ts[s])
+				row->ts[s] += OFF_SERVER_NS;
+		if (rt != RT_NONE)
+			row->flags |= PP_ROW_RETRANS;
+		g->t += 3000 + rnd(g) % 2000;
+	}
+	for (int h = 0; h < 2; h++)
+		qsort(g->ev[h], g->n[h], sizeof(struct pp_event), cmp_ts);
+}
+
+static void gen_free(struct gen *g)
+{
+	free(g->ev[0]);
+	free(g->ev[1]);
+	free(g->expect);
+}
+
+/* Per-CPU perf buffers: each event lands on one of two CPUs; the reader drains CPU 0's part
+ * of every batch of `batch` events, then CPU 1's. */
+static void percpu_reorder(struct gen *g, int host, size_t batch)
+{
+	struct pp_event *tmp = malloc(batch * sizeof(*tmp));
+
+	for (size_t at = 0; at < g->n[host]; at += batch) {
+		size_t n = g->n[host] - at < batch ? g->n[host] - at : batch, k = 0;
+		uint8_t cpu[4096];
+
+		ck_assert_uint_le(batch, sizeof(cpu));
+		for (size_t i = 0; i < n; i++)
+			cpu[i] = rnd(g) & 1;
+		for (int c = 0; c < 2; c++)
+			for (size_t i = 0; i < n; i++)
+				if (cpu[i] == c)
+					tmp[k++] = g->ev[host][at + i];
+		memcpy(&g->ev[host][at], tmp, n * sizeof(*tmp));
+	}
+	free(tmp);
+}
+
+/* Any order within blocks of `block` events (far more disorder than per-CPU buffers make). */
+static void shuffle_blocks(struct gen *g, int host, size_t block)
+{
+	for (size_t at = 0; at < g->n[host]; at += block) {
+		size_t n = g->n[host] - at < block ? g->n[host] - at : block;
+
+		for (size_t i = n; i > 1; i--) {
+			size_t j = rnd(g) % i;
+			struct pp_event t = g->ev[host][at + i - 1];
+
+			g->ev[host][at + i - 1] = g->ev[host][at + j];
+			g->ev[host][at + j] = t;
+		}
+	}
+}
+
+/* Removes the event of `point` on `host` holding exchange ex's target byte. */
+static void drop_event(struct gen *g, int host, int point, uint64_t ex)
+{
+	int slot = pp_correlate_slot(host, point);
+	bool ping = slot < S_WIRE_RX ? slot <= C_WIRE_TX : slot >= S_WIRE_RX && slot <= S_RECV;
+	uint32_t first = ping ? g->expect[ex].ping_seq : g->expect[ex].pong_seq;
+	uint32_t target = point == PP_SEND ? first : first + g->o.size - 1;
+
+	for (size_t i = 0; i < g->n[host]; i++) {
+		struct pp_event *ev = &g->ev[host][i];
+
+		if (ev->point == point && ev->len && (uint32_t)(target - ev->seq) < ev->len &&
+		    ev->ts_ns == g->expect[ex].ts[slot]) {
+			memmove(ev, ev + 1, (g->n[host] - i - 1) * sizeof(*ev));
+			g->n[host]--;
+			g->expect[ex].ts[slot] = 0;
+			if (PP_SLOTS_SPLIT & (1u << slot))
+				g->expect[ex].flags |= PP_ROW_INCOMPLETE;
+			return;
+		}
+	}
+	ck_abort_msg("no event to drop");
+}
+
+/* ---- running the correlator ---- */
+
+struct array_src {
+	const struct pp_event *ev;
+	size_t n, at;
+};
+
+static int array_next(void *ctx, struct pp_event *ev)
+{
+	struct array_src *s = ctx;
+
+	if (s->at == s->n)
+		return 0;
+	*ev = s->ev[s->at++];
+	return 1;
+}
+
+struct collected {
+	struct pp_row *rows;
+	size_t n, cap;
+	uint64_t identity_checked;
+};
+
+static int collect(void *ctx, struct pp_row *row, const struct pp_split *sp)
+{
+	struct collected *c = ctx;
+
+	if (!(row->flags & PP_ROW_INCOMPLETE)) {
+		ck_assert(pp_split_has(sp, PP_RTT));
+		ck_assert_int_eq(sp->ns[PP_RTT], sp->ns[PP_CLIENT_STACK] + sp->ns[PP_SERVER_STACK] +
+						 sp->ns[PP_SERVER_APP] + sp->ns[PP_NETWORK]);
+		c->identity_checked++;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->rows = realloc(c->rows, c->cap * sizeof(*c->rows));
+		ck_assert_ptr_nonnull(c->rows);
+	}
+	c->rows[c->n++] = *row;
+	return 0;
+}
+
+static struct pp_correlate_config base_config(const struct gen *g, struct collected *out)
+{
+	struct pp_correlate_config cfg = { 0 };
+
+	cfg.size = g->o.size;
+	cfg.count = g->o.n;
+	cfg.have_flow = true;
+	ck_assert_int_eq(pp_flow_key_set(&cfg.flow, "198.18.0.1", CPORT, "198.18.0.2", SPORT), 0);
+	cfg.have_ping_seq = cfg.have_pong_seq = true;
+	cfg.ping_seq = g->expect[0].ping_seq;
+	cfg.pong_seq = g->expect[0].pong_seq;
+	if (g->o.wire)
+		cfg.required_slots = PP_SLOTS_SPLIT | PP_SLOTS_WIRE;
+	cfg.on_row = collect;
+	cfg.ctx = out;
+	return cfg;
+}
+
+static struct pp_correlate_stats run_cfg(struct gen *g, const struct pp_correlate_config *cfg)
+{
+	struct pp_correlator *c;
+	struct array_src cs = { g->ev[0], g->n[0], 0 }, ss = { g->ev[1], g->n[1], 0 };
+	struct pp_correlate_stats st;
+
+	ck_assert_int_eq(pp_correlate_new(&c, cfg), 0);
+	ck_assert_int_eq(pp_correlate_run(c, array_next, &cs, array_next, &ss), 0);
+	st = *pp_correlate_stats(c);
+	pp_correlate_free(c);
+	return st;
+}
+
+static void expect_rows(const struct gen *g, const struct collected *got)
+{
+	ck_assert_uint_eq(got->n, g->o.n);
+	for (size_t i = 0; i < got->n; i++) {
+		const struct pp_row *r = &got->rows[i], *e = &g->expect[i];
+
+		ck_assert_uint_eq(r->index, i);
+		ck_assert_uint_eq(r->ping_seq, e->ping_seq);
+		ck_assert_uint_eq(r->pong_seq, e->pong_seq);
+		for (int s = 0; s < PP_NSLOTS; s++)
+			ck_assert_msg(r->ts[s] == e->ts[s], "row %zu slot %d: got %llu want %llu", i, s,
+				      (unsigned long long)r->ts[s], (unsigned long long)e->ts[s]);
+		ck_assert_msg(r->flags == e->flags, "row %zu flags %u want %u", i, r->flags, e->flags);
+	}
+}
+
+static struct gen_opts default_opts(void)
+{
+	struct gen_opts o = { 0 };
+
+	o.size = 1024;
+	o.n = 300;
+	o.isn_c = 1000000;
+	o.isn_s = 3000000000u;
+	o.skbs = 1;
+	o.reads = o.sends = 1;
+	o.wire = o.tcp = true;
+	o.server_app_ns = 5000;
+	return o;
+}
+
+static struct pp_correlate_stats run_and_expect(struct gen *g)
+{
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg = base_config(g, &got);
+	struct pp_correlate_stats st = run_cfg(g, &cfg);
+
+	expect_rows(g, &got);
+	free(got.rows);
+	return st;
+}
+
+/* ---- the tests ---- */
+
+START_TEST(test_one_skb_messages_match_exactly)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	gen_run(&g, &o);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.rows, o.n);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.incomplete, 0);
+	ck_assert_uint_eq(st.retransmitted, 0);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_gro_merges_many_segments)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.size = 64000;
+	o.skbs = 44;
+	o.gro = true;
+	gen_run(&g, &o);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.retransmitted, 0);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_many_skbs_and_reads_per_message)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.size = 100000;
+	o.skbs = 10;
+	o.reads = 7;
+	o.sends = 3;
+	gen_run(&g, &o);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.retransmitted, 0);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_one_byte_messages)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+
+	o.size = 1;
+	gen_run(&g, &o);
+	ck_assert_uint_eq(run_and_expect(&g).complete, o.n);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_per_cpu_reordering)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.n = 2000;
+	o.skbs = 3;
+	o.reads = 2;
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_CLIENT, 500);
+	percpu_reorder(&g, PP_SERVER, 37);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.events_out_of_order, 0);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_heavy_shuffle_is_still_exact)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.n = 1000;
+	o.skbs = 2;
+	gen_run(&g, &o);
+	shuffle_blocks(&g, PP_CLIENT, 300);
+	shuffle_blocks(&g, PP_SERVER, 150);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	gen_free(&g);
+}
+END_TEST
+
+/* A stage capped at 64 events still orders what fits in it, and says it ran full. */
+START_TEST(test_full_time_order_stage_still_orders_what_fits)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.n = 500;
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_CLIENT, 20);
+	percpu_reorder(&g, PP_SERVER, 20);
+	cfg = base_config(&g, &got);
+	cfg.hold_max = 64;
+	st = run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	ck_assert_uint_gt(st.events_out_of_order, 0);
+	ck_assert_uint_le(st.held_high_water, 2 * 64 + 2);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+/* As recorded by pingpong-ebpf: the run is shorter than the reorder time, and the server's
+ * log ends with its close seconds later. That jump frees the server's whole stage at once;
+ * the two hosts must still be placed in step (found on real logs). */
+START_TEST(test_late_close_on_one_host_keeps_hosts_in_step)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event fin;
+
+	o.n = 3000;
+	o.syn = true;
+	gen_run(&g, &o);
+	fin = g.ev[PP_SERVER][g.n[PP_SERVER] - 1];
+	fin.ts_ns += 2800000000ull - OFF_SERVER_NS; /* add() puts the offset back */
+	fin.len = 0;
+	fin.tcp_flags = 0x11;
+	add(&g, PP_SERVER, fin);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.rows_forced, 0);
+	ck_assert_uint_le(st.window_high_water, 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_lost_event_marks_only_its_row_incomplete)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.skbs = 2;
+	gen_run(&g, &o);
+	drop_event(&g, PP_SERVER, PP_RX, 10);
+	drop_event(&g, PP_CLIENT, PP_RECV, 20);
+	drop_event(&g, PP_CLIENT, PP_SEND, 30);
+	drop_event(&g, PP_SERVER, PP_XMIT, 30);
+	drop_event(&g, PP_CLIENT, PP_TCP, 40);     /* not needed by the split */
+	drop_event(&g, PP_SERVER, PP_SEND, o.n - 1);
+	drop_event(&g, PP_CLIENT, PP_XMIT, 0);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.incomplete, 5);
+	ck_assert_uint_eq(st.complete, o.n - 5);
+	ck_assert_uint_eq(st.missing[S_RX], 1);
+	ck_assert_uint_eq(st.missing[C_RECV], 1);
+	ck_assert_uint_eq(st.missing[C_TCP], 1);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_retransmit_is_flagged)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	enum retrans_mode rt[300] = { 0 };
+	struct pp_correlate_stats st;
+
+	o.skbs = 4;
+	rt[5] = RT_LAST_LOST;
+	rt[50] = RT_SPURIOUS;
+	rt[100] = RT_FIRST_LOST;
+	o.retrans = rt;
+	gen_run(&g, &o);
+	/* the generator expects the FIRST transmission at xmit/wire_tx and the first arrival */
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.retransmitted, 3);
+	ck_assert_uint_eq(st.complete, o.n);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_retransmit_with_gro_is_flagged)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	enum retrans_mode rt[300] = { 0 };
+
+	o.skbs = 4;
+	o.gro = true;
+	rt[7] = RT_SPURIOUS;
+	rt[8] = RT_LAST_LOST;
+	o.retrans = rt;
+	gen_run(&g, &o);
+	ck_assert_uint_eq(run_and_expect(&g).retransmitted, 2);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_seq_wraps_at_2_32)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.size = 3000;
+	o.skbs = 3;
+	o.reads = 2;
+	o.isn_c = 0xffffffffu - 150000;   /* wraps after 50 exchanges */
+	o.isn_s = 0xffffffffu - 7;        /* wraps inside the first pong */
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_SERVER, 64);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_lt(g.expect[o.n - 1].ping_seq, g.expect[0].ping_seq);
+	gen_free(&g);
+}
+END_TEST
+
+static void add_noise(struct gen *g, int host, uint64_t every)
+{
+	size_t n = g->n[host];
+	struct pp_event *src = malloc(n * sizeof(*src));
+
+	memcpy(src, g->ev[host], n * sizeof(*src));
+	g->n[host] = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pp_event ev = src[i];
+
+		ev.ts_ns -= host == PP_SERVER ? OFF_SERVER_NS : 0;
+		add(g, host, ev);
+		if (i % every)
+			continue;
+		struct pp_event other = ev, ack = ev, wrong = ev, bad = ev;
+
+		other.sport ^= 1;                       /* another connection, same seqs */
+		add(g, host, other);
+		ack.len = 0;                            /* pure ACK */
+		ack.tcp_flags = 0x10;
+		add(g, host, ack);
+		/* data the wrong way for the point: a client xmit of pong bytes */
+		memcpy(wrong.saddr, ev.daddr, 16), memcpy(wrong.daddr, ev.saddr, 16);
+		wrong.sport = ev.dport, wrong.dport = ev.sport;
+		add(g, host, wrong);
+		bad.point = (i & 1) ? 0 : 200;
+		add(g, host, bad);
+		other.family = PP_AF_INET6;             /* same ports, other family */
+		other.sport = ev.sport;
+		add(g, host, other);
+	}
+	free(src);
+}
+
+START_TEST(test_garbage_and_foreign_events_are_ignored)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+
+	o.skbs = 2;
+	gen_run(&g, &o);
+	add_noise(&g, PP_CLIENT, 3);
+	add_noise(&g, PP_SERVER, 2);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_gt(st.events_foreign, 0);
+	ck_assert_uint_gt(st.events_no_payload, 0);
+	ck_assert_uint_gt(st.events_bad, 0);
+	ck_assert_uint_eq(st.events_in[0] + st.events_in[1],
+			  st.events_used + st.events_foreign + st.events_no_payload + st.events_stale +
+			  st.events_after + st.events_unplaced + st.events_bad);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_split_sums_to_rtt)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	enum retrans_mode rt[3000] = { 0 };
+
+	o.n = 3000;
+	o.skbs = 5;
+	o.reads = 3;
+	o.seed = 12345;
+	for (int i = 0; i < 3000; i += 97)
+		rt[i] = (enum retrans_mode)(1 + i % 3);
+	o.retrans = rt;
+	gen_run(&g, &o);
+	for (uint64_t i = 3; i < o.n; i += 101)
+		drop_event(&g, PP_SERVER, PP_RECV, i);
+	percpu_reorder(&g, PP_CLIENT, 100);
+	cfg = base_config(&g, &got);
+	run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	for (size_t i = 0; i < got.n; i++) {
+		struct pp_split sp;
+
+		if (got.rows[i].flags & PP_ROW_INCOMPLETE)
+			continue;
+		pp_split_row(&got.rows[i], &sp);
+		ck_assert_int_eq(sp.ns[PP_RTT], sp.ns[PP_CLIENT_STACK] + sp.ns[PP_SERVER_STACK] +
+						sp.ns[PP_SERVER_APP] + sp.ns[PP_NETWORK]);
+		ck_assert_int_eq(sp.ns[PP_NETWORK], sp.ns[PP_CLIENT_DEV] + sp.ns[PP_WIRE] + sp.ns[PP_SERVER_DEV]);
+		/* what the generator built: 8 us one way (a resend adds its wait to the wire) */
+		if (!(got.rows[i].flags & PP_ROW_RETRANS))
+			ck_assert_int_eq(sp.ns[PP_WIRE], 2 * ONE_WAY_NS);
+	}
+	ck_assert_uint_eq(got.identity_checked, o.n - 30);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_memory_stays_bounded)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.n = 100000;
+	o.size = 200;
+	o.tcp = false;
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_CLIENT, 64);
+	percpu_reorder(&g, PP_SERVER, 64);
+	cfg = base_config(&g, &got);
+	cfg.reorder_ns = 2000000; /* 2 ms: ~50 exchanges of this stream */
+	st = run_cfg(&g, &cfg);
+	ck_assert_uint_eq(got.n, o.n);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_msg(st.window_high_water <= 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4,
+		      "window high water %llu exchanges", (unsigned long long)st.window_high_water);
+	/* 2 ms of events on two hosts (~7 per exchange per host), nowhere near the 1.2 M pushed */
+	ck_assert_msg(st.held_high_water < 1000, "held high water %llu events",
+		      (unsigned long long)st.held_high_water);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_bases_from_syn_and_skip_bytes)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.syn = true;
+	o.handshake_c = 16;
+	o.handshake_s = 8;
+	o.warmup = 10;
+	gen_run(&g, &o);
+	/* the first send event is lost: the SYN still gives the exact origin */
+	memmove(&g.ev[0][1], &g.ev[0][2], (g.n[0] - 2) * sizeof(struct pp_event));
+	ck_assert_int_eq(g.ev[0][0].point, PP_XMIT);
+	g.n[0]--;
+	cfg = base_config(&g, &got);
+	cfg.have_ping_seq = cfg.have_pong_seq = false;
+	cfg.ping_skip_bytes = o.handshake_c + o.warmup * o.size;
+	cfg.pong_skip_bytes = o.handshake_s + o.warmup * o.size;
+	st = run_cfg(&g, &cfg);
+	ck_assert(st.ping_known && st.pong_known);
+	ck_assert_uint_eq(st.ping_seq, g.expect[0].ping_seq);
+	ck_assert_uint_eq(st.pong_seq, g.expect[0].pong_seq);
+	expect_rows(&g, &got);
+	ck_assert_uint_gt(st.events_stale, 0);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_bases_and_flow_from_start_time)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.warmup = 5;
+	o.reads = 3;
+	gen_run(&g, &o);
+	percpu_reorder(&g, PP_CLIENT, 16);
+	cfg = base_config(&g, &got);
+	cfg.have_flow = false;
+	cfg.have_ping_seq = cfg.have_pong_seq = false;
+	cfg.start_ns = g.start_ns;
+	st = run_cfg(&g, &cfg);
+	ck_assert(st.flow_known);
+	ck_assert_uint_eq(st.flow.client_port, CPORT);
+	ck_assert_uint_eq(st.flow.server_port, SPORT);
+	expect_rows(&g, &got);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_unknown_count_ends_with_the_events)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+
+	o.n = 123;
+	gen_run(&g, &o);
+	cfg = base_config(&g, &got);
+	cfg.count = 0;
+	run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+/* A burst of lost samples longer than the window on one host: the rows of the gap lack that
+ * host's points, every row after it is whole again. */
+START_TEST(test_server_gap_longer_than_window)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+	uint64_t lo_ns, hi_ns;
+	size_t k = 0;
+
+	o.n = 3000;
+	o.tcp = o.wire = false;
+	gen_run(&g, &o);
+	lo_ns = g.expect[100].ts[S_RX];
+	hi_ns = g.expect[2100].ts[S_XMIT];
+	for (size_t i = 0; i < g.n[1]; i++)
+		if (g.ev[1][i].ts_ns < lo_ns || g.ev[1][i].ts_ns > hi_ns)
+			g.ev[1][k++] = g.ev[1][i];
+	g.n[1] = k;
+	for (uint64_t i = 100; i <= 2100; i++) {
+		for (int s = S_WIRE_RX; s < PP_NSLOTS; s++)
+			g.expect[i].ts[s] = 0;
+		g.expect[i].flags |= PP_ROW_INCOMPLETE;
+	}
+	cfg = base_config(&g, &got);
+	cfg.window_exchanges = 256;
+	st = run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	ck_assert_uint_eq(st.incomplete, 2001);
+	ck_assert_uint_le(st.window_high_water, 256);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_no_server_events_keeps_client_columns)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+
+	o.n = 50;
+	gen_run(&g, &o);
+	g.n[1] = 0;
+	for (uint64_t i = 0; i < o.n; i++) {
+		for (int s = S_WIRE_RX; s < PP_NSLOTS; s++)
+			g.expect[i].ts[s] = 0;
+		g.expect[i].flags |= PP_ROW_INCOMPLETE;
+	}
+	cfg = base_config(&g, &got);
+	st = run_cfg(&g, &cfg);
+	expect_rows(&g, &got);
+	ck_assert_uint_eq(st.incomplete, o.n);
+	ck_assert_uint_eq(st.missing[S_RECV], o.n);
+	ck_assert_uint_eq(st.missing[C_RECV], 0);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_push_interface_in_step)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct collected got = { 0 };
+	struct pp_correlate_config cfg;
+	struct pp_correlator *c;
+	size_t at[2] = { 0, 0 };
+
+	o.skbs = 2;
+	gen_run(&g, &o);
+	cfg = base_config(&g, &got);
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	/* alternate in chunks, as a caller that reads two files in step would */
+	while (at[0] < g.n[0] || at[1] < g.n[1])
+		for (int h = 0; h < 2; h++)
+			for (int k = 0; k < 13 && at[h] < g.n[h]; k++)
+				ck_assert_int_eq(pp_correlate_push(c, h, &g.ev[h][at[h]++]), 0);
+	ck_assert_int_eq(pp_correlate_finish(c), 0);
+	expect_rows(&g, &got);
+	ck_assert_int_eq(pp_correlate_push(c, PP_CLIENT, &g.ev[0][0]), -EINVAL);
+	pp_correlate_free(c);
+	free(got.rows);
+	gen_free(&g);
+}
+END_TEST
+
+static int stop_at_ten(void *ctx, struct pp_row *row, const struct pp_split *sp)
+{
+	(void)ctx, (void)sp;
+	return row->index == 10 ? -ECANCELED : 0;
+}
+
+START_TEST(test_row_callback_error_stops_the_run)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_config cfg;
+	struct pp_correlator *c;
+	struct array_src cs, ss;
+
+	gen_run(&g, &o);
+	cfg = base_config(&g, NULL);
+	cfg.on_row = stop_at_ten;
+	cs = (struct array_src){ g.ev[0], g.n[0], 0 };
+	ss = (struct array_src){ g.ev[1], g.n[1], 0 };
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	ck_assert_int_eq(pp_correlate_run(c, array_next, &cs, array_next, &ss), -ECANCELED);
+	ck_assert_uint_eq(pp_correlate_stats(c)->rows, 11);
+	pp_correlate_free(c);
+	gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_bad_config_is_rejected)
+{
+	struct pp_correlate_config cfg = { .size = 0 };
+	struct pp_correlator *c;
+
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
+	cfg.size = (1u << 24) + 1;
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
+	cfg.size = 100;
+	cfg.window_exchanges = 1000;
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
+	cfg.window_exchanges = 0;
+	cfg.have_flow = true; /* all zero: not a connection */
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
+	cfg.have_flow = false;
+	cfg.size = 1u << 24;  /* 16 MiB messages: the window shrinks to stay inside 2^30 bytes */
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	pp_correlate_free(c);
+	ck_assert_int_eq(pp_correlate_slot(PP_SERVER, PP_RX), S_RX);
+	ck_assert_int_eq(pp_correlate_slot(PP_CLIENT, PP_RX), C_RX);
+	ck_assert_int_eq(pp_correlate_slot(PP_CLIENT, 0), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("correlate");
+	TCase *tc = tcase_create("correlate");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_one_skb_messages_match_exactly);
+	tcase_add_test(tc, test_gro_merges_many_segments);
+	tcase_add_test(tc, test_many_skbs_and_reads_per_message);
+	tcase_add_test(tc, test_one_byte_messages);
+	tcase_add_test(tc, test_per_cpu_reordering);
+	tcase_add_test(tc, test_heavy_shuffle_is_still_exact);
+	tcase_add_test(tc, test_full_time_order_stage_still_orders_what_fits);
+	tcase_add_test(tc, test_late_close_on_one_host_keeps_hosts_in_step);
+	tcase_add_test(tc, test_lost_event_marks_only_its_row_incomplete);
+	tcase_add_test(tc, test_retransmit_is_flagged);
+	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);
+	tcase_add_test(tc, test_seq_wraps_at_2_32);
+	tcase_add_test(tc, test_garbage_and_foreign_events_are_ignored);
+	tcase_add_test(tc, test_split_sums_to_rtt);
+	tcase_add_test(tc, test_memory_stays_bounded);
+	tcase_add_test(tc, test_bases_from_syn_and_skip_bytes);
+	tcase_add_test(tc, test_bases_and_flow_from_start_time);
+	tcase_add_test(tc, test_unknown_count_ends_with_the_events);
+	tcase_add_test(tc, test_server_gap_longer_than_window);
+	tcase_add_test(tc, test_no_server_events_keeps_client_columns);
+	tcase_add_test(tc, test_push_interface_in_step);
+	tcase_add_test(tc, test_row_callback_error_stops_the_run);
+	tcase_add_test(tc, test_bad_config_is_rejected);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

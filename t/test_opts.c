@@ -1,0 +1,237 @@
+/* pingpong-client's and pingpong-server's command lines: defaults, bounds, and the one-line
+ * reasons given for bad values. */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "client_opts.h"
+#include "server_opts.h"
+
+#define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))
+#define CLIENT(o, err, ...) pp_client_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, \
+						 sizeof(err))
+#define SERVER(o, err, ...) pp_server_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, \
+						 sizeof(err))
+
+START_TEST(test_client_defaults)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "198.18.0.2", "--port", "12345"), PP_OPTS_OK);
+	ck_assert_str_eq(o.addr, "198.18.0.2");
+	ck_assert_uint_eq(o.port, 12345);
+	ck_assert_uint_eq(o.size, 1024);
+	ck_assert_uint_eq(o.count, 10000);
+	ck_assert_uint_eq(o.warmup, 100);
+	ck_assert_uint_eq(o.interval_us, 0);
+	ck_assert_str_eq(o.output, "results.csv");
+	ck_assert_ptr_null(o.summary_json);
+}
+END_TEST
+
+START_TEST(test_client_every_option)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "::1", "-p", "1", "--size=16777216", "-c", "5",
+				"--warmup", "0", "--interval", "250", "-o", "x.csv",
+				"--summary-json", "s.json"), PP_OPTS_OK);
+	ck_assert_str_eq(o.addr, "::1");
+	ck_assert_uint_eq(o.port, 1);
+	ck_assert_uint_eq(o.size, 16777216);
+	ck_assert_uint_eq(o.count, 5);
+	ck_assert_uint_eq(o.warmup, 0);
+	ck_assert_uint_eq(o.interval_us, 250);
+	ck_assert_str_eq(o.output, "x.csv");
+	ck_assert_str_eq(o.summary_json, "s.json");
+}
+END_TEST
+
+START_TEST(test_client_size_zero_is_refused_with_range_and_unit)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--size must be 1..16777216 bytes (got 0)");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "16777217"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--size must be 1..16777216 bytes (got 16777217)");
+}
+END_TEST
+
+START_TEST(test_client_bad_numbers)
+{
+	static const char *const bad[][2] = {
+		{ "--count", "0" }, { "--count", "-1" }, { "--count", "1e3" }, { "--count", "" },
+		{ "--count", "18446744073709551616" }, { "--port", "0" }, { "--port", "65536" },
+		{ "--port", " 80" }, { "--warmup", "x" }, { "--interval", "10000001" },
+		{ "--size", "+5" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pp_client_opts o;
+		char err[256];
+		char *argv[] = { "prog", "--addr", "h", "--port", "2", (char *)bad[i][0],
+				 (char *)bad[i][1], NULL };
+
+		ck_assert_msg(pp_client_opts_parse(7, argv, &o, err, sizeof(err)) == -EINVAL,
+			      "%s %s accepted", bad[i][0], bad[i][1]);
+		ck_assert_msg(strncmp(err, bad[i][0], strlen(bad[i][0])) == 0, "err '%s'", err);
+		ck_assert_ptr_null(strchr(err, '\n'));
+	}
+}
+END_TEST
+
+START_TEST(test_client_requires_addr_and_port)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--port", "1"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--addr is required"));
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--port is required"));
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "", "--port", "1"), -EINVAL);
+	ck_assert_str_eq(err, "--addr must not be empty");
+}
+END_TEST
+
+START_TEST(test_client_unknown_option_and_stray_argument)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--frobnicate"), -EINVAL);
+	ck_assert_str_eq(err, "unknown option '--frobnicate'");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "-Z"), -EINVAL);
+	ck_assert_str_eq(err, "unknown option '-Z'");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "extra"), -EINVAL);
+	ck_assert_str_eq(err, "unexpected argument 'extra'");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--size"), -EINVAL);
+	ck_assert_str_eq(err, "option '--size' needs a value");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "-s"), -EINVAL);
+	ck_assert_str_eq(err, "option '-s' needs a value");
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--help=yes"), -EINVAL);
+	ck_assert_str_eq(err, "option '--help' takes no value");
+}
+END_TEST
+
+START_TEST(test_client_help_wins)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--help"), PP_OPTS_HELP);
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "-h"), PP_OPTS_HELP);
+}
+END_TEST
+
+START_TEST(test_client_outputs_must_differ)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "-o", "a",
+				"--summary-json", "a"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "different"));
+}
+END_TEST
+
+START_TEST(test_client_parses_twice)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "a", "--port", "1", "--count", "7"), PP_OPTS_OK);
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "b", "--port", "2"), PP_OPTS_OK);
+	ck_assert_str_eq(o.addr, "b");
+	ck_assert_uint_eq(o.count, 10000);
+}
+END_TEST
+
+START_TEST(test_server_defaults_and_options)
+{
+	struct pp_server_opts o;
+	char err[256];
+
+	ck_assert_int_eq(SERVER(&o, err, "--port", "12345"), PP_OPTS_OK);
+	ck_assert_uint_eq(o.port, 12345);
+	ck_assert_ptr_null(o.bind);
+	ck_assert_uint_eq(o.reply_delay_us, 0);
+	ck_assert_uint_eq(o.max_clients, PP_SERVER_DEFAULT_MAX_CLIENTS);
+	ck_assert_uint_eq(o.idle_timeout_s, 60);
+	ck_assert(!o.verbose);
+	ck_assert_int_eq(SERVER(&o, err, "-p", "7", "--bind", "2001:2::2", "--reply-delay", "500",
+				"--max-clients", "3", "--idle-timeout", "2", "-v"), PP_OPTS_OK);
+	ck_assert_uint_eq(o.idle_timeout_s, 2);
+	ck_assert_str_eq(o.bind, "2001:2::2");
+	ck_assert_uint_eq(o.reply_delay_us, 500);
+	ck_assert_uint_eq(o.max_clients, 3);
+	ck_assert(o.verbose);
+}
+END_TEST
+
+START_TEST(test_server_requires_port)
+{
+	struct pp_server_opts o;
+	char err[256];
+
+	ck_assert_int_eq(SERVER(&o, err, "--bind", "::"), -EINVAL);
+	ck_assert_str_eq(err, "--port is required");
+}
+END_TEST
+
+START_TEST(test_server_bad_values)
+{
+	struct pp_server_opts o;
+	char err[256];
+
+	ck_assert_int_eq(SERVER(&o, err, "--port", "70000"), -EINVAL);
+	ck_assert_str_eq(err, "--port must be 1..65535 (got 70000)");
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--reply-delay", "1000001"), -EINVAL);
+	ck_assert_str_eq(err, "--reply-delay must be 0..1000000 microseconds (got 1000001)");
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--max-clients", "0"), -EINVAL);
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--idle-timeout", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--idle-timeout must be 1..86400 seconds (got 0)");
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--bind", ""), -EINVAL);
+	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--nope"), -EINVAL);
+	ck_assert_str_eq(err, "unknown option '--nope'");
+	ck_assert_int_eq(SERVER(&o, err, "--help"), PP_OPTS_HELP);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("opts");
+	TCase *tc = tcase_create("opts");
+
+	tcase_add_test(tc, test_client_defaults);
+	tcase_add_test(tc, test_client_every_option);
+	tcase_add_test(tc, test_client_size_zero_is_refused_with_range_and_unit);
+	tcase_add_test(tc, test_client_bad_numbers);
+	tcase_add_test(tc, test_client_requires_addr_and_port);
+	tcase_add_test(tc, test_client_unknown_option_and_stray_argument);
+	tcase_add_test(tc, test_client_help_wins);
+	tcase_add_test(tc, test_client_outputs_must_differ);
+	tcase_add_test(tc, test_client_parses_twice);
+	tcase_add_test(tc, test_server_defaults_and_options);
+	tcase_add_test(tc, test_server_requires_port);
+	tcase_add_test(tc, test_server_bad_values);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,243 @@
+/* The summary: percentiles from known samples, what was measured and lost stated first, and
+ * the JSON carrying the same numbers as the text. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "summary.h"
+
+static struct pp_summary *one_to_hundred_us(void)
+{
+	struct pp_summary *s = pp_summary_new();
+
+	/* Added in a scrambled order: the summary must sort. */
+	for (int i = 0; i < 100; i++) {
+		struct pp_row row = { .index = (uint64_t)i, .rtt_app_ns = ((i * 37) % 100 + 1) * 1000 };
+
+		ck_assert_int_eq(pp_summary_add(s, &row), 0);
+	}
+	return s;
+}
+
+static char *print(struct pp_summary *s, const struct pp_summary_info *info)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_int_eq(pp_summary_print(s, info, f), 0);
+	fclose(f);
+	return text;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 16);
+
+	ck_assert_ptr_nonnull(f);
+	fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_percentiles_of_one_to_hundred)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "test", .exchanges = 100 };
+	char *text = print(s, &info);
+
+	/* type 7: p50 = 50.5, p90 = 90.1, p99 = 99.01, p99.9 = 99.901 */
+	ck_assert_msg(strstr(text, "rtt_app             100      50.500      90.100      99.010      "
+			     "99.901     100.000      50.500\n"), "%s", text);
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_what_was_measured_comes_before_numbers)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "1024 B x 100 exchanges", .exchanges = 100,
+					.matched = 90, .incomplete = 10, .retransmitted = 2,
+					.lost_samples_client = 3, .lost_samples_server = 4,
+					.pcap_drops_client = 5, .pcap_drops_server = 6,
+					.traced = true, .server_events = true, .capture = true };
+	char *text = print(s, &info);
+	char *measured = strstr(text, "measured: 100 exchanges, 90 matched, 10 incomplete, "
+				      "2 retransmitted\n");
+	char *lost = strstr(text, "lost: 7 samples (client 3, server 4), 11 pcap drops "
+				  "(client 5, server 6)\n");
+
+	ck_assert_ptr_eq(text, strstr(text, "pingpong: 1024 B x 100 exchanges\n"));
+	ck_assert_ptr_nonnull(measured);
+	ck_assert_ptr_nonnull(lost);
+	ck_assert(lost < strstr(text, "component/us"));
+	ck_assert(strstr(text, "component/us") < strstr(text, "rtt_app"));
+	/* Everything was there: no line about absent data. */
+	ck_assert_ptr_null(strstr(text, "not traced"));
+	ck_assert_ptr_null(strstr(text, "server events"));
+	ck_assert_ptr_null(strstr(text, "wire capture"));
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_absent_tracing_and_server_events_are_said)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "x", .exchanges = 100 };
+	char *text = print(s, &info);
+
+	ck_assert_ptr_nonnull(strstr(text, "kernel points: not traced"));
+	ck_assert_ptr_nonnull(strstr(text, "server events: none; server_stack, server_app and "
+				     "network are empty"));
+	ck_assert_ptr_nonnull(strstr(text, "wire capture: off"));
+	/* No row for a component without samples. */
+	ck_assert_ptr_null(strstr(text, "\nrtt "));
+	ck_assert_ptr_null(strstr(text, "client_stack "));
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_every_component_of_a_traced_row)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "x", .exchanges = 1, .traced = true };
+	struct pp_row row = { .rtt_app_ns = 50000 };
+	char *text;
+
+	for (int i = 0; i < PP_NSLOTS; i++)
+		row.ts[i] = 1000;
+	row.ts[C_RECV] = 45000;
+	ck_assert_int_eq(pp_summary_add(s, &row), 0);
+	text = print(s, &info);
+	ck_assert_ptr_nonnull(strstr(text, "\nrtt                   1      44.000"));
+	ck_assert_ptr_nonnull(strstr(text, "\nserver_app            1       0.000"));
+	ck_assert_ptr_nonnull(strstr(text, "\nclient_stack          1      44.000"));
+	ck_assert_ptr_nonnull(strstr(text, "\nrtt "));
+	ck_assert(strstr(text, "\nrtt ") < strstr(text, "\nrtt_app "));
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_empty_summary_says_no_samples)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "x" };
+	char *text = print(s, &info);
+
+	ck_assert_ptr_nonnull(strstr(text, "(no samples)"));
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_json_has_the_same_numbers)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "say \"hi\"\\\n", .exchanges = 100, .matched = 0,
+					.lost_samples_server = 4, .server_events = false };
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *json;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	ck_assert_ptr_nonnull(strstr(json, "\"what\": \"say \\\"hi\\\"\\\\\\u000a\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"exchanges\": 100,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"lost_samples\": { \"client\": 0, \"server\": 4 }"));
+	ck_assert_ptr_nonnull(strstr(json, "\"traced\": false,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_events\": false,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"unit\": \"us\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"rtt_app\": { \"samples\": 100, \"p50\": 50.500, "
+				     "\"p90\": 90.100, \"p99\": 99.010, \"p99.9\": 99.901, "
+				     "\"max\": 100.000, \"mean\": 50.500 }"));
+	ck_assert_ptr_null(strstr(json, "\"rtt\":"));
+	ck_assert_str_eq(json + strlen(json) - 2, "}\n");
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_json_without_samples_is_still_an_object)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = NULL };
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *json;
+	int fd = mkstemp(path);
+
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	ck_assert_ptr_nonnull(strstr(json, "\"what\": \"\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"components\": {}\n}\n"));
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_json_to_missing_directory_fails_without_a_file)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "x" };
+
+	ck_assert_int_eq(pp_summary_write_json(s, &info, "/nonexistent-pp-dir/s.json"), -ENOENT);
+	pp_summary_free(s);
+}
+END_TEST
+
+START_TEST(test_adding_after_printing_resorts)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = { .what = "x" };
+	struct pp_row low = { .rtt_app_ns = 0 };
+	char *text = print(s, &info);
+
+	free(text);
+	ck_assert_int_eq(pp_summary_add(s, &low), 0);
+	text = print(s, &info);
+	ck_assert_msg(strstr(text, "rtt_app             101      50.000"), "%s", text);
+	free(text);
+	pp_summary_free(s);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("summary");
+	TCase *tc = tcase_create("summary");
+
+	tcase_add_test(tc, test_percentiles_of_one_to_hundred);
+	tcase_add_test(tc, test_what_was_measured_comes_before_numbers);
+	tcase_add_test(tc, test_absent_tracing_and_server_events_are_said);
+	tcase_add_test(tc, test_every_component_of_a_traced_row);
+	tcase_add_test(tc, test_empty_summary_says_no_samples);
+	tcase_add_test(tc, test_json_has_the_same_numbers);
+	tcase_add_test(tc, test_json_without_samples_is_still_an_object);
+	tcase_add_test(tc, test_json_to_missing_directory_fails_without_a_file);
+	tcase_add_test(tc, test_adding_after_printing_resorts);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,480 @@
+/* pingpong-analyze: correlates two saved event logs (client host, server host) offline into
+ * results.csv and the summary, exactly as pingpong-client does after a live run. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "correlate.h"
+#include "eventlog.h"
+#include "results.h"
+#include "summary.h"
+
+#define PROG "pingpong-analyze"
+#define MAX_SIZE (1u << 24)
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+
+struct options {
+	uint32_t size;                /* 0 = the client's most common send length */
+	uint64_t count;               /* 0 = as many as the logs show */
+	const char *output;
+	const char *summary_json;
+	bool have_ping_seq, have_pong_seq;
+	uint32_t ping_seq, pong_seq;
+	bool have_skip;
+	uint64_t ping_skip, pong_skip;
+	uint64_t start_ns;
+	const char *client_log, *server_log;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [OPTIONS] CLIENT_EVENTS.csv SERVER_EVENTS.csv\n"
+		"Matches the two hosts' events (pingpong-ebpf --output logs) exchange by exchange and\n"
+		"writes one row per exchange plus the summary, as pingpong-client does live.\n"
+		"\n"
+		"  -s, --size BYTES        message size, 1..16777216 (default: the client's most\n"
+		"                          common send length)\n"
+		"  -n, --count N           exchanges recorded (default: as many as the logs show)\n"
+		"  -o, --output FILE       results CSV (default: results.csv)\n"
+		"  -j, --summary-json FILE also write the summary as JSON\n"
+		"      --skip-bytes P,Q    exchange 0 is P (Q) bytes after the first ping (pong) byte\n"
+		"                          of the connection: handshake + warm-up of each direction\n"
+		"      --start-ns NS       exchange 0 is the client's first send/recv at or after this\n"
+		"                          CLOCK_MONOTONIC time (client clock)\n"
+		"      --ping-seq SEQ      TCP seq of exchange 0's first ping byte (overrides the above)\n"
+		"      --pong-seq SEQ      TCP seq of exchange 0's first pong byte\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"Default: exchange 0 is the client's first send of a whole message (warm-up exchanges\n"
+		"count as rows). The connection is the client's earliest send; events of other\n"
+		"connections, pure ACKs and earlier bytes are ignored and counted.\n"
+		"Exit: 0 ok, 1 failure, 2 usage.\n");
+}
+
+static int parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (!*text || *text == '-')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(text, &end, 0);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int bad(const char *what, const char *range, const char *got)
+{
+	fprintf(stderr, PROG ": %s must be %s (got %s)\n", what, range, got);
+	return 2;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_SKIP = 256, OPT_START, OPT_PING, OPT_PONG };
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "summary-json", required_argument, NULL, 'j' },
+		{ "skip-bytes", required_argument, NULL, OPT_SKIP },
+		{ "start-ns", required_argument, NULL, OPT_START },
+		{ "ping-seq", required_argument, NULL, OPT_PING },
+		{ "pong-seq", required_argument, NULL, OPT_PONG },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	char *comma;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->output = "results.csv";
+	while ((opt = getopt_long(argc, argv, "s:n:o:j:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (parse_u64(optarg, MAX_SIZE, &v) || !v)
+				return bad("--size", "1..16777216 bytes", optarg);
+			o->size = (uint32_t)v;
+			break;
+		case 'n':
+			if (parse_u64(optarg, UINT64_MAX, &o->count) || !o->count)
+				return bad("--count", "a positive number of exchanges", optarg);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'j':
+			o->summary_json = optarg;
+			break;
+		case OPT_SKIP:
+			/* both: the two directions' handshakes differ, a shared value would misalign */
+			comma = strchr(optarg, ',');
+			if (comma)
+				*comma = '\0';
+			if (!comma || parse_u64(optarg, UINT32_MAX, &o->ping_skip) ||
+			    parse_u64(comma + 1, UINT32_MAX, &o->pong_skip)) {
+				if (comma)
+					*comma = ',';
+				return bad("--skip-bytes", "PING,PONG bytes, each 0..4294967295", optarg);
+			}
+			o->have_skip = true;
+			break;
+		case OPT_START:
+			if (parse_u64(optarg, UINT64_MAX, &o->start_ns) || !o->start_ns)
+				return bad("--start-ns", "a positive CLOCK_MONOTONIC time in ns", optarg);
+			break;
+		case OPT_PING:
+		case OPT_PONG:
+			if (parse_u64(optarg, UINT32_MAX, &v))
+				return bad(opt == OPT_PING ? "--ping-seq" : "--pong-seq", "0..4294967295", optarg);
+			if (opt == OPT_PING)
+				o->have_ping_seq = true, o->ping_seq = (uint32_t)v;
+			else
+				o->have_pong_seq = true, o->pong_seq = (uint32_t)v;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, PROG ": expected CLIENT_EVENTS.csv SERVER_EVENTS.csv (got %d file%s)\n",
+			argc - optind, argc - optind == 1 ? "" : "s");
+		return 2;
+	}
+	o->client_log = argv[optind];
+	o->server_log = argv[optind + 1];
+	return 0;
+}
+
+/* ---- first pass over the client's log: the connection, its SYN, the message size ---- */
+
+struct len_stat {
+	uint32_t len;
+	uint64_t n;
+	uint64_t first_ts;             /* entry of the earliest send of this length */
+};
+
+#define MAX_LENS 64
+#define MAX_SYNS 4096
+
+struct client_scan {
+	bool have_flow;
+	struct pp_flow_key flow;
+	uint64_t first_send_ts;
+	struct len_stat lens[MAX_LENS]; /* the client's send lengths: size, and where pings start */
+	int nlens;
+	struct pp_event *syns;         /* SYN events, any flow: the instance is picked later */
+	size_t nsyn;
+	bool capture;                  /* wire points were recorded */
+};
+
+static void count_send(struct client_scan *cs, const struct pp_event *ev)
+{
+	for (int i = 0; i < cs->nlens; i++)
+		if (cs->lens[i].len == ev->len) {
+			cs->lens[i].n++;
+			if (ev->ts_ns < cs->lens[i].first_ts)
+				cs->lens[i].first_ts = ev->ts_ns;
+			return;
+		}
+	if (cs->nlens < MAX_LENS)
+		cs->lens[cs->nlens++] = (struct len_stat){ ev->len, 1, ev->ts_ns };
+}
+
+static const struct len_stat *find_len(const struct client_scan *cs, uint32_t len)
+{
+	const struct len_stat *best = NULL;
+
+	for (int i = 0; i < cs->nlens; i++)
+		if (len ? cs->lens[i].len == len : (!best || cs->lens[i].n > best->n))
+			best = &cs->lens[i];
+	return best;
+}
+
+static int open_log(struct pp_eventlog_reader **r, const char *path)
+{
+	int err = pp_eventlog_open(r, path);
+
+	if (err < 0)
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+/* The client log holds the traced client's calls only (tgid filter), so its sends are ours. */
+static int scan_client(const struct options *o, struct client_scan *cs)
+{
+	struct pp_eventlog_reader *r;
+	struct pp_event ev;
+	int err;
+
+	memset(cs, 0, sizeof(*cs));
+	if (!(cs->syns = malloc(MAX_SYNS * sizeof(*cs->syns))))
+		return -ENOMEM;
+	if ((err = open_log(&r, o->client_log)) < 0)
+		return err;
+	while ((err = pp_eventlog_next(r, &ev)) > 0) {
+		if (ev.point == PP_SEND && ev.len && ev.ts_ns >= o->start_ns) {
+			if (!cs->have_flow || ev.ts_ns < cs->first_send_ts) {
+				pp_flow_key_from_event(&cs->flow, &ev, true);
+				cs->first_send_ts = ev.ts_ns;
+				cs->have_flow = true;
+			}
+			count_send(cs, &ev);
+		}
+		if ((ev.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && cs->nsyn < MAX_SYNS)
+			cs->syns[cs->nsyn++] = ev;
+		if (ev.point == PP_WIRE_TX || ev.point == PP_WIRE_RX)
+			cs->capture = true;
+	}
+	pp_eventlog_close(r);
+	if (err < 0)
+		fprintf(stderr, PROG ": %s: %s\n", o->client_log, strerror(-err));
+	return err;
+}
+
+/* The client's SYN picks the instance of the 4-tuple in both logs (a log may also hold an
+ * earlier connection that used the same ports). */
+static void client_instance(const struct client_scan *cs, struct pp_instance *in, bool *have_isn, uint32_t *isn)
+{
+	uint64_t best_ts = 0;
+
+	*have_isn = false;
+	for (size_t i = 0; i < cs->nsyn; i++) {
+		const struct pp_event *ev = &cs->syns[i];
+
+		if (pp_flow_dir(&cs->flow, ev) == PP_DIR_TO_SERVER && ev->ts_ns <= cs->first_send_ts &&
+		    (!*have_isn || ev->ts_ns >= best_ts)) {
+			*have_isn = true;
+			best_ts = ev->ts_ns;
+			*isn = ev->seq;
+		}
+	}
+	pp_instance_init(in, &cs->flow, *have_isn, *isn);
+	for (size_t i = 0; i < cs->nsyn; i++)
+		pp_instance_scan(in, &cs->syns[i]);
+	pp_instance_decide(in);
+}
+
+static int server_instance(const char *path, const struct pp_flow_key *flow, bool have_isn, uint32_t isn,
+			   struct pp_instance *in)
+{
+	struct pp_eventlog_reader *r;
+	struct pp_event ev;
+	int err;
+
+	pp_instance_init(in, flow, have_isn, isn);
+	if ((err = open_log(&r, path)) < 0)
+		return err;
+	while ((err = pp_eventlog_next(r, &ev)) > 0)
+		pp_instance_scan(in, &ev);
+	pp_eventlog_close(r);
+	if (err < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	pp_instance_decide(in);
+	return 0;
+}
+
+/* ---- the streaming pass ---- */
+
+struct log_source {
+	struct pp_eventlog_reader *r;
+	const struct pp_instance *inst;
+	uint64_t outside;              /* events of other instances of the 4-tuple */
+	bool any_of_flow;
+};
+
+static int log_next(void *ctx, struct pp_event *ev)
+{
+	struct log_source *s = ctx;
+	int r;
+
+	while ((r = pp_eventlog_next(s->r, ev)) > 0) {
+		if (pp_flow_dir(&s->inst->flow, ev) == PP_DIR_NONE)
+			return 1;          /* the correlator counts other connections itself */
+		if (pp_instance_has(s->inst, ev)) {
+			s->any_of_flow = true;
+			return 1;
+		}
+		s->outside++;
+	}
+	return r;
+}
+
+struct sink {
+	struct pp_results *results;
+	struct pp_summary *summary;
+};
+
+static int on_row(void *ctx, struct pp_row *row, const struct pp_split *split)
+{
+	struct sink *k = ctx;
+	int err;
+
+	(void)split;
+	if ((err = pp_results_write(k->results, row)) < 0)
+		return err;
+	return pp_summary_add(k->summary, row);
+}
+
+static void print_ignored(const struct pp_correlate_stats *st, const struct log_source src[2],
+			  struct pp_eventlog_reader *const readers[2])
+{
+	printf("events: client %" PRIu64 ", server %" PRIu64 "; used %" PRIu64 "; ignored: other "
+	       "connections %" PRIu64 ", without payload %" PRIu64 ", before exchange 0 %" PRIu64
+	       ", after the last %" PRIu64 ", earlier use of the 4-tuple %" PRIu64
+	       ", malformed log rows %" PRIu64 "\n",
+	       st->events_in[PP_CLIENT], st->events_in[PP_SERVER], st->events_used, st->events_foreign,
+	       st->events_no_payload, st->events_stale, st->events_after + st->events_unplaced,
+	       src[0].outside + src[1].outside,
+	       pp_eventlog_bad_rows(readers[0]) + pp_eventlog_bad_rows(readers[1]));
+}
+
+static int analyze(const struct options *o)
+{
+	struct pp_correlate_config cfg = { 0 };
+	struct pp_summary_info info = { 0 };
+	struct sink sink = { 0 };
+	struct client_scan cs = { 0 };
+	const struct len_stat *size_stat;
+	struct pp_instance inst[2] = { 0 };
+	struct log_source src[2] = { 0 };
+	struct pp_eventlog_reader *readers[2] = { NULL, NULL };
+	struct pp_correlator *c = NULL;
+	const struct pp_correlate_stats *st;
+	char flow_text[PP_FLOW_KEY_STRLEN], what[512];
+	uint32_t isn = 0;
+	bool have_isn;
+	int err, ret = 1;
+
+	if ((err = scan_client(o, &cs)) < 0)
+		goto out;
+	if (!cs.have_flow) {
+		fprintf(stderr, PROG ": %s: no send with payload%s: cannot tell the connection\n",
+			o->client_log, o->start_ns ? " at or after --start-ns" : "");
+		goto out;
+	}
+	size_stat = find_len(&cs, o->size);
+	cfg.size = o->size ? o->size : size_stat ? size_stat->len : 0;
+	if (!cfg.size || cfg.size > MAX_SIZE) {
+		fprintf(stderr, PROG ": cannot tell the message size from %s: give --size\n", o->client_log);
+		goto out;
+	}
+	client_instance(&cs, &inst[PP_CLIENT], &have_isn, &isn);
+	if (server_instance(o->server_log, &cs.flow, have_isn, isn, &inst[PP_SERVER]) < 0)
+		goto out;
+	/* Unless told where exchange 0 is: at the first send of a whole message (a handshake
+	 * before it is shorter), and its pong is the first recv after that on the client. */
+	if (!o->start_ns && !o->have_skip && !o->have_ping_seq && !o->have_pong_seq) {
+		if (!size_stat) {
+			fprintf(stderr, PROG ": %s: no send of %" PRIu32 " bytes: give --skip-bytes or --ping-seq\n",
+				o->client_log, cfg.size);
+			goto out;
+		}
+		cfg.start_ns = size_stat->first_ts;
+	} else {
+		cfg.start_ns = o->start_ns;
+	}
+	cfg.count = o->count;
+	cfg.have_flow = true;
+	cfg.flow = cs.flow;
+	cfg.have_ping_seq = o->have_ping_seq;
+	cfg.ping_seq = o->ping_seq;
+	cfg.have_pong_seq = o->have_pong_seq;
+	cfg.pong_seq = o->pong_seq;
+	cfg.ping_skip_bytes = o->ping_skip;
+	cfg.pong_skip_bytes = o->pong_skip;
+	cfg.on_row = on_row;
+	cfg.ctx = &sink;
+	if ((err = pp_correlate_new(&c, &cfg)) < 0) {
+		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		goto out;
+	}
+	if (!(sink.summary = pp_summary_new())) {
+		fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
+		goto out;
+	}
+	if ((err = pp_results_open(&sink.results, o->output)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", o->output, strerror(-err));
+		goto out;
+	}
+	if (open_log(&readers[PP_CLIENT], o->client_log) < 0 || open_log(&readers[PP_SERVER], o->server_log) < 0)
+		goto out;
+	for (int h = 0; h < 2; h++) {
+		src[h].r = readers[h];
+		src[h].inst = &inst[h];
+	}
+	err = pp_correlate_run(c, log_next, &src[PP_CLIENT], log_next, &src[PP_SERVER]);
+	if (err < 0) {
+		fprintf(stderr, PROG ": correlating: %s\n", strerror(-err));
+		goto out;
+	}
+	err = pp_results_commit(sink.results);
+	sink.results = NULL;
+	if (err < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", o->output, strerror(-err));
+		goto out;
+	}
+
+	st = pp_correlate_stats(c);
+	snprintf(what, sizeof(what), "%" PRIu32 " B x %" PRIu64 " exchanges, %s (offline from %s and %s; "
+		 "event logs carry no loss counters)",
+		 cfg.size, st->rows, pp_flow_key_str(&cs.flow, flow_text, sizeof(flow_text)), o->client_log,
+		 o->server_log);
+	info.what = what;
+	info.exchanges = st->rows;
+	info.matched = st->complete;
+	info.incomplete = st->incomplete;
+	info.retransmitted = st->retransmitted;
+	info.traced = src[PP_CLIENT].any_of_flow;
+	info.server_events = src[PP_SERVER].any_of_flow;
+	info.capture = cs.capture;
+	if ((err = pp_summary_print(sink.summary, &info, stdout)) < 0) {
+		fprintf(stderr, PROG ": printing the summary: %s\n", strerror(-err));
+		goto out;
+	}
+	if (!info.server_events)
+		printf("no events of this connection in %s: server columns are empty\n", o->server_log);
+	print_ignored(st, src, readers);
+	if (o->summary_json && (err = pp_summary_write_json(sink.summary, &info, o->summary_json)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", o->summary_json, strerror(-err));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (sink.results)
+		pp_results_abort(sink.results);
+	if (sink.summary)
+		pp_summary_free(sink.summary);
+	for (int h = 0; h < 2; h++) {
+		if (readers[h])
+			pp_eventlog_close(readers[h]);
+		pp_instance_free(&inst[h]);
+	}
+	free(cs.syns);
+	pp_correlate_free(c);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int err = parse_args(argc, argv, &o);
+
+	if (err)
+		return err;
+	return analyze(&o);
+}

@@ -1,0 +1,421 @@
+/* pingpong-plot: latency CDFs (or the per-percentile RTT split) of a results.csv, drawn by
+ * gnuplot from a compact quantile table, and the percentile table plots/plot_cdf.py prints. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "csvread.h"
+#include "gnuplot.h"
+#include "outfile.h"
+#include "plotfiles.h"
+#include "quantiles.h"
+#include "samples.h"
+#include "stacksplit.h"
+#include "stats.h"
+
+#define PROG "pingpong-plot"
+
+/* Drawing order: the parts of the RTT, the RTT, then the parts of the network. */
+static const enum pp_component default_components[] = {
+	PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP, PP_RTT,
+	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV,
+};
+static const enum pp_component stack_components[] = {
+	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
+};
+
+struct options {
+	const char *input;
+	const char *output;
+	const char *term;
+	const char *title;
+	bool logx, stacked, quiet;
+	double pct[PP_MAX_PERCENTILES];
+	size_t npct;
+	bool pct_given;
+	enum pp_component comps[PP_NCOMPONENTS];
+	size_t ncomps;
+	bool comps_given;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " --input results.csv --output FILE.png|FILE.svg [options]\n"
+		"Draws one latency CDF per component of a results.csv with gnuplot and prints\n"
+		"a percentile table (microseconds) on stdout; plots/plot_cdf.py prints the same.\n"
+		"\n"
+		"  -i, --input FILE         results.csv from pingpong-client (required)\n"
+		"  -o, --output FILE        .png or .svg, written whole or not at all (required)\n"
+		"  -p, --percentiles LIST   percentiles to mark and print, 0..100, comma or space\n"
+		"                           separated (default 50,90,99,99.9)\n"
+		"  -l, --logx               logarithmic latency axis (default linear, cut a little\n"
+		"                           past the highest percentile, at least p99)\n"
+		"  -c, --components LIST    comma-separated from rtt client_stack network\n"
+		"                           server_stack server_app client_dev wire server_dev rtt_app\n"
+		"                           (default: all but rtt_app, those that have values)\n"
+		"  -s, --stacked            instead of CDFs, one bar per percentile: how the RTT\n"
+		"                           splits into client_stack network server_stack server_app\n"
+		"                           (mean over the exchanges whose RTT is nearest it)\n"
+		"  -t, --title TEXT         plot title (default \"<input>: <N> exchanges\")\n"
+		"  -q, --quiet              no table on stdout\n"
+		"  -h, --help               this help\n"
+		"\n"
+		"Percentiles interpolate linearly between closest ranks (numpy's default); an empty\n"
+		"cell is \"not measured\" and left out. Scripts cdf.gp and stack.gp are taken from\n"
+		"$PINGPONG_PLOTS_DIR, else <bindir>/../plots, else <bindir>/../share/pingpong;\n"
+		"the gnuplot program from $GNUPLOT, else gnuplot on PATH.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see --help)\n");
+	return 2;
+}
+
+static int parse_components(const char *list, struct options *o)
+{
+	char buf[512], *save = NULL, *name;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	o->ncomps = 0;
+	for (name = strtok_r(buf, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+		int c = pp_component_by_name(name);
+
+		if (c < 0 || o->ncomps == PP_NCOMPONENTS)
+			return -EINVAL;
+		for (size_t i = 0; i < o->ncomps; i++)
+			if (o->comps[i] == (enum pp_component)c)
+				return -EINVAL;
+		o->comps[o->ncomps++] = (enum pp_component)c;
+	}
+	return o->ncomps ? 0 : -EINVAL;
+}
+
+static const char *term_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot && strcasecmp(dot, ".png") == 0)
+		return "png";
+	if (dot && strcasecmp(dot, ".svg") == 0)
+		return "svg";
+	return NULL;
+}
+
+/* 0 to go on, else the exit status (0 after --help). */
+static int parse_options(int argc, char **argv, struct options *o, bool *done)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },   { "output", required_argument, NULL, 'o' },
+		{ "percentiles", required_argument, NULL, 'p' }, { "logx", no_argument, NULL, 'l' },
+		{ "components", required_argument, NULL, 'c' }, { "stacked", no_argument, NULL, 's' },
+		{ "title", required_argument, NULL, 't' },   { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "i:o:p:lc:st:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': o->input = optarg; break;
+		case 'o': o->output = optarg; break;
+		case 'l': o->logx = true; break;
+		case 's': o->stacked = true; break;
+		case 't': o->title = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'h': usage(stdout); *done = true; return 0;
+		case 'p':
+			if (!o->pct_given)
+				o->npct = 0;
+			o->pct_given = true;
+			err = pp_parse_percentiles(optarg, o->pct, &o->npct);
+			if (err == -E2BIG)
+				return usage_error("--percentiles takes at most 16 values (got %s)", optarg);
+			if (err)
+				return usage_error("--percentiles must be numbers 0..100 (got '%s')", optarg);
+			break;
+		case 'c':
+			o->comps_given = true;
+			if (parse_components(optarg, o))
+				return usage_error("--components must name components like rtt,network (got '%s')", optarg);
+			break;
+		default:
+			fprintf(stderr, PROG ": see --help\n");
+			return 2;
+		}
+	}
+	/* "--percentiles 50 90 99", as plot_cdf.py takes it: the rest arrive as operands. */
+	for (int i = optind; i < argc; i++) {
+		if (!o->pct_given)
+			return usage_error("unexpected argument '%s'", argv[i]);
+		err = pp_parse_percentiles(argv[i], o->pct, &o->npct);
+		if (err)
+			return usage_error("--percentiles must be numbers 0..100 (got '%s')", argv[i]);
+	}
+	if (!o->input)
+		return usage_error("%s", "--input FILE is required");
+	if (!o->output)
+		return usage_error("%s", "--output FILE.png|FILE.svg is required");
+	if (!(o->term = term_of(o->output)))
+		return usage_error("--output must end in .png or .svg (got '%s')", o->output);
+	if (o->npct == 0)
+		return usage_error("%s", "--percentiles needs at least one value");
+	if (o->stacked && (o->comps_given || o->logx))
+		return usage_error("%s", "--stacked always shows rtt's four parts on a linear axis: "
+					 "drop --components and --logx");
+	return 0;
+}
+
+static void print_load_error(int err, const char *path, const struct pp_samples_error *e)
+{
+	switch (err) {
+	case -ENODATA:
+		fprintf(stderr, PROG ": %s is empty (no header line)\n", path);
+		break;
+	case -EBADMSG:
+		if (e->line <= 1)
+			fprintf(stderr, PROG ": %s:%zu: header has an empty or repeated column name\n", path, e->line);
+		else
+			fprintf(stderr, PROG ": %s:%zu: row has a different number of cells than the header\n",
+				path, e->line);
+		break;
+	case -E2BIG:
+		fprintf(stderr, PROG ": %s:%zu: line longer than %u bytes\n", path, e->line, PP_CSV_MAX_LINE);
+		break;
+	case -EINVAL:
+		fprintf(stderr, PROG ": %s:%zu: %s: '%s' is not a decimal number\n", path, e->line, e->column, e->cell);
+		break;
+	case -ERANGE:
+		fprintf(stderr, PROG ": %s:%zu: %s: '%s' is not finite\n", path, e->line, e->column, e->cell);
+		break;
+	default:
+		if (err == -ENOENT && e->column[0])
+			fprintf(stderr, PROG ": %s has no column %s\n", path, e->column);
+		else
+			fprintf(stderr, PROG ": cannot read %s: %s\n", path, strerror(-err));
+	}
+}
+
+/* Says which components are absent or empty, and whether anything is left to draw. */
+static int check_samples(const struct pp_samples *s, const char *path)
+{
+	char empty[256] = "";
+	size_t with_values = 0, in_header = 0;
+
+	if (s->rows == 0) {
+		fprintf(stderr, PROG ": %s has a header but no rows\n", path);
+		return -ENODATA;
+	}
+	for (size_t i = 0; i < s->ncols; i++) {
+		in_header += s->col[i].in_header;
+		with_values += s->col[i].n > 0;
+		if (s->col[i].in_header && s->col[i].n == 0 && strlen(empty) < sizeof(empty) - 32) {
+			strcat(empty, empty[0] ? ", " : "");
+			strcat(empty, pp_component_name[s->col[i].comp]);
+		}
+	}
+	if (in_header == 0) {
+		fprintf(stderr, PROG ": %s has none of the latency columns (rtt_us, client_stack_us, ...)\n", path);
+		return -ENODATA;
+	}
+	if (with_values == 0) {
+		fprintf(stderr, PROG ": %s has no latency values in any of its %zu rows\n", path, s->rows);
+		return -ENODATA;
+	}
+	if (empty[0])
+		fprintf(stderr, PROG ": not measured in any row, not drawn: %s\n", empty);
+	return 0;
+}
+
+/* A log axis shows positive values only: says which components it leaves out. */
+static int check_log_axis(const struct pp_samples *s)
+{
+	char left_out[256] = "";
+	size_t drawn = 0;
+
+	for (size_t i = 0; i < s->ncols; i++) {
+		const struct pp_sample_col *col = &s->col[i];
+		bool positive = false;
+
+		for (size_t r = 0; col->n > 0 && r < s->rows && !positive; r++)
+			positive = col->v[r] > 0; /* NAN compares false */
+		drawn += positive;
+		if (col->n > 0 && !positive && strlen(left_out) < sizeof(left_out) - 32) {
+			strcat(left_out, left_out[0] ? ", " : "");
+			strcat(left_out, pp_component_name[col->comp]);
+		}
+	}
+	if (drawn == 0) {
+		fprintf(stderr, PROG ": no positive values to draw on a log axis (drop --logx)\n");
+		return -ERANGE;
+	}
+	if (left_out[0])
+		fprintf(stderr, PROG ": no positive values, not drawn on the log axis: %s\n", left_out);
+	return 0;
+}
+
+static void print_table(const struct pp_samples *s, const struct options *o)
+{
+	pp_table_header(stdout, o->pct, o->npct);
+	for (size_t i = 0; i < s->ncols; i++)
+		if (s->col[i].n > 0)
+			pp_table_row(stdout, pp_component_name[s->col[i].comp], s->col[i].v, s->col[i].n,
+				     o->pct, o->npct);
+}
+
+static void print_split(const struct pp_stack_bar *bar, size_t nbar)
+{
+	printf("\nRTT split: mean parts of the exchanges with RTT nearest each percentile (us)\n");
+	printf("%-9s %10s %5s %10s %12s %10s %12s %10s\n", "rtt", "value", "rows", "their_rtt",
+	       "client_stack", "network", "server_stack", "server_app");
+	for (size_t i = 0; i < nbar; i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "p%.10g", bar[i].pct);
+		printf("%-9s %10.3f %5zu %10.3f %12.3f %10.3f %12.3f %10.3f\n", label, bar[i].rtt_us, bar[i].rows,
+		       bar[i].rtt_mean_us, bar[i].part_us[0], bar[i].part_us[1], bar[i].part_us[2], bar[i].part_us[3]);
+	}
+}
+
+static int stack_bars(const struct pp_samples *s, const struct options *o, struct pp_stack_bar *bar)
+{
+	/* stack_components order: rtt first, then the parts in stacking order. */
+	const double *const part[PP_STACK_PARTS] = { s->col[1].v, s->col[2].v, s->col[3].v, s->col[4].v };
+	int err = pp_stack_split(s->col[0].v, part, s->rows, o->pct, o->npct, bar);
+
+	if (err == -ENODATA)
+		fprintf(stderr, PROG ": %s has no row with rtt and all four parts; nothing to stack\n", o->input);
+	else if (err)
+		fprintf(stderr, PROG ": %s\n", strerror(-err));
+	return err;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Writes the plot's files into a private directory, has gnuplot draw into a temporary output
+ * and renames it into place. */
+static int render(const struct options *o, const struct pp_samples *s, const struct pp_stack_bar *bar,
+		  const char *script)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[4096], params[4200], title[512], in[4096];
+	struct pp_outfile out;
+	struct pp_plot_opts popts;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/pingpong-plot.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, PROG ": cannot make a temporary directory %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	err = pp_outfile_begin(&out, o->output);
+	if (err) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(-err));
+		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
+	snprintf(in, sizeof(in), "%s", o->input);
+	snprintf(title, sizeof(title), "%s: %zu exchange%s", basename(in), s->rows, s->rows == 1 ? "" : "s");
+	popts = (struct pp_plot_opts){
+		.term = o->term, .output = out.tmp, .title = o->title ? o->title : title,
+		.logx = o->logx, .pct = o->pct, .npct = o->npct,
+	};
+	err = o->stacked ? pp_write_stack_files(dir, bar, o->npct, &popts) : pp_write_cdf_files(dir, s, &popts);
+	snprintf(params, sizeof(params), "%s/params.gp", dir);
+	if (err)
+		fprintf(stderr, PROG ": cannot write plot data in %s: %s\n", dir, strerror(-err));
+	else if ((err = pp_run_gnuplot(params, script, &stop_requested)) == -ENOENT)
+		fprintf(stderr, PROG ": gnuplot not found (Debian: apt install gnuplot-nox)\n");
+	else if (err == -EINTR)
+		fprintf(stderr, PROG ": interrupted; %s not written\n", o->output);
+	else if (err)
+		fprintf(stderr, PROG ": gnuplot failed on %s; %s not written\n", script, o->output);
+	else if ((err = pp_outfile_commit(&out)))
+		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output,
+			err == -ENODATA ? "gnuplot produced nothing" : strerror(-err));
+	if (err)
+		pp_outfile_abort(&out);
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return err ? 1 : 0;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: waitpid must return */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .pct = { 50, 90, 99, 99.9 }, .npct = 4 };
+	struct pp_stack_bar bar[PP_MAX_PERCENTILES];
+	struct pp_samples_error load_err;
+	struct pp_samples s;
+	char script[4096];
+	bool done = false;
+	int ret;
+
+	ret = parse_options(argc, argv, &o, &done);
+	if (ret || done)
+		return ret;
+	if (o.stacked) {
+		memcpy(o.comps, stack_components, sizeof(stack_components));
+		o.ncomps = sizeof(stack_components) / sizeof(*stack_components);
+	} else if (!o.comps_given) {
+		memcpy(o.comps, default_components, sizeof(default_components));
+		o.ncomps = sizeof(default_components) / sizeof(*default_components);
+	}
+	if (pp_find_plot_script(o.stacked ? "stack.gp" : "cdf.gp", script, sizeof(script))) {
+		fprintf(stderr, PROG ": cannot find plots/%s (set PINGPONG_PLOTS_DIR)\n", o.stacked ? "stack.gp" : "cdf.gp");
+		return 1;
+	}
+	ret = pp_samples_load(&s, o.input, o.comps, o.ncomps, o.comps_given || o.stacked, &load_err);
+	if (ret) {
+		print_load_error(ret, o.input, &load_err);
+		return 1;
+	}
+	ret = check_samples(&s, o.input) || (o.logx && check_log_axis(&s)) ? 1 : 0;
+	if (!ret && o.stacked)
+		ret = stack_bars(&s, &o, bar) ? 1 : 0;
+	if (!ret) {
+		pp_samples_sort(&s);
+		if (!o.quiet) {
+			print_table(&s, &o);
+			if (o.stacked)
+				print_split(bar, o.npct);
+		}
+		fflush(stdout);
+		catch_signals();
+		ret = render(&o, &s, bar, script);
+	}
+	pp_samples_free(&s);
+	return ret;
+}

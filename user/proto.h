@@ -1,0 +1,118 @@
+/* The control channel's frame codec (docs/protocol.md): pure functions over byte buffers, no I/O,
+ * every length checked before it is used, so it can be fuzzed. Also the 4-tuple of a connection. */
+#ifndef PP_PROTO_H
+#define PP_PROTO_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pingpong.h"
+
+/* One TCP connection, by its two ends. Ports in host byte order; IPv4 addresses in the first
+ * 4 bytes, the rest zero (as in struct pp_event). */
+struct pp_flow_key {
+	uint8_t  family;            /* PP_AF_INET or PP_AF_INET6 */
+	uint16_t client_port;
+	uint16_t server_port;
+	uint8_t  client_addr[16];
+	uint8_t  server_addr[16];
+};
+
+enum pp_flow_dir {
+	PP_DIR_NONE = 0,      /* another connection */
+	PP_DIR_TO_SERVER = 1, /* the event's data travels client -> server (the ping) */
+	PP_DIR_TO_CLIENT = 2, /* server -> client (the pong) */
+};
+
+enum pp_flow_dir pp_flow_dir(const struct pp_flow_key *key, const struct pp_event *ev);
+bool pp_flow_key_valid(const struct pp_flow_key *key);
+/* The key of ev's connection, taking ev's source as the client if to_server. */
+void pp_flow_key_from_event(struct pp_flow_key *key, const struct pp_event *ev, bool to_server);
+/* Parses numeric addresses ("198.18.0.1", "fd00::1"); 0 or -EINVAL (families must agree). */
+int pp_flow_key_set(struct pp_flow_key *key, const char *client_addr, uint16_t client_port,
+		    const char *server_addr, uint16_t server_port);
+/* "198.18.0.1:40000 -> 198.18.0.2:12345" ([v6]:port for IPv6); returns buf. */
+const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t size);
+#define PP_FLOW_KEY_STRLEN 112
+
+/* ---- frames: magic u32, version u16, type u16, length u32 (payload bytes), payload.
+ * Every integer in network byte order. ---- */
+#define PP_PROTO_MAGIC        0x50504354u /* "PPCT" */
+#define PP_PROTO_VERSION      1
+#define PP_PROTO_HDR_LEN      12
+#define PP_PROTO_FETCH_LEN    44
+#define PP_PROTO_EVENT_LEN    72          /* one event, field by field, plus 1 reserved byte */
+#define PP_PROTO_MAX_BATCH    4096        /* events in one EVENTS frame */
+#define PP_PROTO_END_LEN      24
+#define PP_PROTO_ERROR_TEXT_MAX 200
+#define PP_PROTO_MAX_PAYLOAD  (4 + PP_PROTO_EVENT_LEN * PP_PROTO_MAX_BATCH)
+#define PP_PROTO_MAX_FRAME    (PP_PROTO_HDR_LEN + PP_PROTO_MAX_PAYLOAD)
+
+enum pp_msg_type {
+	PP_MSG_FETCH  = 1, /* client -> agent: the events of this connection, please */
+	PP_MSG_EVENTS = 2, /* agent -> client: a batch of events */
+	PP_MSG_END    = 3, /* agent -> client: that was all, with the agent's loss counters */
+	PP_MSG_ERROR  = 4, /* either way: the request cannot be served; code and text */
+};
+
+enum pp_proto_error {
+	PP_ERR_BAD_REQUEST = 1, /* malformed frame or payload */
+	PP_ERR_VERSION     = 2, /* a version this side does not speak */
+	PP_ERR_INTERNAL    = 3, /* the agent failed while serving */
+	PP_ERR_TIMEOUT     = 4, /* the request did not arrive in time */
+};
+
+#define PP_FETCH_HAVE_ISN 0x1 /* pp_fetch_req.isn is the client's initial sequence number */
+
+struct pp_fetch_req {
+	struct pp_flow_key flow;
+	uint8_t  flags;    /* PP_FETCH_* */
+	uint32_t isn;      /* seq of the client's SYN: picks this instance of the 4-tuple */
+};
+
+struct pp_end_counts {
+	uint64_t events_sent;   /* events in the EVENTS frames before this END */
+	uint64_t lost_samples;  /* the agent's perf buffer losses (whole run, all flows) */
+	uint64_t pcap_drops;    /* the agent's capture drops */
+};
+
+struct pp_frame_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t length;
+};
+
+/* Decodes and checks a header: 0; -EAGAIN fewer than PP_PROTO_HDR_LEN bytes; -EPROTO bad magic;
+ * -EPROTONOSUPPORT other version (hdr is still filled, so the caller can answer); -EBADMSG
+ * unknown type; -EMSGSIZE length impossible for the type. The payload length is thus bounded
+ * by the type before anyone reads or allocates it. */
+int pp_proto_decode_hdr(const uint8_t *buf, size_t len, struct pp_frame_hdr *hdr);
+
+/* A whole frame in buf: its length (header + payload) with *payload pointing into buf, or
+ * -EAGAIN if buf holds only part of it, or an error of pp_proto_decode_hdr. */
+ssize_t pp_proto_decode_frame(const uint8_t *buf, size_t len, struct pp_frame_hdr *hdr,
+			      const uint8_t **payload);
+
+/* Encoders write a whole frame into buf and return its length, or -ENOSPC if cap is too small,
+ * -EINVAL for values the protocol cannot carry. */
+ssize_t pp_proto_encode_fetch(uint8_t *buf, size_t cap, const struct pp_fetch_req *req);
+ssize_t pp_proto_encode_events(uint8_t *buf, size_t cap, const struct pp_event *ev, uint32_t n);
+ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts *counts);
+/* text is cut to PP_PROTO_ERROR_TEXT_MAX bytes. */
+ssize_t pp_proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *text);
+
+/* Payload decoders: 0 or -EBADMSG (wrong length, bad field values, nonzero reserved bytes). */
+int pp_proto_decode_fetch(const uint8_t *p, size_t len, struct pp_fetch_req *req);
+/* out has room for cap events; *n gets the count (-EMSGSIZE if more than cap). */
+int pp_proto_decode_events(const uint8_t *p, size_t len, struct pp_event *out, uint32_t cap,
+			   uint32_t *n);
+int pp_proto_decode_end(const uint8_t *p, size_t len, struct pp_end_counts *counts);
+/* text gets at most PP_PROTO_ERROR_TEXT_MAX bytes and a NUL; control bytes become '?'. */
+int pp_proto_decode_error(const uint8_t *p, size_t len, uint16_t *code,
+			  char text[PP_PROTO_ERROR_TEXT_MAX + 1]);
+
+#endif
