@@ -44,6 +44,16 @@ struct {
 	__type(value, __u8);
 } pp_tgids SEC(".maps");
 
+/* [0]: events the perf buffer refused (full). Counted here because the kernel reports its own
+ * losses only in front of the next sample that fits, which never comes after the last drop. */
+#define PP_STAT_OUTPUT_FAILED 0
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pp_stats SEC(".maps");
+
 /* A send/recv call between its entry and exit. LRU: a thread killed inside a blocking call
  * never reaches the exit point, and its entry must not pin a slot forever. */
 struct pp_inflight {
@@ -86,7 +96,14 @@ static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
 
 static __always_inline void output(void *ctx, struct pp_event *ev)
 {
-	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	__u32 key = PP_STAT_OUTPUT_FAILED;
+	__u64 *failed;
+
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)) == 0)
+		return;
+	failed = bpf_map_lookup_elem(&pp_stats, &key);
+	if (failed)
+		(*failed)++;
 }
 
 /* ---- syscall points ---- */
