@@ -67,7 +67,7 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 	int rc;
 
 	*s = (struct pp_agent_serve){ .store = store };
-	rc = pp_control_server_open(&s->control, &copts);
+	rc = opts->control ? pp_control_server_open(&s->control, &copts) : 0;
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot serve events on control port %u: %s%s", opts->control_port,
 			 strerror(-rc), rc == -EADDRINUSE ? " (--control-port to choose another)" : "");

@@ -16,6 +16,7 @@
 #define PP_AGENT_CAPTURE_BATCH_MS 50
 
 struct pp_agent_serve_opts {
+	bool control;               /* serve events on control_port */
 	const char *control_bind;   /* numeric address; NULL = all */
 	uint16_t control_port;
 	bool capture;               /* capture the traced port's traffic on this host */
