@@ -44,6 +44,16 @@ struct {
 	__type(value, __u8);
 } pp_tgids SEC(".maps");
 
+/* [0]: events the perf buffer refused (full). Counted here because the kernel reports its own
+ * losses only in front of the next sample that fits, which never comes after the last drop. */
+#define PP_STAT_OUTPUT_FAILED 0
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pp_stats SEC(".maps");
+
 /* A send/recv call between its entry and exit. LRU: a thread killed inside a blocking call
  * never reaches the exit point, and its entry must not pin a slot forever. */
 struct pp_inflight {
@@ -86,7 +96,14 @@ static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
 
 static __always_inline void output(void *ctx, struct pp_event *ev)
 {
-	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	__u32 key = PP_STAT_OUTPUT_FAILED;
+	__u64 *failed;
+
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)) == 0)
+		return;
+	failed = bpf_map_lookup_elem(&pp_stats, &key);
+	if (failed)
+		(*failed)++;
 }
 
 /* ---- syscall points ---- */
@@ -241,10 +258,12 @@ PP_SYSCALL(readv, 0, 0)
 /* Fills ev from the IP and TCP headers at l3 and sends it, if the packet passes the filters.
  * linear: bytes readable at l3 (a driver may leave headers in page fragments at rx).
  * skb_ip_len: the IP packet length skb->len implies, used only when the header's length field
- * is 0 (BIG TCP super-packets above 64 KiB). IPv6 extension headers are not parsed: such
- * packets (and 802.1Q frames without VLAN offload, IP fragments) are skipped. */
+ * is 0 (BIG TCP super-packets above 64 KiB). payload_len: the payload if the caller knows it
+ * better than the headers (PP_LEN_FROM_HEADERS otherwise). IPv6 extension headers are not
+ * parsed: such packets (and 802.1Q frames without VLAN offload, IP fragments) are skipped. */
+#define PP_LEN_FROM_HEADERS 0xffffffffu
 static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, __u8 point, __u16 proto,
-				       const __u8 *l3, __u32 linear, __u32 skb_ip_len)
+				       const __u8 *l3, __u32 linear, __u32 skb_ip_len, __u32 payload_len)
 {
 	struct pp_event ev;
 	struct tcphdr th;
@@ -289,7 +308,7 @@ static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, _
 	tcp_hlen = th.doff * 4;
 	if (ip_len < ip_hlen + tcp_hlen)
 		return 0;
-	ev.len = ip_len - ip_hlen - tcp_hlen;
+	ev.len = payload_len != PP_LEN_FROM_HEADERS ? payload_len : ip_len - ip_hlen - tcp_hlen;
 	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
 	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
 		return 0;
@@ -322,7 +341,7 @@ int on_net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 	len = BPF_CORE_READ(skb, len);
 	l3 = head + BPF_CORE_READ(skb, network_header);
 	return emit_packet(ctx, cfg, PP_XMIT, bpf_ntohs(BPF_CORE_READ(skb, protocol)), l3, 0xffff,
-			   len - (__u32)(l3 - data));
+			   len - (__u32)(l3 - data), PP_LEN_FROM_HEADERS);
 }
 
 /* Fires in __netif_receive_skb_core BEFORE skb_reset_network_header: network_header may be
@@ -339,12 +358,15 @@ int on_netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
 	len = BPF_CORE_READ(skb, len);
 	headlen = len - BPF_CORE_READ(skb, data_len);
 	return emit_packet(ctx, cfg, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)),
-			   BPF_CORE_READ(skb, data), headlen, len);
+			   BPF_CORE_READ(skb, data), headlen, len, PP_LEN_FROM_HEADERS);
 }
 
-/* tcp_rcv_established: the segment reached its socket. The netns is the socket's. Kernels
- * before skbaddr was added to this tracepoint only give the socket's view: the seq is then
- * rcv_nxt, which equals the segment's seq for in-order data (the case that matters). */
+/* tcp_rcv_established: the segment reached its socket. The netns is the socket's. The length
+ * is the tracepoint's data_len (from skb->len), never the IP header's: segments that arrive
+ * while the socket is owned by its process are coalesced in the backlog (tcp_add_backlog)
+ * into one skb that keeps the first segment's headers, e.g. a pure ACK followed by 64 KiB.
+ * Kernels before skbaddr was added to this tracepoint only give the socket's view: the seq is
+ * then rcv_nxt, which equals the segment's seq for in-order data (the case that matters). */
 SEC("tracepoint/tcp/tcp_probe")
 int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 {
@@ -363,7 +385,7 @@ int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 		__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 
 		return emit_packet(ctx, cfg, PP_TCP, proto, l3, 0xffff,
-				   BPF_CORE_READ(skb, len) + (__u32)(data - l3));
+				   BPF_CORE_READ(skb, len) + (__u32)(data - l3), ctx->data_len);
 	}
 	if (!port_traced(ctx->sport, ctx->dport) ||
 	    (!ctx->data_len && !(cfg->flags & PP_CFG_KEEP_ACKS)))

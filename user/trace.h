@@ -59,7 +59,7 @@ int pp_trace_consume(struct pp_trace *t);
 int pp_trace_epoll_fd(const struct pp_trace *t);
 
 uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
-uint64_t pp_trace_lost(const struct pp_trace *t);   /* samples the kernel dropped (buffer full) */
+uint64_t pp_trace_lost(const struct pp_trace *t);   /* events dropped because a buffer was full */
 size_t pp_trace_buffer_bytes(const struct pp_trace *t); /* per CPU */
 /* Tracepoint hits the kernel did not run our programs for, because another tracing BPF program
  * (ours or anyone's) was running on that CPU: a network softirq that runs while a program is

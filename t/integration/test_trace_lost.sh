@@ -1,0 +1,45 @@
+#!/bin/bash
+# Lost samples: at full back-to-back rate (64 B exchanges, no interval) both agents lose no
+# sample with the default perf buffer; and when a reader stalls (SIGSTOP) the kernel's losses
+# are counted and reported, not hidden.
+. "$(dirname "$0")/lib.sh"
+
+AGENT=$BUILD/pingpong-ebpf
+COUNT=${COUNT:-100000}
+for prog in pingpong-ebpf pingpong-server pingpong-client; do
+	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
+done
+lost_in() { grep -o '[0-9]* lost samples' "$1" | cut -d' ' -f1; }
+events_in() { grep -o '[0-9]* events' "$1" | cut -d' ' -f1; }
+
+tb_up
+tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
+server_agent=$!
+wait_port server 7100
+tb_client "$AGENT" --port 7100 -- "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7100 \
+	--size 64 --count "$COUNT" --output "$TMP/r.csv" >"$TMP/summary.txt" 2>"$TMP/client.err"
+kill -TERM "$server_agent"
+for _ in $(seq 1 50); do kill -0 "$server_agent" 2>/dev/null || break; sleep 0.1; done
+sed 's/^/  /' "$TMP/client.err" "$TMP/server.err"
+check "client side: no lost samples at full rate" test "$(lost_in "$TMP/client.err")" = 0
+check "server side: no lost samples at full rate" test "$(lost_in "$TMP/server.err")" = 0
+# send, xmit, rx, tcp, recv for each of COUNT messages each way: 5 events per exchange per host
+check "client side: at least 5 events per exchange" test "$(events_in "$TMP/client.err")" -ge $((COUNT * 5))
+check "server side: at least 5 events per exchange" test "$(events_in "$TMP/server.err")" -ge $((COUNT * 5))
+
+# A stalled reader with the smallest buffer: the kernel drops, the agent must say how many.
+tb_bg server "$BUILD/pingpong-server" --port 7101
+wait_port server 7101
+tb_bg server "$AGENT" --perf-pages 1 --port 7101 2>"$TMP/stalled.err"
+stalled=$!
+sleep 1
+kill -STOP "$stalled"
+tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7101 --size 64 --count 5000 \
+	--output "$TMP/r2.csv" >/dev/null 2>&1
+kill -CONT "$stalled"
+sleep 0.5
+kill -TERM "$stalled"
+for _ in $(seq 1 50); do kill -0 "$stalled" 2>/dev/null || break; sleep 0.1; done
+sed 's/^/  /' "$TMP/stalled.err"
+check "a stalled reader's losses are counted" test "$(lost_in "$TMP/stalled.err")" -gt 1000
+finish

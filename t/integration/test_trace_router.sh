@@ -1,0 +1,3 @@
+#!/bin/bash
+# The tracer through a router namespace: neither host records the router's packets (see test_trace_exchanges.sh).
+exec "$(dirname "$0")/test_trace_exchanges.sh" --router "$@"

@@ -1,0 +1,3 @@
+#!/bin/bash
+# The tracer with every send/recv system call family and messages read in several calls (see test_trace_exchanges.sh).
+exec "$(dirname "$0")/test_trace_exchanges.sh" --syscalls "$@"

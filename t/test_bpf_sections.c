@@ -1,0 +1,116 @@
+/* The embedded BPF object stays within what the design allows: classic tracepoint programs only
+ * (no kprobe, fentry/fexit, tp_btf, raw_tp), a perf event array and no ring buffer. Read from
+ * the skeleton's own bytes, so what is checked is what ships; no root needed to open it. */
+#include <check.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "pingpong.skel.h"
+
+static struct bpf_object *open_embedded(void)
+{
+	size_t size;
+	const void *bytes = pingpong_bpf__elf_bytes(&size);
+	struct bpf_object *obj = bpf_object__open_mem(bytes, size, NULL);
+
+	ck_assert_ptr_nonnull(obj);
+	return obj;
+}
+
+START_TEST(test_every_program_is_a_classic_tracepoint)
+{
+	struct bpf_object *obj = open_embedded();
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		ck_assert_msg(strncmp(sec, "tracepoint/", 11) == 0, "program section %s", sec);
+		ck_assert_int_eq(bpf_program__type(prog), BPF_PROG_TYPE_TRACEPOINT);
+		n++;
+	}
+	ck_assert_int_ge(n, 19); /* 16 syscall points, xmit, rx, tcp (+ fork/exit) */
+	bpf_object__close(obj);
+}
+END_TEST
+
+START_TEST(test_events_leave_through_a_perf_event_array_not_a_ring_buffer)
+{
+	struct bpf_object *obj = open_embedded();
+	struct bpf_map *map;
+	int perf_arrays = 0;
+
+	bpf_object__for_each_map(map, obj) {
+		enum bpf_map_type type = bpf_map__type(map);
+
+		ck_assert_msg(type != BPF_MAP_TYPE_RINGBUF, "ring buffer map %s", bpf_map__name(map));
+		ck_assert_msg(type != BPF_MAP_TYPE_USER_RINGBUF, "user ring buffer map %s", bpf_map__name(map));
+		perf_arrays += type == BPF_MAP_TYPE_PERF_EVENT_ARRAY;
+	}
+	ck_assert_int_eq(perf_arrays, 1);
+	bpf_object__close(obj);
+}
+END_TEST
+
+/* The raw ELF too: no executable section may carry a forbidden attach type in its name. */
+START_TEST(test_no_code_section_names_another_attach_type)
+{
+	static const char *const forbidden[] = {
+		"kprobe", "kretprobe", "fentry", "fexit", "fmod_ret", "tp_btf", "raw_tp", "raw_tracepoint",
+		"uprobe", "tracing", "lsm", "iter",
+	};
+	size_t size, shstrndx;
+	const void *bytes = pingpong_bpf__elf_bytes(&size);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	int code_sections = 0;
+
+	ck_assert_int_ne(elf_version(EV_CURRENT), EV_NONE);
+	elf = elf_memory((char *)bytes, size);
+	ck_assert_ptr_nonnull(elf);
+	ck_assert_int_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+
+		ck_assert_ptr_nonnull(gelf_getshdr(scn, &shdr));
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+			ck_assert_msg(strncmp(name, forbidden[i], strlen(forbidden[i])) != 0, "section %s", name);
+		if (shdr.sh_type == SHT_PROGBITS && (shdr.sh_flags & SHF_EXECINSTR) && shdr.sh_size) {
+			ck_assert_msg(strncmp(name, "tracepoint/", 11) == 0, "code section %s", name);
+			code_sections++;
+		}
+	}
+	ck_assert_int_ge(code_sections, 19);
+	elf_end(elf);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("bpf_sections");
+	TCase *tc = tcase_create("bpf_sections");
+
+	tcase_add_test(tc, test_every_program_is_a_classic_tracepoint);
+	tcase_add_test(tc, test_events_leave_through_a_perf_event_array_not_a_ring_buffer);
+	tcase_add_test(tc, test_no_code_section_names_another_attach_type);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	libbpf_set_print(NULL); /* opening without a kernel is expected to be quiet */
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,155 @@
+/* The agent's event store: keeps arrival order across chunks, counts what overflows its bound,
+ * and serves one connection's events in both directions. */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "eventstore.h"
+
+static struct pp_event event(__u32 seq, __u16 sport, __u16 dport, __u8 last_octet_src)
+{
+	struct pp_event ev = { .seq = seq, .sport = sport, .dport = dport, .family = PP_AF_INET,
+			       .point = PP_XMIT };
+
+	ev.saddr[0] = 198; ev.saddr[1] = 18; ev.saddr[3] = last_octet_src;
+	ev.daddr[0] = 198; ev.daddr[1] = 18; ev.daddr[3] = last_octet_src == 1 ? 2 : 1;
+	return ev;
+}
+
+static struct pp_conn conn_1_to_2(__u16 client_port)
+{
+	struct pp_conn c = { .family = PP_AF_INET, .a_port = client_port, .b_port = 12345 };
+
+	c.a_addr[0] = 198; c.a_addr[1] = 18; c.a_addr[3] = 1;
+	c.b_addr[0] = 198; c.b_addr[1] = 18; c.b_addr[3] = 2;
+	return c;
+}
+
+START_TEST(test_events_keep_arrival_order_across_chunks)
+{
+	struct pp_eventstore *s;
+	struct pp_event ev;
+
+	ck_assert_int_eq(pp_eventstore_new(&s, 100000), 0);
+	for (__u32 i = 0; i < 10000; i++) {
+		ev = event(i, 40000, 12345, 1);
+		ck_assert_int_eq(pp_eventstore_append(s, &ev), 0);
+	}
+	ck_assert_uint_eq(pp_eventstore_count(s), 10000);
+	for (size_t i = 0; i < 10000; i++)
+		ck_assert_uint_eq(pp_eventstore_get(s, i)->seq, i);
+	ck_assert_ptr_null(pp_eventstore_get(s, 10000));
+	ck_assert_uint_eq(pp_eventstore_overflow(s), 0);
+	pp_eventstore_free(s);
+}
+END_TEST
+
+START_TEST(test_overflow_is_counted_not_stored)
+{
+	struct pp_eventstore *s;
+	struct pp_event ev = event(1, 40000, 12345, 1);
+
+	ck_assert_int_eq(pp_eventstore_new(&s, 3), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pp_eventstore_append(s, &ev), 0);
+	ck_assert_int_eq(pp_eventstore_append(s, &ev), -ENOSPC);
+	ck_assert_int_eq(pp_eventstore_append(s, &ev), -ENOSPC);
+	ck_assert_uint_eq(pp_eventstore_count(s), 3);
+	ck_assert_uint_eq(pp_eventstore_overflow(s), 2);
+	pp_eventstore_free(s);
+}
+END_TEST
+
+START_TEST(test_zero_bound_is_refused)
+{
+	struct pp_eventstore *s;
+
+	ck_assert_int_eq(pp_eventstore_new(&s, 0), -EINVAL);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+static int collect_seq(void *ctx, const struct pp_event *ev)
+{
+	__u32 *seqs = ctx;
+
+	seqs[seqs[0]++ + 1] = ev->seq;
+	return 0;
+}
+
+START_TEST(test_connection_filter_takes_both_directions_only)
+{
+	struct pp_eventstore *s;
+	struct pp_conn conn = conn_1_to_2(40000);
+	struct pp_event evs[] = {
+		event(10, 40000, 12345, 1), /* client -> server */
+		event(11, 12345, 40000, 2), /* server -> client */
+		event(12, 40001, 12345, 1), /* another client port */
+		event(13, 12345, 40001, 2),
+		event(14, 40000, 12345, 1),
+	};
+	__u32 seqs[8] = { 0 };
+
+	evs[3].family = PP_AF_INET6; /* same numbers, other family: not the connection */
+	ck_assert_int_eq(pp_eventstore_new(&s, 16), 0);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		ck_assert_int_eq(pp_eventstore_append(s, &evs[i]), 0);
+	ck_assert_int_eq(pp_eventstore_foreach(s, &conn, collect_seq, seqs), 0);
+	ck_assert_uint_eq(seqs[0], 3);
+	ck_assert_uint_eq(seqs[1], 10);
+	ck_assert_uint_eq(seqs[2], 11);
+	ck_assert_uint_eq(seqs[3], 14);
+	memset(seqs, 0, sizeof(seqs));
+	ck_assert_int_eq(pp_eventstore_foreach(s, NULL, collect_seq, seqs), 0);
+	ck_assert_uint_eq(seqs[0], 5);
+	pp_eventstore_free(s);
+}
+END_TEST
+
+static int stop_at_second(void *ctx, const struct pp_event *ev)
+{
+	int *seen = ctx;
+
+	(void)ev;
+	return ++*seen == 2 ? 42 : 0;
+}
+
+START_TEST(test_foreach_stops_when_asked)
+{
+	struct pp_eventstore *s;
+	struct pp_event ev = event(1, 40000, 12345, 1);
+	int seen = 0;
+
+	ck_assert_int_eq(pp_eventstore_new(&s, 16), 0);
+	for (int i = 0; i < 5; i++)
+		pp_eventstore_append(s, &ev);
+	ck_assert_int_eq(pp_eventstore_foreach(s, NULL, stop_at_second, &seen), 42);
+	ck_assert_int_eq(seen, 2);
+	pp_eventstore_free(s);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("eventstore");
+	TCase *tc = tcase_create("eventstore");
+
+	tcase_add_test(tc, test_events_keep_arrival_order_across_chunks);
+	tcase_add_test(tc, test_overflow_is_counted_not_stored);
+	tcase_add_test(tc, test_zero_bound_is_refused);
+	tcase_add_test(tc, test_connection_filter_takes_both_directions_only);
+	tcase_add_test(tc, test_foreach_stops_when_asked);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
