@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pingpong_checks.sh"
 
-AGENT=${PP_AGENT:-$BUILD/pingpong-ebpf}
+AGENT=$BUILD/pingpong-ebpf
 COUNT=${COUNT:-2000}
 MIN_OK=$((COUNT * 999 / 1000))
 for prog in "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
