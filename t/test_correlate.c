@@ -689,6 +689,45 @@ START_TEST(test_garbage_and_foreign_events_are_ignored)
 }
 END_TEST
 
+/* Found by t/fuzz/correlate: a recv at 2^63 ns made a row whose rtt wrapped around int64. */
+START_TEST(test_absurd_timestamp_is_refused)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event late;
+
+	gen_run(&g, &o);
+	drop_event(&g, PP_CLIENT, PP_RECV, 5);
+	late = mkev(PP_RECV, 1ull << 63, 1, g.expect[5].pong_seq, o.size);
+	add(&g, PP_CLIENT, late);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.events_bad, 1);
+	ck_assert_uint_eq(st.incomplete, 1);
+	gen_free(&g);
+}
+END_TEST
+
+/* Found by t/fuzz/correlate: one event claiming 2 GiB covered every exchange's last byte, so
+ * its time became every row's xmit (and with count 0 it forced millions of empty rows out). */
+START_TEST(test_event_longer_than_window_is_refused)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event huge;
+
+	gen_run(&g, &o);
+	huge = mkev(PP_XMIT, g.expect[0].ts[C_XMIT] - 100, 0, g.expect[0].ping_seq, 0x7fffffffu);
+	add(&g, PP_CLIENT, huge);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.events_bad, 1);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.retransmitted, 0);
+	gen_free(&g);
+}
+END_TEST
+
 START_TEST(test_split_sums_to_rtt)
 {
 	struct gen g;
@@ -996,6 +1035,8 @@ int main(void)
 	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);
 	tcase_add_test(tc, test_seq_wraps_at_2_32);
 	tcase_add_test(tc, test_garbage_and_foreign_events_are_ignored);
+	tcase_add_test(tc, test_absurd_timestamp_is_refused);
+	tcase_add_test(tc, test_event_longer_than_window_is_refused);
 	tcase_add_test(tc, test_split_sums_to_rtt);
 	tcase_add_test(tc, test_memory_stays_bounded);
 	tcase_add_test(tc, test_bases_from_syn_and_skip_bytes);

@@ -51,6 +51,9 @@ static const bool slot_is_packet[PP_NSLOTS] = {
 #define TCP_ACK 0x10
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
+/* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
+ * is under 2^60 and every sum of four under 2^63, so no component wraps (t/fuzz/correlate). */
+#define MAX_TS_NS (1ull << 60)
 
 /* One point of one exchange. */
 struct cell {
@@ -739,6 +742,14 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
 	return 0;
 }
 
+/* Events no host can produce, refused before they touch anything. A ping-pong has one message
+ * in flight each way, so no skb or call covers a window of exchanges: placing one would force
+ * every exchange it covers out at once, empty (t/fuzz/correlate found both). */
+static bool impossible(const struct pp_correlator *c, const struct pp_event *ev)
+{
+	return ev->ts_ns >= MAX_TS_NS || ev->len > (uint64_t)c->window * c->size;
+}
+
 int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct pp_event *ev)
 {
 	if (c->error)
@@ -747,6 +758,10 @@ int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct p
 	    c->end_requested[host])
 		return -EINVAL;
 	c->st.events_in[host]++;
+	if (impossible(c, ev)) {
+		c->st.events_bad++;
+		return 0;
+	}
 	if (!c->ready)
 		return buffer_event(c, host, ev);
 	return stage_push(c, host, ev);
