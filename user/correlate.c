@@ -70,6 +70,10 @@ struct run {
 };
 
 #define MAX_RUNS 16
+/* Sorting an event in further back than this is refused (it is placed at once, counted out of
+ * order): per-CPU disorder moves an event a few places, but an adversarial stream (each event
+ * older than all before it) made every insert shift the whole stage, 50 s for 2^18 events. */
+#define MAX_SHIFT 1024
 
 /* The time-order stage: events are dealt into sorted runs (patience sorting) and leave smallest
  * ts first, once the host has shown an event reorder_ns later. Perf data from C CPUs is C
@@ -397,10 +401,11 @@ static void stage_pop(struct order_stage *s, struct pp_event *out)
 	}
 }
 
+/* 0, 1 if ev would have to move back more than MAX_SHIFT places (not taken), or -ENOMEM. */
 static int stage_insert(struct order_stage *s, const struct pp_event *ev)
 {
 	struct run *r = NULL;
-	uint32_t i;
+	uint32_t i, at;
 
 	/* best fit: the run with the latest tail not after ev */
 	for (i = 0; i < s->nruns; i++) {
@@ -422,11 +427,14 @@ static int stage_insert(struct order_stage *s, const struct pp_event *ev)
 			if (run_at(&s->runs[i], s->runs[i].n - 1)->ts_ns < run_at(r, r->n - 1)->ts_ns)
 				r = &s->runs[i];
 	}
+	for (at = r->n; at > 0 && run_at(r, at - 1)->ts_ns > ev->ts_ns; at--)
+		if (r->n - at >= MAX_SHIFT)
+			return 1;
 	if (r->n == r->cap && run_grow(r) < 0)
 		return -ENOMEM;
-	for (i = r->n; i > 0 && run_at(r, i - 1)->ts_ns > ev->ts_ns; i--)
+	for (i = r->n; i > at; i--)
 		*run_at(r, i) = *run_at(r, i - 1);
-	*run_at(r, i) = *ev;
+	*run_at(r, at) = *ev;
 	r->n++;
 	s->n++;
 	return 0;
@@ -530,13 +538,20 @@ static int pump(struct pp_correlator *c)
 static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
 	struct order_stage *s = &c->stage[host];
+	int err;
 
 	if (c->cfg.no_reorder) {
 		place(c, host, ev);
 		return c->error;
 	}
-	if (stage_insert(s, ev) < 0)
-		return c->error = -ENOMEM;
+	err = stage_insert(s, ev);
+	if (err < 0)
+		return c->error = err;
+	if (err > 0) {
+		c->st.events_out_of_order++;
+		place(c, host, ev);
+		return c->error;
+	}
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(c);
