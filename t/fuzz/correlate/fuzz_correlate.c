@@ -107,6 +107,23 @@ static void check_split(const struct pp_row *row, const struct pp_split *sp)
 		CHECK(d == component(sp, PP_SERVER_STACK));
 		CHECK((__int128)t[S_SEND] - t[S_RECV] == component(sp, PP_SERVER_APP));
 	}
+	if (pp_split_has(sp, PP_CLIENT_DEV)) {
+		d = ((__int128)t[C_WIRE_TX] - t[C_XMIT]) + ((__int128)t[C_RX] - t[C_WIRE_RX]);
+		CHECK(d == component(sp, PP_CLIENT_DEV));
+	}
+	if (pp_split_has(sp, PP_SERVER_DEV)) {
+		d = ((__int128)t[S_RX] - t[S_WIRE_RX]) + ((__int128)t[S_WIRE_TX] - t[S_XMIT]);
+		CHECK(d == component(sp, PP_SERVER_DEV));
+	}
+	if (pp_split_has(sp, PP_WIRE)) {
+		d = ((__int128)t[C_WIRE_RX] - t[C_WIRE_TX]) - ((__int128)t[S_WIRE_TX] - t[S_WIRE_RX]);
+		CHECK(d == component(sp, PP_WIRE));
+	}
+	if (pp_split_has(sp, PP_NETWORK) && pp_split_has(sp, PP_CLIENT_DEV) &&
+	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV))
+		CHECK((__int128)component(sp, PP_NETWORK) ==
+		      (__int128)component(sp, PP_CLIENT_DEV) + component(sp, PP_WIRE) +
+		      component(sp, PP_SERVER_DEV));
 	if (pp_split_has(sp, PP_RTT) && pp_split_has(sp, PP_CLIENT_STACK) &&
 	    pp_split_has(sp, PP_SERVER_STACK) && pp_split_has(sp, PP_SERVER_APP) &&
 	    pp_split_has(sp, PP_NETWORK))
