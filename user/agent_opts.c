@@ -29,6 +29,13 @@ void pp_agent_usage(FILE *f)
 "      --max-events N    events kept in memory, more are counted as dropped (default %d)\n"
 "      --keep-acks       also record segments without payload (pure ACKs)\n"
 "      --btf FILE        kernel BTF, for kernels without /sys/kernel/btf/vmlinux\n"
+"      --control-port N  serve the events to clients on this TCP port (default: the first\n"
+"                        traced port + 1; 0 = no control channel)\n"
+"      --control-bind A  numeric address the control port listens on (default: all)\n"
+"      --no-capture      no libpcap wire capture (no wire_tx / wire_rx points)\n"
+"      --iface IF        capture on IF only (default: every interface, \"any\")\n"
+"      --pcap-out FILE   also save the captured frames (pcap, for Wireshark)\n"
+"      --tstamp-type T   pcap time stamp type, e.g. adapter (default: the host's clock)\n"
 "  -v, --verbose         libbpf's messages (twice: debug)\n"
 "  -h, --help            this help\n"
 "Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on bad usage.\n",
@@ -80,7 +87,8 @@ int pp_port_in_args(char *const *argv, __u16 *port)
 	return 0;
 }
 
-enum { OPT_PERF_PAGES = 256, OPT_MAX_EVENTS, OPT_KEEP_ACKS, OPT_BTF };
+enum { OPT_PERF_PAGES = 256, OPT_MAX_EVENTS, OPT_KEEP_ACKS, OPT_BTF, OPT_CONTROL_PORT,
+       OPT_CONTROL_BIND, OPT_NO_CAPTURE, OPT_IFACE, OPT_PCAP_OUT, OPT_TSTAMP_TYPE };
 
 static const struct option long_options[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -91,6 +99,12 @@ static const struct option long_options[] = {
 	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
 	{ "keep-acks", no_argument, NULL, OPT_KEEP_ACKS },
 	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "control-port", required_argument, NULL, OPT_CONTROL_PORT },
+	{ "control-bind", required_argument, NULL, OPT_CONTROL_BIND },
+	{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
+	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
+	{ "tstamp-type", required_argument, NULL, OPT_TSTAMP_TYPE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -143,6 +157,32 @@ static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *ms
 	case OPT_BTF:
 		o->btf_path = arg;
 		return 0;
+	case OPT_CONTROL_PORT:
+		if (parse_ulong(arg, 0, 65535, &v) < 0)
+			return bad(msg, msglen, "--control-port must be 0..65535 (got '%s')", arg);
+		o->control_port = (int)v;
+		return 0;
+	case OPT_CONTROL_BIND:
+		if (!*arg)
+			return bad(msg, msglen, "--control-bind needs a numeric address");
+		o->control_bind = arg;
+		return 0;
+	case OPT_NO_CAPTURE:
+		o->no_capture = true;
+		return 0;
+	case OPT_IFACE:
+		if (!*arg || strlen(arg) >= 16)
+			return bad(msg, msglen, "--iface must be an interface name (got '%s')", arg);
+		o->iface = arg;
+		return 0;
+	case OPT_PCAP_OUT:
+		if (!*arg)
+			return bad(msg, msglen, "--pcap-out needs a file name");
+		o->pcap_out = arg;
+		return 0;
+	case OPT_TSTAMP_TYPE:
+		o->tstamp_type = arg;
+		return 0;
 	case 'v':
 		o->verbosity++;
 		return 0;
@@ -160,6 +200,7 @@ int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, si
 
 	memset(o, 0, sizeof(*o));
 	o->max_events = PP_AGENT_DEFAULT_MAX_EVENTS;
+	o->control_port = -1;
 	msg[0] = '\0';
 	optind = 1;
 	opterr = 0;
@@ -179,5 +220,7 @@ int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, si
 		return bad(msg, msglen, "give either --pid or a command to start, not both");
 	if (!o->cmd && !o->pid && !o->n_ports)
 		return bad(msg, msglen, "nothing to trace: give -- CMD, --pid PID or --port PORT");
+	if (o->no_capture && (o->iface || o->pcap_out || o->tstamp_type))
+		return bad(msg, msglen, "--iface, --pcap-out and --tstamp-type need the capture (drop --no-capture)");
 	return 0;
 }

@@ -23,6 +23,12 @@ struct pp_agent_opts {
 	size_t max_events;    /* --max-events kept in memory */
 	bool keep_acks;
 	const char *btf_path;
+	int control_port;     /* --control-port; -1 = the first traced port + 1; 0 = no channel */
+	const char *control_bind; /* --control-bind numeric address; NULL = all */
+	bool no_capture;      /* --no-capture: no wire_tx / wire_rx points */
+	const char *iface;    /* --iface for the capture; NULL = every interface */
+	const char *pcap_out; /* --pcap-out FILE */
+	const char *tstamp_type; /* --tstamp-type NAME */
 	int verbosity;
 	bool help;
 };

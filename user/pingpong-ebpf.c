@@ -1,7 +1,9 @@
 /* pingpong-ebpf: the tracing agent. Starts CMD (or finds --pid / the owner of --port), traces
- * its TCP send/recv calls and its host's packets on the ports, keeps the events in memory,
+ * its TCP send/recv calls and its host's packets on the ports, captures the wire, keeps the
+ * events in memory and serves each client its connection's events on the control port;
  * writes them as events.csv at exit, and prints a one-line summary. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent_opts.h"
+#include "agent_serve.h"
 #include "eventlog.h"
 #include "eventstore.h"
 #include "procnet.h"
@@ -30,6 +33,7 @@ struct agent {
 	bool child_running;
 	struct pp_eventstore *store;
 	struct pp_trace *trace;
+	struct pp_agent_serve serve;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -147,6 +151,37 @@ static int start_trace(struct agent *a)
 	return 0;
 }
 
+/* The control channel (default: first traced port + 1) and the wire capture. */
+static int start_serving(struct agent *a)
+{
+	const struct pp_agent_opts *o = &a->opts;
+	int port = o->control_port < 0 ? o->ports[0] + 1 : o->control_port;
+	struct pp_agent_serve_opts sopts = {
+		.control = port != 0,
+		.control_bind = o->control_bind,
+		.control_port = (uint16_t)port,
+		.capture = !o->no_capture,
+		.iface = o->iface,
+		.port = o->ports[0],
+		.pcap_out = o->pcap_out,
+		.tstamp_type = o->tstamp_type,
+		.keep_acks = o->keep_acks,
+	};
+	char err[320];
+
+	if (port > 65535) {
+		fprintf(stderr, PROG ": the control port would be %d: give --control-port\n", port);
+		return 1;
+	}
+	if (port == 0 && !sopts.capture)
+		return 0;
+	if (pp_agent_serve_open(&a->serve, a->store, &sopts, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 static bool reap_child(struct agent *a, int flags)
 {
 	if (!a->child_running || waitpid(a->child.pid, &a->child_status, flags) != a->child.pid)
@@ -173,7 +208,18 @@ static int trace_loop(struct agent *a)
 	int n;
 
 	while (!stop_signal) {
-		n = pp_trace_poll(a->trace, POLL_MS);
+		struct pollfd fds[3] = { { .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
+		int nserve = pp_agent_serve_pollfds(&a->serve, &fds[1]);
+
+		/* The perf buffers wake us only at their watermark; the timeout drains them. */
+		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
+			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
+			return 1;
+		}
+		n = pp_trace_poll(a->trace, 0);
+		if (n >= 0)
+			a->serve.lost_samples = pp_trace_lost(a->trace);
+		pp_agent_serve_handle(&a->serve, &fds[1], nserve);
 		if (n < 0) {
 			fprintf(stderr, PROG ": reading the perf buffer failed: %s\n", strerror(-n));
 			return 1;
@@ -278,6 +324,7 @@ static int finish(struct agent *a, double started)
 	int err, status = 0;
 
 	pp_trace_consume(a->trace);
+	pp_agent_serve_finish(&a->serve, stderr);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
 		fprintf(stderr, PROG ": cannot write %s: %s\n", a->opts.output, strerror(-err));
@@ -313,7 +360,7 @@ int main(int argc, char **argv)
 	if (a.opts.cmd && start_child(&a) != 0)
 		goto cleanup;
 	install_signals();
-	if (start_trace(&a) != 0)
+	if (start_trace(&a) != 0 || start_serving(&a) != 0)
 		goto cleanup;
 	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
 		fprintf(stderr, PROG ": cannot release %s: %s\n", a.opts.cmd[0], strerror(-err));
@@ -330,6 +377,7 @@ cleanup:
 		kill(a.child.pid, SIGKILL);
 		reap_child(&a, 0);
 	}
+	pp_agent_serve_close(&a.serve);
 	pp_trace_close(a.trace);
 	pp_eventstore_free(a.store);
 	return status;
