@@ -1,5 +1,14 @@
-/* Kernel side of pingpong: classic tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
- * filtered in the kernel by port, process tree and network namespace; one pp_event per point. */
+/* Kernel side of pingpong: stable tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
+ * filtered in the kernel by port, process tree and network namespace; one pp_event per point.
+ *
+ * The packet points attach to their tracepoints in raw mode (raw_tp/), the syscall and sched
+ * points in classic mode (tracepoint/). Why: classic tracepoint programs share one per-CPU
+ * recursion guard (bpf_prog_active), so a softirq that sends or receives a packet while any
+ * classic program runs on that CPU in process context (our syscall programs fire for every
+ * process's read and write) loses its point; with 1 MiB messages a fifth of the exchanges lost
+ * one that way. Raw tracepoint programs guard each program on its own, so a packet point is
+ * lost only if the same program is already running on that CPU. Raw mode is as old (4.17) and
+ * needs no tracefs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -348,12 +357,12 @@ static __always_inline bool dev_in_netns(const struct pp_config *cfg, struct sk_
 	return netns_ok(cfg, BPF_CORE_READ(skb, dev, nd_net.net));
 }
 
-/* The device queue: the link-layer header is pushed, network_header is valid, so the IP
- * version is read from the header itself. */
-SEC("tracepoint/net/net_dev_queue")
-int on_net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
+/* The device queue (raw args: skb): the link-layer header is pushed, network_header is
+ * valid, so the IP version is read from the header itself. */
+SEC("raw_tp/net_dev_queue")
+int on_net_dev_queue(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sk_buff *skb = ctx->skbaddr;
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
 	const struct pp_config *cfg = get_config();
 
 	if (!cfg || !dev_in_netns(cfg, skb))
@@ -363,13 +372,13 @@ int on_net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 			   PP_LEN_FROM_HEADERS);
 }
 
-/* Fires in __netif_receive_skb_core BEFORE skb_reset_network_header: network_header may be
- * stale here, but the MAC header is already pulled, so the IP header is at skb->data;
- * skb->protocol says whether it is one. */
-SEC("tracepoint/net/netif_receive_skb")
-int on_netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
+/* Fires in __netif_receive_skb_core BEFORE skb_reset_network_header (raw args: skb):
+ * network_header may be stale here, but the MAC header is already pulled, so the IP header
+ * is at skb->data; skb->protocol says whether it is one. */
+SEC("raw_tp/netif_receive_skb")
+int on_netif_receive_skb(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sk_buff *skb = ctx->skbaddr;
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
 	const struct pp_config *cfg = get_config();
 	__u32 headlen;
 
@@ -380,41 +389,32 @@ int on_netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
 			   BPF_CORE_READ(skb, data), headlen, PP_LEN_FROM_HEADERS);
 }
 
-/* tcp_rcv_established: the segment reached its socket. The ports and the netns are the
- * socket's, so unrelated segments cost no packet read. The length is the tracepoint's
- * data_len (from skb->len), never the IP header's: segments that arrive while the socket is
- * owned by its process are coalesced in the backlog (tcp_add_backlog) into one skb that keeps
- * the first segment's headers, e.g. a pure ACK followed by 64 KiB. The IP version comes from
- * the header, not the socket: a v4-mapped IPv6 socket receives IPv4.
- * Kernels before skbaddr was added to this tracepoint only give the socket's view: the seq is
- * then rcv_nxt, which equals the segment's seq for in-order data (the case that matters). */
-SEC("tracepoint/tcp/tcp_probe")
-int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+/* tcp_rcv_established (raw args: sk, skb): the segment reached its socket. The ports and the
+ * netns are the socket's, so unrelated segments cost no packet read. The length is what the
+ * tracepoint itself reports as data_len, skb->len less the TCP header at skb->data, never the
+ * IP header's: segments that arrive while the socket is owned by its process are coalesced in
+ * the backlog (tcp_add_backlog) into one skb that keeps the first segment's headers, e.g. a
+ * pure ACK followed by 64 KiB. The IP version comes from the header, not the socket: a
+ * v4-mapped IPv6 socket receives IPv4. */
+SEC("raw_tp/tcp_probe")
+int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
+	struct sock *sk = (struct sock *)ctx->args[0];
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
 	const struct pp_config *cfg = get_config();
-	struct pp_event ev;
+	const __u8 *th;
+	__u8 doff_byte;
 
-	if (!cfg || !port_traced(ctx->sport, ctx->dport) ||
+	if (!cfg || !port_traced(BPF_CORE_READ(sk, __sk_common.skc_num),
+				 bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))) ||
 	    !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
-	if (bpf_core_field_exists(ctx->skbaddr)) {
-		struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
-
-		return emit_packet(ctx, cfg, PP_TCP, 0, skb,
-				   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
-				   ctx->data_len);
-	}
-	if (!ctx->data_len && !(cfg->flags & PP_CFG_KEEP_ACKS))
+	th = BPF_CORE_READ(skb, data);
+	if (bpf_probe_read_kernel(&doff_byte, 1, th + 12)) /* data offset: high nibble of byte 12 */
 		return 0;
-	__builtin_memset(&ev, 0, sizeof(ev));
-	ev.point = PP_TCP;
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.len = ctx->data_len;
-	ev.seq = BPF_CORE_READ((struct tcp_sock *)sk, rcv_nxt);
-	flow_from_sock(&ev, sk, false);
-	output(ctx, &ev);
-	return 0;
+	return emit_packet(ctx, cfg, PP_TCP, 0, skb,
+			   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
+			   BPF_CORE_READ(skb, len) - (doff_byte >> 4) * 4);
 }
 
 /* ---- the traced process tree (attached only when children are followed) ---- */
