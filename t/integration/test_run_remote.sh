@@ -107,5 +107,44 @@ check "and says which port" grep -q "^make run: the agent on $SERVER_IP4 did not
 kill -TERM "$BUSY_PID"; wait "$BUSY_PID" 2>/dev/null
 check "and leaves nothing running" no_leftovers
 
+# --- Ctrl-C in the middle of the run: the remote side is stopped all the same ----------------
+# Its own process group, signalled as a whole, like a terminal's Ctrl-C.
+rm -rf "$TMP/results"
+tb_bg client setsid env HOST="root@$SERVER_IP4" PORT=$PORT COUNT=10000000 SIZE=256 \
+	REMOTE_DIR="$REMOTE_DIR" RESULTS="$TMP/results" BUILD="$BUILD" SSH_OPTS="$SSH_OPTS" \
+	"$ROOT/tools/run-remote" >"$TMP/out4" 2>"$TMP/err4"
+RUN_PID=$!
+for _ in $(seq 1 100); do grep -q '^make run: .* x 256 B to' "$TMP/err4" && break; sleep 0.1; done
+sleep 1
+check "the remote agent runs during the run" test -s "$REMOTE_DIR/agent.pid"
+kill -INT -- -"$RUN_PID"
+for _ in $(seq 1 150); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RUN_PID" 2>/dev/null && fail "run-remote still runs 15 s after Ctrl-C"
+wait "$RUN_PID"
+rc=$?
+check "Ctrl-C exits 130" test "$rc" -eq 130
+check "and says so" grep -q '^make run: interrupted' "$TMP/err4"
+[ "$rc" -eq 130 ] || sed 's/^/    /' "$TMP/err4"
+check "and leaves nothing running" no_leftovers
+check "and removes the remote pidfile" test ! -e "$REMOTE_DIR/agent.pid"
+check "and keeps what was measured" bash -c "[ \$(wc -l <\$(ls -d '$TMP'/results/*/)results.csv) -gt 1 ]"
+
+# --- an agent that cannot start there (no BTF, no tracepoints): its own words are shown ---------
+# A stand-in agent, since this kernel has both: it fails the way pingpong-ebpf does.
+mkdir -p "$TMP/fakebuild"
+for prog in pingpong-server pingpong-client pingpong-plot; do ln -s "$BUILD/$prog" "$TMP/fakebuild/$prog"; done
+printf '#!/bin/sh\necho "pingpong-ebpf: no kernel BTF at /sys/kernel/btf/vmlinux (give --btf FILE)" >&2\nexit 1\n' \
+	>"$TMP/fakebuild/pingpong-ebpf"
+chmod +x "$TMP/fakebuild/pingpong-ebpf"
+rm -rf "$TMP/results"
+run_remote "$TMP/out5" "$TMP/err5" BUILD="$TMP/fakebuild"
+rc=$?
+check "an agent that fails there exits 1" test "$rc" -eq 1
+check "with the agent's own message" grep -q '^  pingpong-ebpf: no kernel BTF at /sys/kernel/btf/vmlinux' "$TMP/err5"
+check "after a one-line reason" grep -q "^make run: the agent on $SERVER_IP4 did not start: the agent exited" "$TMP/err5"
+[ "$rc" -eq 1 ] || sed 's/^/    /' "$TMP/err5"
+check "and leaves nothing running" no_leftovers
+check "and no remote pidfile" test ! -e "$REMOTE_DIR/agent.pid"
+
 kill -TERM "$SSHD_PID"; wait "$SSHD_PID" 2>/dev/null
 finish
