@@ -12,13 +12,11 @@ dir=$(cd "$(dirname "$0")" && pwd)
 pidfile=$dir/agent.pid
 log=$dir/agent.log
 
-# Our agent, not a recycled PID: the executable must be the copy in this directory.
+# Our agent, not a recycled PID: the program (argv[0], or a script's argv[1]) must be the
+# copy in this directory.
 ours() {
 	[ -n "$1" ] || return 1
-	case $(readlink "/proc/$1/exe" 2>/dev/null) in
-	"$dir/pingpong-ebpf" | "$dir/pingpong-ebpf (deleted)") return 0 ;;
-	esac
-	return 1
+	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | head -n 2 | grep -qxF "$dir/pingpong-ebpf"
 }
 
 # Still a process (not gone, not a zombie waiting for this shell to reap it).
@@ -32,7 +30,7 @@ running() {
 # PIDs whose process group is $1 (the agent's session: the agent, the server, their children).
 group_members() {
 	for f in /proc/[0-9]*/stat; do
-		read -r line <"$f" 2>/dev/null || continue
+		{ read -r line <"$f"; } 2>/dev/null || continue
 		rest=${line##*) }
 		set -- $rest
 		[ "${3:-}" = "$pgid" ] && { p=${f#/proc/}; echo "${p%/stat}"; }
@@ -46,6 +44,11 @@ listening() { # port: something listens on it (IPv4 or IPv6), in this network na
 }
 
 stop_agent() {
+	# A start still under way (its ssh was cut by Ctrl-C) writes the pidfile in a moment.
+	i=0
+	while [ -e "$dir/agent.starting" ] && [ ! -s "$pidfile" ] && [ $i -lt 30 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
 	pid=$(cat "$pidfile" 2>/dev/null) || pid=
 	if ours "$pid"; then
 		pgid=$pid
@@ -58,7 +61,7 @@ stop_agent() {
 		i=0
 		while [ -n "$(group_members)" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
 	fi
-	rm -f "$pidfile"
+	rm -f "$pidfile" "$dir/agent.starting"
 }
 
 case "${1:-}" in
@@ -77,6 +80,9 @@ start)
 	command -v setsid >/dev/null 2>&1 || { echo "setsid (util-linux) is missing on the remote host" >&2; exit 1; }
 	rm -f "$pidfile"
 	: >"$log"
+	: >"$dir/agent.starting"
+	trap 'rm -f "$dir/agent.starting"' EXIT
+	trap 'exit 1' HUP INT PIPE TERM # the ssh session went away: the EXIT trap still runs
 	# setsid: a process group of its own, so stop kills exactly this tree. The pidfile is
 	# written by the process that then becomes the agent.
 	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$dir/pingpong-ebpf" \
@@ -86,8 +92,8 @@ start)
 	while [ $i -lt 150 ]; do
 		pid=$(cat "$pidfile" 2>/dev/null) || pid=
 		if [ -n "$pid" ] && ! running "$pid"; then
-			wait 2>/dev/null
-			echo "the agent exited:" >&2
+			wait "$!"
+			echo "the agent exited with status $?:" >&2
 			sed 's/^/  /' "$log" >&2
 			rm -f "$pidfile"
 			exit 1

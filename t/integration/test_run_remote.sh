@@ -108,26 +108,46 @@ kill -TERM "$BUSY_PID"; wait "$BUSY_PID" 2>/dev/null
 check "and leaves nothing running" no_leftovers
 
 # --- Ctrl-C in the middle of the run: the remote side is stopped all the same ----------------
-# Its own process group, signalled as a whole, like a terminal's Ctrl-C.
-rm -rf "$TMP/results"
-tb_bg client setsid env HOST="root@$SERVER_IP4" PORT=$PORT COUNT=10000000 SIZE=256 \
-	REMOTE_DIR="$REMOTE_DIR" RESULTS="$TMP/results" BUILD="$BUILD" SSH_OPTS="$SSH_OPTS" \
-	"$ROOT/tools/run-remote" >"$TMP/out4" 2>"$TMP/err4"
-RUN_PID=$!
-for _ in $(seq 1 100); do grep -q '^make run: .* x 256 B to' "$TMP/err4" && break; sleep 0.1; done
-sleep 1
-check "the remote agent runs during the run" test -s "$REMOTE_DIR/agent.pid"
-kill -INT -- -"$RUN_PID"
-for _ in $(seq 1 150); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$RUN_PID" 2>/dev/null && fail "run-remote still runs 15 s after Ctrl-C"
-wait "$RUN_PID"
-rc=$?
-check "Ctrl-C exits 130" test "$rc" -eq 130
-check "and says so" grep -q '^make run: interrupted' "$TMP/err4"
-[ "$rc" -eq 130 ] || sed 's/^/    /' "$TMP/err4"
-check "and leaves nothing running" no_leftovers
-check "and removes the remote pidfile" test ! -e "$REMOTE_DIR/agent.pid"
-check "and keeps what was measured" bash -c "[ \$(wc -l <\$(ls -d '$TMP'/results/*/)results.csv) -gt 1 ]"
+# run-remote in a process group of its own, signalled as a whole like a terminal's Ctrl-C. A
+# background job of a script starts with SIGINT ignored (bash cannot undo that): python puts
+# the default back first, as a terminal would have it.
+DFL='import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])'
+ctrl_c() { # name build wait-for-regex: starts a run, Ctrl-C once the stderr matches
+	local name=$1 build=$2 regex=$3 pid rc
+	rm -rf "$TMP/results"
+	tb_bg client setsid /usr/bin/python3 -c "$DFL" env HOST="root@$SERVER_IP4" PORT=$PORT \
+		COUNT=10000000 SIZE=256 REMOTE_DIR="$REMOTE_DIR" RESULTS="$TMP/results" BUILD="$build" \
+		SSH_OPTS="$SSH_OPTS" "$ROOT/tools/run-remote" >"$TMP/out-$name" 2>"$TMP/err-$name"
+	pid=$!
+	for _ in $(seq 1 100); do
+		grep -q "$regex" "$TMP/err-$name" "$REMOTE_DIR/agent.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5
+	check "$name: the remote agent runs" test -s "$REMOTE_DIR/agent.pid"
+	kill -INT -- -"$pid"
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && fail "$name: run-remote still runs 10 s after Ctrl-C"
+	wait "$pid"
+	rc=$?
+	check "$name: Ctrl-C exits 130" test "$rc" -eq 130
+	check "$name: and says so" grep -q '^make run: interrupted' "$TMP/err-$name"
+	[ "$rc" -eq 130 ] || sed 's/^/    /' "$TMP/err-$name"
+	check "$name: and leaves nothing running" no_leftovers
+	check "$name: and removes the remote pidfile" test ! -e "$REMOTE_DIR/agent.pid"
+}
+ctrl_c "during the exchanges" "$BUILD" '^make run: .* x 256 B to'
+check "during the exchanges: and keeps what was measured" \
+	bash -c "[ \$(wc -l <\$(ls -d '$TMP'/results/*/)results.csv) -gt 1 ]"
+
+# An agent that never comes up: Ctrl-C while run-remote waits for it.
+mkdir -p "$TMP/slowbuild"
+for prog in pingpong-server pingpong-client pingpong-plot; do ln -s "$BUILD/$prog" "$TMP/slowbuild/$prog"; done
+printf '#!/bin/sh\necho "stand-in agent: sleeping" >&2\nsleep 60\n' >"$TMP/slowbuild/pingpong-ebpf"
+chmod +x "$TMP/slowbuild/pingpong-ebpf"
+ctrl_c "while the agent starts" "$TMP/slowbuild" '^stand-in agent: sleeping'
 
 # --- an agent that cannot start there (no BTF, no tracepoints): its own words are shown ---------
 # A stand-in agent, since this kernel has both: it fails the way pingpong-ebpf does.
