@@ -114,18 +114,19 @@ check "and leaves nothing running" no_leftovers
 DFL='import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 os.execvp(sys.argv[1], sys.argv[1:])'
-ctrl_c() { # name build wait-for-regex: starts a run, Ctrl-C once the stderr matches
-	local name=$1 build=$2 regex=$3 pid rc
+ctrl_c() { # name build wait-for-command: starts a run, Ctrl-C once the command succeeds
+	local name=$1 build=$2 pid rc
+	shift 2
 	rm -rf "$TMP/results"
 	tb_bg client setsid /usr/bin/python3 -c "$DFL" env HOST="root@$SERVER_IP4" PORT=$PORT \
 		COUNT=10000000 SIZE=256 REMOTE_DIR="$REMOTE_DIR" RESULTS="$TMP/results" BUILD="$build" \
 		SSH_OPTS="$SSH_OPTS" "$ROOT/tools/run-remote" >"$TMP/out-$name" 2>"$TMP/err-$name"
 	pid=$!
 	for _ in $(seq 1 100); do
-		grep -q "$regex" "$TMP/err-$name" "$REMOTE_DIR/agent.log" 2>/dev/null && break
+		"$@" && break
 		sleep 0.1
 	done
-	sleep 0.5
+	sleep 1
 	check "$name: the remote agent runs" test -s "$REMOTE_DIR/agent.pid"
 	kill -INT -- -"$pid"
 	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -138,7 +139,8 @@ ctrl_c() { # name build wait-for-regex: starts a run, Ctrl-C once the stderr mat
 	check "$name: and leaves nothing running" no_leftovers
 	check "$name: and removes the remote pidfile" test ! -e "$REMOTE_DIR/agent.pid"
 }
-ctrl_c "during the exchanges" "$BUILD" '^make run: .* x 256 B to'
+exchanging() { tb_server ss -Htn state established "sport = :$PORT" | grep -q .; }
+ctrl_c "during the exchanges" "$BUILD" exchanging
 check "during the exchanges: and keeps what was measured" \
 	bash -c "[ \$(wc -l <\$(ls -d '$TMP'/results/*/)results.csv) -gt 1 ]"
 
@@ -147,7 +149,7 @@ mkdir -p "$TMP/slowbuild"
 for prog in pingpong-server pingpong-client pingpong-plot; do ln -s "$BUILD/$prog" "$TMP/slowbuild/$prog"; done
 printf '#!/bin/sh\necho "stand-in agent: sleeping" >&2\nsleep 60\n' >"$TMP/slowbuild/pingpong-ebpf"
 chmod +x "$TMP/slowbuild/pingpong-ebpf"
-ctrl_c "while the agent starts" "$TMP/slowbuild" '^stand-in agent: sleeping'
+ctrl_c "while the agent starts" "$TMP/slowbuild" grep -q '^stand-in agent: sleeping' "$REMOTE_DIR/agent.log"
 
 # --- an agent that cannot start there (no BTF, no tracepoints): its own words are shown ---------
 # A stand-in agent, since this kernel has both: it fails the way pingpong-ebpf does.
