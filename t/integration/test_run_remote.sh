@@ -1,8 +1,9 @@
 #!/bin/bash
 # `make run HOST=root@...` end to end: an sshd with a key made here runs inside the server
 # namespace, tools/run-remote runs in the client namespace, copies the server side over scp,
-# and leaves a full results folder; nothing of the run is left in either namespace, the remote
-# pidfile is gone. A wrong key fails with ssh's own message and starts nothing.
+# and leaves a full results folder (also over IPv6 via REMOTE_ADDR); nothing of the run is left
+# in either namespace, the remote pidfile is gone. Failures: a wrong key (ssh's own message), the
+# port in use, Ctrl-C (during the exchanges, during the start), an agent that cannot start there.
 . "$(dirname "$0")/lib.sh"
 
 SSHD=/usr/sbin/sshd
@@ -82,6 +83,18 @@ check "latency_cdf.png is a PNG" bash -c "head -c 8 '$dir/latency_cdf.png' | od 
 check "agent.log holds the remote agent's stderr" grep -q 'pingpong-ebpf' "$dir/agent.log"
 check "no process of the run is left in either namespace" no_leftovers
 check "the remote pidfile is gone" test ! -e "$REMOTE_DIR/agent.pid"
+
+# --- IPV6=1, the client dialling REMOTE_ADDR while ssh goes to the IPv4 address -------------------
+rm -rf "$TMP/results"
+run_remote "$TMP/out6" "$TMP/err6" IPV6=1 REMOTE_ADDR="$SERVER_IP6" COUNT=500
+rc=$?
+check "IPV6=1 REMOTE_ADDR=$SERVER_IP6 exits 0" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/err6"
+check "and dials it" grep -q "to \[$SERVER_IP6\]:$PORT" "$TMP/err6"
+csv6=$(ls -d "$TMP"/results/*/ 2>/dev/null | head -n 1)results.csv
+check "with the server's columns (s_recv_ns)" \
+	test "$(csv_col "$csv6" s_recv_ns 2>/dev/null | grep -c .)" -ge 499
+check "and leaves nothing running" no_leftovers
 
 # --- a wrong key: ssh's own message, non-zero, nothing started --------------------------------
 rm -rf "$TMP/results"
