@@ -3,7 +3,8 @@
 # exchange of pingpong-client with pingpong-server, send and xmit on the sending host and rx,
 # tcp and recv on the receiving host, each with the right flow and the seq of the message's
 # last byte, in causal order; 64 B, 1448 B, 64 KiB and 1 MiB messages, IPv4 and IPv6.
-# Nothing from the other host's namespace is recorded, and no sample is lost.
+# Nothing from the other host's namespace is recorded, and no sample is lost. (Wire capture,
+# another module, is left out here: test_trace_lost.sh runs the agent with it.)
 #   --syscalls  every send/recv system call family (write/read, sendmsg/recvmsg, writev/readv)
 #               and messages read in several calls, with a throwaway Python echo pair
 #   --router    through a router namespace (a bridge), whose packets must not be recorded
@@ -224,11 +225,11 @@ pingpong_case() {
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
-	tb_bg server "$AGENT" --output "$TMP/server.csv" -- "$BUILD/pingpong-server" --port "$port" \
+	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$BUILD/pingpong-server" --port "$port" \
 		2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
+	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --warmup 10 \
 		--output "$TMP/results.csv" >/dev/null 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
@@ -244,12 +245,12 @@ echo_case() {
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
-	tb_bg server "$AGENT" --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
+	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
 		--addr :: --port "$port" --size "$size" --calls "$calls" --read-chunk "$chunk" \
 		2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
+	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --calls "$calls" \
 		--read-chunk "$chunk" 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
@@ -288,7 +289,7 @@ router)
 	tb_up --router-bridge
 	# Positive control: an agent in the router namespace does see the forwarded packets,
 	# so their absence from both hosts' logs is the namespace filter at work.
-	tb_bg router "$AGENT" --output "$TMP/router.csv" --port $((port + 1)) --pid $$ 2>"$TMP/router.err"
+	tb_bg router "$AGENT" --no-capture --output "$TMP/router.csv" --port $((port + 1)) --pid $$ 2>"$TMP/router.err"
 	router_pid=$!
 	sleep 1
 	pingpong_case "router IPv4 1448 B" "$SERVER_IP4" 1448 2000 1.0
