@@ -94,6 +94,9 @@ ap.add_argument('--port', type=int, required=True)
 ap.add_argument('--min-reads', type=float, default=0, help='recv events per message at least')
 ap.add_argument('--min-complete', type=float, default=1.0,
                 help='fraction of messages that must have every packet point')
+ap.add_argument('--skipped', type=int, default=0,
+                help='tracepoint hits the kernel skipped (agents\' summaries): each message'
+                     ' without a packet point must be accounted for by one')
 a = ap.parse_args()
 M32 = 1 << 32
 problems = []
@@ -168,6 +171,9 @@ for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
     for pt in ('send', 'recv'):
         if missing[pt]:
             problems.append('%s: %d messages without a %s event, e.g. %s' % (dname, len(missing[pt]), pt, missing[pt][:5]))
+    if a.count - len(complete) > a.skipped:
+        problems.append('%s: %d messages miss a point, more than the %d tracepoint hits the kernel reported skipping'
+                        % (dname, a.count - len(complete), a.skipped))
     if len(complete) < a.min_complete * a.count:
         problems.append('%s: %d/%d messages with every point, wanted %.0f%%; e.g. message %d misses %s'
                         % (dname, len(complete), a.count, 100 * a.min_complete,
@@ -207,15 +213,17 @@ finish_case() {
 	for _ in $(seq 1 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
 	check "$name: the server's agent exited with its server" bash -c "! kill -0 $agent_pid 2>/dev/null"
 	check "$name: both agents wrote events" test -s "$TMP/server.csv" -a -s "$TMP/client.csv"
-	grep -h "lost samples" "$TMP/client.err" "$TMP/server.err" | sed 's/^/  /'
+	grep -h "^pingpong-ebpf: " "$TMP/client.err" "$TMP/server.err" | sed 's/^/  /'
+	# both agents count the same skips (their programs share each tracepoint): the larger
+	skipped=$(summary_field "$TMP/client.err" "tracepoint hits skipped")
+	skipped=$(( skipped > $(summary_field "$TMP/server.err" "tracepoint hits skipped") ? skipped :
+		$(summary_field "$TMP/server.err" "tracepoint hits skipped") ))
 	check "$name: exchanges traced on both hosts, right flow and seq, in causal order" \
 		"$PYTHON" "$TMP/check.py" "$TMP/client.csv" "$TMP/server.csv" --size "$size" \
-		--count "$count" --port "$port" --min-reads "$min_reads" --min-complete "$min_complete"
+		--count "$count" --port "$port" --min-reads "$min_reads" --min-complete "$min_complete" \
+		--skipped "$skipped"
 	check "$name: no lost samples" bash -c "grep -q ' 0 lost samples' '$TMP/client.err' &&
 		grep -q ' 0 lost samples' '$TMP/server.err'"
-	skipped=$(( $(summary_field "$TMP/client.err" "tracepoint hits skipped") + \
-		$(summary_field "$TMP/server.err" "tracepoint hits skipped") ))
-	[ "$skipped" -gt 0 ] && echo "  note: the kernel skipped $skipped tracepoint hits (nested BPF)"
 }
 
 # pingpong_case NAME ADDR SIZE COUNT MIN_COMPLETE
@@ -262,18 +270,19 @@ echo_case() {
 case $MODE in
 sizes)
 	tb_up
-	# 1 MiB: bulk transfer makes network softirqs run inside other BPF programs often enough
-	# that the kernel skips some packet points (counted, see trace.h); every send and recv
-	# is still required.
+	# A network softirq that runs while any tracing BPF program is active on its CPU loses its
+	# points: the kernel counts them (trace.h, pp_trace_skipped) and every incomplete message
+	# must be accounted for by such a count. Bulk 1 MiB transfers on a loaded 2-core machine
+	# lose packet points of 1-25% of messages that way; every send and recv is still required.
 	#             name           address        size     count  min_complete
-	pingpong_case "IPv4 64 B"    "$SERVER_IP4"  64       10000  1.0
-	pingpong_case "IPv6 64 B"    "$SERVER_IP6"  64       10000  1.0
-	pingpong_case "IPv4 1448 B"  "$SERVER_IP4"  1448     10000  1.0
-	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  1.0
-	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  1.0
-	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  1.0
-	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.75
-	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.75
+	pingpong_case "IPv4 64 B"    "$SERVER_IP4"  64       10000  0.999
+	pingpong_case "IPv6 64 B"    "$SERVER_IP6"  64       10000  0.999
+	pingpong_case "IPv4 1448 B"  "$SERVER_IP4"  1448     10000  0.999
+	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  0.999
+	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  0.999
+	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  0.999
+	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.5
+	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.5
 	;;
 syscalls)
 	tb_up
