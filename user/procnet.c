@@ -45,14 +45,22 @@ static int read_listeners_file(const char *path, struct listener *l, size_t max,
 	return 0;
 }
 
-static int read_listeners(struct listener *l, size_t max)
+/* The listening sockets of this network namespace, in a new array (free it), or -errno. */
+static int read_listeners(struct listener **out)
 {
+	struct listener *l = calloc(MAX_LISTENERS, sizeof(*l));
 	size_t n = 0;
 	int err;
 
-	if ((err = read_listeners_file("/proc/net/tcp", l, max, &n)) < 0 ||
-	    (err = read_listeners_file("/proc/net/tcp6", l, max, &n)) < 0)
+	*out = NULL;
+	if (!l)
+		return -ENOMEM;
+	if ((err = read_listeners_file("/proc/net/tcp", l, MAX_LISTENERS, &n)) < 0 ||
+	    (err = read_listeners_file("/proc/net/tcp6", l, MAX_LISTENERS, &n)) < 0) {
+		free(l);
 		return err;
+	}
+	*out = l;
 	return (int)n;
 }
 
@@ -103,20 +111,24 @@ static void match_owner(void *ctx, unsigned long inode)
 
 int pp_listen_owners(__u16 port, pid_t *pids, size_t max)
 {
-	static struct listener listeners[MAX_LISTENERS];
-	struct owner_search s = { .listeners = listeners, .port = port };
+	struct owner_search s = { .port = port };
+	struct listener *listeners;
 	struct dirent *d;
 	size_t n = 0;
 	DIR *proc;
 	int got;
 
-	got = read_listeners(listeners, MAX_LISTENERS);
+	got = read_listeners(&listeners);
 	if (got < 0)
 		return got;
+	s.listeners = listeners;
 	s.n_listeners = (size_t)got;
 	proc = opendir("/proc");
-	if (!proc)
-		return -errno;
+	if (!proc) {
+		got = -errno;
+		free(listeners);
+		return got;
+	}
 	while (n < max && (d = readdir(proc))) {
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
@@ -126,6 +138,7 @@ int pp_listen_owners(__u16 port, pid_t *pids, size_t max)
 			pids[n++] = (pid_t)atoi(d->d_name);
 	}
 	closedir(proc);
+	free(listeners);
 	return (int)n;
 }
 
@@ -153,13 +166,15 @@ static void collect_port(void *ctx, unsigned long inode)
 
 int pp_listen_ports(pid_t pid, __u16 *ports, size_t max)
 {
-	static struct listener listeners[MAX_LISTENERS];
-	struct port_search s = { .listeners = listeners, .ports = ports, .max = max };
-	int got = read_listeners(listeners, MAX_LISTENERS);
+	struct port_search s = { .ports = ports, .max = max };
+	struct listener *listeners;
+	int got = read_listeners(&listeners);
 
 	if (got < 0)
 		return got;
+	s.listeners = listeners;
 	s.n_listeners = (size_t)got;
 	for_each_socket_of(pid, collect_port, &s);
+	free(listeners);
 	return (int)s.n;
 }

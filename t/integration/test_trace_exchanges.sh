@@ -3,7 +3,8 @@
 # exchange of pingpong-client with pingpong-server, send and xmit on the sending host and rx,
 # tcp and recv on the receiving host, each with the right flow and the seq of the message's
 # last byte, in causal order; 64 B, 1448 B, 64 KiB and 1 MiB messages, IPv4 and IPv6.
-# Nothing from the other host's namespace is recorded, and no sample is lost.
+# Nothing from the other host's namespace is recorded, and no sample is lost. (Wire capture,
+# another module, is left out here: test_trace_lost.sh runs the agent with it.)
 #   --syscalls  every send/recv system call family (write/read, sendmsg/recvmsg, writev/readv)
 #               and messages read in several calls, with a throwaway Python echo pair
 #   --router    through a router namespace (a bridge), whose packets must not be recorded
@@ -93,6 +94,9 @@ ap.add_argument('--port', type=int, required=True)
 ap.add_argument('--min-reads', type=float, default=0, help='recv events per message at least')
 ap.add_argument('--min-complete', type=float, default=1.0,
                 help='fraction of messages that must have every packet point')
+ap.add_argument('--skipped', type=int, default=0,
+                help='tracepoint hits the kernel skipped (agents\' summaries): each message'
+                     ' without a packet point must be accounted for by one')
 a = ap.parse_args()
 M32 = 1 << 32
 problems = []
@@ -167,6 +171,9 @@ for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
     for pt in ('send', 'recv'):
         if missing[pt]:
             problems.append('%s: %d messages without a %s event, e.g. %s' % (dname, len(missing[pt]), pt, missing[pt][:5]))
+    if a.count - len(complete) > a.skipped:
+        problems.append('%s: %d messages miss a point, more than the %d tracepoint hits the kernel reported skipping'
+                        % (dname, a.count - len(complete), a.skipped))
     if len(complete) < a.min_complete * a.count:
         problems.append('%s: %d/%d messages with every point, wanted %.0f%%; e.g. message %d misses %s'
                         % (dname, len(complete), a.count, 100 * a.min_complete,
@@ -206,15 +213,17 @@ finish_case() {
 	for _ in $(seq 1 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
 	check "$name: the server's agent exited with its server" bash -c "! kill -0 $agent_pid 2>/dev/null"
 	check "$name: both agents wrote events" test -s "$TMP/server.csv" -a -s "$TMP/client.csv"
-	grep -h "lost samples" "$TMP/client.err" "$TMP/server.err" | sed 's/^/  /'
+	grep -h "^pingpong-ebpf: " "$TMP/client.err" "$TMP/server.err" | sed 's/^/  /'
+	# both agents count the same skips (their programs share each tracepoint): the larger
+	skipped=$(summary_field "$TMP/client.err" "tracepoint hits skipped")
+	skipped=$(( skipped > $(summary_field "$TMP/server.err" "tracepoint hits skipped") ? skipped :
+		$(summary_field "$TMP/server.err" "tracepoint hits skipped") ))
 	check "$name: exchanges traced on both hosts, right flow and seq, in causal order" \
 		"$PYTHON" "$TMP/check.py" "$TMP/client.csv" "$TMP/server.csv" --size "$size" \
-		--count "$count" --port "$port" --min-reads "$min_reads" --min-complete "$min_complete"
+		--count "$count" --port "$port" --min-reads "$min_reads" --min-complete "$min_complete" \
+		--skipped "$skipped"
 	check "$name: no lost samples" bash -c "grep -q ' 0 lost samples' '$TMP/client.err' &&
 		grep -q ' 0 lost samples' '$TMP/server.err'"
-	skipped=$(( $(summary_field "$TMP/client.err" "tracepoint hits skipped") + \
-		$(summary_field "$TMP/server.err" "tracepoint hits skipped") ))
-	[ "$skipped" -gt 0 ] && echo "  note: the kernel skipped $skipped tracepoint hits (nested BPF)"
 }
 
 # pingpong_case NAME ADDR SIZE COUNT MIN_COMPLETE
@@ -224,11 +233,11 @@ pingpong_case() {
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
-	tb_bg server "$AGENT" --output "$TMP/server.csv" -- "$BUILD/pingpong-server" --port "$port" \
+	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$BUILD/pingpong-server" --port "$port" \
 		2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
+	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --warmup 10 \
 		--output "$TMP/results.csv" >/dev/null 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
@@ -244,12 +253,12 @@ echo_case() {
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
-	tb_bg server "$AGENT" --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
+	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
 		--addr :: --port "$port" --size "$size" --calls "$calls" --read-chunk "$chunk" \
 		2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
+	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --calls "$calls" \
 		--read-chunk "$chunk" 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
@@ -261,18 +270,19 @@ echo_case() {
 case $MODE in
 sizes)
 	tb_up
-	# 1 MiB: bulk transfer makes network softirqs run inside other BPF programs often enough
-	# that the kernel skips some packet points (counted, see trace.h); every send and recv
-	# is still required.
+	# A network softirq that runs while any tracing BPF program is active on its CPU loses its
+	# points: the kernel counts them (trace.h, pp_trace_skipped) and every incomplete message
+	# must be accounted for by such a count. Bulk 1 MiB transfers on a loaded 2-core machine
+	# lose packet points of 1-25% of messages that way; every send and recv is still required.
 	#             name           address        size     count  min_complete
-	pingpong_case "IPv4 64 B"    "$SERVER_IP4"  64       10000  1.0
-	pingpong_case "IPv6 64 B"    "$SERVER_IP6"  64       10000  1.0
-	pingpong_case "IPv4 1448 B"  "$SERVER_IP4"  1448     10000  1.0
-	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  1.0
-	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  1.0
-	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  1.0
-	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.75
-	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.75
+	pingpong_case "IPv4 64 B"    "$SERVER_IP4"  64       10000  0.999
+	pingpong_case "IPv6 64 B"    "$SERVER_IP6"  64       10000  0.999
+	pingpong_case "IPv4 1448 B"  "$SERVER_IP4"  1448     10000  0.999
+	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  0.999
+	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  0.999
+	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  0.999
+	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.5
+	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.5
 	;;
 syscalls)
 	tb_up
@@ -288,7 +298,7 @@ router)
 	tb_up --router-bridge
 	# Positive control: an agent in the router namespace does see the forwarded packets,
 	# so their absence from both hosts' logs is the namespace filter at work.
-	tb_bg router "$AGENT" --output "$TMP/router.csv" --port $((port + 1)) --pid $$ 2>"$TMP/router.err"
+	tb_bg router "$AGENT" --no-capture --output "$TMP/router.csv" --port $((port + 1)) --pid $$ 2>"$TMP/router.err"
 	router_pid=$!
 	sleep 1
 	pingpong_case "router IPv4 1448 B" "$SERVER_IP4" 1448 2000 1.0

@@ -9,8 +9,8 @@ COUNT=${COUNT:-100000}
 for prog in pingpong-ebpf pingpong-server pingpong-client; do
 	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
 done
-lost_in() { grep -o '[0-9]* lost samples' "$1" | cut -d' ' -f1; }
-events_in() { grep -o '[0-9]* events' "$1" | cut -d' ' -f1; }
+lost_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* lost samples' | cut -d' ' -f1; }
+events_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* events' | cut -d' ' -f1; }
 
 tb_up
 tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
