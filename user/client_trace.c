@@ -19,6 +19,8 @@
 
 #define CHUNK_EVENTS 8192              /* 640 KiB per chunk */
 #define CAPTURE_DRAIN_EXTRA_MS 50      /* past the batch time, for the ring's last block */
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
 
 struct pp_client_trace {
 	struct pp_trace *trace;
@@ -313,9 +315,6 @@ const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *c
 {
 	return ct->capture;
 }
-
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
 
 bool pp_client_trace_isn(const struct pp_client_trace *ct, uint32_t *isn)
 {

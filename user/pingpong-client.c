@@ -22,8 +22,8 @@
 #include "trace.h"
 
 #define PROG "pingpong-client"
-/* The agent reads its perf buffers every 100 ms and its capture hands frames over in 100 ms
- * blocks: its last events are in its store this long after our last exchange. */
+/* The agent drains its perf buffers every 100 ms or so (pingpong-ebpf's poll period), then
+ * its capture ring (batched): by this long after our last exchange its store has them all. */
 #define AGENT_SETTLE_MS 300
 
 static volatile sig_atomic_t stop_signal;
