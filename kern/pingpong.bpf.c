@@ -54,13 +54,14 @@ struct {
 	__type(value, __u64);
 } pp_stats SEC(".maps");
 
-/* A send/recv call between its entry and exit. LRU: a thread killed inside a blocking call
- * never reaches the exit point, and its entry must not pin a slot forever. */
+/* A send/recv call between its entry and exit, one slot per thread, rewritten in place and
+ * disarmed at the exit rather than deleted (an update and a delete per call cost about as much
+ * as the rest of the syscall path). LRU: threads that are gone give their slots back. */
 struct pp_inflight {
 	__u64 enter_ns;
 	__u64 sk;
 	__u32 is_send;
-	__u32 pad;
+	__u32 armed;
 };
 
 struct {
@@ -145,21 +146,25 @@ static __always_inline int syscall_enter(long fd, __u32 is_send, __u64 msg_flags
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	const struct pp_config *cfg = get_config();
-	struct pp_inflight call = {};
+	struct pp_inflight call = { .is_send = is_send, .armed = 1 }, *slot;
 	struct sock *sk;
 
 	if (!cfg || !tgid_traced(cfg, pid_tgid >> 32))
 		return 0;
 	call.enter_ns = bpf_ktime_get_ns();
+	slot = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	/* a peek moves no bytes: copied_seq stays, so the exit could not place them */
-	if (msg_flags & MSG_PEEK)
+	sk = (msg_flags & MSG_PEEK) ? NULL : traced_tcp_sock(fd);
+	if (!sk) {
+		if (slot) /* an exit we missed must not be paired with this call's */
+			slot->armed = 0;
 		return 0;
-	sk = traced_tcp_sock(fd);
-	if (!sk)
-		return 0;
+	}
 	call.sk = (__u64)sk;
-	call.is_send = is_send;
-	bpf_map_update_elem(&pp_inflight, &pid_tgid, &call, BPF_ANY);
+	if (slot)
+		*slot = call;
+	else
+		bpf_map_update_elem(&pp_inflight, &pid_tgid, &call, BPF_ANY);
 	return 0;
 }
 
@@ -198,17 +203,18 @@ static __always_inline void flow_from_sock(struct pp_event *ev, struct sock *sk,
  * they were [write_seq - ret, write_seq) for a send, [copied_seq - ret, copied_seq) for a recv. */
 static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 {
-	__u64 exit_ns = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pp_inflight *found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	struct pp_inflight call;
 	struct tcp_sock *tp;
 	struct pp_event ev;
+	__u64 exit_ns;
 
-	if (!found)
+	if (!found || !found->armed) /* every read/write on the machine comes here */
 		return 0;
+	exit_ns = bpf_ktime_get_ns();
 	call = *found;
-	bpf_map_delete_elem(&pp_inflight, &pid_tgid);
+	found->armed = 0;
 	if (ret <= 0 || call.is_send != is_send)
 		return 0;
 	__builtin_memset(&ev, 0, sizeof(ev));
@@ -255,44 +261,58 @@ PP_SYSCALL(readv, 0, 0)
 
 /* ---- packet points ---- */
 
+/* The IP packet length skb->len implies, for a header at l3 (before or after skb->data). Only
+ * read when the header's own length is 0: BIG TCP super-packets above 64 KiB. */
+static __always_inline __u32 skb_ip_len(struct sk_buff *skb, const __u8 *l3)
+{
+	return BPF_CORE_READ(skb, len) + (__u32)(BPF_CORE_READ(skb, data) - l3);
+}
+
 /* Fills ev from the IP and TCP headers at l3 and sends it, if the packet passes the filters.
- * linear: bytes readable at l3 (a driver may leave headers in page fragments at rx).
- * skb_ip_len: the IP packet length skb->len implies, used only when the header's length field
- * is 0 (BIG TCP super-packets above 64 KiB). payload_len: the payload if the caller knows it
- * better than the headers (PP_LEN_FROM_HEADERS otherwise). IPv6 extension headers are not
- * parsed: such packets (and 802.1Q frames without VLAN offload, IP fragments) are skipped. */
+ * proto: ETH_P_IP/ETH_P_IPV6, or 0 to go by the header's version nibble (where l3 is known to
+ * be an IP header). linear: bytes readable at l3 (a driver may leave headers in page fragments
+ * at rx). payload_len: the payload if the caller knows it better than the headers
+ * (PP_LEN_FROM_HEADERS otherwise). IPv6 extension headers are not parsed: such packets (and
+ * 802.1Q frames without VLAN offload, IP fragments) are skipped. */
 #define PP_LEN_FROM_HEADERS 0xffffffffu
 static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, __u8 point, __u16 proto,
-				       const __u8 *l3, __u32 linear, __u32 skb_ip_len, __u32 payload_len)
+				       struct sk_buff *skb, const __u8 *l3, __u32 linear, __u32 payload_len)
 {
+	union {
+		struct iphdr v4;
+		struct ipv6hdr v6;
+	} ip;
 	struct pp_event ev;
 	struct tcphdr th;
 	__u32 ip_len, ip_hlen, tcp_hlen;
 
+	if (proto && proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return 0;
+	/* one read covers either header: 40 bytes is within any IPv4 packet with TCP */
+	if (bpf_probe_read_kernel(&ip, sizeof(ip.v6), l3))
+		return 0;
+	if (!proto)
+		proto = ip.v4.version == 4 ? ETH_P_IP : ip.v4.version == 6 ? ETH_P_IPV6 : 0;
 	__builtin_memset(&ev, 0, sizeof(ev));
 	if (proto == ETH_P_IP) {
-		struct iphdr iph;
-
-		if (bpf_probe_read_kernel(&iph, sizeof(iph), l3) || iph.version != 4 ||
-		    iph.protocol != IPPROTO_TCP || (bpf_ntohs(iph.frag_off) & IP_MF_OFFSET))
+		if (ip.v4.version != 4 || ip.v4.protocol != IPPROTO_TCP ||
+		    (bpf_ntohs(ip.v4.frag_off) & IP_MF_OFFSET))
 			return 0;
-		ip_hlen = iph.ihl * 4;
-		ip_len = bpf_ntohs(iph.tot_len);
+		ip_hlen = ip.v4.ihl * 4;
+		ip_len = bpf_ntohs(ip.v4.tot_len);
 		ev.family = PP_AF_INET;
-		__builtin_memcpy(ev.saddr, &iph.saddr, 4);
-		__builtin_memcpy(ev.daddr, &iph.daddr, 4);
+		__builtin_memcpy(ev.saddr, &ip.v4.saddr, 4);
+		__builtin_memcpy(ev.daddr, &ip.v4.daddr, 4);
 	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr ip6h;
-
-		if (bpf_probe_read_kernel(&ip6h, sizeof(ip6h), l3) || ip6h.nexthdr != IPPROTO_TCP)
+		if (ip.v6.nexthdr != IPPROTO_TCP)
 			return 0;
-		ip_hlen = sizeof(ip6h);
-		ip_len = bpf_ntohs(ip6h.payload_len);
+		ip_hlen = sizeof(ip.v6);
+		ip_len = bpf_ntohs(ip.v6.payload_len);
 		if (ip_len)
-			ip_len += sizeof(ip6h);
+			ip_len += sizeof(ip.v6);
 		ev.family = PP_AF_INET6;
-		__builtin_memcpy(ev.saddr, &ip6h.saddr, 16);
-		__builtin_memcpy(ev.daddr, &ip6h.daddr, 16);
+		__builtin_memcpy(ev.saddr, &ip.v6.saddr, 16);
+		__builtin_memcpy(ev.daddr, &ip.v6.daddr, 16);
 	} else {
 		return 0;
 	}
@@ -303,12 +323,15 @@ static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, _
 	ev.dport = bpf_ntohs(th.dest);
 	if (!port_traced(ev.sport, ev.dport))
 		return 0;
-	if (!ip_len)
-		ip_len = skb_ip_len;
 	tcp_hlen = th.doff * 4;
-	if (ip_len < ip_hlen + tcp_hlen)
-		return 0;
-	ev.len = payload_len != PP_LEN_FROM_HEADERS ? payload_len : ip_len - ip_hlen - tcp_hlen;
+	if (payload_len == PP_LEN_FROM_HEADERS) {
+		if (!ip_len)
+			ip_len = skb_ip_len(skb, l3);
+		if (ip_len < ip_hlen + tcp_hlen)
+			return 0;
+		payload_len = ip_len - ip_hlen - tcp_hlen;
+	}
+	ev.len = payload_len;
 	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
 	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
 		return 0;
@@ -325,46 +348,44 @@ static __always_inline bool dev_in_netns(const struct pp_config *cfg, struct sk_
 	return netns_ok(cfg, BPF_CORE_READ(skb, dev, nd_net.net));
 }
 
-/* The device queue: the link-layer header is pushed, network_header is valid. */
+/* The device queue: the link-layer header is pushed, network_header is valid, so the IP
+ * version is read from the header itself. */
 SEC("tracepoint/net/net_dev_queue")
 int on_net_dev_queue(struct trace_event_raw_net_dev_template *ctx)
 {
 	struct sk_buff *skb = ctx->skbaddr;
 	const struct pp_config *cfg = get_config();
-	__u8 *head, *data, *l3;
-	__u32 len;
 
 	if (!cfg || !dev_in_netns(cfg, skb))
 		return 0;
-	head = BPF_CORE_READ(skb, head);
-	data = BPF_CORE_READ(skb, data);
-	len = BPF_CORE_READ(skb, len);
-	l3 = head + BPF_CORE_READ(skb, network_header);
-	return emit_packet(ctx, cfg, PP_XMIT, bpf_ntohs(BPF_CORE_READ(skb, protocol)), l3, 0xffff,
-			   len - (__u32)(l3 - data), PP_LEN_FROM_HEADERS);
+	return emit_packet(ctx, cfg, PP_XMIT, 0, skb,
+			   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
+			   PP_LEN_FROM_HEADERS);
 }
 
 /* Fires in __netif_receive_skb_core BEFORE skb_reset_network_header: network_header may be
- * stale here, but the MAC header is already pulled, so the IP header is at skb->data. */
+ * stale here, but the MAC header is already pulled, so the IP header is at skb->data;
+ * skb->protocol says whether it is one. */
 SEC("tracepoint/net/netif_receive_skb")
 int on_netif_receive_skb(struct trace_event_raw_net_dev_template *ctx)
 {
 	struct sk_buff *skb = ctx->skbaddr;
 	const struct pp_config *cfg = get_config();
-	__u32 len, headlen;
+	__u32 headlen;
 
 	if (!cfg || !dev_in_netns(cfg, skb))
 		return 0;
-	len = BPF_CORE_READ(skb, len);
-	headlen = len - BPF_CORE_READ(skb, data_len);
-	return emit_packet(ctx, cfg, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)),
-			   BPF_CORE_READ(skb, data), headlen, len, PP_LEN_FROM_HEADERS);
+	headlen = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
+	return emit_packet(ctx, cfg, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)), skb,
+			   BPF_CORE_READ(skb, data), headlen, PP_LEN_FROM_HEADERS);
 }
 
-/* tcp_rcv_established: the segment reached its socket. The netns is the socket's. The length
- * is the tracepoint's data_len (from skb->len), never the IP header's: segments that arrive
- * while the socket is owned by its process are coalesced in the backlog (tcp_add_backlog)
- * into one skb that keeps the first segment's headers, e.g. a pure ACK followed by 64 KiB.
+/* tcp_rcv_established: the segment reached its socket. The ports and the netns are the
+ * socket's, so unrelated segments cost no packet read. The length is the tracepoint's
+ * data_len (from skb->len), never the IP header's: segments that arrive while the socket is
+ * owned by its process are coalesced in the backlog (tcp_add_backlog) into one skb that keeps
+ * the first segment's headers, e.g. a pure ACK followed by 64 KiB. The IP version comes from
+ * the header, not the socket: a v4-mapped IPv6 socket receives IPv4.
  * Kernels before skbaddr was added to this tracepoint only give the socket's view: the seq is
  * then rcv_nxt, which equals the segment's seq for in-order data (the case that matters). */
 SEC("tracepoint/tcp/tcp_probe")
@@ -374,21 +395,17 @@ int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 	const struct pp_config *cfg = get_config();
 	struct pp_event ev;
 
-	if (!cfg || !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	if (!cfg || !port_traced(ctx->sport, ctx->dport) ||
+	    !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
 	if (bpf_core_field_exists(ctx->skbaddr)) {
 		struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
-		__u8 *head = BPF_CORE_READ(skb, head);
-		__u8 *data = BPF_CORE_READ(skb, data);
-		__u8 *l3 = head + BPF_CORE_READ(skb, network_header);
-		/* skb->protocol, not the socket's family: a v4-mapped IPv6 socket gets IPv4 */
-		__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 
-		return emit_packet(ctx, cfg, PP_TCP, proto, l3, 0xffff,
-				   BPF_CORE_READ(skb, len) + (__u32)(data - l3), ctx->data_len);
+		return emit_packet(ctx, cfg, PP_TCP, 0, skb,
+				   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
+				   ctx->data_len);
 	}
-	if (!port_traced(ctx->sport, ctx->dport) ||
-	    (!ctx->data_len && !(cfg->flags & PP_CFG_KEEP_ACKS)))
+	if (!ctx->data_len && !(cfg->flags & PP_CFG_KEEP_ACKS))
 		return 0;
 	__builtin_memset(&ev, 0, sizeof(ev));
 	ev.point = PP_TCP;

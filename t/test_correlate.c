@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "correlate.h"
 
@@ -739,6 +740,45 @@ START_TEST(test_garbage_and_foreign_events_are_ignored)
 }
 END_TEST
 
+/* Found by t/fuzz/correlate: a recv at 2^63 ns made a row whose rtt wrapped around int64. */
+START_TEST(test_absurd_timestamp_is_refused)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event late;
+
+	gen_run(&g, &o);
+	drop_event(&g, PP_CLIENT, PP_RECV, 5);
+	late = mkev(PP_RECV, 1ull << 63, 1, g.expect[5].pong_seq, o.size);
+	add(&g, PP_CLIENT, late);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.events_bad, 1);
+	ck_assert_uint_eq(st.incomplete, 1);
+	gen_free(&g);
+}
+END_TEST
+
+/* Found by t/fuzz/correlate: one event claiming 2 GiB covered every exchange's last byte, so
+ * its time became every row's xmit (and with count 0 it forced millions of empty rows out). */
+START_TEST(test_event_longer_than_window_is_refused)
+{
+	struct gen g;
+	struct gen_opts o = default_opts();
+	struct pp_correlate_stats st;
+	struct pp_event huge;
+
+	gen_run(&g, &o);
+	huge = mkev(PP_XMIT, g.expect[0].ts[C_XMIT] - 100, 0, g.expect[0].ping_seq, 0x7fffffffu);
+	add(&g, PP_CLIENT, huge);
+	st = run_and_expect(&g);
+	ck_assert_uint_eq(st.events_bad, 1);
+	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_uint_eq(st.retransmitted, 0);
+	gen_free(&g);
+}
+END_TEST
+
 START_TEST(test_split_sums_to_rtt)
 {
 	struct gen g;
@@ -806,6 +846,40 @@ START_TEST(test_memory_stays_bounded)
 		      (unsigned long long)st.held_high_water);
 	free(got.rows);
 	gen_free(&g);
+}
+END_TEST
+
+/* Each event older than every one before it: sorting them in used to shift the whole stage
+ * per event (5 s for 80,000 events, quadratic); far-back events now go in at once, counted. */
+START_TEST(test_reverse_time_order_stays_linear)
+{
+	struct pp_correlate_config cfg = { 0 };
+	struct pp_correlator *c;
+	const struct pp_correlate_stats *st;
+	struct timespec t0, t1;
+	const uint32_t n = 100000;
+
+	cfg.size = 1024;
+	cfg.have_flow = true;
+	ck_assert_int_eq(pp_flow_key_set(&cfg.flow, "198.18.0.1", CPORT, "198.18.0.2", SPORT), 0);
+	cfg.have_ping_seq = cfg.have_pong_seq = true;
+	cfg.ping_seq = 1;
+	cfg.pong_seq = 1;
+	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pp_event ev = mkev(PP_XMIT, 2000000000ull - (uint64_t)i * 10, 0, 1 + (i % 500) * 1024, 1024);
+
+		ck_assert_int_eq(pp_correlate_push(c, PP_CLIENT, &ev), 0);
+	}
+	ck_assert_int_eq(pp_correlate_finish(c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st = pp_correlate_stats(c);
+	ck_assert_uint_gt(st->events_out_of_order, 0);
+	ck_assert_uint_eq(st->events_in[PP_CLIENT],
+			  st->events_used + st->events_stale + st->events_after);
+	ck_assert_msg(t1.tv_sec - t0.tv_sec < 3, "%d s for %u events", (int)(t1.tv_sec - t0.tv_sec), n);
+	pp_correlate_free(c);
 }
 END_TEST
 
@@ -1048,8 +1122,11 @@ int main(void)
 	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);
 	tcase_add_test(tc, test_seq_wraps_at_2_32);
 	tcase_add_test(tc, test_garbage_and_foreign_events_are_ignored);
+	tcase_add_test(tc, test_absurd_timestamp_is_refused);
+	tcase_add_test(tc, test_event_longer_than_window_is_refused);
 	tcase_add_test(tc, test_split_sums_to_rtt);
 	tcase_add_test(tc, test_memory_stays_bounded);
+	tcase_add_test(tc, test_reverse_time_order_stays_linear);
 	tcase_add_test(tc, test_bases_from_syn_and_skip_bytes);
 	tcase_add_test(tc, test_bases_and_flow_from_start_time);
 	tcase_add_test(tc, test_unknown_count_ends_with_the_events);

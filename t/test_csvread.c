@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvread.h"
@@ -124,6 +125,44 @@ START_TEST(test_bad_files_are_refused_at_open)
 	ck_assert_int_eq(open_error("a,b,a\n", 6), -EBADMSG);
 	ck_assert_int_eq(pp_csv_open(&csv, "/nonexistent/results.csv"), -ENOENT);
 	ck_assert_ptr_null(csv);
+}
+END_TEST
+
+/* Found by t/fuzz/csvread: "\0" read as an empty name, "a\0b" and "a\0c" as the same one. */
+START_TEST(test_header_name_with_nul_is_refused)
+{
+#define OPEN_ERROR(text) open_error(text, sizeof(text) - 1)
+	ck_assert_int_eq(OPEN_ERROR("\0\n1\n"), -EBADMSG);
+	ck_assert_int_eq(OPEN_ERROR("a\0b,a\0c\n1,2\n"), -EBADMSG);
+	ck_assert_int_eq(OPEN_ERROR("rtt_us,x\0\n1,2\n"), -EBADMSG);
+#undef OPEN_ERROR
+}
+END_TEST
+
+/* 100,000 distinct names, then the first one again at the end: found, and quickly (comparing
+ * every pair of names took 20 s for a 1 MiB header). */
+START_TEST(test_wide_header_is_checked_in_n_log_n)
+{
+	size_t n = 100000, len = 0, cap = n * 8 + 16;
+	char *text = malloc(cap);
+	struct pp_csv *csv;
+	struct timespec t0, t1;
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "c%zu,", i);
+	text[len - 1] = '\n';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(pp_csv_open(&csv, write_temp(text, len)), 0);
+	unlink(path);
+	ck_assert_uint_eq(pp_csv_ncols(csv), n);
+	ck_assert_int_eq(pp_csv_find(csv, "c99999"), 99999);
+	pp_csv_close(csv);
+	len += (size_t)snprintf(text + len - 1, cap - len, ",c0\n") - 1;
+	ck_assert_int_eq(open_error(text, len), -EBADMSG);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	free(text);
 }
 END_TEST
 
@@ -252,6 +291,8 @@ int main(void)
 	tcase_add_test(tc, test_crlf_blank_lines_and_missing_final_newline);
 	tcase_add_test(tc, test_row_with_wrong_cell_count_is_an_error);
 	tcase_add_test(tc, test_bad_files_are_refused_at_open);
+	tcase_add_test(tc, test_header_name_with_nul_is_refused);
+	tcase_add_test(tc, test_wide_header_is_checked_in_n_log_n);
 	tcase_add_test(tc, test_overlong_line_is_e2big);
 	tcase_add_test(tc, test_many_rows_across_buffer_refills);
 	tcase_add_test(tc, test_number_grammar);

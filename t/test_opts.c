@@ -31,6 +31,111 @@ START_TEST(test_client_defaults)
 }
 END_TEST
 
+START_TEST(test_client_traces_by_default_with_the_agent_on_port_plus_one)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "--addr", "198.18.0.2", "--port", "12345"), PP_OPTS_OK);
+	ck_assert(!o.no_trace);
+	ck_assert(!o.no_capture);
+	ck_assert(!o.no_agent);
+	ck_assert_ptr_null(o.iface);
+	ck_assert_uint_eq(o.control_port, 12346);
+	ck_assert_uint_eq(o.perf_pages, 0);
+	ck_assert_uint_eq(o.max_events, PP_CLIENT_DEFAULT_MAX_EVENTS);
+	ck_assert_ptr_null(o.events_out);
+	ck_assert_ptr_null(o.pcap_out);
+	ck_assert_int_eq(o.verbosity, 0);
+}
+END_TEST
+
+START_TEST(test_client_tracing_options)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--iface", "eth1", "--control-port",
+				"9000", "--perf-pages", "1024", "--max-events", "5", "--events-out",
+				"ev.csv", "--pcap-out", "c.pcap", "-v", "-v"), PP_OPTS_OK);
+	ck_assert_str_eq(o.iface, "eth1");
+	ck_assert_uint_eq(o.control_port, 9000);
+	ck_assert_uint_eq(o.perf_pages, 1024);
+	ck_assert_uint_eq(o.max_events, 5);
+	ck_assert_str_eq(o.events_out, "ev.csv");
+	ck_assert_str_eq(o.pcap_out, "c.pcap");
+	ck_assert_int_eq(o.verbosity, 2);
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--no-trace"), PP_OPTS_OK);
+	ck_assert(o.no_trace);
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--no-capture", "--no-agent"),
+			 PP_OPTS_OK);
+	ck_assert(o.no_capture);
+	ck_assert(o.no_agent);
+}
+END_TEST
+
+START_TEST(test_client_port_65535_has_no_default_control_port)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "65535"), PP_OPTS_OK);
+	ck_assert_uint_eq(o.control_port, 0);
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "65535", "--control-port", "1"),
+			 PP_OPTS_OK);
+	ck_assert_uint_eq(o.control_port, 1);
+}
+END_TEST
+
+START_TEST(test_client_bad_tracing_values)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "3"), -EINVAL);
+	ck_assert_str_eq(err, "--perf-pages must be a power of 2, 1..65536 pages (got 3)");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "131072"), -EINVAL);
+	ck_assert_str_eq(err, "--perf-pages must be 1..65536 pages (got 131072)");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--control-port", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--control-port must be 1..65535 (got 0)");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--max-events", "0"), -EINVAL);
+	ck_assert_str_eq(err, "--max-events must be 1..1000000000 events (got 0)");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", ""), -EINVAL);
+	ck_assert_str_eq(err, "--iface must not be empty");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", "a-name-far-too-long"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--iface must be at most 15 characters (got 'a-name-far-too-long')");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace=1"), -EINVAL);
+	ck_assert_str_eq(err, "option '--no-trace' takes no value");
+}
+END_TEST
+
+START_TEST(test_client_contradicting_options_are_refused)
+{
+	struct pp_client_opts o;
+	char err[256];
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace", "--events-out", "e"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--events-out needs tracing: drop --no-trace");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--pcap-out", "x", "--no-trace"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--pcap-out needs tracing: drop --no-trace");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-capture", "--iface", "lo"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--iface needs the capture: drop --no-capture");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-agent", "--control-port", "2"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--control-port and --no-agent contradict each other");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "results.csv"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--output and --events-out must be different files");
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "a", "--pcap-out",
+				"a"), -EINVAL);
+	ck_assert_str_eq(err, "--events-out and --pcap-out must be different files");
+}
+END_TEST
+
 START_TEST(test_client_every_option)
 {
 	struct pp_client_opts o;
@@ -211,6 +316,11 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_client_defaults);
 	tcase_add_test(tc, test_client_every_option);
+	tcase_add_test(tc, test_client_traces_by_default_with_the_agent_on_port_plus_one);
+	tcase_add_test(tc, test_client_tracing_options);
+	tcase_add_test(tc, test_client_port_65535_has_no_default_control_port);
+	tcase_add_test(tc, test_client_bad_tracing_values);
+	tcase_add_test(tc, test_client_contradicting_options_are_refused);
 	tcase_add_test(tc, test_client_size_zero_is_refused_with_range_and_unit);
 	tcase_add_test(tc, test_client_bad_numbers);
 	tcase_add_test(tc, test_client_requires_addr_and_port);

@@ -2,36 +2,55 @@
  * rejection one line that names the option, its range and unit, and what was given. */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "client_opts.h"
 #include "handshake.h"
+#include "trace.h"
 
 void pp_client_usage(FILE *out)
 {
 	fprintf(out,
 "Usage: pingpong-client --addr HOST --port PORT [options]\n"
-"Measures TCP round trips to a pingpong-server: one message out, the same size back.\n"
+"Measures TCP round trips to a pingpong-server (a message out, as much back)\n"
+"and, as root, splits each into client stack, network, server stack, server app.\n"
 "\n"
 "  -a, --addr HOST          server: name, IPv4 or IPv6 address (required)\n"
 "  -p, --port PORT          server port, 1..65535 (required)\n"
 "  -s, --size BYTES         message size, 1..%u (default %u)\n"
 "  -c, --count N            exchanges recorded, 1..%llu (default %u)\n"
-"  -w, --warmup N           exchanges before, not recorded, 0..%llu (default %u)\n"
+"  -w, --warmup N           unrecorded exchanges first, 0..%llu (default %u)\n"
 "  -i, --interval USEC      start-to-start gap in microseconds, 0 = back to back,\n"
 "                           at most %llu (default 0)\n"
 "  -o, --output FILE        one row per exchange, CSV (default %s)\n"
 "  -j, --summary-json FILE  the summary as JSON too (default: none)\n"
+"      --no-trace           no kernel points, no capture, no agent: rtt_app only\n"
+"      --no-capture         no libpcap capture: no wire columns\n"
+"      --iface IF           capture on IF (default: the one routing to HOST)\n"
+"      --no-agent           do not fetch the server's events (no server columns)\n"
+"      --control-port PORT  the agent's control port on HOST (default PORT + 1)\n"
+"      --perf-pages N       perf buffer pages per CPU, a power of 2 up to %d\n"
+"                           (default %d = %d KiB)\n"
+"      --max-events N       this host's events kept in memory (80 B each),\n"
+"                           1..%llu (default %llu); more are counted\n"
+"      --events-out FILE    this host's raw events (pingpong-analyze input)\n"
+"      --pcap-out FILE      this host's capture, pcap with ns time stamps\n"
+"  -v, --verbose            event counts, capture clock; twice: libbpf debug\n"
 "  -h, --help               this text\n"
 "\n"
-"The summary (percentiles in microseconds) goes to stdout. Exit status: 0 done,\n"
-"1 runtime failure (unknown host, no server, server gone), 2 bad usage.\n",
+"Kernel points and capture need root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); without\n"
+"them the client says so once and measures rtt_app only. The summary (percentiles\n"
+"in microseconds) goes to stdout. Exit: 0 done, 1 runtime failure, 2 bad usage.\n",
 		PP_MSG_SIZE_MAX, PP_CLIENT_DEFAULT_SIZE,
 		(unsigned long long)PP_CLIENT_COUNT_MAX, PP_CLIENT_DEFAULT_COUNT,
 		(unsigned long long)PP_CLIENT_WARMUP_MAX, PP_CLIENT_DEFAULT_WARMUP,
-		(unsigned long long)PP_CLIENT_INTERVAL_MAX_US, PP_CLIENT_DEFAULT_OUTPUT);
+		(unsigned long long)PP_CLIENT_INTERVAL_MAX_US, PP_CLIENT_DEFAULT_OUTPUT,
+		PP_CLIENT_PERF_PAGES_MAX, PP_TRACE_DEFAULT_PAGES, PP_TRACE_DEFAULT_PAGES * 4,
+		(unsigned long long)PP_CLIENT_MAX_EVENTS_MAX,
+		(unsigned long long)PP_CLIENT_DEFAULT_MAX_EVENTS);
 }
 
 static int text(const char *opt, const char *value, const char **out, char *err, size_t errlen)
@@ -44,8 +63,46 @@ static int text(const char *opt, const char *value, const char **out, char *err,
 	return 0;
 }
 
+/* Options that ask for something another one turns off, and outputs that would overwrite
+ * each other: refused, rather than one of them silently winning. */
+static int check_combination(struct pp_client_opts *o, char *err, size_t errlen)
+{
+	const char *const names[] = { "--output", "--summary-json", "--events-out", "--pcap-out" };
+	const char *const paths[] = { o->output, o->summary_json, o->events_out, o->pcap_out };
+	const char *needs_trace = o->events_out ? "--events-out" : o->pcap_out ? "--pcap-out" :
+				  o->iface ? "--iface" : NULL;
+	const char *needs_capture = o->pcap_out ? "--pcap-out" : o->iface ? "--iface" : NULL;
+
+	for (size_t i = 0; i < 4; i++)
+		for (size_t j = i + 1; j < 4; j++)
+			if (paths[i] && paths[j] && strcmp(paths[i], paths[j]) == 0) {
+				snprintf(err, errlen, "%s and %s must be different files", names[i],
+					 names[j]);
+				return -EINVAL;
+			}
+	if (o->no_trace && needs_trace) {
+		snprintf(err, errlen, "%s needs tracing: drop --no-trace", needs_trace);
+		return -EINVAL;
+	}
+	if (o->no_capture && needs_capture) {
+		snprintf(err, errlen, "%s needs the capture: drop --no-capture", needs_capture);
+		return -EINVAL;
+	}
+	if (o->no_agent && o->control_port) {
+		snprintf(err, errlen, "--control-port and --no-agent contradict each other");
+		return -EINVAL;
+	}
+	if (!o->control_port && o->port < 65535)
+		o->control_port = (uint16_t)(o->port + 1);
+	return PP_OPTS_OK;
+}
+
 int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *err, size_t errlen)
 {
+	enum {
+		OPT_NO_TRACE = 256, OPT_NO_CAPTURE, OPT_IFACE, OPT_NO_AGENT, OPT_CONTROL_PORT,
+		OPT_PERF_PAGES, OPT_MAX_EVENTS, OPT_EVENTS_OUT, OPT_PCAP_OUT,
+	};
 	static const struct option longopts[] = {
 		{ "addr", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
@@ -55,10 +112,20 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		{ "interval", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "summary-json", required_argument, NULL, 'j' },
+		{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
+		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
+		{ "iface", required_argument, NULL, OPT_IFACE },
+		{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
+		{ "control-port", required_argument, NULL, OPT_CONTROL_PORT },
+		{ "perf-pages", required_argument, NULL, OPT_PERF_PAGES },
+		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
+		{ "events-out", required_argument, NULL, OPT_EVENTS_OUT },
+		{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *shortopts = ":a:p:s:c:w:i:o:j:h";
+	const char *shortopts = ":a:p:s:c:w:i:o:j:vh";
 	bool have_port = false;
 	uint64_t value;
 	int c, rc = 0;
@@ -68,6 +135,7 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		.count = PP_CLIENT_DEFAULT_COUNT,
 		.warmup = PP_CLIENT_DEFAULT_WARMUP,
 		.output = PP_CLIENT_DEFAULT_OUTPUT,
+		.max_events = PP_CLIENT_DEFAULT_MAX_EVENTS,
 	};
 	err[0] = '\0';
 	optind = 0; /* glibc: full reset, so tests may parse again */
@@ -105,6 +173,50 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		case 'j':
 			rc = text("--summary-json", optarg, &o->summary_json, err, errlen);
 			break;
+		case OPT_NO_TRACE:
+			o->no_trace = true;
+			break;
+		case OPT_NO_CAPTURE:
+			o->no_capture = true;
+			break;
+		case OPT_IFACE:
+			rc = text("--iface", optarg, &o->iface, err, errlen);
+			if (!rc && strlen(optarg) >= IF_NAMESIZE) {
+				snprintf(err, errlen, "--iface must be at most %d characters (got '%s')",
+					 IF_NAMESIZE - 1, optarg);
+				rc = -EINVAL;
+			}
+			break;
+		case OPT_NO_AGENT:
+			o->no_agent = true;
+			break;
+		case OPT_CONTROL_PORT:
+			rc = pp_cli_number("--control-port", optarg, 1, 65535, "", &value, err, errlen);
+			o->control_port = (uint16_t)value;
+			break;
+		case OPT_PERF_PAGES:
+			rc = pp_cli_number("--perf-pages", optarg, 1, PP_CLIENT_PERF_PAGES_MAX, "pages",
+					   &value, err, errlen);
+			if (!rc && (value & (value - 1))) {
+				snprintf(err, errlen, "--perf-pages must be a power of 2, 1..%d pages (got %s)",
+					 PP_CLIENT_PERF_PAGES_MAX, optarg);
+				rc = -EINVAL;
+			}
+			o->perf_pages = (size_t)value;
+			break;
+		case OPT_MAX_EVENTS:
+			rc = pp_cli_number("--max-events", optarg, 1, PP_CLIENT_MAX_EVENTS_MAX, "events",
+					   &o->max_events, err, errlen);
+			break;
+		case OPT_EVENTS_OUT:
+			rc = text("--events-out", optarg, &o->events_out, err, errlen);
+			break;
+		case OPT_PCAP_OUT:
+			rc = text("--pcap-out", optarg, &o->pcap_out, err, errlen);
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
 		case 'h':
 			return PP_OPTS_HELP;
 		default:
@@ -126,9 +238,5 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		snprintf(err, errlen, "--port is required (the server's port)");
 		return -EINVAL;
 	}
-	if (o->summary_json && strcmp(o->summary_json, o->output) == 0) {
-		snprintf(err, errlen, "--summary-json and --output must be different files");
-		return -EINVAL;
-	}
-	return PP_OPTS_OK;
+	return check_combination(o, err, errlen);
 }

@@ -51,6 +51,9 @@ static const bool slot_is_packet[PP_NSLOTS] = {
 #define TCP_ACK 0x10
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
+/* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
+ * is under 2^60 and every sum of four under 2^63, so no component wraps (t/fuzz/correlate). */
+#define MAX_TS_NS (1ull << 60)
 
 /* One point of one exchange. */
 struct cell {
@@ -67,6 +70,10 @@ struct run {
 };
 
 #define MAX_RUNS 16
+/* Sorting an event in further back than this is refused (it is placed at once, counted out of
+ * order): per-CPU disorder moves an event a few places, but an adversarial stream (each event
+ * older than all before it) made every insert shift the whole stage, 50 s for 2^18 events. */
+#define MAX_SHIFT 1024
 
 /* The time-order stage: events are dealt into sorted runs (patience sorting) and leave smallest
  * ts first, once the host has shown an event reorder_ns later. Perf data from C CPUs is C
@@ -394,10 +401,11 @@ static void stage_pop(struct order_stage *s, struct pp_event *out)
 	}
 }
 
+/* 0, 1 if ev would have to move back more than MAX_SHIFT places (not taken), or -ENOMEM. */
 static int stage_insert(struct order_stage *s, const struct pp_event *ev)
 {
 	struct run *r = NULL;
-	uint32_t i;
+	uint32_t i, at;
 
 	/* best fit: the run with the latest tail not after ev */
 	for (i = 0; i < s->nruns; i++) {
@@ -419,11 +427,14 @@ static int stage_insert(struct order_stage *s, const struct pp_event *ev)
 			if (run_at(&s->runs[i], s->runs[i].n - 1)->ts_ns < run_at(r, r->n - 1)->ts_ns)
 				r = &s->runs[i];
 	}
+	for (at = r->n; at > 0 && run_at(r, at - 1)->ts_ns > ev->ts_ns; at--)
+		if (r->n - at >= MAX_SHIFT)
+			return 1;
 	if (r->n == r->cap && run_grow(r) < 0)
 		return -ENOMEM;
-	for (i = r->n; i > 0 && run_at(r, i - 1)->ts_ns > ev->ts_ns; i--)
+	for (i = r->n; i > at; i--)
 		*run_at(r, i) = *run_at(r, i - 1);
-	*run_at(r, i) = *ev;
+	*run_at(r, at) = *ev;
 	r->n++;
 	s->n++;
 	return 0;
@@ -515,13 +526,20 @@ static int pump(struct pp_correlator *c)
 static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
 	struct order_stage *s = &c->stage[host];
+	int err;
 
 	if (c->cfg.no_reorder) {
 		place(c, host, ev);
 		return c->error;
 	}
-	if (stage_insert(s, ev) < 0)
-		return c->error = -ENOMEM;
+	err = stage_insert(s, ev);
+	if (err < 0)
+		return c->error = err;
+	if (err > 0) {
+		c->st.events_out_of_order++;
+		place(c, host, ev);
+		return c->error;
+	}
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(c);
@@ -722,6 +740,14 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
 	return 0;
 }
 
+/* Events no host can produce, refused before they touch anything. A ping-pong has one message
+ * in flight each way, so no skb or call covers a window of exchanges: placing one would force
+ * every exchange it covers out at once, empty (t/fuzz/correlate found both). */
+static bool impossible(const struct pp_correlator *c, const struct pp_event *ev)
+{
+	return ev->ts_ns >= MAX_TS_NS || ev->len > (uint64_t)c->window * c->size;
+}
+
 int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct pp_event *ev)
 {
 	if (c->error)
@@ -730,6 +756,10 @@ int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct p
 	    c->end_requested[host])
 		return -EINVAL;
 	c->st.events_in[host]++;
+	if (impossible(c, ev)) {
+		c->st.events_bad++;
+		return 0;
+	}
 	if (!c->ready)
 		return buffer_event(c, host, ev);
 	return stage_push(c, host, ev);

@@ -86,8 +86,8 @@ struct pp_correlate_stats {
 	uint64_t events_stale;            /* bytes before the current exchange (handshake, warm-up) */
 	uint64_t events_after;            /* bytes after the last recorded exchange */
 	uint64_t events_unplaced;         /* the stream's base seq could not be derived */
-	uint64_t events_out_of_order;     /* left the time-order stage early (hold_max reached) */
-	uint64_t events_bad;              /* unknown point */
+	uint64_t events_out_of_order;     /* placed early: hold_max reached, or far out of order */
+	uint64_t events_bad;              /* unknown point, impossible time or length */
 
 	uint64_t window_high_water;       /* most exchanges held at once */
 	uint64_t held_high_water;         /* most events held at once (time-order stage + derivation) */

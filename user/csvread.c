@@ -160,6 +160,28 @@ static size_t split_cells(char *line, size_t len, const char **cell, size_t *cel
 	}
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, so duplicates are neighbours: comparing every pair took 20 s on a 1 MiB header. */
+static int check_unique(char **names, size_t n)
+{
+	char **sorted = malloc(n * sizeof(*sorted));
+	int err = 0;
+
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, names, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_name);
+	for (size_t i = 1; i < n && !err; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			err = -EBADMSG;
+	free(sorted);
+	return err;
+}
+
 static int read_header(struct pp_csv *csv)
 {
 	char *line;
@@ -181,15 +203,13 @@ static int read_header(struct pp_csv *csv)
 	csv->ncols = n;
 	split_cells(line, len, csv->cell, csv->cell_len, n);
 	for (size_t i = 0; i < n; i++) {
-		if (csv->cell_len[i] == 0)
+		/* a NUL would cut the name short, to "" or to another column's name (t/fuzz/csvread) */
+		if (csv->cell_len[i] == 0 || memchr(csv->cell[i], '\0', csv->cell_len[i]))
 			return -EBADMSG;
 		if (!(csv->names[i] = strndup(csv->cell[i], csv->cell_len[i])))
 			return -ENOMEM;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(csv->names[i], csv->names[j]) == 0)
-				return -EBADMSG;
 	}
-	return 0;
+	return check_unique(csv->names, n);
 }
 
 int pp_csv_open(struct pp_csv **out, const char *path)

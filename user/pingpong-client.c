@@ -1,20 +1,30 @@
-/* pingpong-client: connects, runs the warm-up and the recorded exchanges, writes results.csv
- * and prints the summary. Every failure is one line on stderr; exit 0 ok, 1 runtime, 2 usage. */
+/* pingpong-client: traces its own side (unless --no-trace), connects, runs the warm-up and the
+ * recorded exchanges, fetches the server host's events from the agent, correlates, writes
+ * results.csv and prints the summary. Every failure is one line on stderr; exit 0 ok,
+ * 1 runtime, 2 usage. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "client_correlate.h"
 #include "client_opts.h"
+#include "client_trace.h"
 #include "net.h"
 #include "pingloop.h"
 #include "results.h"
 #include "summary.h"
+#include "trace.h"
 
 #define PROG "pingpong-client"
+/* The agent reads its perf buffers every 100 ms and its capture hands frames over in 100 ms
+ * blocks: its last events are in its store this long after our last exchange. */
+#define AGENT_SETTLE_MS 300
 
 static volatile sig_atomic_t stop_signal;
 
@@ -35,22 +45,28 @@ static void setup_signals(void)
 
 struct run {
 	struct pp_client_opts opts;
+	struct pp_addr addrs[PP_MAX_ADDRS];
+	size_t naddrs;
 	struct pp_addr server, local;
 	char server_text[PP_ADDRSTRLEN];
+	char server_host[PP_ADDRSTRLEN];  /* numeric, for the capture and the agent */
 	int fd;
 	int64_t *rtt_ns;          /* opts.count samples */
 	uint64_t recorded;        /* exchanges completed and recorded */
 	int end_err;              /* why the recorded run ended early, 0 = it did not */
+	uint64_t start_ns;        /* CLOCK_MONOTONIC just before exchange 0 */
+	uint64_t end_ns;          /* after the last exchange */
+
+	struct pp_client_trace *ct;   /* NULL: not traced */
+	struct pp_flow_key flow;
+	struct pp_agent_source agent;
+	bool have_agent;              /* the agent has events of this connection */
 };
 
-static int connect_server(struct run *r)
+static int resolve_server(struct run *r)
 {
-	struct pp_addr addrs[PP_MAX_ADDRS];
-	socklen_t len = sizeof(r->local.ss);
-	size_t n = 0;
-	int rc;
+	int rc = pp_resolve(r->opts.addr, r->opts.port, false, r->addrs, PP_MAX_ADDRS, &r->naddrs);
 
-	rc = pp_resolve(r->opts.addr, r->opts.port, false, addrs, PP_MAX_ADDRS, &n);
 	if (rc == -ENOENT) {
 		fprintf(stderr, PROG ": unknown host '%s'\n", r->opts.addr);
 		return rc;
@@ -60,6 +76,16 @@ static int connect_server(struct run *r)
 			rc == -EAGAIN ? "temporary resolver failure" : strerror(-rc));
 		return rc;
 	}
+	return 0;
+}
+
+static int connect_server(struct run *r)
+{
+	struct pp_addr *addrs = r->addrs;
+	socklen_t len = sizeof(r->local.ss);
+	size_t n = r->naddrs;
+	int rc;
+
 	rc = pp_connect(addrs, n, PP_CLIENT_HELLO_TIMEOUT_MS, &r->server);
 	if (rc < 0) {
 		pp_addr_format(&addrs[n - 1], r->server_text, sizeof(r->server_text));
@@ -69,6 +95,7 @@ static int connect_server(struct run *r)
 	}
 	r->fd = rc;
 	pp_addr_format(&r->server, r->server_text, sizeof(r->server_text));
+	pp_addr_host(&r->server, r->server_host, sizeof(r->server_host));
 	r->local.len = len;
 	if (getsockname(r->fd, (struct sockaddr *)&r->local.ss, &len) == 0)
 		r->local.len = len;
@@ -164,7 +191,10 @@ static int exchange(struct run *r)
 		return rc;
 	}
 	loop.progress_done = done;
+	/* Outside the timed region: exchange 0's first send is the client's first after this. */
+	r->start_ns = pp_monotonic_ns();
 	rc = pp_pingloop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
+	r->end_ns = pp_monotonic_ns();
 	pp_watchdog_stop(&dog);
 	if (loop.progress)
 		fputc('\n', stderr);
@@ -178,28 +208,261 @@ static int exchange(struct run *r)
 	return 0;
 }
 
-static int write_results(struct run *r, struct pp_results *csv, struct pp_summary *sum)
+/* ---- this host's trace and capture ---- */
+
+/* An option that only makes sense traced: then failing to trace is an error, not a warning. */
+static const char *needs_tracing(const struct pp_client_opts *o)
+{
+	return o->events_out ? "--events-out" : o->pcap_out ? "--pcap-out" : o->iface ? "--iface" : NULL;
+}
+
+/* Before connect, so that the SYN (the connection's ISN) is traced. Without the privileges a
+ * user of sockperf would still want the round trips: one warning line, then rtt_app only. */
+static int open_trace(struct run *r)
+{
+	struct pp_client_trace_opts to = {
+		.server_port = r->opts.port,
+		.perf_pages = r->opts.perf_pages,
+		.max_events = (size_t)r->opts.max_events,
+		.verbosity = r->opts.verbosity,
+	};
+	const char *needed = needs_tracing(&r->opts);
+	char err[256];
+	int rc;
+
+	if (r->opts.no_trace)
+		return 0;
+	rc = pp_client_trace_open(&r->ct, &to, err, sizeof(err));
+	if (!rc)
+		return 0;
+	if (needed) {
+		fprintf(stderr, PROG ": %s (%s needs it)\n", err, needed);
+		return rc;
+	}
+	fprintf(stderr, PROG ": %s: measuring rtt_app only; --no-trace does so without this "
+		"warning\n", err);
+	return 0;
+}
+
+/* After connect (the capture filters on the address connect chose), before the hello. */
+static int start_trace(struct run *r)
+{
+	struct pp_capture_opts co = {
+		.iface = r->opts.iface,
+		.peer = r->server_host,
+		.port = r->opts.port,
+		.pcap_out = r->opts.pcap_out,
+	};
+	char err[PP_CAPTURE_ERRLEN];
+	int rc;
+
+	if (!r->ct)
+		return 0;
+	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
+				   (const struct sockaddr *)&r->server.ss);
+	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
+		if (r->opts.iface || r->opts.pcap_out) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return rc;
+		}
+		fprintf(stderr, PROG ": no wire capture (%s): wire columns are empty\n", err);
+	}
+	rc = pp_client_trace_start(r->ct, &r->flow);
+	if (rc)
+		fprintf(stderr, PROG ": cannot start the trace reader: %s\n", strerror(-rc));
+	return rc;
+}
+
+static void stop_trace(struct run *r)
+{
+	struct pp_client_trace_stats st;
+	char err[256];
+
+	if (!r->ct)
+		return;
+	if (pp_client_trace_stop(r->ct, err, sizeof(err)))
+		fprintf(stderr, PROG ": %s; the events read until then are used\n", err);
+	pp_client_trace_get_stats(r->ct, &st);
+	if (st.overflow)
+		fprintf(stderr, PROG ": --max-events %" PRIu64 " reached: %" PRIu64 " later events "
+			"dropped, their exchanges are incomplete\n", r->opts.max_events, st.overflow);
+}
+
+static int write_event_log(const struct run *r)
+{
+	int rc;
+
+	if (!r->ct || !r->opts.events_out)
+		return 0;
+	rc = pp_client_trace_write_log(r->ct, r->opts.events_out);
+	if (rc)
+		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.events_out, strerror(-rc));
+	return rc;
+}
+
+/* ---- the server host's events ---- */
+
+static void sleep_until(uint64_t mono_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(mono_ns / 1000000000u),
+			       .tv_nsec = (long)(mono_ns % 1000000000u) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_signal)
+		;
+}
+
+static void fetch_agent(struct run *r)
+{
+	struct pp_fetch_req req = { .flow = r->flow };
+	char agent[PP_ADDRSTRLEN + 8], why[PP_PROTO_ERROR_TEXT_MAX + 64];
+	int rc;
+
+	if (!r->ct || r->opts.no_agent)
+		return;
+	if (!r->opts.control_port) {
+		fprintf(stderr, PROG ": no control port to ask (--port 65535 has no port + 1; give "
+			"--control-port): server columns are empty\n");
+		return;
+	}
+	snprintf(agent, sizeof(agent), r->flow.family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 r->server_host, r->opts.control_port);
+	if (pp_client_trace_isn(r->ct, &req.isn))
+		req.flags |= PP_FETCH_HAVE_ISN;
+	sleep_until(r->end_ns + AGENT_SETTLE_MS * 1000000ull);
+	rc = pp_agent_source_open(&r->agent, r->server_host, r->opts.control_port, &req,
+				  PP_CONTROL_DEFAULT_TIMEOUT_MS);
+	if (rc > 0) {
+		r->have_agent = true;
+		return;
+	}
+	if (rc == 0)
+		fprintf(stderr, PROG ": the agent at %s has no events of this connection: server "
+			"columns are empty\n", agent);
+	else
+		fprintf(stderr, PROG ": no agent at %s (%s): server columns are empty\n", agent,
+			pp_agent_error(rc, &r->agent, why, sizeof(why)));
+	pp_agent_source_close(&r->agent);
+}
+
+/* ---- rows and the summary ---- */
+
+struct sink {
+	struct pp_results *csv;
+	struct pp_summary *sum;
+};
+
+static int sink_row(void *ctx, struct pp_row *row, const struct pp_split *split)
+{
+	struct sink *k = ctx;
+	int rc = pp_results_write(k->csv, row);
+
+	(void)split;
+	return rc ? rc : pp_summary_add(k->sum, row);
+}
+
+static int untraced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
 {
 	for (uint64_t i = 0; i < r->recorded; i++) {
 		struct pp_row row = { .index = i, .rtt_app_ns = r->rtt_ns[i] };
-		int rc = pp_results_write(csv, &row);
+		int rc = sink_row(k, &row, NULL);
 
-		if (!rc)
-			rc = pp_summary_add(sum, &row);
 		if (rc)
 			return rc;
 	}
+	info->exchanges = r->recorded;
+	return 0;
+}
+
+static void verbose_counts(const struct run *r, const struct pp_correlate_stats *st)
+{
+	struct pp_client_trace_stats ts;
+	const struct pp_capture *cap = pp_client_trace_capture(r->ct);
+
+	pp_client_trace_get_stats(r->ct, &ts);
+	fprintf(stderr, PROG ": client host: %" PRIu64 " events of this connection, %" PRIu64
+		" of others not kept, %" PRIu64 " lost, %" PRIu64 " tracepoint hits skipped by the "
+		"kernel\n", ts.events, ts.foreign, ts.lost, ts.skipped);
+	if (cap)
+		pp_capture_report(cap, stderr);
+	if (r->have_agent)
+		fprintf(stderr, PROG ": agent: %" PRIu64 " events of this connection\n",
+			r->agent.events);
+	fprintf(stderr, PROG ": correlation: %" PRIu64 " events used; ignored: %" PRIu64
+		" of other connections, %" PRIu64 " without payload, %" PRIu64 " before exchange 0, %"
+		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order\n",
+		st->events_used, st->events_foreign, st->events_no_payload, st->events_stale,
+		st->events_after, st->events_unplaced, st->events_out_of_order);
+}
+
+/* Incomplete rows have a cause the user can act on (or at least know): say which. */
+static void explain_losses(const struct run *r, const struct pp_client_trace_stats *ts,
+			   const struct pp_correlate_stats *st)
+{
+	if (ts->lost)
+		fprintf(stderr, PROG ": the kernel dropped %" PRIu64 " events (perf buffer full): "
+			"raise --perf-pages (now %zu per CPU)\n", ts->lost,
+			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
+	if (st->incomplete && ts->skipped)
+		fprintf(stderr, PROG ": %" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
+			" tracepoint hits on this host (another BPF program was running on that "
+			"CPU)\n", st->incomplete, ts->skipped);
+}
+
+static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
+{
+	struct pp_client_correlate cc = {
+		.size = r->opts.size,
+		.count = r->recorded,
+		.flow = r->flow,
+		.start_ns = r->start_ns,
+		.rtt_app_ns = r->rtt_ns,
+		.agent = r->have_agent ? &r->agent : NULL,
+		.on_row = sink_row,
+		.ctx = k,
+	};
+	struct pp_client_trace_stats ts;
+	struct pp_correlate_stats st;
+	char why[PP_PROTO_ERROR_TEXT_MAX + 64];
+	int rc;
+
+	cc.client_ev = pp_client_trace_events(r->ct, &cc.n_client);
+	rc = pp_client_correlate_run(&cc, &st);
+	if (rc)
+		return rc;
+	pp_client_trace_get_stats(r->ct, &ts);
+	info->exchanges = st.rows;
+	info->matched = st.complete;
+	info->incomplete = st.incomplete;
+	info->retransmitted = st.retransmitted;
+	info->traced = true;
+	info->capture = ts.capture;
+	info->lost_samples_client = ts.lost;
+	info->pcap_drops_client = ts.cap.pcap_drop;
+	if (r->have_agent) {
+		const struct pp_fetch_stats *fs = pp_agent_source_stats(&r->agent);
+
+		info->server_events = r->agent.events > 0;
+		info->lost_samples_server = fs->agent.lost_samples;
+		info->pcap_drops_server = fs->agent.pcap_drops;
+		if (r->agent.err)
+			fprintf(stderr, PROG ": the agent's events ended early (%s): later rows lack "
+				"server points, and its loss counts are unknown\n",
+				pp_agent_error(r->agent.err, &r->agent, why, sizeof(why)));
+	}
+	explain_losses(r, &ts, &st);
+	if (r->opts.verbosity)
+		verbose_counts(r, &st);
 	return 0;
 }
 
 static int report(struct run *r, struct pp_results *csv)
 {
-	struct pp_summary *sum = pp_summary_new();
+	struct sink sink = { .csv = csv, .sum = pp_summary_new() };
 	char what[512], local[PP_ADDRSTRLEN], partial[160] = "";
-	struct pp_summary_info info = { .what = what, .exchanges = r->recorded };
+	struct pp_summary_info info = { .what = what };
 	int rc;
 
-	if (!sum) {
+	if (!sink.sum) {
 		pp_results_abort(csv);
 		return -ENOMEM;
 	}
@@ -210,7 +473,7 @@ static int report(struct run *r, struct pp_results *csv)
 	snprintf(what, sizeof(what), "%u B x %llu exchanges%s, %s -> %s", r->opts.size,
 		 (unsigned long long)r->opts.count, partial,
 		 pp_addr_format(&r->local, local, sizeof(local)), r->server_text);
-	rc = write_results(r, csv, sum);
+	rc = r->ct ? traced_rows(r, &sink, &info) : untraced_rows(r, &sink, &info);
 	if (rc) {
 		pp_results_abort(csv);
 		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.output, strerror(-rc));
@@ -221,17 +484,17 @@ static int report(struct run *r, struct pp_results *csv)
 		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.output, strerror(-rc));
 		goto out;
 	}
-	rc = pp_summary_print(sum, &info, stdout);
+	rc = pp_summary_print(sink.sum, &info, stdout);
 	if (rc)
 		fprintf(stderr, PROG ": cannot print the summary: %s\n", strerror(-rc));
 	if (!rc && r->opts.summary_json) {
-		rc = pp_summary_write_json(sum, &info, r->opts.summary_json);
+		rc = pp_summary_write_json(sink.sum, &info, r->opts.summary_json);
 		if (rc)
 			fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.summary_json,
 				strerror(-rc));
 	}
 out:
-	pp_summary_free(sum);
+	pp_summary_free(sink.sum);
 	return rc;
 }
 
@@ -256,17 +519,27 @@ static int run(struct run *r)
 	}
 	/* Touched now: a page fault inside the loop would be measured. */
 	memset(r->rtt_ns, 0xff, r->opts.count * sizeof(*r->rtt_ns));
-	rc = connect_server(r);
+	rc = resolve_server(r);
+	if (!rc)
+		rc = open_trace(r);
+	if (!rc)
+		rc = connect_server(r);
+	if (!rc)
+		rc = start_trace(r);
 	if (!rc)
 		rc = handshake(r);
 	if (!rc)
 		rc = exchange(r);
 	if (r->fd >= 0)
 		close(r->fd);
+	stop_trace(r);
+	if (!rc)
+		rc = write_event_log(r);
 	if (rc) {
 		pp_results_abort(csv);
 		return rc;
 	}
+	fetch_agent(r);
 	rc = report(r, csv);
 	if (!rc && r->end_err) {
 		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu "
@@ -295,6 +568,8 @@ int main(int argc, char **argv)
 	}
 	setup_signals();
 	rc = run(&r);
+	pp_agent_source_close(&r.agent);
+	pp_client_trace_close(r.ct);
 	free(r.rtt_ns);
 	return rc ? 1 : 0;
 }

@@ -271,8 +271,8 @@ sizes)
 	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  1.0
 	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  1.0
 	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  1.0
-	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.9
-	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.9
+	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.75
+	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.75
 	;;
 syscalls)
 	tb_up

@@ -1,13 +1,43 @@
 /* libFuzzer target for the handshake decoders: any byte string, any length, must decode or be
- * refused without reading past its end, and a decoded hello must re-encode to the same bytes.
- *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iuser \
- *         t/fuzz/handshake/fuzz_handshake.c user/handshake.c -o build/fuzz_handshake
- *   build/fuzz_handshake -max_total_time=60 t/fuzz/handshake/ */
+ * refused without reading past its end, a decoded hello must re-encode to the same bytes, and
+ * any reason text must survive a reply's encode and decode (cleaned). `make fuzz` builds it:
+ *   make -f GNUmakefile -f t/fuzz/fuzz.mk fuzz FUZZ_TARGETS=handshake */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handshake.h"
+
+/* The input as a reply's reason: what the server says must reach the client, cut to
+ * PP_HS_REASON_MAX bytes and with every byte outside printable ASCII made a '?'. */
+static void reply_round_trip(const uint8_t *data, size_t size)
+{
+	char *reason = malloc(size + 1);
+	uint8_t buf[PP_HS_REPLY_MAX];
+	uint16_t status = size ? data[0] : 0;
+	struct pp_hs_reply reply;
+	size_t n;
+	int len;
+
+	memcpy(reason, data, size);
+	reason[size] = '\0';
+	n = strnlen(reason, PP_HS_REASON_MAX);
+	len = pp_hs_reply_encode(status, reason, buf, sizeof(buf));
+	if (len != (int)(PP_HS_REPLY_HDR + n) || pp_hs_reply_peek(buf, (size_t)len) != len ||
+	    pp_hs_reply_decode(buf, (size_t)len, &reply) != 0 || reply.status != status ||
+	    reply.version != PP_HS_VERSION || strlen(reply.reason) != n)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)reason[i];
+
+		if (reply.reason[i] != (c >= 0x20 && c < 0x7f ? (char)c : '?'))
+			abort();
+	}
+	/* one byte short is never a whole reply */
+	if (pp_hs_reply_decode(buf, (size_t)len - 1, &reply) == 0)
+		abort();
+	free(reason);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,5 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	(void)pp_hs_reply_peek(copy, size);
 	free(copy);
+	reply_round_trip(data, size);
 	return 0;
 }

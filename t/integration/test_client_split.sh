@@ -1,0 +1,237 @@
+#!/bin/bash
+# pingpong-client's split end to end: the agent (pingpong-ebpf) runs pingpong-server in the
+# server namespace, the traced client runs in the other and fetches the agent's events. For
+# 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on >= 99.9% of the rows,
+# the identity exact on every complete row (from the raw ns columns), the us columns those
+# of the raw ns, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
+# Without an agent the client columns remain and the client says so; --no-trace is rtt_app,
+# and so is a run without root, after one warning.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pingpong_checks.sh"
+
+AGENT=$BUILD/pingpong-ebpf
+COUNT=${COUNT:-2000}
+MIN_OK=$((COUNT * 999 / 1000))
+for prog in "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
+	[ -x "$prog" ] || fail "$prog is not built (make)"
+done
+
+# One line of counts for a results.csv: the checks below read it. Timestamps are integer ns
+# below 2^53, exact in awk's doubles.
+cat >"$TMP/rows.awk" <<'EOF'
+function has(n) { return $(col[n]) != "" }
+function v(n) { return $(col[n]) + 0 }
+function us_ok(name, ns) { d = v(name) - ns / 1000; return d <= 0.0005001 && d >= -0.0005001 }
+NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+{
+	rows++
+	all = 1
+	for (i = 15; i <= NF; i++) if ($i == "") all = 0
+	allpts += all
+	kern = has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_tcp_ns") && has("c_recv_ns") &&
+	       has("s_rx_ns") && has("s_tcp_ns") && has("s_recv_ns") && has("s_send_ns") && has("s_xmit_ns")
+	kernpts += kern
+	clientpts += has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_recv_ns") &&
+		     has("c_wire_tx_ns") && has("c_wire_rx_ns")
+	serverany += has("s_rx_ns") || has("s_recv_ns") || has("s_send_ns") || has("s_xmit_ns") ||
+		     has("s_wire_rx_ns") || has("s_wire_tx_ns") || $(col["server_app_us"]) != ""
+	kernany += has("c_send_ns") || has("c_recv_ns") || $(col["rtt_us"]) != ""
+	appok += $(col["rtt_app_us"]) > 0
+	if (v("incomplete") != 0) next
+	complete++
+	rtt = v("c_recv_ns") - v("c_send_ns")
+	cs = (v("c_xmit_ns") - v("c_send_ns")) + (v("c_recv_ns") - v("c_rx_ns"))
+	if (!has("s_rx_ns")) {         # client-only rows (no agent): rtt and client_stack
+		if (!us_ok("rtt_us", rtt) || !us_ok("client_stack_us", cs)) usbad++
+		if (rtt / 1000 > v("rtt_app_us") + 0.0005) appbad++
+		next
+	}
+	ss = (v("s_recv_ns") - v("s_rx_ns")) + (v("s_xmit_ns") - v("s_send_ns"))
+	sa = v("s_send_ns") - v("s_recv_ns")
+	net = (v("c_rx_ns") - v("c_xmit_ns")) - (v("s_xmit_ns") - v("s_rx_ns"))
+	if (cs + ss + sa + net != rtt) idbad++
+	if (!us_ok("rtt_us", rtt) || !us_ok("client_stack_us", cs) || !us_ok("server_stack_us", ss) ||
+	    !us_ok("server_app_us", sa) || !us_ok("network_us", net)) usbad++
+	if (rtt / 1000 > v("rtt_app_us") + 0.0005) appbad++
+	if (has("c_wire_tx_ns") && has("c_wire_rx_ns") && has("s_wire_rx_ns") && has("s_wire_tx_ns")) {
+		cd = (v("c_wire_tx_ns") - v("c_xmit_ns")) + (v("c_rx_ns") - v("c_wire_rx_ns"))
+		sd = (v("s_rx_ns") - v("s_wire_rx_ns")) + (v("s_wire_tx_ns") - v("s_xmit_ns"))
+		w = (v("c_wire_rx_ns") - v("c_wire_tx_ns")) - (v("s_wire_tx_ns") - v("s_wire_rx_ns"))
+		wired++
+		if (cd + w + sd != net) wirebad++
+		if (!us_ok("client_dev_us", cd) || !us_ok("server_dev_us", sd) || !us_ok("wire_us", w)) usbad++
+	}
+	# one kernel, one clock: the whole exchange is in order across the namespaces
+	n = split("c_send_ns c_xmit_ns s_rx_ns s_tcp_ns s_recv_ns s_send_ns s_xmit_ns c_rx_ns c_tcp_ns c_recv_ns", chain, " ")
+	last = 0
+	for (i = 1; i <= n; i++) {
+		if (!has(chain[i])) continue
+		if (v(chain[i]) < last) { orderbad++; break }
+		last = v(chain[i])
+	}
+}
+END {
+	printf "rows=%d complete=%d allpts=%d kernpts=%d clientpts=%d serverany=%d kernany=%d appok=%d " \
+	       "idbad=%d usbad=%d wired=%d wirebad=%d orderbad=%d appbad=%d\n", rows, complete, allpts,
+	       kernpts, clientpts, serverany, kernany, appok, idbad, usbad, wired, wirebad, orderbad, appbad
+}
+EOF
+
+counts() { awk -F, -f "$TMP/rows.awk" "$1"; }
+count_of() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; } # counts-line name
+p50() { csv_col "$1" "$2" | grep -v '^$' | percentile 50; }
+summary_matched() { sed -n 's/^measured: [0-9]* exchanges, \([0-9]*\) matched.*/\1/p' "$1"; }
+
+port=21000
+# start_agent [SERVER_ARGS...]: agent + server on a new $port; waits for both ports.
+start_agent() {
+	port=$((port + 10))
+	tb_bg server "$AGENT" --port "$port" -- "$BUILD/pingpong-server" --port "$port" "$@" \
+		2>>"$TMP/agent.err"
+	AGENT_PID=$!
+	wait_port server "$port" 10
+	wait_port server $((port + 1)) 10
+}
+
+# run_client NAME ADDR [CLIENT_ARGS...]: one run on $port; files $TMP/NAME.{csv,txt,json,err}.
+run_client() {
+	local name=$1 addr=$2 rc; shift 2
+	tb_client "$BUILD/pingpong-client" --addr "$addr" --port "$port" --count "$COUNT" --warmup 50 \
+		--output "$TMP/$name.csv" --summary-json "$TMP/$name.json" "$@" \
+		>"$TMP/$name.txt" 2>"$TMP/$name.err"
+	rc=$?
+	check "$name: client exits 0 (got $rc: $(head -c 300 "$TMP/$name.err"))" [ "$rc" -eq 0 ]
+	[ -f "$TMP/$name.csv" ] || fail "$name: no results.csv"
+}
+
+medians() { # name csv: one line of component medians, for the log and the report
+	local c line="  $1 p50/us:"
+	for c in rtt_app rtt client_stack network server_stack server_app client_dev wire server_dev; do
+		line="$line $c $(p50 "$2" "${c}_us" 2>/dev/null || echo -)"
+	done
+	echo "$line"
+}
+
+# The full split: both hosts traced and captured, the agent reached.
+check_split() { # name
+	local name=$1 csv=$TMP/$1.csv c
+	c=$(counts "$csv")
+	echo "  $name: $c"
+	check "$name: $COUNT rows" [ "$(count_of "$c" rows)" -eq "$COUNT" ]
+	check "$name: the client says nothing on stderr" [ ! -s "$TMP/$name.err" ]
+	check "$name: >= 99.9% matched" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
+	check "$name: every kernel point on >= 99.9% of the rows" [ "$(count_of "$c" kernpts)" -ge "$MIN_OK" ]
+	check "$name: every point, wire included, on >= 99.9% of the rows" \
+		[ "$(count_of "$c" allpts)" -ge "$MIN_OK" ]
+	check "$name: rtt = client_stack + server_stack + server_app + network, exact, every complete row" \
+		[ "$(count_of "$c" idbad)" -eq 0 ]
+	check "$name: network = client_dev + wire + server_dev, exact, every row with wire points" \
+		[ "$(count_of "$c" wirebad)" -eq 0 ]
+	check "$name: the us columns are the raw ns differences" [ "$(count_of "$c" usbad)" -eq 0 ]
+	check "$name: kernel points in causal order across both hosts" [ "$(count_of "$c" orderbad)" -eq 0 ]
+	check "$name: rtt (kernel) <= rtt_app on every row" [ "$(count_of "$c" appbad)" -eq 0 ]
+	check "$name: the summary's matched is the CSV's" \
+		[ "$(summary_matched "$TMP/$name.txt")" = "$(count_of "$c" complete)" ]
+	medians "$name" "$csv"
+}
+
+tb_up
+
+# ---- the full split, four sizes, both families ----
+start_agent
+for fam in IPv4 IPv6; do
+	addr=$SERVER_IP4
+	[ "$fam" = IPv6 ] && addr=$SERVER_IP6
+	for size in 64 1448 65536 1048576; do
+		run_client "$fam-$size" "$addr" --size "$size"
+		check_split "$fam-$size"
+	done
+done
+
+# ---- 1024 B: the split is right (also the baseline of the reply delay); raw outputs ----
+run_client base "$SERVER_IP4" --events-out "$TMP/events.csv" --pcap-out "$TMP/client.pcap"
+check_split base
+app=$(p50 "$TMP/base.csv" rtt_app_us) rtt=$(p50 "$TMP/base.csv" rtt_us)
+sapp=$(p50 "$TMP/base.csv" server_app_us)
+check "base: kernel rtt p50 ($rtt) a little below rtt_app p50 ($app): 0..5 us" \
+	awk -v a="$app" -v r="$rtt" 'BEGIN { exit !(a - r >= 0 && a - r < 5) }'
+check "base: server_app p50 ($sapp us) is tiny for the plain server (< 10 us)" \
+	awk -v s="$sapp" 'BEGIN { exit !(s > 0 && s < 10) }'
+check "--events-out: a header and this connection's sends" \
+	bash -c "head -1 '$TMP/events.csv' | grep -q '^point,ts_ns' && [ \$(grep -c '^send,' '$TMP/events.csv') -ge $COUNT ]"
+check "--pcap-out: a pcap file with ns time stamps" \
+	bash -c "[ \"\$(od -An -tx1 -N4 '$TMP/client.pcap' | tr -d ' ')\" = 4d3cb2a1 ] ||
+		 [ \"\$(od -An -tx1 -N4 '$TMP/client.pcap' | tr -d ' ')\" = a1b23c4d ]"
+
+# ---- a server that waits 200 us before each reply: the wait is server_app's, nobody else's ----
+start_agent --reply-delay 200
+run_client delay "$SERVER_IP4"
+check_split delay
+dapp=$(p50 "$TMP/delay.csv" server_app_us)
+check "delay: server_app p50 rose by 200..300 us ($sapp -> $dapp)" \
+	awk -v a="$sapp" -v b="$dapp" 'BEGIN { exit !(b - a >= 200 && b - a <= 300) }'
+drtt=$(p50 "$TMP/delay.csv" rtt_us)
+# The other parts move a little, and rightly: while the server waits both CPUs go idle, and
+# waking the client (client_stack) and the server (server_stack) from idle costs a few us.
+check "delay: the rtt rose as server_app did, within 30 us (rtt $rtt -> $drtt)" \
+	awk -v r0="$rtt" -v r1="$drtt" -v a0="$sapp" -v a1="$dapp" \
+	'BEGIN { d = (r1 - r0) - (a1 - a0); if (d < 0) d = -d; exit !(d < 30) }'
+for c in client_stack server_stack network; do
+	before=$(p50 "$TMP/base.csv" "${c}_us") after=$(p50 "$TMP/delay.csv" "${c}_us")
+	check "delay: $c p50 moved < 15 us ($before -> $after)" \
+		awk -v a="$before" -v b="$after" 'BEGIN { d = b - a; if (d < 0) d = -d; exit !(d < 15) }'
+done
+
+# ---- no agent: the client's own columns, and one line saying the server's are empty ----
+port=$((port + 10))
+start_server_here() {
+	tb_bg server "$BUILD/pingpong-server" --port "$port"
+	wait_port server "$port"
+}
+start_server_here
+run_client noagent "$SERVER_IP4"
+c=$(counts "$TMP/noagent.csv")
+echo "  noagent: $c"
+check "noagent: one line on stderr: server columns are empty" \
+	bash -c "[ \$(wc -l < '$TMP/noagent.err') -eq 1 ] &&
+		 grep -q '^pingpong-client: no agent at $SERVER_IP4:$((port + 1)) (.*): server columns are empty$' '$TMP/noagent.err'"
+check "noagent: $COUNT rows" [ "$(count_of "$c" rows)" -eq "$COUNT" ]
+check "noagent: client points (wire too) on >= 99.9% of the rows" [ "$(count_of "$c" clientpts)" -ge "$MIN_OK" ]
+check "noagent: >= 99.9% matched on the client's points" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
+check "noagent: no server column has a value" [ "$(count_of "$c" serverany)" -eq 0 ]
+check "noagent: rtt and client_stack are the raw ns differences; rtt <= rtt_app" \
+	[ "$(count_of "$c" usbad)" -eq 0 -a "$(count_of "$c" appbad)" -eq 0 ]
+check "noagent: the summary says server events are absent" grep -q "^server events: none" "$TMP/noagent.txt"
+check "noagent: the summary's matched is the CSV's" \
+	[ "$(summary_matched "$TMP/noagent.txt")" = "$(count_of "$c" complete)" ]
+medians noagent "$TMP/noagent.csv"
+
+# ---- --no-trace: rtt_app only, silently ----
+run_client notrace "$SERVER_IP4" --no-trace
+c=$(counts "$TMP/notrace.csv")
+check "notrace: nothing on stderr" [ ! -s "$TMP/notrace.err" ]
+check "notrace: rtt_app on every row" [ "$(count_of "$c" appok)" -eq "$COUNT" ]
+check "notrace: no kernel column has a value" \
+	[ "$(count_of "$c" kernany)" -eq 0 -a "$(count_of "$c" serverany)" -eq 0 ]
+check "notrace: the summary says nothing was traced" grep -q "^kernel points: not traced" "$TMP/notrace.txt"
+
+# ---- not root: one warning line, then the round trips as --no-trace would measure them ----
+chmod 711 "$TMP"
+mkdir -m 777 "$TMP/nobody"
+tb_client setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/pingpong-client" \
+	--addr "$SERVER_IP4" --port "$port" --count 200 --output "$TMP/nobody/r.csv" \
+	>"$TMP/nobody.txt" 2>"$TMP/nobody.err"
+rc=$?
+check "nobody: exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "nobody: one line says kernel points need root, and that rtt_app is measured" \
+	bash -c "[ \$(wc -l < '$TMP/nobody.err') -eq 1 ] &&
+		 grep -q '^pingpong-client: tracing needs root.*measuring rtt_app only' '$TMP/nobody.err'"
+check "nobody: 200 rows of rtt_app" [ "$(csv_col "$TMP/nobody/r.csv" rtt_app_us | grep -c .)" -eq 200 ]
+tb_client setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/pingpong-client" \
+	--addr "$SERVER_IP4" --port "$port" --count 10 --output "$TMP/nobody/r2.csv" \
+	--events-out "$TMP/nobody/e.csv" >/dev/null 2>"$TMP/nobody2.err"
+rc=$?
+check "nobody with --events-out: exit 1, a reason, no file (got $rc: $(cat "$TMP/nobody2.err"))" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'needs root.*--events-out needs it' '$TMP/nobody2.err' &&
+		 [ ! -e '$TMP/nobody/r2.csv' ] && [ ! -e '$TMP/nobody/e.csv' ]"
+finish
