@@ -60,7 +60,7 @@ kill "$fake" 2>/dev/null; wait "$fake" 2>/dev/null
 # The server dies mid-run: the completed exchanges are kept, marked PARTIAL, exit 1.
 start_server
 rm -rf "$TMP/out"; mkdir "$TMP/out"
-tb_bg client "$CLIENT" "${A[@]}" --count 100000 --interval 200 --output "$TMP/out/r.csv" \
+tb_bg client "$CLIENT" "${A[@]}" --no-trace --count 100000 --interval 200 --output "$TMP/out/r.csv" \
 	--summary-json "$TMP/out/s.json" >"$TMP/stdout" 2>"$TMP/stderr"
 client=$!
 sleep 1
@@ -82,7 +82,7 @@ check "   no temp file left" [ "$(ls "$TMP/out" | wc -l)" -eq 2 ]
 # The server hangs (stopped, its socket open): the client's watchdog ends the run.
 start_server
 rm -rf "$TMP/out"; mkdir "$TMP/out"
-tb_bg client "$CLIENT" "${A[@]}" --count 100000 --interval 100 --output "$TMP/out/r.csv" \
+tb_bg client "$CLIENT" "${A[@]}" --no-trace --count 100000 --interval 100 --output "$TMP/out/r.csv" \
 	>"$TMP/stdout" 2>"$TMP/stderr"
 client=$!
 sleep 1

@@ -7,7 +7,7 @@
 
 tb_up
 start_server
-tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --count 2000 --warmup 50 \
+tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --count 2000 --warmup 50 \
 	--output "$TMP/results.csv" --summary-json "$TMP/summary.json" >"$TMP/summary.txt" 2>"$TMP/err"
 rc=$?
 check "client exits 0 (got $rc: $(head -c 200 "$TMP/err"))" [ "$rc" -eq 0 ]
@@ -19,10 +19,10 @@ check "no temp file left" bash -c "! ls '$TMP' | grep -q tmp"
 
 # Two clients at once, one of them spaced by --interval.
 start_ns=$(date +%s%N)
-tb_bg client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --count 300 \
+tb_bg client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --count 300 \
 	--warmup 0 --interval 1000 --output "$TMP/a.csv" >/dev/null
 a=$!
-tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --count 1000 \
+tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --count 1000 \
 	--output "$TMP/b.csv" >/dev/null
 check "second client at the same time exits 0" [ $? -eq 0 ]
 wait "$a"

@@ -6,7 +6,7 @@
 
 tb_up
 start_server --bind "$SERVER_IP6"
-tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP6" --port "$PORT" --count 1000 \
+tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP6" --port "$PORT" --count 1000 \
 	--output "$TMP/results.csv" --summary-json "$TMP/summary.json" >"$TMP/summary.txt" 2>"$TMP/err"
 rc=$?
 check "client over IPv6 exits 0 (got $rc: $(head -c 200 "$TMP/err"))" [ "$rc" -eq 0 ]
@@ -15,7 +15,7 @@ check_run "$TMP/results.csv" "$TMP/summary.txt" "$TMP/summary.json" 1000 100000
 check "the summary shows IPv6 endpoints" grep -q "\[$CLIENT_IP6\]:[0-9]* -> \[$SERVER_IP6\]:$PORT" \
 	"$TMP/summary.txt"
 
-tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --count 10 \
+tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --count 10 \
 	--output "$TMP/v4.csv" >/dev/null 2>"$TMP/err4"
 rc=$?
 check "IPv4 is refused when bound to IPv6 only (exit $rc)" [ "$rc" -eq 1 ]

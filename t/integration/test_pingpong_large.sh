@@ -8,7 +8,7 @@ tb_up
 start_server
 for spec in 65536:500 1048576:100 16777216:3; do
 	size=${spec%:*} count=${spec#*:}
-	tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --size "$size" \
+	tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --size "$size" \
 		--count "$count" --warmup 2 --output "$TMP/r$size.csv" --summary-json "$TMP/s$size.json" \
 		>"$TMP/s$size.txt" 2>"$TMP/err"
 	rc=$?

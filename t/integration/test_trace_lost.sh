@@ -16,7 +16,7 @@ tb_up
 tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
 server_agent=$!
 wait_port server 7100
-tb_client "$AGENT" --port 7100 -- "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7100 \
+tb_client "$AGENT" --port 7100 -- "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port 7100 \
 	--size 64 --count "$COUNT" --output "$TMP/r.csv" >"$TMP/summary.txt" 2>"$TMP/client.err"
 kill -TERM "$server_agent"
 for _ in $(seq 1 50); do kill -0 "$server_agent" 2>/dev/null || break; sleep 0.1; done
@@ -34,7 +34,7 @@ tb_bg server "$AGENT" --perf-pages 1 --port 7101 2>"$TMP/stalled.err"
 stalled=$!
 sleep 1
 kill -STOP "$stalled"
-tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7101 --size 64 --count 5000 \
+tb_client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port 7101 --size 64 --count 5000 \
 	--output "$TMP/r2.csv" >/dev/null 2>&1
 kill -CONT "$stalled"
 sleep 0.5
