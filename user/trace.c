@@ -33,6 +33,8 @@ struct pp_trace {
 	uint64_t events;
 	uint64_t lost;
 	uint64_t delivered_now; /* by the current poll/consume call */
+	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
+	int ncpus;
 };
 
 /* The layouts of the two perf records the kernel writes into a BPF output buffer. */
@@ -303,8 +305,14 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
 	libbpf_set_print(print_libbpf);
 
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (t) {
+		t->ncpus = libbpf_num_possible_cpus();
+		t->per_cpu = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->per_cpu)) : NULL;
+	}
+	if (!t || !t->per_cpu) {
+		pp_trace_close(t);
 		return fail(-ENOMEM, "out of memory");
+	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
 	if ((err = load_and_attach(t, o)) < 0 ||
@@ -369,18 +377,13 @@ uint64_t pp_trace_events(const struct pp_trace *t)
  * refused outputs also covers drops at the very end. Both count the same drops: take the larger. */
 uint64_t pp_trace_lost(const struct pp_trace *t)
 {
-	int ncpus = libbpf_num_possible_cpus();
 	__u32 key = 0;
 	uint64_t failed = 0;
-	__u64 *per_cpu;
 
-	if (ncpus <= 0 || !(per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu))))
-		return t->lost;
-	if (bpf_map__lookup_elem(t->skel->maps.pp_stats, &key, sizeof(key), per_cpu,
-				 (size_t)ncpus * sizeof(*per_cpu), 0) == 0)
-		for (int i = 0; i < ncpus; i++)
-			failed += per_cpu[i];
-	free(per_cpu);
+	if (bpf_map__lookup_elem(t->skel->maps.pp_stats, &key, sizeof(key), t->per_cpu,
+				 (size_t)t->ncpus * sizeof(*t->per_cpu), 0) == 0)
+		for (int i = 0; i < t->ncpus; i++)
+			failed += t->per_cpu[i];
 	return failed > t->lost ? failed : t->lost;
 }
 
@@ -411,5 +414,6 @@ void pp_trace_close(struct pp_trace *t)
 		return;
 	perf_buffer__free(t->pb);
 	pingpong_bpf__destroy(t->skel);
+	free(t->per_cpu);
 	free(t);
 }
