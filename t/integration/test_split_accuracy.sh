@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf RELAY=$BUILD/wire-delay
-COUNT=3000 BASE_US=50 D=500
+COUNT=1000 ROUNDS=3 BASE_US=50 D=500
 for prog in "$AGENT" "$RELAY" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
 	[ -x "$prog" ] || fail "$prog is not built (make)"
 done
@@ -57,18 +57,25 @@ run() {
 	[ "$rc" -eq 0 ] || fail "$name: client exited $rc: $(head -c 300 "$TMP/$name.err")"
 }
 
-# p50s NAME: "rtt client_stack network server_stack server_app" medians from the summary JSON,
-# after checking it summarises the whole run.
+# p50s NAME...: "rtt client_stack network server_stack server_app" medians over the pooled
+# rows of the runs' results.csv, after checking each run's summary JSON: $COUNT exchanges and
+# every component on >= 99.9% of them.
 p50s() {
-	$PY - "$TMP/$1.json" "$COUNT" <<'EOF'
-import json, sys
-j = json.load(open(sys.argv[1]))
-n = int(sys.argv[2])
-assert j["exchanges"] == n, f"exchanges {j['exchanges']}"
-c = j["components"]
-for k in ("rtt", "client_stack", "network", "server_stack", "server_app"):
-    assert c[k]["samples"] >= n * 999 // 1000, f"{k}: {c[k]['samples']} samples"
-print(" ".join("%.3f" % c[k]["p50"] for k in ("rtt", "client_stack", "network", "server_stack", "server_app")))
+	$PY - "$COUNT" "$@" <<'EOF'
+import csv, json, statistics, sys
+n, names = int(sys.argv[1]), sys.argv[2:]
+comps = ("rtt", "client_stack", "network", "server_stack", "server_app")
+pool = {k: [] for k in comps}
+for name in names:
+    j = json.load(open(name + ".json"))
+    assert j["exchanges"] == n, f"{name}: exchanges {j['exchanges']}"
+    for k in comps:
+        assert j["components"][k]["samples"] >= n * 999 // 1000, f"{name}: {k} samples"
+    for row in csv.DictReader(open(name + ".csv")):
+        for k in comps:
+            if row[k + "_us"] != "":
+                pool[k].append(float(row[k + "_us"]))
+print(" ".join("%.3f" % statistics.median(pool[k]) for k in comps))
 EOF
 }
 
@@ -82,17 +89,22 @@ below() { awk -v x="$1" -v m="$2" 'BEGIN { exit !(x < m) }'; }
 tb_up --router
 start_agent
 
-# one attempt: a D=0 run and a D=500 run back to back, each through a fresh relay
+# One attempt: $ROUNDS rounds of a D=0 run then a D=500 run, each through a fresh relay; the
+# medians pool each D's rounds. Interleaved, so that the load of the shared machine, which
+# changes from second to second, weighs on both sides alike.
 wire_attempt() { # n
-	local d
-	for d in 0 "$D"; do
-		start_relay "$d"
-		run "wire$1-$d"
-		stop_pid "$RELAY_PID"
-		grep -q -- "-> $PP_TESTBED-rs: [0-9]* frames forwarded, 0 dropped" "$TMP/relay-$d.log" ||
-			fail "D=$d: wire-delay dropped frames: $(cat "$TMP/relay-$d.log")"
+	local d r
+	for r in $(seq 1 "$ROUNDS"); do
+		for d in 0 "$D"; do
+			start_relay "$d"
+			run "wire$1-$d-$r"
+			stop_pid "$RELAY_PID"
+			grep -q -- "-> $PP_TESTBED-rs: [0-9]* frames forwarded, 0 dropped" "$TMP/relay-$d.log" ||
+				fail "D=$d: wire-delay dropped frames: $(cat "$TMP/relay-$d.log")"
+		done
 	done
 }
+runs() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1-$r"; done; } # prefix
 
 # The attempts' per-run medians, "before after" per component, then the median (over the
 # attempts) of each component's change: one attempt, or three when the first misses.
@@ -105,8 +117,8 @@ decide_wire() {
 }
 for attempt in 1 2 3; do
 	wire_attempt "$attempt"
-	read -r _ c0 n0 s0 _ < <(p50s "wire$attempt-0") || fail "attempt $attempt D=0: bad summary"
-	read -r _ c1 n1 s1 _ < <(p50s "wire$attempt-$D") || fail "attempt $attempt D=$D: bad summary"
+	read -r _ c0 n0 s0 _ < <(p50s $(runs "wire$attempt-0")) || fail "attempt $attempt D=0: bad summary"
+	read -r _ c1 n1 s1 _ < <(p50s $(runs "wire$attempt-$D")) || fail "attempt $attempt D=$D: bad summary"
 	RISE_N+=("$(diff_of "$n0" "$n1")") RISE_C+=("$(diff_of "$c0" "$c1")") RISE_S+=("$(diff_of "$s0" "$s1")")
 	attempts=$attempt
 	echo "  attempt $attempt: p50 network $n0 -> $n1 us (${RISE_N[-1]}), client_stack $c0 -> $c1" \
@@ -138,14 +150,16 @@ decide_app() {
 }
 attempts=0
 for attempt in 1 2 3; do
-	start_agent
-	run "app$attempt-0"
-	stop_pid "$AGENT_PID"
-	start_agent --reply-delay 200
-	run "app$attempt-200"
-	stop_pid "$AGENT_PID"
-	read -r _ c0 n0 s0 a0 < <(p50s "app$attempt-0") || fail "attempt $attempt: bad summary"
-	read -r _ c1 n1 s1 a1 < <(p50s "app$attempt-200") || fail "attempt $attempt: bad summary"
+	for r in $(seq 1 "$ROUNDS"); do # interleaved, as above
+		start_agent
+		run "app$attempt-0-$r"
+		stop_pid "$AGENT_PID"
+		start_agent --reply-delay 200
+		run "app$attempt-200-$r"
+		stop_pid "$AGENT_PID"
+	done
+	read -r _ c0 n0 s0 a0 < <(p50s $(runs "app$attempt-0")) || fail "attempt $attempt: bad summary"
+	read -r _ c1 n1 s1 a1 < <(p50s $(runs "app$attempt-200")) || fail "attempt $attempt: bad summary"
 	RISE_A+=("$(diff_of "$a0" "$a1")") RISE_N+=("$(diff_of "$n0" "$n1")")
 	RISE_C+=("$(diff_of "$c0" "$c1")") RISE_S+=("$(diff_of "$s0" "$s1")")
 	attempts=$attempt
