@@ -3,6 +3,9 @@
 # matplotlib) draw valid PNG and SVG with one curve per component, print identical percentile
 # tables (numpy's definition), and refuse bad input with one line, exit 1/2 and no file.
 # PP_PLOT_CSV=path uses that results.csv (e.g. from a testbed run) instead of a synthetic one.
+# Then the same from a real run: agent and client on the testbed, 2000 exchanges with capture,
+# so every component (wire and device parts too) has a curve. PP_PLOT_KEEP=DIR keeps its
+# pictures (real-c.png, real-py.png, ...) there for a look.
 . "$(dirname "$0")/lib.sh"
 
 PLOT=$BUILD/pingpong-plot
@@ -196,4 +199,47 @@ for tool in c py; do
 	check "$tool: absent component column -> 1" refuses 1 $tool --input "$bad/good.csv" --output "$bad/new.png" --components wire
 done
 check "c: --stacked with --logx -> 2" refuses 2 c --input "$bad/good.csv" --output "$bad/new.png" --stacked --logx
+
+# ---- a results.csv from a real testbed run: agent + client, 2000 x 1024 B, with capture ----
+for prog in "$BUILD/pingpong-ebpf" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
+	[ -x "$prog" ] || fail "$prog is not built (make)"
+done
+tb_up
+port=23100
+tb_bg server "$BUILD/pingpong-ebpf" --port "$port" -- "$BUILD/pingpong-server" --port "$port" 2>"$TMP/agent.err"
+wait_port server "$port" 10
+wait_port server $((port + 1)) 10
+csv=$TMP/real.csv
+timeout 60 "$TESTBED" exec client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$port" --count 2000 \
+	--warmup 100 --output "$csv" >"$TMP/real-client.txt" 2>"$TMP/real-client.err" ||
+	fail "real run: the client failed: $(head -c 300 "$TMP/real-client.err")"
+check "real: 2000 rows" [ "$(($(wc -l < "$csv") - 1))" -eq 2000 ]
+# the components with at least one value in the CSV (rtt_app is drawn only when asked for)
+mapfile -t present < <(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /_us$/ && $i != "rtt_app_us") name[i] = substr($i, 1, length($i) - 3); next }
+	{ for (i in name) if ($i != "") seen[i] = 1 }
+	END { for (i = 1; i <= NF; i++) if (i in seen) print name[i] }' "$csv")
+echo "  real: components present: ${present[*]}"
+check "real: all 8 drawn components measured (capture on: wire, client_dev, server_dev too)" \
+	[ "${#present[@]}" -eq 8 ]
+for backend in c py; do
+	check "real $backend: renders PNG" render $backend png --title "testbed run, 1024 B x 2000"
+	cp "$TMP/$backend.png.txt" "$TMP/real-$backend.png.txt"
+	check "real $backend: PNG is a 1200x750 picture" png_ok "$TMP/$backend.png"
+	check "real $backend: renders SVG" render $backend svg
+	check "real $backend: SVG holds one curve per component present" svg_curves "$TMP/$backend.svg" "${present[@]}"
+	mapfile -t comps < <(table_components "$TMP/$backend.svg.txt")
+	check "real $backend: the table lists the components present" \
+		[ "$(printf '%s\n' "${comps[@]}" | sort)" = "$(printf '%s\n' "${present[@]}" | sort)" ]
+	if [ -n "${PP_PLOT_KEEP:-}" ]; then
+		mkdir -p "$PP_PLOT_KEEP" && cp "$TMP/$backend.png" "$PP_PLOT_KEEP/real-$backend.png" &&
+			cp "$TMP/$backend.svg" "$PP_PLOT_KEEP/real-$backend.svg"
+	fi
+done
+check "real: tables identical (pingpong-plot and plot_cdf.py)" cmp "$TMP/real-c.png.txt" "$TMP/real-py.png.txt"
+check "real: tables identical (SVG runs)" cmp "$TMP/c.svg.txt" "$TMP/py.svg.txt"
+check "real: table is numpy.percentile's" matches_numpy "$TMP/real-c.png.txt" "$csv" 50 90 99 99.9
+sed 's/^/    /' "$TMP/real-c.png.txt"
+if [ -n "${PP_PLOT_KEEP:-}" ]; then
+	render c png --stacked && cp "$TMP/c.png" "$PP_PLOT_KEEP/real-stacked.png"
+fi
 finish
