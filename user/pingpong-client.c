@@ -17,6 +17,7 @@
 #include "client_trace.h"
 #include "net.h"
 #include "pingloop.h"
+#include "privdrop.h"
 #include "results.h"
 #include "summary.h"
 #include "trace.h"
@@ -244,6 +245,38 @@ static int open_trace(struct run *r)
 	return 0;
 }
 
+/* Once root's work is done (BPF loaded, capture and socket open): --user, with no
+ * capability at all. Before the reader thread starts, so that every thread has dropped. */
+static int drop_privileges(const struct run *r)
+{
+	struct pp_privdrop_user u;
+	int rc;
+
+	if (r->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((rc = pp_privdrop_lookup(r->opts.user, &u)) < 0) {
+		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
+			r->opts.user);
+		return rc;
+	}
+	if ((rc = pp_privdrop(&u, false)) < 0)
+		fprintf(stderr, PROG ": cannot become user '%s': %s\n", r->opts.user, strerror(-rc));
+	return rc;
+}
+
+/* Before anything is opened: the helper that creates our outputs as root holds nothing else. */
+static int start_output_helper(const struct run *r)
+{
+	const char *outputs[3] = { r->opts.output, r->opts.summary_json, r->opts.events_out };
+	int rc;
+
+	if (r->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((rc = pp_privdrop_outputs(outputs, 3)) < 0)
+		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-rc));
+	return rc;
+}
+
 /* After connect (the capture filters on the address connect chose), before the hello. */
 static int start_trace(struct run *r)
 {
@@ -257,7 +290,7 @@ static int start_trace(struct run *r)
 	int rc;
 
 	if (!r->ct)
-		return 0;
+		return drop_privileges(r);
 	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
 				   (const struct sockaddr *)&r->server.ss);
 	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
@@ -267,6 +300,8 @@ static int start_trace(struct run *r)
 		}
 		fprintf(stderr, PROG ": no wire capture (%s): wire columns are empty\n", err);
 	}
+	if ((rc = drop_privileges(r)) != 0)
+		return rc;
 	rc = pp_client_trace_start(r->ct, &r->flow);
 	if (rc)
 		fprintf(stderr, PROG ": cannot start the trace reader: %s\n", strerror(-rc));
@@ -503,6 +538,8 @@ static int run(struct run *r)
 	struct pp_results *csv = NULL;
 	int rc;
 
+	if ((rc = start_output_helper(r)) != 0)
+		return rc;
 	/* Created (as a temp file) before the run, so an unwritable path fails in a second,
 	 * not after the whole run; it gets its name only at the end. */
 	rc = pp_results_open(&csv, r->opts.output);
@@ -571,5 +608,6 @@ int main(int argc, char **argv)
 	pp_agent_source_close(&r.agent);
 	pp_client_trace_close(r.ct);
 	free(r.rtt_ns);
+	pp_privdrop_outputs_close();
 	return rc ? 1 : 0;
 }

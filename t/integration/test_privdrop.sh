@@ -1,5 +1,7 @@
 #!/bin/bash
-# Least privilege: once its BPF programs, capture and control port are up, the agent runs as
+# Least privilege. The client, once its trace and capture are up, runs as --user (default
+# nobody, no capability) and still writes results.csv, --summary-json and --events-out where
+# asked (a root-only directory here). Once its BPF programs, capture and control port are up, the agent runs as
 # --user (default nobody: no groups, only CAP_KILL to stop the CMD it started as root,
 # no_new_privs) and still serves fetches, stops CMD, writes --output (into a root-only
 # directory, through its root helper) and leaves no BPF program or link behind.
@@ -91,4 +93,48 @@ kill -TERM "$agent"; wait_gone "$agent"
 tb_server "$AGENT" --user no-such-user-pp --port 7101 --pid "$$" 2>"$TMP/err"; rc=$?
 check "an unknown --user: exit 1, one line says so" bash -c "[ $rc -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 1 ] &&
 	grep -q \"no user 'no-such-user-pp'\" '$TMP/err'"
+
+# --- the client -------------------------------------------------------------------------------
+tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7201 2>/dev/null
+agent=$!
+wait_port server 7202
+rm -rf "$TMP/rootonly"/*
+client_run() { # ARGS...: a slow traced run in the background, its pid in $client
+	tb_bg client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7201 --size 100 --count 150 \
+		--warmup 5 --interval 10000 "$@" >/dev/null 2>"$TMP/client.err"
+	client=$!
+}
+wait_dropped() { # PID: until it is no longer root (bounded: 3 s)
+	for _ in $(seq 1 30); do
+		[ "$(status_of "$1" Uid)" != "0 0 0 0" ] && break
+		sleep 0.1
+	done
+}
+client_run --output "$TMP/rootonly/r.csv" --summary-json "$TMP/rootonly/s.json" \
+	--events-out "$TMP/rootonly/ev.csv"
+wait_dropped "$client"
+check "the client runs as nobody during its run" test "$(status_of "$client" Uid)" = "65534 65534 65534 65534"
+check "with no capability, no group, no_new_privs" bash -c "[ '$(status_of "$client" CapEff)' = 0000000000000000 ] &&
+	[ '$(status_of "$client" CapPrm)' = 0000000000000000 ] && [ -z '$(status_of "$client" Groups)' ] &&
+	[ '$(status_of "$client" NoNewPrivs)' = 1 ]"
+cprogs=$(fdinfo_ids "$client" prog_id)
+check "still holding its BPF programs" test "$(echo "$cprogs" | wc -w)" -ge 5
+wait "$client"; rc=$?
+check "the run succeeds" test "$rc" -eq 0
+check "results.csv in a root-only directory, traced and fetched" bash -c "
+	[ \$(grep -c '^[0-9]' '$TMP/rootonly/r.csv') -eq 150 ]"
+check "server columns filled" test "$(csv_col "$TMP/rootonly/r.csv" server_app_us | grep -c '[0-9]')" -ge 145
+check "client columns filled" test "$(csv_col "$TMP/rootonly/r.csv" client_stack_us | grep -c '[0-9]')" -ge 145
+check "--summary-json and --events-out written too, no temp file" bash -c "
+	[ -s '$TMP/rootonly/s.json' ] && [ -s '$TMP/rootonly/ev.csv' ] && [ \$(ls '$TMP/rootonly' | wc -l) -eq 3 ]"
+# shellcheck disable=SC2086
+check "no program of the client is left loaded" none_left prog $cprogs
+client_run --keep-root --output "$TMP/r2.csv"
+sleep 0.8
+check "client --keep-root stays root" test "$(status_of "$client" Uid)" = "0 0 0 0"
+wait "$client"
+tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port 7201 --count 5 --warmup 0 --no-trace \
+	--user no-such-user-pp --output "$TMP/r3.csv" >/dev/null 2>"$TMP/err"; rc=$?
+check "client: an unknown --user: exit 1, says so, no output" bash -c "[ $rc -eq 1 ] &&
+	grep -q \"no user 'no-such-user-pp'\" '$TMP/err' && [ ! -e '$TMP/r3.csv' ] && ! ls '$TMP'/r3.csv.* 2>/dev/null"
 finish
