@@ -267,12 +267,13 @@ static int drop_privileges(const struct run *r)
 /* Before anything is opened: the helper that creates our outputs as root holds nothing else. */
 static int start_output_helper(const struct run *r)
 {
-	const char *outputs[3] = { r->opts.output, r->opts.summary_json, r->opts.events_out };
+	const char *outputs[4] = { r->opts.output, r->opts.summary_json, r->opts.events_out,
+				   r->opts.pcap_out };
 	int rc;
 
 	if (r->opts.keep_root || geteuid() != 0)
 		return 0;
-	if ((rc = pp_privdrop_outputs(outputs, 3)) < 0)
+	if ((rc = pp_privdrop_outputs(outputs, 4)) < 0)
 		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-rc));
 	return rc;
 }

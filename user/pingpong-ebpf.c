@@ -363,12 +363,12 @@ static int drop_privileges(struct agent *a)
 /* Started before anything is opened, so the helper holds no BPF link or socket. */
 static int start_output_helper(const struct agent *a)
 {
-	const char *outputs[1] = { a->opts.output };
+	const char *outputs[2] = { a->opts.output, a->opts.pcap_out };
 	int err;
 
-	if (a->opts.keep_root || geteuid() != 0 || !a->opts.output)
+	if (a->opts.keep_root || geteuid() != 0)
 		return 0;
-	if ((err = pp_privdrop_outputs(outputs, 1)) < 0) {
+	if ((err = pp_privdrop_outputs(outputs, 2)) < 0) {
 		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-err));
 		return 1;
 	}

@@ -33,8 +33,8 @@ tb_up
 mkdir -m 0700 "$TMP/rootonly"
 
 # --- default: nobody -------------------------------------------------------------------------
-tb_bg server "$AGENT" --output "$TMP/rootonly/ev.csv" -- "$BUILD/pingpong-server" --port 7101 \
-	2>"$TMP/agent.err"
+tb_bg server "$AGENT" --output "$TMP/rootonly/ev.csv" --pcap-out "$TMP/rootonly/a.pcap" \
+	-- "$BUILD/pingpong-server" --port 7101 2>"$TMP/agent.err"
 agent=$!
 wait_port server 7102
 sleep 0.3
@@ -61,8 +61,9 @@ check "SIGTERM: the agent stops CMD (root) and exits with its status" \
 	bash -c "[ $rc -eq 143 ] || [ $rc -eq 0 ]; ! kill -0 $server_pid 2>/dev/null"
 check "--output is written into a root-only directory" \
 	bash -c "[ \$(grep -c '^send,' '$TMP/rootonly/ev.csv') -ge 200 ]"
-check "owned by root, no temp file beside it" bash -c "[ \$(stat -c %u '$TMP/rootonly/ev.csv') -eq 0 ] &&
-	[ \$(ls '$TMP/rootonly' | wc -l) -eq 1 ]"
+check "and --pcap-out" test -s "$TMP/rootonly/a.pcap"
+check "owned by root, no temp file beside them" bash -c "[ \$(stat -c %u '$TMP/rootonly/ev.csv') -eq 0 ] &&
+	[ \$(ls '$TMP/rootonly' | wc -l) -eq 2 ]"
 # shellcheck disable=SC2086 # lists of ids
 check "no program of the agent is left loaded" none_left prog $progs
 # shellcheck disable=SC2086
@@ -70,7 +71,7 @@ check "no link of the agent is left" none_left link $links
 check "no helper process is left" bash -c "! kill -0 $helper_pid 2>/dev/null"
 
 # --- SIGKILL: the helper removes the temp file it never got to rename ---------------------------
-rm -f "$TMP/rootonly/ev.csv"
+rm -f "$TMP/rootonly"/*
 tb_bg server "$AGENT" --output "$TMP/rootonly/ev.csv" --port 7101 --pid "$$" 2>/dev/null
 agent=$!
 sleep 0.8
@@ -111,7 +112,7 @@ wait_dropped() { # PID: until it is no longer root (bounded: 3 s)
 	done
 }
 client_run --output "$TMP/rootonly/r.csv" --summary-json "$TMP/rootonly/s.json" \
-	--events-out "$TMP/rootonly/ev.csv"
+	--events-out "$TMP/rootonly/ev.csv" --pcap-out "$TMP/rootonly/c.pcap"
 wait_dropped "$client"
 check "the client runs as nobody during its run" test "$(status_of "$client" Uid)" = "65534 65534 65534 65534"
 check "with no capability, no group, no_new_privs" bash -c "[ '$(status_of "$client" CapEff)' = 0000000000000000 ] &&
@@ -125,8 +126,9 @@ check "results.csv in a root-only directory, traced and fetched" bash -c "
 	[ \$(grep -c '^[0-9]' '$TMP/rootonly/r.csv') -eq 150 ]"
 check "server columns filled" test "$(csv_col "$TMP/rootonly/r.csv" server_app_us | grep -c '[0-9]')" -ge 145
 check "client columns filled" test "$(csv_col "$TMP/rootonly/r.csv" client_stack_us | grep -c '[0-9]')" -ge 145
-check "--summary-json and --events-out written too, no temp file" bash -c "
-	[ -s '$TMP/rootonly/s.json' ] && [ -s '$TMP/rootonly/ev.csv' ] && [ \$(ls '$TMP/rootonly' | wc -l) -eq 3 ]"
+check "--summary-json, --events-out, --pcap-out written too, no temp file" bash -c "
+	[ -s '$TMP/rootonly/s.json' ] && [ -s '$TMP/rootonly/ev.csv' ] && [ -s '$TMP/rootonly/c.pcap' ] &&
+	[ \$(ls '$TMP/rootonly' | wc -l) -eq 4 ]"
 # shellcheck disable=SC2086
 check "no program of the client is left loaded" none_left prog $cprogs
 client_run --keep-root --output "$TMP/r2.csv"
