@@ -15,6 +15,7 @@
 #include "client_correlate.h"
 #include "client_opts.h"
 #include "client_trace.h"
+#include "control.h"
 #include "net.h"
 #include "pingloop.h"
 #include "privdrop.h"
@@ -42,6 +43,7 @@ static void setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	pp_control_set_abort_flag(&stop_signal); /* a mute agent must not hold a Ctrl-C for 5 s */
 }
 
 struct run {
@@ -355,6 +357,10 @@ static void fetch_agent(struct run *r)
 
 	if (!r->ct || r->opts.no_agent)
 		return;
+	if (stop_signal) { /* the user asked us to stop: not another 5 s for the agent */
+		fprintf(stderr, PROG ": interrupted: the server's events are not fetched\n");
+		return;
+	}
 	if (!r->opts.control_port) {
 		fprintf(stderr, PROG ": no control port to ask (--port 65535 has no port + 1; give "
 			"--control-port): server columns are empty\n");
@@ -578,6 +584,8 @@ static int run(struct run *r)
 		return rc;
 	}
 	fetch_agent(r);
+	if (stop_signal && !r->end_err)
+		r->end_err = -EINTR; /* during the fetch: the exchanges are all there, not the server's events */
 	rc = report(r, csv);
 	if (!rc && r->end_err) {
 		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu "

@@ -16,6 +16,7 @@
 
 #include "agent_opts.h"
 #include "agent_serve.h"
+#include "control.h"
 #include "eventlog.h"
 #include "eventstore.h"
 #include "privdrop.h"
@@ -60,6 +61,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
+	pp_control_set_abort_flag(&stop_signal); /* a stalled control client must not delay us */
 }
 
 static double now_s(void)
@@ -275,9 +277,12 @@ static int write_rows(FILE *f, const struct pp_eventstore *store)
 	for (i = 0; i < n; i++)
 		rows[i] = pp_eventstore_get(store, i);
 	qsort(rows, n, sizeof(*rows), by_time);
+	errno = 0;
 	err = pp_eventlog_write_header(f);
 	for (i = 0; i < n && !err; i++)
 		err = pp_eventlog_write(f, rows[i]);
+	if (err == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
+		err = -errno;
 	free(rows);
 	return err;
 }
