@@ -178,7 +178,8 @@ int pp_privdrop_outputs(const char *const *paths, size_t n)
 		if (dup2(sv[1], 3) < 0)
 			_exit(1);
 		syscall(SYS_close_range, 4U, ~0U, 0U);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* No PR_SET_PDEATHSIG: when the parent dies, the socket's EOF ends the helper
+		 * after it removed the temp files, which a SIGKILL would leave behind. */
 		helper_main(3, slots, used);
 	}
 	close(sv[1]);

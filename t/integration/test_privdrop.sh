@@ -131,6 +131,12 @@ check "--summary-json, --events-out, --pcap-out written too, no temp file" bash 
 	[ \$(ls '$TMP/rootonly' | wc -l) -eq 4 ]"
 # shellcheck disable=SC2086
 check "no program of the client is left loaded" none_left prog $cprogs
+rm -f "$TMP/rootonly"/*
+client_run --output "$TMP/rootonly/r.csv"
+wait_dropped "$client"
+kill -KILL "$client"; wait "$client" 2>/dev/null
+sleep 0.3
+check "client killed (SIGKILL): its helper removes the temp results file" test -z "$(ls -A "$TMP/rootonly")"
 client_run --keep-root --output "$TMP/r2.csv"
 sleep 0.8
 check "client --keep-root stays root" test "$(status_of "$client" Uid)" = "0 0 0 0"
