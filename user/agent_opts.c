@@ -36,6 +36,10 @@ void pp_agent_usage(FILE *f)
 "      --iface IF        capture on IF only (default: every interface, \"any\")\n"
 "      --pcap-out FILE   also save the captured frames (pcap, for Wireshark)\n"
 "      --tstamp-type T   pcap time stamp type, e.g. adapter (default: the host's clock)\n"
+"      --user NAME       become NAME once BPF, capture and control port are set up\n"
+"                        (default nobody; keeps only CAP_KILL to stop CMD, which runs as\n"
+"                        root; --output goes through a root helper that only renames it)\n"
+"      --keep-root       stay root throughout\n"
 "  -v, --verbose         libbpf's messages (twice: debug)\n"
 "  -h, --help            this help\n"
 "Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on bad usage.\n",
@@ -88,7 +92,8 @@ int pp_port_in_args(char *const *argv, __u16 *port)
 }
 
 enum { OPT_PERF_PAGES = 256, OPT_MAX_EVENTS, OPT_KEEP_ACKS, OPT_BTF, OPT_CONTROL_PORT,
-       OPT_CONTROL_BIND, OPT_NO_CAPTURE, OPT_IFACE, OPT_PCAP_OUT, OPT_TSTAMP_TYPE };
+       OPT_CONTROL_BIND, OPT_NO_CAPTURE, OPT_IFACE, OPT_PCAP_OUT, OPT_TSTAMP_TYPE,
+       OPT_USER, OPT_KEEP_ROOT };
 
 static const struct option long_options[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -105,6 +110,8 @@ static const struct option long_options[] = {
 	{ "iface", required_argument, NULL, OPT_IFACE },
 	{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
 	{ "tstamp-type", required_argument, NULL, OPT_TSTAMP_TYPE },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "keep-root", no_argument, NULL, OPT_KEEP_ROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -183,6 +190,14 @@ static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *ms
 	case OPT_TSTAMP_TYPE:
 		o->tstamp_type = arg;
 		return 0;
+	case OPT_USER:
+		if (!*arg)
+			return bad(msg, msglen, "--user needs a user name");
+		o->user = arg;
+		return 0;
+	case OPT_KEEP_ROOT:
+		o->keep_root = true;
+		return 0;
 	case 'v':
 		o->verbosity++;
 		return 0;
@@ -201,6 +216,7 @@ int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, si
 	memset(o, 0, sizeof(*o));
 	o->max_events = PP_AGENT_DEFAULT_MAX_EVENTS;
 	o->control_port = -1;
+	o->user = "nobody";
 	msg[0] = '\0';
 	optind = 1;
 	opterr = 0;

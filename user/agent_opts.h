@@ -29,6 +29,8 @@ struct pp_agent_opts {
 	const char *iface;    /* --iface for the capture; NULL = every interface */
 	const char *pcap_out; /* --pcap-out FILE */
 	const char *tstamp_type; /* --tstamp-type NAME */
+	const char *user;     /* --user to become once set up (default "nobody") */
+	bool keep_root;       /* --keep-root: no privilege drop */
 	int verbosity;
 	bool help;
 };

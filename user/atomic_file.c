@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "privdrop.h"
 
 int pp_atomic_open(struct pp_atomic_file *f, const char *path)
 {
@@ -24,6 +25,20 @@ int pp_atomic_open(struct pp_atomic_file *f, const char *path)
 	if (!f->path || !f->tmp_path) {
 		pp_atomic_abort(f);
 		return -ENOMEM;
+	}
+	/* After a privilege drop, the root helper creates it for us (in a directory we may no
+	 * longer write); it names the temp file itself. */
+	f->fd = pp_privdrop_create_tmp(path);
+	if (f->fd >= 0) {
+		snprintf(f->tmp_path, len, "%s", "");
+		f->created = true;
+		return 0;
+	}
+	if (f->fd != -ENOSYS) {
+		rc = f->fd;
+		f->fd = -1;
+		pp_atomic_abort(f);
+		return rc;
 	}
 	/* Beside the target, so that rename() stays within one file system. The mode honours
 	 * the umask like any file the user creates (mkstemp would force 0600). */
@@ -91,9 +106,13 @@ int pp_atomic_commit(struct pp_atomic_file *f)
 	if (f->fd >= 0 && close(f->fd) && !rc)
 		rc = -errno;
 	f->fd = -1;
-	if (!rc && rename(f->tmp_path, f->path))
+	if (!rc && !*f->tmp_path) { /* the root helper's file */
+		rc = pp_privdrop_commit_tmp(f->path);
+		if (!rc)
+			f->created = false;
+	} else if (!rc && rename(f->tmp_path, f->path))
 		rc = -errno;
-	if (!rc) {
+	if (!rc && *f->tmp_path) {
 		f->created = false;
 		rc = sync_dir_of(f->path);
 	}
@@ -106,7 +125,9 @@ void pp_atomic_abort(struct pp_atomic_file *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
-	if (f->created)
+	if (f->created && !*f->tmp_path)
+		pp_privdrop_remove_tmp(f->path);
+	else if (f->created)
 		unlink(f->tmp_path);
 	f->created = false;
 	free(f->path);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "capture.h"
 #include "packet.h"
 
@@ -44,7 +45,9 @@ struct local_addr {
 struct pp_capture {
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
-	char *dump_path, *dump_tmp;
+	char *dump_path;
+	struct pp_atomic_file dump_file; /* temp + rename, via the root helper after a drop */
+	bool dump_open;
 	int linktype;
 	int tstamp_type;
 	bool keep_acks;
@@ -253,32 +256,28 @@ static int choose_tstamp_type(struct pp_capture *c, const char *name, char *err,
 
 static int open_dump(struct pp_capture *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f;
-	int fd;
+	FILE *f = NULL;
+	int fd, ret;
 
 	c->dump_path = strdup(path);
-	if (!c->dump_path || asprintf(&c->dump_tmp, "%s.XXXXXX", path) < 0) {
-		c->dump_tmp = NULL;
+	if (!c->dump_path) {
 		errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	fd = mkstemp(c->dump_tmp);
-	if (fd < 0) {
-		int e = errno;
-
-		errf(err, errlen, "--pcap-out %s: %s", path, strerror(e));
-		free(c->dump_tmp);
-		c->dump_tmp = NULL;
-		return -e;
+	if ((ret = pp_atomic_open(&c->dump_file, path)) < 0) {
+		errf(err, errlen, "--pcap-out %s: %s", path, strerror(-ret));
+		return ret;
 	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "wb");
+	c->dump_open = true;
+	fd = dup(c->dump_file.fd);
+	if (fd >= 0)
+		f = fdopen(fd, "wb");
 	c->dumper = f ? pcap_dump_fopen(c->pcap, f) : NULL;
 	if (!c->dumper) {
 		errf(err, errlen, "--pcap-out %s: %s", path, f ? pcap_geterr(c->pcap) : strerror(errno));
 		if (f)
 			fclose(f);
-		else
+		else if (fd >= 0)
 			close(fd);
 		return -EIO;
 	}
@@ -509,14 +508,13 @@ static int publish_dump(struct pp_capture *c)
 		ret = -EIO;
 	pcap_dump_close(c->dumper);
 	c->dumper = NULL;
-	if (!ret && rename(c->dump_tmp, c->dump_path))
-		ret = -errno;
-	if (ret) {
+	c->dump_open = false;
+	if (!ret)
+		ret = pp_atomic_commit(&c->dump_file);
+	else
+		pp_atomic_abort(&c->dump_file);
+	if (ret)
 		fprintf(stderr, "capture: cannot write %s: %s\n", c->dump_path, strerror(-ret));
-		unlink(c->dump_tmp);
-	}
-	free(c->dump_tmp);
-	c->dump_tmp = NULL;
 	return ret;
 }
 
@@ -539,11 +537,10 @@ void pp_capture_close(struct pp_capture *c)
 {
 	if (!c)
 		return;
-	if (c->dumper) {
+	if (c->dumper)
 		pcap_dump_close(c->dumper);
-		unlink(c->dump_tmp);
-	}
-	free(c->dump_tmp);
+	if (c->dump_open)
+		pp_atomic_abort(&c->dump_file);
 	free(c->dump_path);
 	if (c->pcap)
 		pcap_close(c->pcap);

@@ -38,6 +38,10 @@ void pp_client_usage(FILE *out)
 "                           1..%llu (default %llu); more are counted\n"
 "      --events-out FILE    this host's raw events (pingpong-analyze input)\n"
 "      --pcap-out FILE      this host's capture, pcap with ns time stamps\n"
+"      --user NAME          as root: become NAME once trace and capture are up (default\n"
+"                           nobody); outputs are still created where asked, by a root\n"
+"                           helper that only creates and renames them\n"
+"      --keep-root          stay root throughout\n"
 "  -v, --verbose            event counts, capture clock; twice: libbpf debug\n"
 "  -h, --help               this text\n"
 "\n"
@@ -101,7 +105,7 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 {
 	enum {
 		OPT_NO_TRACE = 256, OPT_NO_CAPTURE, OPT_IFACE, OPT_NO_AGENT, OPT_CONTROL_PORT,
-		OPT_PERF_PAGES, OPT_MAX_EVENTS, OPT_EVENTS_OUT, OPT_PCAP_OUT,
+		OPT_PERF_PAGES, OPT_MAX_EVENTS, OPT_EVENTS_OUT, OPT_PCAP_OUT, OPT_USER, OPT_KEEP_ROOT,
 	};
 	static const struct option longopts[] = {
 		{ "addr", required_argument, NULL, 'a' },
@@ -121,6 +125,8 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
 		{ "events-out", required_argument, NULL, OPT_EVENTS_OUT },
 		{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "keep-root", no_argument, NULL, OPT_KEEP_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -136,6 +142,7 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		.warmup = PP_CLIENT_DEFAULT_WARMUP,
 		.output = PP_CLIENT_DEFAULT_OUTPUT,
 		.max_events = PP_CLIENT_DEFAULT_MAX_EVENTS,
+		.user = "nobody",
 	};
 	err[0] = '\0';
 	optind = 0; /* glibc: full reset, so tests may parse again */
@@ -213,6 +220,12 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 			break;
 		case OPT_PCAP_OUT:
 			rc = text("--pcap-out", optarg, &o->pcap_out, err, errlen);
+			break;
+		case OPT_USER:
+			rc = text("--user", optarg, &o->user, err, errlen);
+			break;
+		case OPT_KEEP_ROOT:
+			o->keep_root = true;
 			break;
 		case 'v':
 			o->verbosity++;

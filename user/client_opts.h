@@ -40,6 +40,8 @@ struct pp_client_opts {
 	uint64_t max_events;       /* client-host events kept in memory */
 	const char *events_out;    /* this host's raw event log (eventlog.h); NULL = none */
 	const char *pcap_out;      /* this host's capture (pcap); NULL = none */
+	const char *user;          /* --user to become once traced (default "nobody") */
+	bool keep_root;            /* --keep-root: no privilege drop */
 	int verbosity;             /* -v: counts and libbpf's warnings; -vv: libbpf debug */
 };
 

@@ -349,9 +349,12 @@ int pp_client_trace_write_log(const struct pp_client_trace *ct, const char *path
 		pp_atomic_abort(&af);
 		return rc;
 	}
+	errno = 0;
 	rc = pp_eventlog_write_header(f);
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = pp_eventlog_write(f, &ev[i]);
+	if (rc == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
+		rc = -errno;
 	if (fclose(f) && !rc)
 		rc = -errno;
 	if (rc) {

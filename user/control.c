@@ -30,21 +30,41 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* deadline_ms < 0: wait timeout_ms; else wait until the deadline. */
+static volatile sig_atomic_t *abort_flag;
+
+void pp_control_set_abort_flag(volatile sig_atomic_t *flag)
+{
+	abort_flag = flag;
+}
+
+static bool aborted(void)
+{
+	return abort_flag && *abort_flag;
+}
+
+/* Slices of a wait: a stop signal that lands just before poll is still seen within this. */
+#define ABORT_CHECK_MS 100
+
+/* deadline_ms < 0: wait timeout_ms; else wait until the deadline. -EINTR once the abort
+ * flag is set (a stop signal must not wait out a stalled peer). */
 static int wait_fd(int fd, short events, int timeout_ms, int64_t deadline_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int wait_ms = timeout_ms;
+	int64_t end = deadline_ms >= 0 ? deadline_ms : now_ms() + timeout_ms;
 	int n;
 
-	if (deadline_ms >= 0) {
-		int64_t left = deadline_ms - now_ms();
+	do {
+		int64_t left = end - now_ms();
+		int wait_ms = left <= 0 ? 0 : (int)left;
 
-		wait_ms = left <= 0 ? 0 : (int)left;
-	}
-	do
+		if (aborted())
+			return -EINTR;
+		if (abort_flag && wait_ms > ABORT_CHECK_MS)
+			wait_ms = ABORT_CHECK_MS;
 		n = poll(&p, 1, wait_ms);
-	while (n < 0 && errno == EINTR);
+		if (n == 0 && now_ms() < end)
+			n = -1, errno = EINTR; /* a slice ended: look at the flag, wait on */
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
@@ -67,6 +87,8 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms, int64_t dead
 		}
 		if (n == 0)
 			return -ECONNRESET; /* the peer hung up in the middle of a frame */
+		if (errno == EINTR && aborted())
+			return -EINTR;
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -91,6 +113,8 @@ static int write_full(int fd, const void *buf, size_t len, int timeout_ms)
 			len -= (size_t)n;
 			continue;
 		}
+		if (errno == EINTR && aborted())
+			return -EINTR;
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)

@@ -10,12 +10,17 @@
 #ifndef PP_CONTROL_H
 #define PP_CONTROL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "proto.h"
 
 #define PP_CONTROL_DEFAULT_TIMEOUT_MS 5000
+
+/* A stop flag (set by a signal handler): once non-zero, every wait of the channel, on either
+ * side, ends at once with -EINTR instead of waiting out its timeout. NULL = none. */
+void pp_control_set_abort_flag(volatile sig_atomic_t *flag);
 
 /* Takes one event; 0 to go on, a negative errno to stop. */
 typedef int (*pp_emit_fn)(void *emit_ctx, const struct pp_event *ev);

@@ -15,8 +15,10 @@
 #include "client_correlate.h"
 #include "client_opts.h"
 #include "client_trace.h"
+#include "control.h"
 #include "net.h"
 #include "pingloop.h"
+#include "privdrop.h"
 #include "results.h"
 #include "summary.h"
 #include "trace.h"
@@ -41,6 +43,7 @@ static void setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	pp_control_set_abort_flag(&stop_signal); /* a mute agent must not hold a Ctrl-C for 5 s */
 }
 
 struct run {
@@ -244,6 +247,39 @@ static int open_trace(struct run *r)
 	return 0;
 }
 
+/* Once root's work is done (BPF loaded, capture and socket open): --user, with no
+ * capability at all. Before the reader thread starts, so that every thread has dropped. */
+static int drop_privileges(const struct run *r)
+{
+	struct pp_privdrop_user u;
+	int rc;
+
+	if (r->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((rc = pp_privdrop_lookup(r->opts.user, &u)) < 0) {
+		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
+			r->opts.user);
+		return rc;
+	}
+	if ((rc = pp_privdrop(&u, false)) < 0)
+		fprintf(stderr, PROG ": cannot become user '%s': %s\n", r->opts.user, strerror(-rc));
+	return rc;
+}
+
+/* Before anything is opened: the helper that creates our outputs as root holds nothing else. */
+static int start_output_helper(const struct run *r)
+{
+	const char *outputs[4] = { r->opts.output, r->opts.summary_json, r->opts.events_out,
+				   r->opts.pcap_out };
+	int rc;
+
+	if (r->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((rc = pp_privdrop_outputs(outputs, 4)) < 0)
+		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-rc));
+	return rc;
+}
+
 /* After connect (the capture filters on the address connect chose), before the hello. */
 static int start_trace(struct run *r)
 {
@@ -257,7 +293,7 @@ static int start_trace(struct run *r)
 	int rc;
 
 	if (!r->ct)
-		return 0;
+		return drop_privileges(r);
 	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
 				   (const struct sockaddr *)&r->server.ss);
 	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
@@ -267,6 +303,8 @@ static int start_trace(struct run *r)
 		}
 		fprintf(stderr, PROG ": no wire capture (%s): wire columns are empty\n", err);
 	}
+	if ((rc = drop_privileges(r)) != 0)
+		return rc;
 	rc = pp_client_trace_start(r->ct, &r->flow);
 	if (rc)
 		fprintf(stderr, PROG ": cannot start the trace reader: %s\n", strerror(-rc));
@@ -319,6 +357,10 @@ static void fetch_agent(struct run *r)
 
 	if (!r->ct || r->opts.no_agent)
 		return;
+	if (stop_signal) { /* the user asked us to stop: not another 5 s for the agent */
+		fprintf(stderr, PROG ": interrupted: the server's events are not fetched\n");
+		return;
+	}
 	if (!r->opts.control_port) {
 		fprintf(stderr, PROG ": no control port to ask (--port 65535 has no port + 1; give "
 			"--control-port): server columns are empty\n");
@@ -503,6 +545,8 @@ static int run(struct run *r)
 	struct pp_results *csv = NULL;
 	int rc;
 
+	if ((rc = start_output_helper(r)) != 0)
+		return rc;
 	/* Created (as a temp file) before the run, so an unwritable path fails in a second,
 	 * not after the whole run; it gets its name only at the end. */
 	rc = pp_results_open(&csv, r->opts.output);
@@ -540,6 +584,8 @@ static int run(struct run *r)
 		return rc;
 	}
 	fetch_agent(r);
+	if (stop_signal && !r->end_err)
+		r->end_err = -EINTR; /* during the fetch: the exchanges are all there, not the server's events */
 	rc = report(r, csv);
 	if (!rc && r->end_err) {
 		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu "
@@ -571,5 +617,6 @@ int main(int argc, char **argv)
 	pp_agent_source_close(&r.agent);
 	pp_client_trace_close(r.ct);
 	free(r.rtt_ns);
+	pp_privdrop_outputs_close();
 	return rc ? 1 : 0;
 }

@@ -12,10 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+
 #include "agent_opts.h"
 #include "agent_serve.h"
+#include "control.h"
 #include "eventlog.h"
 #include "eventstore.h"
+#include "privdrop.h"
 #include "procnet.h"
 #include "spawn.h"
 #include "trace.h"
@@ -57,6 +61,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
+	pp_control_set_abort_flag(&stop_signal); /* a stalled control client must not delay us */
 }
 
 static double now_s(void)
@@ -272,29 +277,33 @@ static int write_rows(FILE *f, const struct pp_eventstore *store)
 	for (i = 0; i < n; i++)
 		rows[i] = pp_eventstore_get(store, i);
 	qsort(rows, n, sizeof(*rows), by_time);
+	errno = 0;
 	err = pp_eventlog_write_header(f);
 	for (i = 0; i < n && !err; i++)
 		err = pp_eventlog_write(f, rows[i]);
+	if (err == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
+		err = -errno;
 	free(rows);
 	return err;
 }
 
+/* Through atomic_file, which after the privilege drop asks the root helper for the temp file
+ * and the rename. */
 static int write_events(const struct agent *a, const char *path)
 {
-	char tmp[4096];
+	struct pp_atomic_file af;
 	FILE *f;
-	int fd, err = 0;
+	int fd, err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
+	if ((err = pp_atomic_open(&af, path)) < 0)
+		return err;
+	fd = dup(af.fd);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
 		err = -errno;
-		close(fd);
-		unlink(tmp);
+		if (fd >= 0)
+			close(fd);
+		pp_atomic_abort(&af);
 		return err;
 	}
 	err = write_rows(f, a->store);
@@ -302,11 +311,11 @@ static int write_events(const struct agent *a, const char *path)
 		err = -errno;
 	if (fclose(f) != 0 && !err)
 		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	if (err) {
+		pp_atomic_abort(&af);
+		return err;
+	}
+	return pp_atomic_commit(&af);
 }
 
 static void print_summary(const struct agent *a, double secs)
@@ -335,6 +344,42 @@ static int finish(struct agent *a, double started)
 	return status;
 }
 
+/* Everything privileged is open: become --user. A CMD we started runs as root, so we keep
+ * CAP_KILL (and nothing else) to stop it; waiting for it needs no privilege. */
+static int drop_privileges(struct agent *a)
+{
+	struct pp_privdrop_user u;
+	int err;
+
+	if (a->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((err = pp_privdrop_lookup(a->opts.user, &u)) < 0) {
+		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
+			a->opts.user);
+		return 1;
+	}
+	if ((err = pp_privdrop(&u, a->opts.cmd != NULL)) < 0) {
+		fprintf(stderr, PROG ": cannot become user '%s': %s\n", a->opts.user, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/* Started before anything is opened, so the helper holds no BPF link or socket. */
+static int start_output_helper(const struct agent *a)
+{
+	const char *outputs[2] = { a->opts.output, a->opts.pcap_out };
+	int err;
+
+	if (a->opts.keep_root || geteuid() != 0)
+		return 0;
+	if ((err = pp_privdrop_outputs(outputs, 2)) < 0) {
+		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = { .child = { .pid = -1, .gate_fd = -1 } };
@@ -357,10 +402,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	status = 1;
+	if (start_output_helper(&a) != 0)
+		goto cleanup;
 	if (a.opts.cmd && start_child(&a) != 0)
 		goto cleanup;
 	install_signals();
-	if (start_trace(&a) != 0 || start_serving(&a) != 0)
+	if (start_trace(&a) != 0 || start_serving(&a) != 0 || drop_privileges(&a) != 0)
 		goto cleanup;
 	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
 		fprintf(stderr, PROG ": cannot release %s: %s\n", a.opts.cmd[0], strerror(-err));
@@ -380,5 +427,6 @@ cleanup:
 	pp_agent_serve_close(&a.serve);
 	pp_trace_close(a.trace);
 	pp_eventstore_free(a.store);
+	pp_privdrop_outputs_close();
 	return status;
 }
