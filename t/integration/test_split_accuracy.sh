@@ -111,7 +111,8 @@ runs() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1-$r"; done; } # p
 # A CPU that sleeps through a 1 ms wait wakes slower than one that slept 0.1 ms (on this VM
 # the idle exit costs 5-15 us), and that wake-up lands, rightly, in the stacks' recv side.
 # It is real stack time, but not the split's accuracy: SCHED_IDLE spinners keep every CPU
-# out of idle for both D, and give way at once to any real task.
+# out of idle for both D, and give way at once to any real task. They run to the end: the
+# reply-delay section needs them too (a busy-waiting server keeps its CPU out of idle).
 idle_pollers=()
 for _ in $(seq 1 "$(nproc)"); do
 	chrt --idle 0 bash -c 'while :; do :; done' &
@@ -145,7 +146,6 @@ check "D=$D: network p50 rose by 2*D within 2% ($n us, $how; want 980..1020)" \
 	within "$n" $((2 * D - 2 * D / 50)) $((2 * D + 2 * D / 50))
 check "D=$D: client_stack p50 moved < 5 us ($c us, $how)" below "${c#-}" 5
 check "D=$D: server_stack p50 moved < 5 us ($s us, $how)" below "${s#-}" 5
-for pid in "${idle_pollers[@]}"; do stop_pid "$pid"; done
 stop_pid "$AGENT_PID"
 "$TESTBED" down >/dev/null 2>&1
 
@@ -191,4 +191,5 @@ check "reply-delay 150: server_app p50 rose by 150 us within 10% ($a us, $how; w
 check "reply-delay 150: network p50 moved < 5 us ($n us, $how)" below "${n#-}" 5
 check "reply-delay 150: client_stack p50 moved < 5 us ($c us, $how)" below "${c#-}" 5
 check "reply-delay 150: server_stack p50 moved < 5 us ($s us, $how)" below "${s#-}" 5
+for pid in "${idle_pollers[@]}"; do stop_pid "$pid"; done
 finish
