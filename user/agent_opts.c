@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent_opts.h"
+#include "cli.h"
 #include "trace.h"
 
 #define MAX_DURATION_S (365.0 * 86400)
@@ -58,20 +59,9 @@ static int bad(char *msg, size_t msglen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || s[strspn(s, "0123456789")] != '\0')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return (errno || *out < min || *out > max) ? -EINVAL : 0;
-}
-
 int pp_port_in_args(char *const *argv, __u16 *port)
 {
-	unsigned long v;
+	uint64_t v;
 	int i;
 
 	*port = 0;
@@ -84,7 +74,7 @@ int pp_port_in_args(char *const *argv, __u16 *port)
 			val = argv[i] + 7;
 		if (!val)
 			continue;
-		if (parse_ulong(val, 1, 65535, &v) < 0)
+		if (pp_parse_u64(val, 1, 65535, &v) < 0)
 			return -EINVAL;
 		*port = (__u16)v;
 	}
@@ -119,19 +109,19 @@ static const struct option long_options[] = {
 
 static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *msg, size_t msglen)
 {
-	unsigned long v;
+	uint64_t v;
 	char *end;
 
 	switch (opt) {
 	case 'p':
-		if (parse_ulong(arg, 1, 65535, &v) < 0)
+		if (pp_parse_u64(arg, 1, 65535, &v) < 0)
 			return bad(msg, msglen, "--port must be 1..65535 (got '%s')", arg);
 		if (o->n_ports == PP_MAX_PORTS)
 			return bad(msg, msglen, "--port given more than %d times", PP_MAX_PORTS);
 		o->ports[o->n_ports++] = (__u16)v;
 		return 0;
 	case 'P':
-		if (parse_ulong(arg, 1, 4194304, &v) < 0)
+		if (pp_parse_u64(arg, 1, 4194304, &v) < 0)
 			return bad(msg, msglen, "--pid must be a process id 1..4194304 (got '%s')", arg);
 		o->pid = (pid_t)v;
 		return 0;
@@ -148,13 +138,13 @@ static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *ms
 				   MAX_DURATION_S, arg);
 		return 0;
 	case OPT_PERF_PAGES:
-		if (parse_ulong(arg, 1, MAX_PERF_PAGES, &v) < 0 || (v & (v - 1)))
+		if (pp_parse_u64(arg, 1, MAX_PERF_PAGES, &v) < 0 || (v & (v - 1)))
 			return bad(msg, msglen, "--perf-pages must be a power of 2, 1..%d pages (got '%s')",
 				   MAX_PERF_PAGES, arg);
 		o->perf_pages = v;
 		return 0;
 	case OPT_MAX_EVENTS:
-		if (parse_ulong(arg, 1, 1000000000, &v) < 0)
+		if (pp_parse_u64(arg, 1, 1000000000, &v) < 0)
 			return bad(msg, msglen, "--max-events must be 1..1000000000 (got '%s')", arg);
 		o->max_events = v;
 		return 0;
@@ -165,7 +155,7 @@ static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *ms
 		o->btf_path = arg;
 		return 0;
 	case OPT_CONTROL_PORT:
-		if (parse_ulong(arg, 0, 65535, &v) < 0)
+		if (pp_parse_u64(arg, 0, 65535, &v) < 0)
 			return bad(msg, msglen, "--control-port must be 0..65535 (got '%s')", arg);
 		o->control_port = (int)v;
 		return 0;
