@@ -60,7 +60,7 @@ assert j["exchanges"] == n, f"json exchanges {j['exchanges']}"
 m = re.search(r"^measured: (\d+) exchanges, (\d+) matched", txt, re.M)
 assert m and int(m.group(1)) == n and int(m.group(2)) == j["matched"], "text and json counts differ"
 assert j["traced"] and j["server_events"] and j["capture"], "not everything was measured"
-rows = {l.split()[0]: l.split()[1:] for l in txt.splitlines() if re.match(r"^[a-z_]+ +\d+ +[0-9.]", l)}
+rows = {l.split()[0]: l.split()[1:] for l in txt.splitlines() if re.match(r"^[a-z_]+ +\d+ +-?[0-9.]", l)}
 comps = j["components"]
 assert set(rows) == set(comps), f"components {sorted(rows)} vs {sorted(comps)}"
 for k, v in comps.items():
