@@ -162,6 +162,14 @@ for fam in IPv4 IPv6; do
 done
 
 # ---- 1024 B: the split is right (also the baseline of the reply delay); raw outputs ----
+# SCHED_IDLE spinners keep the CPUs out of idle for the baseline and the delayed run alike:
+# otherwise the baseline pays the idle wake-ups that a waiting server's busy CPU never does.
+pollers=()
+for _ in $(seq 1 "$(nproc)"); do
+	chrt --idle 0 bash -c 'while :; do :; done' &
+	pollers+=("$!")
+	PP_PIDS+=("$!")
+done
 run_client base "$SERVER_IP4" --events-out "$TMP/events.csv" --pcap-out "$TMP/client.pcap"
 check_split base
 app=$(p50 "$TMP/base.csv" rtt_app_us) rtt=$(p50 "$TMP/base.csv" rtt_us)
@@ -194,6 +202,8 @@ for c in client_stack server_stack network; do
 	check "delay: $c p50 moved < 15 us ($before -> $after)" \
 		awk -v a="$before" -v b="$after" 'BEGIN { d = b - a; if (d < 0) d = -d; exit !(d < 15) }'
 done
+
+for pid in "${pollers[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 
 # ---- no agent: the client's own columns, and one line saying the server's are empty ----
 port=$((port + 10))
