@@ -183,6 +183,34 @@ START_TEST(test_overlong_line_is_e2big)
 }
 END_TEST
 
+/* The buffer starts small and doubles: a line just under the limit still reads whole. */
+START_TEST(test_line_just_under_the_limit_reads_whole)
+{
+	size_t cell = PP_CSV_MAX_LINE - 1, len = 7 + cell + 1 + 9;
+	char *text = malloc(len);
+	const char *got;
+	size_t got_len;
+	struct pp_csv *csv;
+
+	memcpy(text, "rtt_us\n", 7);
+	memset(text + 7, '1', cell);
+	memcpy(text + 7 + cell, "\n2.500\n\n\n\n", 10);
+	ck_assert_int_eq(pp_csv_open(&csv, write_temp(text, len)), 0);
+	unlink(path);
+	ck_assert_int_eq(pp_csv_next(csv), 1);
+	got = pp_csv_cell(csv, 0, &got_len);
+	ck_assert_uint_eq(got_len, cell);
+	ck_assert(got[0] == '1' && got[cell - 1] == '1');
+	ck_assert_int_eq(pp_csv_next(csv), 1);
+	got = pp_csv_cell(csv, 0, &got_len);
+	ck_assert_uint_eq(got_len, 5);
+	ck_assert(memcmp(got, "2.500", 5) == 0);
+	ck_assert_int_eq(pp_csv_next(csv), 0);
+	pp_csv_close(csv);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_many_rows_across_buffer_refills)
 {
 	size_t rows = 300000, seen = 0;
@@ -294,6 +322,7 @@ int main(void)
 	tcase_add_test(tc, test_header_name_with_nul_is_refused);
 	tcase_add_test(tc, test_wide_header_is_checked_in_n_log_n);
 	tcase_add_test(tc, test_overlong_line_is_e2big);
+	tcase_add_test(tc, test_line_just_under_the_limit_reads_whole);
 	tcase_add_test(tc, test_many_rows_across_buffer_refills);
 	tcase_add_test(tc, test_number_grammar);
 	tcase_add_test(tc, test_negative_zero_reads_as_zero);

@@ -1,5 +1,6 @@
-/* Reads a header-named CSV row by row through one fixed buffer; numbers are parsed only for the
- * cells a caller asks about, with an exact fast path because a million-row file is the norm. */
+/* Reads a header-named CSV row by row through one buffer that grows to the longest line (up to
+ * PP_CSV_MAX_LINE); numbers are parsed only for the cells a caller asks about, with an exact
+ * fast path because a million-row file is the norm. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,7 +15,8 @@
 
 struct pp_csv {
 	int fd;
-	char *buf;              /* PP_CSV_MAX_LINE + 1 bytes; lines are cut in place */
+	char *buf;              /* cap + 1 bytes; lines are cut in place */
+	size_t cap;             /* grows by doubling while a line does not fit, to PP_CSV_MAX_LINE */
 	size_t start, end;      /* unread bytes are buf[start..end) */
 	bool eof;
 	size_t lineno;
@@ -100,6 +102,21 @@ int pp_parse_double(const char *s, size_t len, double *out)
 	return 0;
 }
 
+/* 64 KiB holds any results.csv row many times over; a longer line doubles the buffer. */
+#define CSV_FIRST_CAP (64u << 10)
+
+static int grow_buffer(struct pp_csv *csv)
+{
+	size_t cap = csv->cap * 2 > PP_CSV_MAX_LINE ? PP_CSV_MAX_LINE : csv->cap * 2;
+	char *buf = realloc(csv->buf, cap + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	csv->buf = buf;
+	csv->cap = cap;
+	return 0;
+}
+
 /* Next line, NUL-terminated in place, without its "\n" or "\r\n"; NULL at end of file. */
 static int read_line(struct pp_csv *csv, char **line, size_t *len)
 {
@@ -124,11 +141,17 @@ static int read_line(struct pp_csv *csv, char **line, size_t *len)
 		memmove(csv->buf, csv->buf + csv->start, csv->end - csv->start);
 		csv->end -= csv->start;
 		csv->start = 0;
-		if (csv->end == PP_CSV_MAX_LINE) {
-			csv->lineno++;
-			return -E2BIG;
+		if (csv->end == csv->cap) {
+			int err;
+
+			if (csv->cap == PP_CSV_MAX_LINE) {
+				csv->lineno++;
+				return -E2BIG;
+			}
+			if ((err = grow_buffer(csv)) < 0)
+				return err;
 		}
-		ssize_t got = read(csv->fd, csv->buf + csv->end, PP_CSV_MAX_LINE - csv->end);
+		ssize_t got = read(csv->fd, csv->buf + csv->end, csv->cap - csv->end);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -226,7 +249,8 @@ int pp_csv_open(struct pp_csv **out, const char *path)
 		free(csv);
 		return err;
 	}
-	csv->buf = malloc(PP_CSV_MAX_LINE + 1);
+	csv->cap = CSV_FIRST_CAP < PP_CSV_MAX_LINE ? CSV_FIRST_CAP : PP_CSV_MAX_LINE;
+	csv->buf = malloc(csv->cap + 1);
 	err = csv->buf ? read_header(csv) : -ENOMEM;
 	if (err) {
 		pp_csv_close(csv);

@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(fd >= 0);
 	CHECK(write(fd, data, size) == (ssize_t)size);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	/* each open costs a 1 MiB line buffer: load again only when there is something to load */
+	/* load again only when there is something to load */
 	if (walk_rows(path))
 		load_samples(path);
 	close(fd);
