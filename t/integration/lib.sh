@@ -5,6 +5,7 @@
 #   tb_client CMD... / tb_server CMD... / tb_router CMD...      run in a namespace
 #   tb_bg client|server|router CMD...  start in background; PID appended to PP_PIDS, in $!
 #   wait_port server PORT [SECONDS]    wait until something listens on PORT
+#   witness_start / witness_stop FILE  the kernel's own record (ftrace) of the packet tracepoints
 #   check "what" CMD...                records a PASS/FAIL line (the test goes on)
 #   fail "why" / finish                fail now / exit with the recorded outcome
 set -uo pipefail
@@ -22,8 +23,10 @@ PP_FAILED=0
 CLIENT_IP4=198.18.0.1 SERVER_IP4=198.18.0.2
 CLIENT_IP6=2001:2::1 SERVER_IP6=2001:2::2
 
+WITNESS=
 cleanup() {
 	local pid
+	[ -z "$WITNESS" ] || { echo 0 >"$WITNESS/tracing_on"; rmdir "$WITNESS"; } 2>/dev/null
 	for pid in "${PP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${PP_PIDS[@]}"; do
 		for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -91,4 +94,39 @@ wait_port() { # host port [seconds]
 csv_col() {
 	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; if (!c) exit 3; next }
 		{ print $c }' "$1"
+}
+
+# The witness: an ftrace instance recording net_dev_queue, netif_receive_skb and tcp_probe
+# with the task each hit ran on. It is the kernel's own account of every hit, independent of
+# BPF, so a point missing from our events can be told apart from a hit the kernel never gave
+# our programs (t/integration/witness.py compares them). Started before the agents attach.
+witness_start() {
+	local tracefs=/sys/kernel/tracing ev
+	[ -d "$tracefs/instances" ] || mount -t tracefs nodev "$tracefs" ||
+		fail "tracefs is not mounted and cannot be mounted on $tracefs"
+	WITNESS=$tracefs/instances/$PP_TESTBED
+	rmdir "$WITNESS" 2>/dev/null
+	mkdir "$WITNESS" || fail "cannot create the ftrace instance $WITNESS"
+	echo 0 >"$WITNESS/tracing_on"
+	echo mono >"$WITNESS/trace_clock" || fail "ftrace has no mono clock"
+	echo 1 >"$WITNESS/options/record-tgid"
+	echo "${1:-65536}" >"$WITNESS/buffer_size_kb" || fail "cannot size the ftrace buffer"
+	# witness.py FTRACE_FILTERS: what cannot carry data (ARP, ND, pure ACKs) stays out
+	while IFS='|' read -r ev filter; do
+		echo "$filter" >"$WITNESS/events/$ev/filter" || fail "cannot filter $ev in ftrace ($filter)"
+		echo 1 >"$WITNESS/events/$ev/enable" || fail "cannot enable the tracepoint $ev in ftrace"
+	done < <(python3 -c "import sys; sys.path.insert(0, '$ROOT/t/integration'); import witness
+for ev, f in witness.FTRACE_FILTERS.items(): print(ev + '|' + f)")
+	echo 1 >"$WITNESS/tracing_on"
+}
+
+# witness_stop FILE: the record as text; fails the test if the ring buffer overran.
+witness_stop() {
+	local overrun
+	echo 0 >"$WITNESS/tracing_on"
+	cat "$WITNESS/trace" >"$1"
+	overrun=$(awk '/^overrun:/ { n += $2 } END { print n + 0 }' "$WITNESS"/per_cpu/cpu*/stats)
+	rmdir "$WITNESS"
+	WITNESS=
+	[ "$overrun" -eq 0 ] || fail "the ftrace witness overran its buffer ($overrun events lost)"
 }

@@ -1,0 +1,3 @@
+#!/bin/bash
+# The tracer with 1 MiB messages, 10,000 exchanges each way, IPv4 and IPv6 (see test_trace_exchanges.sh).
+exec "$(dirname "$0")/test_trace_exchanges.sh" --large "$@"
