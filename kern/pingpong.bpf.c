@@ -1,5 +1,10 @@
 /* Kernel side of pingpong: stable tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
- * filtered in the kernel by port, process tree and network namespace; one pp_event per point.
+ * filtered in the kernel by port, process tree and network namespace; one pp_event per point,
+ * sent to user space in per-CPU batches (output()).
+ *
+ * Every program runs on every hit of its tracepoint on the machine (twice on the testbed: the
+ * client's copy and the agent's), mostly to filter it out: the filters are inlined array
+ * lookups, and reads of kernel memory are as few as the layout allows (make bench, section 3).
  *
  * The packet points attach to their tracepoints in raw mode (raw_tp/), the syscall and sched
  * points in classic mode (tracepoint/). Why: classic tracepoint programs share one per-CPU
@@ -39,11 +44,13 @@ struct {
 	__type(value, struct pp_config);
 } pp_config SEC(".maps");
 
+/* Array lookups are inlined by the verifier; hash lookups cost a call and a hash each, and the
+ * port and tgid tests run on every packet and send/recv call of the machine. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_MAX_PORTS);
-	__type(key, __u16); /* host byte order */
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PP_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64); /* bit p & 63 of word p >> 6: port p (host byte order) is traced */
 } pp_ports SEC(".maps");
 
 struct {
@@ -52,6 +59,28 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } pp_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PP_TGID_SEEN_MASK + 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pp_tgid_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pp_batch);
+} pp_batch SEC(".maps");
+
+/* [0]: the address of our network namespace's struct net, once a packet showed it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pp_netns SEC(".maps");
 
 /* [0]: events the perf buffer refused (full). Counted here because the kernel reports its own
  * losses only in front of the next sample that fits, which never comes after the last drop. */
@@ -65,12 +94,14 @@ struct {
 
 /* A send/recv call between its entry and exit, one slot per thread, rewritten in place and
  * disarmed at the exit rather than deleted (an update and a delete per call cost about as much
- * as the rest of the syscall path). LRU: threads that are gone give their slots back. */
+ * as the rest of the syscall path). The entry fills in the event but for the exit's seq, length
+ * and time, so the exit reads one counter of the socket and nothing else. LRU: threads that are
+ * gone give their slots back. */
 struct pp_inflight {
-	__u64 enter_ns;
 	__u64 sk;
-	__u32 is_send;
 	__u32 armed;
+	__u32 pad;
+	struct pp_event ev;
 };
 
 struct {
@@ -86,90 +117,256 @@ static __always_inline const struct pp_config *get_config(void)
 {
 	__u32 zero = 0;
 
+#ifdef PP_ATTACH_ONLY /* make bench's floor: every program returns here */
+	return NULL;
+#endif
 	return bpf_map_lookup_elem(&pp_config, &zero);
+}
+
+static __always_inline bool port_bit(__u16 port)
+{
+	__u32 word = port >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&pp_ports, &word);
+
+	return bits && (*bits >> (port & 63)) & 1;
 }
 
 static __always_inline bool port_traced(__u16 a, __u16 b)
 {
-	return bpf_map_lookup_elem(&pp_ports, &a) || bpf_map_lookup_elem(&pp_ports, &b);
+	return port_bit(a) || port_bit(b);
 }
 
+/* The namespace is the tracer's own (pp_config.netns_ino), which lives as long as the tracer
+ * does: no other struct net can have its address meanwhile, so once learned, the address
+ * decides and the inode number is not read again. */
 static __always_inline bool netns_ok(const struct pp_config *cfg, struct net *net)
 {
-	return !cfg->netns_ino || BPF_CORE_READ(net, ns.inum) == cfg->netns_ino;
+	__u32 zero = 0;
+	__u64 *ours;
+
+	if (!cfg->netns_ino)
+		return true;
+	ours = bpf_map_lookup_elem(&pp_netns, &zero);
+	if (ours && *ours)
+		return (__u64)net == *ours;
+	if (BPF_CORE_READ(net, ns.inum) != cfg->netns_ino)
+		return false;
+	if (ours)
+		*ours = (__u64)net;
+	return true;
 }
 
+/* Most calls on a machine are by untraced processes: the seen-word answers them inline. */
 static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
 {
-	return (cfg->flags & PP_CFG_ALL_TGIDS) || bpf_map_lookup_elem(&pp_tgids, &tgid);
+	__u32 low = tgid & PP_TGID_SEEN_MASK;
+	__u32 *seen;
+
+	if (cfg->flags & PP_CFG_ALL_TGIDS)
+		return true;
+	seen = bpf_map_lookup_elem(&pp_tgid_seen, &low);
+	return seen && *seen && bpf_map_lookup_elem(&pp_tgids, &tgid);
 }
 
-static __always_inline void output(void *ctx, struct pp_event *ev)
+static __always_inline void count_failed(__u64 events)
 {
 	__u32 key = PP_STAT_OUTPUT_FAILED;
-	__u64 *failed;
+	__u64 *failed = bpf_map_lookup_elem(&pp_stats, &key);
 
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)) == 0)
-		return;
-	failed = bpf_map_lookup_elem(&pp_stats, &key);
 	if (failed)
-		(*failed)++;
+		*failed += events;
+}
+
+/* One perf record per batch: a record costs about as much as the rest of a packet program,
+ * whatever it holds. A program that interrupts another one mid-write on this CPU (a softirq
+ * over a syscall exit, say) finds the batch busy and sends its event alone. */
+static __always_inline void output(void *ctx, struct pp_event *ev)
+{
+	__u32 zero = 0, i;
+	struct pp_batch *b = bpf_map_lookup_elem(&pp_batch, &zero);
+
+	if (!b || b->busy) {
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)))
+			count_failed(1);
+		return;
+	}
+	b->busy = 1;
+	i = b->n & (PP_BATCH_EVENTS - 1);
+	b->ev[i] = *ev;
+	if (i + 1 < PP_BATCH_EVENTS) {
+		b->n = i + 1;
+	} else {
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, b->ev, sizeof(b->ev)))
+			count_failed(PP_BATCH_EVENTS);
+		b->n = 0;
+	}
+	b->busy = 0;
+}
+
+/* pp_trace_flush() runs a send-family call on fd -1 on each CPU that holds a partial batch. */
+static __always_inline void flush(void *ctx)
+{
+	__u32 zero = 0, n;
+	struct pp_batch *b = bpf_map_lookup_elem(&pp_batch, &zero);
+
+	if (!b || b->busy || !b->n)
+		return;
+	b->busy = 1;
+	n = b->n & (PP_BATCH_EVENTS - 1);
+	if (n && bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, b->ev,
+				       n * sizeof(struct pp_event)))
+		count_failed(n);
+	b->n = 0;
+	b->busy = 0;
 }
 
 /* ---- syscall points ---- */
 
-/* The sock behind fd, if it is a TCP/IPv4-or-6 socket on a traced port; else NULL. */
-static __always_inline struct sock *traced_tcp_sock(long fd)
+/* The leading fields of struct sock_common (addresses, ports, family) lie within a few bytes
+ * of each other: one read takes them all, at offsets CO-RE fixes at load time. A kernel that
+ * spreads them further apart gets one read each (the branch is settled when the object loads). */
+#define SKC_HEAD 24
+#define SKC_OFF(field) bpf_core_field_offset(struct sock_common, field)
+#define SKC_BASE SKC_OFF(skc_daddr)
+#define SKC_NEAR(field) (SKC_OFF(field) >= SKC_BASE && SKC_OFF(field) - SKC_BASE + \
+			 bpf_core_field_size(struct sock_common, field) <= SKC_HEAD)
+#define SKC_FIELD(head, sk, type, field)                                                   \
+	(SKC_NEAR(field) ? *(type *)((head) + (SKC_OFF(field) - SKC_BASE))                   \
+			 : (type)BPF_CORE_READ(sk, __sk_common.field))
+
+struct skc_head {
+	__u8 bytes[SKC_HEAD];
+};
+
+static __always_inline bool v4_mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/* ev's flow from the socket, in the direction the data travels (outgoing: local->remote).
+ * A v4-mapped IPv6 socket carries IPv4 packets, so it is reported as IPv4 like them. */
+static __always_inline void flow_from_sock(struct pp_event *ev, struct sock *sk,
+					   const struct skc_head *head, __u16 family, __u16 lport,
+					   __u16 rport, bool outgoing)
+{
+	__u8 *local = outgoing ? ev->saddr : ev->daddr, *remote = outgoing ? ev->daddr : ev->saddr;
+	__u32 addr6[8];
+
+	ev->sport = outgoing ? lport : rport;
+	ev->dport = outgoing ? rport : lport;
+	ev->family = PP_AF_INET;
+	if (family == PP_AF_INET6) {
+		/* skc_v6_daddr and skc_v6_rcv_saddr are neighbours: one read */
+		if (bpf_core_field_offset(struct sock_common, skc_v6_rcv_saddr) ==
+		    bpf_core_field_offset(struct sock_common, skc_v6_daddr) + 16) {
+			bpf_core_read(addr6, 32, &sk->__sk_common.skc_v6_daddr);
+		} else {
+			bpf_core_read(addr6, 16, &sk->__sk_common.skc_v6_daddr);
+			bpf_core_read(addr6 + 4, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		}
+		if (!v4_mapped(addr6)) {
+			ev->family = PP_AF_INET6;
+			__builtin_memcpy(remote, addr6, 16);
+			__builtin_memcpy(local, addr6 + 4, 16);
+			return;
+		}
+	}
+	*(__u32 *)local = SKC_FIELD(head->bytes, sk, __u32, skc_rcv_saddr);
+	*(__u32 *)remote = SKC_FIELD(head->bytes, sk, __u32, skc_daddr);
+}
+
+/* Two neighbouring pointers in one read where the layout allows (CO-RE). */
+#define PAIR_READ(dst0, dst1, obj, type, f0, f1)                                           \
+	({                                                                                 \
+		long __err;                                                                \
+		if (bpf_core_field_offset(type, f1) == bpf_core_field_offset(type, f0) + 8) { \
+			__u64 __pair[2];                                                   \
+			__err = bpf_probe_read_kernel(__pair, sizeof(__pair),              \
+				(__u8 *)(obj) + bpf_core_field_offset(type, f0));          \
+			dst0 = (typeof(dst0))__pair[0];                                    \
+			dst1 = (typeof(dst1))__pair[1];                                    \
+		} else {                                                                   \
+			__err = bpf_core_read(&dst0, sizeof(dst0), &(obj)->f0) |           \
+				bpf_core_read(&dst1, sizeof(dst1), &(obj)->f1);            \
+		}                                                                          \
+		__err;                                                                     \
+	})
+
+/* The sock behind fd, if it is a TCP/IPv4-or-6 socket on a traced port, with ev's flow filled
+ * in the direction the call's data travels; else NULL. The file is a socket when its private
+ * data is a struct socket pointing back at it (which spares reading the inode's mode). */
+static __always_inline struct sock *traced_tcp_sock(long fd, bool outgoing, struct pp_event *ev)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = NULL;
+	struct file **fds, *file = NULL, *back = NULL;
+	struct { __u32 max_fds, pad; __u64 fd; } fdt_head; /* struct fdtable's first two fields */
+	struct skc_head head;
 	struct socket *sock;
-	struct sock *sk;
-	__u16 family, protocol, lport, rport;
+	struct sock *sk = NULL;
+	__u16 family, lport, rport;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt)
+		return NULL;
+	if (bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
+	    bpf_core_field_offset(struct fdtable, fd) == 8) {
+		if (bpf_probe_read_kernel(&fdt_head, sizeof(fdt_head), fdt))
+			return NULL;
+	} else {
+		fdt_head.max_fds = BPF_CORE_READ(fdt, max_fds);
+		fdt_head.fd = (__u64)BPF_CORE_READ(fdt, fd);
+	}
+	fds = (struct file **)fdt_head.fd;
+	if (fd < 0 || fd >= fdt_head.max_fds)
 		return NULL;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
+	if (!sock || PAIR_READ(back, sk, sock, struct socket, file, sk) || back != file || !sk)
 		return NULL;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
+		return NULL;
+	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
 	if (family != PP_AF_INET && family != PP_AF_INET6)
 		return NULL;
 	/* a bitfield before 5.6, a u16 since: the probed read handles both layouts */
-	protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
-	if (protocol != IPPROTO_TCP)
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	return port_traced(lport, rport) ? sk : NULL;
+	lport = SKC_FIELD(head.bytes, sk, __u16, skc_num);
+	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
+	if (!port_traced(lport, rport))
+		return NULL;
+	flow_from_sock(ev, sk, &head, family, lport, rport, outgoing);
+	return sk;
 }
 
-static __always_inline int syscall_enter(long fd, __u32 is_send, __u64 msg_flags)
+static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u64 msg_flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	const struct pp_config *cfg = get_config();
-	struct pp_inflight call = { .is_send = is_send, .armed = 1 }, *slot;
+	struct pp_inflight *slot, call = { .armed = 1 };
 	struct sock *sk;
 
-	if (!cfg || !tgid_traced(cfg, pid_tgid >> 32))
+	if (!cfg)
 		return 0;
-	call.enter_ns = bpf_ktime_get_ns();
+	if ((int)fd == -1 && (__u32)pid_tgid == cfg->flush_tid) {
+		flush(ctx);
+		return 0;
+	}
+	if (!tgid_traced(cfg, pid_tgid >> 32))
+		return 0;
+	call.ev.ts_ns = bpf_ktime_get_ns();
 	slot = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	/* a peek moves no bytes: copied_seq stays, so the exit could not place them */
-	sk = (msg_flags & MSG_PEEK) ? NULL : traced_tcp_sock(fd);
+	sk = (msg_flags & MSG_PEEK) ? NULL : traced_tcp_sock(fd, is_send, &call.ev);
 	if (!sk) {
 		if (slot) /* an exit we missed must not be paired with this call's */
 			slot->armed = 0;
 		return 0;
 	}
 	call.sk = (__u64)sk;
+	call.ev.point = is_send ? PP_SEND : PP_RECV;
+	call.ev.tgid = pid_tgid >> 32;
 	if (slot)
 		*slot = call;
 	else
@@ -177,71 +374,41 @@ static __always_inline int syscall_enter(long fd, __u32 is_send, __u64 msg_flags
 	return 0;
 }
 
-static __always_inline bool v4_mapped(const __u32 *a)
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
-}
-
-/* Flow of a call in the direction its data travels: send local->remote, recv remote->local.
- * A v4-mapped IPv6 socket carries IPv4 packets, so it is reported as IPv4 like them. */
-static __always_inline void flow_from_sock(struct pp_event *ev, struct sock *sk, bool outgoing)
-{
-	__u8 *local = outgoing ? ev->saddr : ev->daddr;
-	__u8 *remote = outgoing ? ev->daddr : ev->saddr;
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__u32 raddr6[4];
-
-	ev->sport = outgoing ? lport : rport;
-	ev->dport = outgoing ? rport : lport;
-	ev->family = PP_AF_INET;
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) == PP_AF_INET6) {
-		BPF_CORE_READ_INTO(&raddr6, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
-		if (!v4_mapped(raddr6)) {
-			ev->family = PP_AF_INET6;
-			__builtin_memcpy(remote, raddr6, 16);
-			bpf_core_read(local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-			return;
-		}
-	}
-	bpf_core_read(local, 4, &sk->__sk_common.skc_rcv_saddr);
-	bpf_core_read(remote, 4, &sk->__sk_common.skc_daddr);
-}
-
 /* At the exit the socket's sequence counters already include this call's bytes:
- * they were [write_seq - ret, write_seq) for a send, [copied_seq - ret, copied_seq) for a recv. */
+ * they were [write_seq - ret, write_seq) for a send, [copied_seq - ret, copied_seq) for a recv.
+ * Every read and write on the machine comes here: the seen-word turns most away at once. */
 static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pp_inflight *found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
-	struct pp_inflight call;
+	__u32 low = (pid_tgid >> 32) & PP_TGID_SEEN_MASK;
+	const struct pp_config *cfg = get_config();
+	struct pp_inflight *found;
 	struct tcp_sock *tp;
 	struct pp_event ev;
+	__u32 *seen;
 	__u64 exit_ns;
 
-	if (!found || !found->armed) /* every read/write on the machine comes here */
+	if (!cfg || (!(cfg->flags & PP_CFG_ALL_TGIDS) &&
+		     (!(seen = bpf_map_lookup_elem(&pp_tgid_seen, &low)) || !*seen)))
+		return 0;
+	found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
+	if (!found || !found->armed)
 		return 0;
 	exit_ns = bpf_ktime_get_ns();
-	call = *found;
 	found->armed = 0;
-	if (ret <= 0 || call.is_send != is_send)
+	if (ret <= 0 || (found->ev.point == PP_SEND) != is_send)
 		return 0;
-	__builtin_memset(&ev, 0, sizeof(ev));
-	tp = (struct tcp_sock *)call.sk;
+	ev = found->ev;
+	tp = (struct tcp_sock *)found->sk;
 	if (is_send) {
-		ev.point = PP_SEND;
-		ev.ts_ns = call.enter_ns;
 		ev.ts_other_ns = exit_ns;
 		ev.seq = BPF_CORE_READ(tp, write_seq) - (__u32)ret;
 	} else {
-		ev.point = PP_RECV;
+		ev.ts_other_ns = ev.ts_ns;
 		ev.ts_ns = exit_ns;
-		ev.ts_other_ns = call.enter_ns;
 		ev.seq = BPF_CORE_READ(tp, copied_seq) - (__u32)ret;
 	}
 	ev.len = (__u32)ret;
-	ev.tgid = pid_tgid >> 32;
-	flow_from_sock(&ev, (struct sock *)call.sk, is_send);
 	output(ctx, &ev);
 	return 0;
 }
@@ -251,7 +418,7 @@ static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                   \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                       \
 	{                                                                             \
-		return syscall_enter((long)ctx->args[0], is_send, (flags_expr));      \
+		return syscall_enter(ctx, (long)ctx->args[0], is_send, (flags_expr)); \
 	}                                                                             \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                    \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                         \
@@ -389,32 +556,44 @@ int on_netif_receive_skb(struct bpf_raw_tracepoint_args *ctx)
 			   BPF_CORE_READ(skb, data), headlen, PP_LEN_FROM_HEADERS);
 }
 
-/* tcp_rcv_established (raw args: sk, skb): the segment reached its socket. The ports and the
- * netns are the socket's, so unrelated segments cost no packet read. The length is what the
- * tracepoint itself reports as data_len, skb->len less the TCP header at skb->data, never the
- * IP header's: segments that arrive while the socket is owned by its process are coalesced in
- * the backlog (tcp_add_backlog) into one skb that keeps the first segment's headers, e.g. a
- * pure ACK followed by 64 KiB. The IP version comes from the header, not the socket: a
- * v4-mapped IPv6 socket receives IPv4. */
+/* tcp_rcv_established (raw args: sk, skb): the segment reached its socket. The ports, the
+ * addresses and the netns are the socket's, so unrelated segments cost one read, and the TCP
+ * header is at skb->data. The length is what the tracepoint itself reports as data_len,
+ * skb->len less the TCP header, never the IP header's: segments that arrive while the socket
+ * is owned by its process are coalesced in the backlog (tcp_add_backlog) into one skb that
+ * keeps the first segment's headers, e.g. a pure ACK followed by 64 KiB. */
 SEC("raw_tp/tcp_probe")
 int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->args[0];
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
 	const struct pp_config *cfg = get_config();
-	const __u8 *th;
-	__u8 doff_byte;
+	struct skc_head head;
+	struct pp_event ev;
+	struct tcphdr th;
+	__u16 lport, rport, family;
 
-	if (!cfg || !port_traced(BPF_CORE_READ(sk, __sk_common.skc_num),
-				 bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))) ||
-	    !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	if (!cfg || bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
 		return 0;
-	th = BPF_CORE_READ(skb, data);
-	if (bpf_probe_read_kernel(&doff_byte, 1, th + 12)) /* data offset: high nibble of byte 12 */
+	lport = SKC_FIELD(head.bytes, sk, __u16, skc_num);
+	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
+	if (!port_traced(lport, rport) || !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
-	return emit_packet(ctx, cfg, PP_TCP, 0, skb,
-			   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
-			   BPF_CORE_READ(skb, len) - (doff_byte >> 4) * 4);
+	if (bpf_probe_read_kernel(&th, sizeof(th), BPF_CORE_READ(skb, data)))
+		return 0;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.len = BPF_CORE_READ(skb, len) - th.doff * 4;
+	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
+	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
+		return 0;
+	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
+	flow_from_sock(&ev, sk, &head, family, lport, rport, false);
+	ev.point = PP_TCP;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.seq = bpf_ntohl(th.seq);
+	ev.ack = bpf_ntohl(th.ack_seq);
+	output(ctx, &ev);
+	return 0;
 }
 
 /* ---- the traced process tree (attached only when children are followed) ---- */
@@ -425,11 +604,17 @@ SEC("tracepoint/sched/sched_process_fork")
 int on_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
 	__u32 parent = bpf_get_current_pid_tgid() >> 32;
-	__u32 child = ctx->child_pid;
+	__u32 child = ctx->child_pid, low = child & PP_TGID_SEEN_MASK;
+	__u32 *seen;
 	__u8 one = 1;
 
-	if (bpf_map_lookup_elem(&pp_tgids, &parent))
-		bpf_map_update_elem(&pp_tgids, &child, &one, BPF_NOEXIST);
+	if (!bpf_map_lookup_elem(&pp_tgids, &parent))
+		return 0;
+	/* seen first: a call of the child must not find its word clear once it is in pp_tgids */
+	seen = bpf_map_lookup_elem(&pp_tgid_seen, &low);
+	if (seen)
+		*seen = 1;
+	bpf_map_update_elem(&pp_tgids, &child, &one, BPF_NOEXIST);
 	return 0;
 }
 

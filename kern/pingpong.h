@@ -44,9 +44,25 @@ struct pp_event {
 struct pp_config {
 	__u32 netns_ino;   /* only this network namespace (inode of /proc/self/ns/net); 0 = any */
 	__u32 flags;
+	__u32 flush_tid;   /* a send-family call on fd -1 by this thread flushes its CPU's batch */
+	__u32 pad;
 };
 
 #define PP_MAX_PORTS 64
 #define PP_MAX_TGIDS 4096
+
+/* Events leave the kernel in batches of this many per CPU (one perf record), or one by one
+ * when a program interrupts another one's write; pp_trace_flush() sends what is left. */
+#define PP_BATCH_EVENTS 8
+struct pp_batch {
+	__u32 n;           /* events waiting in ev[] */
+	__u32 busy;        /* a program is writing: one that interrupts it sends its own event */
+	struct pp_event ev[PP_BATCH_EVENTS];
+};
+
+/* pp_ports: one bit per TCP port, 64 to an element. pp_tgid_seen: one word per tgid & mask,
+ * nonzero once any traced tgid with those low bits was added (never cleared): a quick "no". */
+#define PP_PORT_WORDS     1024
+#define PP_TGID_SEEN_MASK 0xffff
 
 #endif

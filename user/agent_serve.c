@@ -108,6 +108,15 @@ int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds)
 	return n;
 }
 
+bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s->control && fds[i].fd == pp_control_server_fd(s->control) &&
+		    (fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+			return true;
+	return false;
+}
+
 void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n)
 {
 	for (int i = 0; i < n; i++) {

@@ -40,6 +40,8 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 			const struct pp_agent_serve_opts *opts, char *err, size_t errlen);
 /* Fills up to 2 pollfds (control, capture); returns how many. */
 int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
+/* A client's request is among the ready fds (then flush the trace before handling). */
+bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n);
 /* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds).
  * A failed control request is reported on stderr and costs only that request. */
 void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n);

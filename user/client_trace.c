@@ -279,7 +279,7 @@ int pp_client_trace_stop(struct pp_client_trace *ct, char *err, size_t errlen)
 			snprintf(err, errlen, "finishing the capture: %s", strerror(-crc));
 		}
 	}
-	trc = pp_trace_consume(ct->trace);
+	trc = pp_trace_flush(ct->trace);
 	if (trc < 0 && !rc) {
 		rc = trc;
 		snprintf(err, errlen, "draining the perf buffer: %s", strerror(-trc));

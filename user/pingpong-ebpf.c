@@ -221,7 +221,9 @@ static int trace_loop(struct agent *a)
 			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
 			return 1;
 		}
-		n = pp_trace_poll(a->trace, 0);
+		/* a control request wants everything so far, partial batches too */
+		n = pp_agent_serve_request_waiting(&a->serve, &fds[1], nserve) ? pp_trace_flush(a->trace)
+									       : pp_trace_poll(a->trace, 0);
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		pp_agent_serve_handle(&a->serve, &fds[1], nserve);
@@ -332,7 +334,7 @@ static int finish(struct agent *a, double started)
 {
 	int err, status = 0;
 
-	pp_trace_consume(a->trace);
+	pp_trace_flush(a->trace);
 	pp_agent_serve_finish(&a->serve, stderr);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {

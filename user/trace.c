@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -33,7 +35,10 @@ struct pp_trace {
 	uint64_t events;
 	uint64_t lost;
 	uint64_t delivered_now; /* by the current poll/consume call */
+	uint64_t unflushed;     /* events the last flush could not reach */
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
+	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
+	struct pp_config cfg;    /* as set in the kernel */
 	int ncpus;
 };
 
@@ -182,7 +187,6 @@ static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 {
 	struct pp_config cfg = { .netns_ino = o->netns_ino };
 	__u32 zero = 0;
-	__u8 one = 1;
 	size_t i;
 	int err;
 
@@ -190,8 +194,13 @@ static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 		return err;
 	cfg.flags = (o->keep_acks ? PP_CFG_KEEP_ACKS : 0) | (o->all_tgids ? PP_CFG_ALL_TGIDS : 0);
 	for (i = 0; i < o->n_ports; i++) {
-		err = bpf_map__update_elem(t->skel->maps.pp_ports, &o->ports[i], sizeof(o->ports[i]),
-					   &one, sizeof(one), BPF_ANY);
+		__u32 word = o->ports[i] >> 6;
+		__u64 bits = 0;
+
+		bpf_map__lookup_elem(t->skel->maps.pp_ports, &word, sizeof(word), &bits, sizeof(bits), 0);
+		bits |= 1ull << (o->ports[i] & 63);
+		err = bpf_map__update_elem(t->skel->maps.pp_ports, &word, sizeof(word), &bits,
+					   sizeof(bits), BPF_ANY);
 		if (err < 0)
 			return fail(err, "setting the port filter failed: %s", strerror(-err));
 	}
@@ -199,6 +208,7 @@ static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 		if ((err = pp_trace_add_tgid(t, o->tgids[i])) < 0)
 			return fail(err, "setting the process filter failed: %s", strerror(-err));
 	/* last: until the config exists every program returns at once */
+	t->cfg = cfg;
 	err = bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &cfg, sizeof(cfg),
 				   BPF_ANY);
 	return err < 0 ? fail(err, "setting the filter config failed: %s", strerror(-err)) : 0;
@@ -213,15 +223,20 @@ static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_h
 	if (hdr->type == PERF_RECORD_SAMPLE) {
 		const struct pp_sample_record *s = (const void *)hdr;
 
-		if (s->size < sizeof(ev)) { /* not ours: counted as lost, never dropped silently */
+		/* a batch of events, or one; the kernel pads the raw data by less than an event */
+		size_t n = s->size / sizeof(ev);
+
+		if (n == 0 || n > PP_BATCH_EVENTS) { /* not ours: counted, never dropped silently */
 			t->lost++;
 			return LIBBPF_PERF_EVENT_CONT;
 		}
-		memcpy(&ev, s->data, sizeof(ev)); /* the raw data is only 4-byte aligned */
-		t->events++;
-		t->delivered_now++;
-		if (t->on_event)
-			t->on_event(t->ctx, &ev);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&ev, s->data + i * sizeof(ev), sizeof(ev)); /* only 4-byte aligned */
+			t->events++;
+			t->delivered_now++;
+			if (t->on_event)
+				t->on_event(t->ctx, &ev);
+		}
 	} else if (hdr->type == PERF_RECORD_LOST) {
 		t->lost += ((const struct pp_lost_record *)hdr)->lost;
 	}
@@ -308,8 +323,9 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
 	if (t) {
 		t->ncpus = libbpf_num_possible_cpus();
 		t->per_cpu = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->per_cpu)) : NULL;
+		t->batches = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->batches)) : NULL;
 	}
-	if (!t || !t->per_cpu) {
+	if (!t || !t->per_cpu || !t->batches) {
 		pp_trace_close(t);
 		return fail(-ENOMEM, "out of memory");
 	}
@@ -326,10 +342,15 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
 
 int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid)
 {
+	__u32 low = tgid & PP_TGID_SEEN_MASK, seen = 1;
 	__u8 one = 1;
+	int err;
 
-	return bpf_map__update_elem(t->skel->maps.pp_tgids, &tgid, sizeof(tgid), &one, sizeof(one),
-				    BPF_ANY);
+	/* the seen-word first: the programs look at it before the tgid map */
+	err = bpf_map__update_elem(t->skel->maps.pp_tgid_seen, &low, sizeof(low), &seen,
+				   sizeof(seen), BPF_ANY);
+	return err ? err : bpf_map__update_elem(t->skel->maps.pp_tgids, &tgid, sizeof(tgid), &one,
+						sizeof(one), BPF_ANY);
 }
 
 static int delivered(struct pp_trace *t)
@@ -344,6 +365,58 @@ int pp_trace_consume(struct pp_trace *t)
 	t->delivered_now = 0;
 	err = perf_buffer__consume(t->pb);
 	return err < 0 ? err : delivered(t);
+}
+
+static int set_flush_tid(struct pp_trace *t, __u32 tid)
+{
+	__u32 zero = 0;
+
+	t->cfg.flush_tid = tid;
+	return bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &t->cfg,
+				    sizeof(t->cfg), BPF_ANY);
+}
+
+/* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1
+ * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one. A CPU this
+ * thread may not run on (a cpuset) keeps its batch until later; see pp_trace_unflushed(). */
+int pp_trace_flush(struct pp_trace *t)
+{
+	__u32 zero = 0;
+	cpu_set_t saved, one;
+	int err, cpu, pending = 0;
+
+	if (bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
+				 (size_t)t->ncpus * sizeof(*t->batches), 0) < 0)
+		return -errno;
+	for (cpu = 0; cpu < t->ncpus; cpu++)
+		pending += t->batches[cpu].n != 0;
+	t->unflushed = 0;
+	if (!pending)
+		return pp_trace_consume(t);
+	if (sched_getaffinity(0, sizeof(saved), &saved) < 0)
+		return -errno;
+	if ((err = set_flush_tid(t, (__u32)syscall(SYS_gettid))) < 0)
+		return err;
+	for (cpu = 0; cpu < t->ncpus && cpu < CPU_SETSIZE; cpu++) {
+		if (!t->batches[cpu].n)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+			t->unflushed += t->batches[cpu].n;
+			continue;
+		}
+		syscall(SYS_sendto, (long)-1, NULL, 0L, 0L, NULL, 0L); /* EBADF, after the program ran */
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+	if ((err = set_flush_tid(t, 0)) < 0)
+		return err;
+	return pp_trace_consume(t);
+}
+
+uint64_t pp_trace_unflushed(const struct pp_trace *t)
+{
+	return t->unflushed;
 }
 
 int pp_trace_poll(struct pp_trace *t, int timeout_ms)
@@ -415,5 +488,6 @@ void pp_trace_close(struct pp_trace *t)
 	perf_buffer__free(t->pb);
 	pingpong_bpf__destroy(t->skel);
 	free(t->per_cpu);
+	free(t->batches);
 	free(t);
 }

@@ -55,6 +55,12 @@ int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid);
 int pp_trace_poll(struct pp_trace *t, int timeout_ms);
 /* Drains every buffer now, without waiting. */
 int pp_trace_consume(struct pp_trace *t);
+/* Events leave the kernel in per-CPU batches (PP_BATCH_EVENTS): this sends every partial
+ * batch too, then drains. Call it before reading "everything so far" (at a control request,
+ * at the end). It moves the calling thread briefly onto each CPU that holds a batch. */
+int pp_trace_flush(struct pp_trace *t);
+/* Events the last flush left in a CPU this thread may not run on (0 normally). */
+uint64_t pp_trace_unflushed(const struct pp_trace *t);
 /* For an event loop of the caller's own: readable when pp_trace_poll(t, 0) has work. */
 int pp_trace_epoll_fd(const struct pp_trace *t);
 
