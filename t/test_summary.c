@@ -142,7 +142,8 @@ START_TEST(test_json_has_the_same_numbers)
 {
 	struct pp_summary *s = one_to_hundred_us();
 	struct pp_summary_info info = { .what = "say \"hi\"\\\n", .exchanges = 100, .matched = 0,
-					.lost_samples_server = 4, .server_events = false };
+					.lost_samples_server = 4, .server_events = false,
+					.run_start_ns = 1000, .run_end_ns = 20001000 };
 	char path[] = "/tmp/pp-test-summary.XXXXXX";
 	char *json;
 	int fd = mkstemp(path);
@@ -157,6 +158,7 @@ START_TEST(test_json_has_the_same_numbers)
 	ck_assert_ptr_nonnull(strstr(json, "\"traced\": false,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_events\": false,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"unit\": \"us\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"run_ns\": { \"start\": 1000, \"end\": 20001000 },"));
 	ck_assert_ptr_nonnull(strstr(json, "\"rtt_app\": { \"samples\": 100, \"p50\": 50.500, "
 				     "\"p90\": 90.100, \"p99\": 99.010, \"p99.9\": 99.901, "
 				     "\"max\": 100.000, \"mean\": 50.500 }"));

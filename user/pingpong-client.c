@@ -501,7 +501,8 @@ static int report(struct run *r, struct pp_results *csv)
 {
 	struct sink sink = { .csv = csv, .sum = pp_summary_new() };
 	char what[512], local[PP_ADDRSTRLEN], partial[160] = "";
-	struct pp_summary_info info = { .what = what };
+	struct pp_summary_info info = { .what = what, .run_start_ns = r->start_ns,
+					.run_end_ns = r->end_ns };
 	int rc;
 
 	if (!sink.sum) {

@@ -163,6 +163,9 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	fprintf(f, "  \"traced\": %s,\n  \"server_events\": %s,\n  \"capture\": %s,\n",
 		info->traced ? "true" : "false", info->server_events ? "true" : "false",
 		info->capture ? "true" : "false");
+	if (info->run_start_ns && info->run_end_ns >= info->run_start_ns)
+		fprintf(f, "  \"run_ns\": { \"start\": %" PRIu64 ", \"end\": %" PRIu64 " },\n",
+			info->run_start_ns, info->run_end_ns);
 	fprintf(f, "  \"unit\": \"us\",\n  \"components\": {");
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];
