@@ -437,6 +437,25 @@ PP_SYSCALL(readv, 0, 0)
 
 /* ---- packet points ---- */
 
+/* Pure ACKs are left out unless asked for; SYN, FIN and RST are kept (they place streams). */
+static __always_inline bool wanted(const struct pp_config *cfg, struct pp_event *ev,
+				   const struct tcphdr *th)
+{
+	ev->tcp_flags = ((const __u8 *)th)[TCP_FLAGS_OFFSET];
+	return ev->len || (cfg->flags & PP_CFG_KEEP_ACKS) || (ev->tcp_flags & TCP_SYN_FIN_RST);
+}
+
+static __always_inline int send_packet(void *ctx, struct pp_event *ev, __u8 point,
+				       const struct tcphdr *th)
+{
+	ev->point = point;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->seq = bpf_ntohl(th->seq);
+	ev->ack = bpf_ntohl(th->ack_seq);
+	output(ctx, ev);
+	return 0;
+}
+
 /* The IP packet length skb->len implies, for a header at l3 (before or after skb->data). Only
  * read when the header's own length is 0: BIG TCP super-packets above 64 KiB. */
 static __always_inline __u32 skb_ip_len(struct sk_buff *skb, const __u8 *l3)
@@ -508,15 +527,7 @@ static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, _
 		payload_len = ip_len - ip_hlen - tcp_hlen;
 	}
 	ev.len = payload_len;
-	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
-	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
-		return 0;
-	ev.point = point;
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.seq = bpf_ntohl(th.seq);
-	ev.ack = bpf_ntohl(th.ack_seq);
-	output(ctx, &ev);
-	return 0;
+	return wanted(cfg, &ev, &th) ? send_packet(ctx, &ev, point, &th) : 0;
 }
 
 static __always_inline bool dev_in_netns(const struct pp_config *cfg, struct sk_buff *skb)
@@ -583,17 +594,11 @@ int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	__builtin_memset(&ev, 0, sizeof(ev));
 	ev.len = BPF_CORE_READ(skb, len) - th.doff * 4;
-	ev.tcp_flags = ((const __u8 *)&th)[TCP_FLAGS_OFFSET];
-	if (!ev.len && !(cfg->flags & PP_CFG_KEEP_ACKS) && !(ev.tcp_flags & TCP_SYN_FIN_RST))
+	if (!wanted(cfg, &ev, &th))
 		return 0;
 	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
 	flow_from_sock(&ev, sk, &head, family, lport, rport, false);
-	ev.point = PP_TCP;
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.seq = bpf_ntohl(th.seq);
-	ev.ack = bpf_ntohl(th.ack_seq);
-	output(ctx, &ev);
-	return 0;
+	return send_packet(ctx, &ev, PP_TCP, &th);
 }
 
 /* ---- the traced process tree (attached only when children are followed) ---- */
