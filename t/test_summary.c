@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "correlate.h"
 #include "summary.h"
 
 static struct pp_summary *one_to_hundred_us(void)
@@ -170,6 +171,51 @@ START_TEST(test_json_has_the_same_numbers)
 }
 END_TEST
 
+/* Three incomplete rows: two lack s_xmit, one of them c_rx too, one lacks s_rx; the wire slots
+ * are empty on every row but not required, so they are not named. */
+START_TEST(test_incomplete_rows_name_the_points_they_lack)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "t", .exchanges = 4, .matched = 1, .incomplete = 3,
+					.required_slots = PP_SLOTS_SPLIT };
+	const enum pp_slot kernel[] = { C_SEND, C_XMIT, C_RX, C_TCP, C_RECV,
+					S_RX, S_TCP, S_RECV, S_SEND, S_XMIT };
+	const enum pp_slot lack[4][2] = { { S_XMIT, C_RX }, { S_XMIT, S_XMIT }, { S_RX, S_RX },
+					  { PP_NSLOTS, PP_NSLOTS } };
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *text, *json;
+	int fd = mkstemp(path);
+
+	for (int i = 0; i < 4; i++) {
+		struct pp_row row = { .index = (uint64_t)i, .rtt_app_ns = 1000,
+				      .flags = i < 3 ? PP_ROW_INCOMPLETE : 0 };
+
+		for (size_t k = 0; k < sizeof(kernel) / sizeof(kernel[0]); k++)
+			row.ts[kernel[k]] = 1000 + k;
+		for (int k = 0; k < 2; k++)
+			if (lack[i][k] < PP_NSLOTS)
+				row.ts[lack[i][k]] = 0;
+		ck_assert_int_eq(pp_summary_add(s, &row), 0);
+	}
+	text = print(s, &info);
+	ck_assert_msg(strstr(text, "\nincomplete rows lack: c_rx 1, s_rx 1, s_xmit 2\n"), "%s", text);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	ck_assert_msg(strstr(json, "\"incomplete_rows_lack\": { \"c_rx\": 1, \"s_rx\": 1, \"s_xmit\": 2 },"),
+		      "%s", json);
+	info.incomplete = 0;
+	free(text);
+	text = print(s, &info);
+	ck_assert_ptr_null(strstr(text, "lack"));
+	free(text);
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
 START_TEST(test_json_without_samples_is_still_an_object)
 {
 	struct pp_summary *s = pp_summary_new();
@@ -226,6 +272,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_every_component_of_a_traced_row);
 	tcase_add_test(tc, test_empty_summary_says_no_samples);
 	tcase_add_test(tc, test_json_has_the_same_numbers);
+	tcase_add_test(tc, test_incomplete_rows_name_the_points_they_lack);
 	tcase_add_test(tc, test_json_without_samples_is_still_an_object);
 	tcase_add_test(tc, test_json_to_missing_directory_fails_without_a_file);
 	tcase_add_test(tc, test_adding_after_printing_resorts);

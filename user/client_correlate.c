@@ -127,7 +127,7 @@ int pp_client_correlate_run(const struct pp_client_correlate *cc, struct pp_corr
 		.have_flow = true,
 		.flow = cc->flow,
 		.start_ns = cc->start_ns,
-		.required_slots = cc->agent ? PP_SLOTS_SPLIT : PP_SLOTS_CLIENT,
+		.required_slots = PP_CLIENT_REQUIRED_SLOTS(cc->agent != NULL),
 		.on_row = on_row,
 		.ctx = &rctx,
 	};

@@ -14,6 +14,7 @@
 
 /* Slots a row needs when only the client host was traced (no agent's events). */
 #define PP_SLOTS_CLIENT ((1u << C_SEND) | (1u << C_XMIT) | (1u << C_RX) | (1u << C_RECV))
+#define PP_CLIENT_REQUIRED_SLOTS(have_agent) ((have_agent) ? PP_SLOTS_SPLIT : PP_SLOTS_CLIENT)
 
 /* ---- the client host's events: an array in time order ---- */
 struct pp_array_source {

@@ -439,6 +439,7 @@ static int analyze(const struct options *o)
 	info.matched = st->complete;
 	info.incomplete = st->incomplete;
 	info.retransmitted = st->retransmitted;
+	info.required_slots = PP_SLOTS_SPLIT; /* the correlator's default (cfg.required_slots 0) */
 	info.traced = src[PP_CLIENT].any_of_flow;
 	info.server_events = src[PP_SERVER].any_of_flow;
 	info.capture = cs.capture;

@@ -476,6 +476,7 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 	info->matched = st.complete;
 	info->incomplete = st.incomplete;
 	info->retransmitted = st.retransmitted;
+	info->required_slots = PP_CLIENT_REQUIRED_SLOTS(cc.agent != NULL);
 	info->traced = true;
 	info->capture = ts.capture;
 	info->lost_samples_client = ts.lost;

@@ -14,6 +14,13 @@ const char *const pp_component_name[PP_NCOMPONENTS] = {
 	[PP_RTT_APP] = "rtt_app",
 };
 
+const char *const pp_slot_name[PP_NSLOTS] = {
+	[C_SEND] = "c_send", [C_XMIT] = "c_xmit", [C_WIRE_TX] = "c_wire_tx", [C_WIRE_RX] = "c_wire_rx",
+	[C_RX] = "c_rx", [C_TCP] = "c_tcp", [C_RECV] = "c_recv",
+	[S_WIRE_RX] = "s_wire_rx", [S_RX] = "s_rx", [S_TCP] = "s_tcp", [S_RECV] = "s_recv",
+	[S_SEND] = "s_send", [S_XMIT] = "s_xmit", [S_WIRE_TX] = "s_wire_tx",
+};
+
 static bool have_all(const struct pp_row *row, const enum pp_slot *slots, int n)
 {
 	for (int i = 0; i < n; i++)

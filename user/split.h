@@ -37,6 +37,7 @@ struct pp_split {
 };
 
 extern const char *const pp_component_name[PP_NCOMPONENTS]; /* "rtt", "client_stack", ... */
+extern const char *const pp_slot_name[PP_NSLOTS];           /* "c_send", ... as in results.csv */
 
 /* Computes every component whose inputs are all measured. */
 void pp_split_row(const struct pp_row *row, struct pp_split *out);

@@ -19,6 +19,7 @@ struct samples {
 
 struct pp_summary {
 	struct samples comp[PP_NCOMPONENTS];
+	uint64_t lacking[PP_NSLOTS]; /* incomplete rows without each point */
 };
 
 struct stat_line {
@@ -58,6 +59,9 @@ int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
 	struct pp_split split;
 
 	pp_split_row(row, &split);
+	if (row->flags & PP_ROW_INCOMPLETE)
+		for (int slot = 0; slot < PP_NSLOTS; slot++)
+			s->lacking[slot] += !row->ts[slot];
 	for (int c = 0; c < PP_NCOMPONENTS; c++) {
 		if (!pp_split_has(&split, c))
 			continue;
@@ -98,6 +102,28 @@ static void print_absent(FILE *out, const struct pp_summary_info *info)
 		fprintf(out, "wire capture: off; client_dev, wire and server_dev are empty\n");
 }
 
+/* Which points the incomplete rows lack: a lost sample, a dropped frame or a hit the kernel
+ * never ran our programs for shows here as the point it took away. item_fmt takes the slot's
+ * name and the count; items are joined by commas. */
+static void print_lacking(const struct pp_summary *s, const struct pp_summary_info *info, FILE *out,
+			  const char *item_fmt)
+{
+	const char *sep = "";
+
+	for (int slot = 0; slot < PP_NSLOTS; slot++) {
+		if (!(info->required_slots & (1u << slot)) || !s->lacking[slot])
+			continue;
+		fputs(sep, out);
+		fprintf(out, item_fmt, pp_slot_name[slot], s->lacking[slot]);
+		sep = ",";
+	}
+}
+
+static bool names_lacking(const struct pp_summary_info *info)
+{
+	return info->incomplete && info->required_slots;
+}
+
 int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, FILE *out)
 {
 	struct stat_line st;
@@ -112,6 +138,11 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 		info->lost_samples_client + info->lost_samples_server, info->lost_samples_client,
 		info->lost_samples_server, info->pcap_drops_client + info->pcap_drops_server,
 		info->pcap_drops_client, info->pcap_drops_server);
+	if (names_lacking(info)) {
+		fprintf(out, "incomplete rows lack:");
+		print_lacking(s, info, out, " %s %" PRIu64);
+		fputc('\n', out);
+	}
 	print_absent(out, info);
 	fprintf(out, "\n%-13s %9s %11s %11s %11s %11s %11s %11s\n", "component/us", "samples",
 		"p50", "p90", "p99", "p99.9", "max", "mean");
@@ -163,6 +194,11 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	fprintf(f, "  \"traced\": %s,\n  \"server_events\": %s,\n  \"capture\": %s,\n",
 		info->traced ? "true" : "false", info->server_events ? "true" : "false",
 		info->capture ? "true" : "false");
+	if (names_lacking(info)) {
+		fprintf(f, "  \"incomplete_rows_lack\": {");
+		print_lacking(s, info, f, " \"%s\": %" PRIu64);
+		fprintf(f, " },\n");
+	}
 	if (info->run_start_ns && info->run_end_ns >= info->run_start_ns)
 		fprintf(f, "  \"run_ns\": { \"start\": %" PRIu64 ", \"end\": %" PRIu64 " },\n",
 			info->run_start_ns, info->run_end_ns);

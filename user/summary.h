@@ -20,6 +20,8 @@ struct pp_summary_info {
 	bool traced;                 /* client-side kernel points were recorded */
 	bool server_events;          /* the agent's events were fetched */
 	bool capture;                /* wire columns were recorded */
+	uint32_t required_slots;     /* points a row needs (bit 1 << enum pp_slot): those missing
+				      * from incomplete rows are named; 0 = none named */
 	uint64_t run_start_ns;       /* CLOCK_MONOTONIC around the recorded exchanges (JSON only, */
 	uint64_t run_end_ns;         /* to line the run up with other tools); 0 = unknown */
 };
