@@ -35,7 +35,7 @@ struct pp_trace {
 	uint64_t events;
 	uint64_t lost;
 	uint64_t delivered_now; /* by the current poll/consume call */
-	uint64_t unflushed;     /* events the last flush could not reach */
+	uint64_t unflushed;     /* events the last flush could not reach (a CPU we may not run on) */
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	struct pp_config cfg;    /* as set in the kernel */
@@ -378,16 +378,17 @@ static int set_flush_tid(struct pp_trace *t, __u32 tid)
 
 /* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1
  * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one. A CPU this
- * thread may not run on (a cpuset) keeps its batch until later; see pp_trace_unflushed(). */
+ * thread may not run on (a cpuset) keeps its batch: pp_trace_lost() counts those events. */
 int pp_trace_flush(struct pp_trace *t)
 {
 	__u32 zero = 0;
 	cpu_set_t saved, one;
 	int err, cpu, pending = 0;
 
-	if (bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
-				 (size_t)t->ncpus * sizeof(*t->batches), 0) < 0)
-		return -errno;
+	err = bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
+				   (size_t)t->ncpus * sizeof(*t->batches), 0);
+	if (err < 0)
+		return err;
 	for (cpu = 0; cpu < t->ncpus; cpu++)
 		pending += t->batches[cpu].n != 0;
 	t->unflushed = 0;
@@ -412,11 +413,6 @@ int pp_trace_flush(struct pp_trace *t)
 	if ((err = set_flush_tid(t, 0)) < 0)
 		return err;
 	return pp_trace_consume(t);
-}
-
-uint64_t pp_trace_unflushed(const struct pp_trace *t)
-{
-	return t->unflushed;
 }
 
 int pp_trace_poll(struct pp_trace *t, int timeout_ms)
@@ -447,7 +443,8 @@ uint64_t pp_trace_events(const struct pp_trace *t)
 }
 
 /* The kernel's LOST records arrive only in front of a later sample; the programs' own count of
- * refused outputs also covers drops at the very end. Both count the same drops: take the larger. */
+ * refused outputs also covers drops at the very end. Both count the same drops: take the larger.
+ * Events the last flush could not reach are missing from what was delivered so far, too. */
 uint64_t pp_trace_lost(const struct pp_trace *t)
 {
 	__u32 key = 0;
@@ -457,7 +454,7 @@ uint64_t pp_trace_lost(const struct pp_trace *t)
 				 (size_t)t->ncpus * sizeof(*t->per_cpu), 0) == 0)
 		for (int i = 0; i < t->ncpus; i++)
 			failed += t->per_cpu[i];
-	return failed > t->lost ? failed : t->lost;
+	return (failed > t->lost ? failed : t->lost) + t->unflushed;
 }
 
 uint64_t pp_trace_skipped(const struct pp_trace *t)

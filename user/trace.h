@@ -59,13 +59,13 @@ int pp_trace_consume(struct pp_trace *t);
  * batch too, then drains. Call it before reading "everything so far" (at a control request,
  * at the end). It moves the calling thread briefly onto each CPU that holds a batch. */
 int pp_trace_flush(struct pp_trace *t);
-/* Events the last flush left in a CPU this thread may not run on (0 normally). */
-uint64_t pp_trace_unflushed(const struct pp_trace *t);
+
 /* For an event loop of the caller's own: readable when pp_trace_poll(t, 0) has work. */
 int pp_trace_epoll_fd(const struct pp_trace *t);
 
 uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
-uint64_t pp_trace_lost(const struct pp_trace *t);   /* events dropped because a buffer was full */
+/* Events dropped because a buffer was full, and those the last flush could not reach. */
+uint64_t pp_trace_lost(const struct pp_trace *t);
 size_t pp_trace_buffer_bytes(const struct pp_trace *t); /* per CPU */
 /* Tracepoint hits the kernel did not run our programs for, because another tracing BPF program
  * (ours or anyone's) was running on that CPU: a network softirq that runs while a program is
