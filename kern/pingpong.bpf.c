@@ -177,6 +177,12 @@ static __always_inline void count_failed(__u64 events)
 		*failed += events;
 }
 
+/* busy must be set before, and cleared after, every access to n and ev[] as the CPU runs them:
+ * the compiler may not drop the first store nor move n's store past the second. An interrupt
+ * that finds busy clear must find a batch no one is writing. */
+#define barrier() asm volatile("" ::: "memory")
+#define SET_BUSY(b, v) do { barrier(); *(volatile __u32 *)&(b)->busy = (v); barrier(); } while (0)
+
 /* One perf record per batch: a record costs about as much as the rest of a packet program,
  * whatever it holds. A program that interrupts another one mid-write on this CPU (a softirq
  * over a syscall exit, say) finds the batch busy and sends its event alone. */
@@ -185,12 +191,12 @@ static __always_inline void output(void *ctx, struct pp_event *ev)
 	__u32 zero = 0, i;
 	struct pp_batch *b = bpf_map_lookup_elem(&pp_batch, &zero);
 
-	if (!b || b->busy) {
+	if (!b || *(volatile __u32 *)&b->busy) {
 		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)))
 			count_failed(1);
 		return;
 	}
-	b->busy = 1;
+	SET_BUSY(b, 1);
 	i = b->n & (PP_BATCH_EVENTS - 1);
 	b->ev[i] = *ev;
 	if (i + 1 < PP_BATCH_EVENTS) {
@@ -200,7 +206,7 @@ static __always_inline void output(void *ctx, struct pp_event *ev)
 			count_failed(PP_BATCH_EVENTS);
 		b->n = 0;
 	}
-	b->busy = 0;
+	SET_BUSY(b, 0);
 }
 
 /* pp_trace_flush() runs a send-family call on fd -1 on each CPU that holds a partial batch. */
@@ -209,15 +215,15 @@ static __always_inline void flush(void *ctx)
 	__u32 zero = 0, n;
 	struct pp_batch *b = bpf_map_lookup_elem(&pp_batch, &zero);
 
-	if (!b || b->busy || !b->n)
+	if (!b || *(volatile __u32 *)&b->busy || !b->n)
 		return;
-	b->busy = 1;
+	SET_BUSY(b, 1);
 	n = b->n & (PP_BATCH_EVENTS - 1);
 	if (n && bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, b->ev,
 				       n * sizeof(struct pp_event)))
 		count_failed(n);
 	b->n = 0;
-	b->busy = 0;
+	SET_BUSY(b, 0);
 }
 
 /* ---- syscall points ---- */
