@@ -33,7 +33,8 @@ static int for_each_event(void *ctx, const struct pp_flow_key *flow, pp_emit_fn 
 
 	memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
 	memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
-	return pp_eventstore_foreach(s->store, &conn, emit_stored, &adapter);
+	/* in time order: the instance rules (docs/protocol.md) go by the SYN that comes first */
+	return pp_eventstore_foreach_by_time(s->store, &conn, emit_stored, &adapter);
 }
 
 static void get_counts(void *ctx, uint64_t *lost_samples, uint64_t *pcap_drops)

@@ -118,3 +118,40 @@ int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *c
 	}
 	return 0;
 }
+
+struct by_time_key {
+	uint64_t ts_ns;
+	size_t index;
+};
+
+static int cmp_by_time(const void *x, const void *y)
+{
+	const struct by_time_key *a = x, *b = y;
+
+	if (a->ts_ns != b->ts_ns)
+		return a->ts_ns < b->ts_ns ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+int pp_eventstore_foreach_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
+				  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx)
+{
+	struct by_time_key *keys;
+	size_t i, n = 0;
+	int ret = 0;
+
+	keys = malloc((s->count ? s->count : 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < s->count; i++) {
+		const struct pp_event *ev = pp_eventstore_get(s, i);
+
+		if (!conn || pp_conn_matches(conn, ev))
+			keys[n++] = (struct by_time_key){ ev->ts_ns, i };
+	}
+	qsort(keys, n, sizeof(*keys), cmp_by_time);
+	for (i = 0; i < n && !ret; i++)
+		ret = fn(ctx, pp_eventstore_get(s, keys[i].index));
+	free(keys);
+	return ret;
+}

@@ -37,5 +37,10 @@ bool pp_conn_matches(const struct pp_conn *conn, const struct pp_event *ev);
  * returns nonzero; returns that value, or 0. Not thread-safe against append. */
 int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *conn,
 			  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx);
+/* The same in time order (ts_ns, then arrival): events arrive per CPU and per batch, a CPU's
+ * last partial batch only when it is flushed, so arrival order can be far from time order.
+ * -ENOMEM if the order cannot be built. */
+int pp_eventstore_foreach_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
+				  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx);
 
 #endif
