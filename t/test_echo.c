@@ -91,6 +91,51 @@ START_TEST(test_echoes_every_message_then_ends_cleanly)
 }
 END_TEST
 
+/* Both ends polling instead of sleeping: every message still echoed, and a server spinning
+ * on a client that went silent is still dropped by its watchdog. */
+START_TEST(test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client)
+{
+	struct server s;
+	int cfd = start(&s, 0);
+	struct pp_hs_reply reply;
+	struct pp_pingloop loop;
+	struct pp_watchdog dog;
+	uint64_t done;
+
+	s.cfg.spin = true;
+	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 200000000ULL), 0);
+	ck_assert_int_eq(pp_client_hello(cfd, 1000, 0, &reply), 0);
+	ck_assert_uint_eq(reply.status, PP_HS_OK);
+	ck_assert_int_eq(pp_pingloop_init(&loop, cfd, 1000), 0);
+	loop.stop = &no_stop;
+	loop.spin = true;
+	ck_assert_int_eq(pp_pingloop_run(&loop, 500, NULL, &done), 0);
+	ck_assert_uint_eq(done, 500);
+	pthread_join(s.thread, NULL); /* silence: the spinning server must still give up */
+	pp_watchdog_stop(&dog);
+	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
+	ck_assert_uint_eq(s.res.echoed, 500);
+	pp_pingloop_free(&loop);
+	close(cfd);
+	close(s.fd);
+}
+END_TEST
+
+/* The spin ends at once when asked to stop, and does not spin at all on a ready socket. */
+START_TEST(test_spin_stops_when_asked_and_returns_when_readable)
+{
+	static volatile sig_atomic_t stop_now = 1;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pp_spin_until_readable(sv[0], &stop_now), -EINTR);
+	ck_assert_int_eq(write(sv[1], "0123456789", 10), 10);
+	ck_assert_int_eq(pp_spin_until_readable(sv[0], &no_stop), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static void expect_refusal(uint32_t size, uint16_t status, const char *reason)
 {
 	struct server s;
@@ -419,6 +464,8 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("echo");
 
 	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client);
+	tcase_add_test(tc, test_spin_stops_when_asked_and_returns_when_readable);
 	tcase_add_test(tc, test_echoes_every_message_then_ends_cleanly);
 	tcase_add_test(tc, test_size_out_of_bounds_is_refused_with_a_reason);
 	tcase_add_test(tc, test_garbage_gets_bad_magic);

@@ -26,6 +26,7 @@ START_TEST(test_client_defaults)
 	ck_assert_uint_eq(o.count, 10000);
 	ck_assert_uint_eq(o.warmup, 100);
 	ck_assert_uint_eq(o.interval_us, 0);
+	ck_assert(!o.spin);
 	ck_assert_str_eq(o.output, "results.csv");
 	ck_assert_ptr_null(o.summary_json);
 }
@@ -143,7 +144,8 @@ START_TEST(test_client_every_option)
 
 	ck_assert_int_eq(CLIENT(&o, err, "-a", "::1", "-p", "1", "--size=16777216", "-c", "5",
 				"--warmup", "0", "--interval", "250", "-o", "x.csv",
-				"--summary-json", "s.json"), PP_OPTS_OK);
+				"--summary-json", "s.json", "--spin"), PP_OPTS_OK);
+	ck_assert(o.spin);
 	ck_assert_str_eq(o.addr, "::1");
 	ck_assert_uint_eq(o.port, 1);
 	ck_assert_uint_eq(o.size, 16777216);
@@ -270,8 +272,10 @@ START_TEST(test_server_defaults_and_options)
 	ck_assert_uint_eq(o.max_clients, PP_SERVER_DEFAULT_MAX_CLIENTS);
 	ck_assert_uint_eq(o.idle_timeout_s, 60);
 	ck_assert(!o.verbose);
+	ck_assert(!o.spin);
 	ck_assert_int_eq(SERVER(&o, err, "-p", "7", "--bind", "2001:2::2", "--reply-delay", "500",
-				"--max-clients", "3", "--idle-timeout", "2", "-v"), PP_OPTS_OK);
+				"--max-clients", "3", "--idle-timeout", "2", "-v", "--spin"), PP_OPTS_OK);
+	ck_assert(o.spin);
 	ck_assert_uint_eq(o.idle_timeout_s, 2);
 	ck_assert_str_eq(o.bind, "2001:2::2");
 	ck_assert_uint_eq(o.reply_delay_us, 500);

@@ -25,6 +25,8 @@ void pp_client_usage(FILE *out)
 "  -w, --warmup N           unrecorded exchanges first, 0..%llu (default %u)\n"
 "  -i, --interval USEC      start-to-start gap in microseconds, 0 = back to back,\n"
 "                           at most %llu (default 0)\n"
+"      --spin               wait for each pong by polling the socket instead of asleep\n"
+"                           in recv: no wake-up in the round trip, one CPU kept busy\n"
 "  -o, --output FILE        one row per exchange, CSV (default %s)\n"
 "  -j, --summary-json FILE  the summary as JSON too (default: none)\n"
 "      --no-trace           no kernel points, no capture, no agent: rtt_app only\n"
@@ -104,7 +106,7 @@ static int check_combination(struct pp_client_opts *o, char *err, size_t errlen)
 int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *err, size_t errlen)
 {
 	enum {
-		OPT_NO_TRACE = 256, OPT_NO_CAPTURE, OPT_IFACE, OPT_NO_AGENT, OPT_CONTROL_PORT,
+		OPT_NO_TRACE = 256, OPT_SPIN, OPT_NO_CAPTURE, OPT_IFACE, OPT_NO_AGENT, OPT_CONTROL_PORT,
 		OPT_PERF_PAGES, OPT_MAX_EVENTS, OPT_EVENTS_OUT, OPT_PCAP_OUT, OPT_USER, OPT_KEEP_ROOT,
 	};
 	static const struct option longopts[] = {
@@ -117,6 +119,7 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 		{ "output", required_argument, NULL, 'o' },
 		{ "summary-json", required_argument, NULL, 'j' },
 		{ "no-trace", no_argument, NULL, OPT_NO_TRACE },
+		{ "spin", no_argument, NULL, OPT_SPIN },
 		{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
 		{ "iface", required_argument, NULL, OPT_IFACE },
 		{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
@@ -182,6 +185,9 @@ int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *
 			break;
 		case OPT_NO_TRACE:
 			o->no_trace = true;
+			break;
+		case OPT_SPIN:
+			o->spin = true;
 			break;
 		case OPT_NO_CAPTURE:
 			o->no_capture = true;

@@ -31,6 +31,7 @@ struct pp_client_opts {
 	const char *summary_json;  /* NULL = none */
 
 	/* Tracing (issues 3-5): this host's kernel points, its wire, the agent's events. */
+	bool spin;                 /* poll for each pong instead of sleeping in recv */
 	bool no_trace;             /* only rtt_app: no BPF, no capture, no agent */
 	bool no_capture;           /* no libpcap: no wire columns */
 	bool no_agent;             /* do not ask the server's agent for its events */

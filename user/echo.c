@@ -126,7 +126,10 @@ static void echo_loop(int fd, const struct pp_echo_cfg *cfg, struct pp_watch *wa
 
 	for (;;) {
 		size_t got = 0;
-		int rc = pp_read_full(fd, buf, size, &got);
+		int rc = cfg->spin ? pp_spin_until_readable(fd, NULL) : 0;
+
+		if (!rc)
+			rc = pp_read_full(fd, buf, size, &got);
 
 		if (rc) {
 			if (pp_watch_fired(watch))

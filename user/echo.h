@@ -18,6 +18,7 @@ struct pp_echo_cfg {
 	uint64_t mem_budget;              /* bytes of message buffers, all connections together */
 	_Atomic uint64_t *mem_used;       /* shared by the connections */
 	int send_timeout_ms;              /* 0 = PP_ECHO_SEND_TIMEOUT_MS (tests shorten it) */
+	bool spin;                        /* wait for each ping by polling, not asleep in recv */
 };
 
 enum pp_echo_end {

@@ -302,6 +302,22 @@ int pp_read_full(int fd, void *buf, size_t len, size_t *done)
 	return err;
 }
 
+int pp_spin_until_readable(int fd, volatile sig_atomic_t *stop)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		int n = poll(&pfd, 1, 0);
+
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (stop && *stop)
+			return -EINTR;
+	}
+}
+
 int pp_write_full(int fd, const void *buf, size_t len)
 {
 	size_t sent = 0;

@@ -3,6 +3,7 @@
 #ifndef PP_NET_H
 #define PP_NET_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,9 @@ int pp_set_timeouts(int fd, int recv_timeout_ms, int send_timeout_ms);
  * syscall. Returns 0 when all arrived; -EPIPE if the peer closed first (*done bytes came);
  * -EAGAIN on a receive timeout; other -errno. done may be NULL. */
 int pp_read_full(int fd, void *buf, size_t len, size_t *done);
+/* Spins (poll with no timeout) until fd is readable, hung up or in error: the caller's next
+ * read then needs no wake-up. 0, -EINTR once *stop is set (NULL: never), or -errno. */
+int pp_spin_until_readable(int fd, volatile sig_atomic_t *stop);
 /* Writes all len bytes with send(MSG_NOSIGNAL) (one call unless the buffer fills or a signal
  * interrupts). 0, -EPIPE/-ECONNRESET if the peer is gone, -EAGAIN on a send timeout. */
 int pp_write_full(int fd, const void *buf, size_t len);

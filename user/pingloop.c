@@ -102,6 +102,8 @@ int pp_pingloop_run(struct pp_pingloop *l, uint64_t n, int64_t *rtt_ns, uint64_t
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = pp_write_full(l->fd, l->ping, l->size);
+		if (!rc && l->spin)
+			rc = pp_spin_until_readable(l->fd, l->stop);
 		if (!rc)
 			rc = pp_read_full(l->fd, l->pong, l->size, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -25,6 +25,7 @@ struct pp_pingloop {
 	uint8_t *ping, *pong;          /* size bytes each, see pp_pingloop_init */
 	volatile sig_atomic_t *stop;   /* set from a signal handler: end after this exchange */
 	struct pp_watch *watch;        /* bumped per exchange; NULL = none (watchdog.h) */
+	bool spin;                     /* wait for each pong by polling, not asleep in recv */
 	bool progress;                 /* "\r done/total" on stderr twice a second */
 	uint64_t progress_total;
 	uint64_t progress_done;        /* exchanges before this run, for the progress line */

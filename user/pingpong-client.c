@@ -169,6 +169,7 @@ static int exchange(struct run *r)
 		return rc;
 	}
 	loop.interval_ns = r->opts.interval_us * 1000;
+	loop.spin = r->opts.spin;
 	pp_watch_init(&watch);
 	/* The pause between two exchanges is not the server's fault. */
 	rc = pp_watchdog_start(&dog, &watch, r->fd,

@@ -161,6 +161,7 @@ static int serve(const int *lfds, int n_lfds, const struct pp_server_opts *o)
 	_Atomic uint64_t mem_used = 0;
 	struct pp_echo_cfg cfg = {
 		.reply_delay_ns = o->reply_delay_us * 1000,
+		.spin = o->spin,
 		.mem_budget = mem_budget(),
 		.mem_used = &mem_used,
 	};

@@ -20,6 +20,8 @@ void pp_server_usage(FILE *out)
 "  -m, --max-clients N      connections served at once, 1..%u (default %u)\n"
 "  -t, --idle-timeout SEC   drop a client that completes no message for this long,\n"
 "                           1..%u seconds (default %u)\n"
+"      --spin               wait for each ping by polling the socket instead of asleep\n"
+"                           in recv: no wake-up in the round trip, a CPU per client\n"
 "  -v, --verbose            one line per connection on stderr\n"
 "  -h, --help               this text\n"
 "\n"
@@ -38,6 +40,7 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 		{ "reply-delay", required_argument, NULL, 'd' },
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 't' },
+		{ "spin", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -78,6 +81,9 @@ int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *
 			rc = pp_cli_number("--idle-timeout", optarg, 1, PP_SERVER_IDLE_MAX_S,
 					   "seconds", &value, err, errlen);
 			o->idle_timeout_s = (uint32_t)value;
+			break;
+		case 'S':
+			o->spin = true;
 			break;
 		case 'v':
 			o->verbose = true;

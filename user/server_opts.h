@@ -21,6 +21,7 @@ struct pp_server_opts {
 	uint64_t reply_delay_us;   /* wait between a ping's last byte and its pong */
 	uint32_t max_clients;      /* connections served at once */
 	uint32_t idle_timeout_s;   /* a client that completes no message this long is dropped */
+	bool spin;                 /* --spin: poll for each ping instead of sleeping in recv */
 	bool verbose;              /* one line per connection on stderr */
 };
 
