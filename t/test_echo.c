@@ -91,9 +91,9 @@ START_TEST(test_echoes_every_message_then_ends_cleanly)
 }
 END_TEST
 
-/* Both ends polling instead of sleeping: every message still echoed, and a server spinning
- * on a client that went silent is still dropped by its watchdog. */
-START_TEST(test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client)
+/* n exchanges (interval_ns apart, both ends spinning or not), then silence: the server's
+ * watchdog (200 ms) must end the connection as idle after echoing all n. */
+static void exchanges_then_silence(uint32_t size, uint64_t n, uint64_t interval_ns, bool spin)
 {
 	struct server s;
 	int cfd = start(&s, 0);
@@ -102,22 +102,30 @@ START_TEST(test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client)
 	struct pp_watchdog dog;
 	uint64_t done;
 
-	s.cfg.spin = true;
+	s.cfg.spin = spin;
 	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 200000000ULL), 0);
-	ck_assert_int_eq(pp_client_hello(cfd, 1000, 0, &reply), 0);
+	ck_assert_int_eq(pp_client_hello(cfd, size, 0, &reply), 0);
 	ck_assert_uint_eq(reply.status, PP_HS_OK);
-	ck_assert_int_eq(pp_pingloop_init(&loop, cfd, 1000), 0);
+	ck_assert_int_eq(pp_pingloop_init(&loop, cfd, size), 0);
 	loop.stop = &no_stop;
-	loop.spin = true;
-	ck_assert_int_eq(pp_pingloop_run(&loop, 500, NULL, &done), 0);
-	ck_assert_uint_eq(done, 500);
-	pthread_join(s.thread, NULL); /* silence: the spinning server must still give up */
+	loop.interval_ns = interval_ns;
+	loop.spin = spin;
+	ck_assert_int_eq(pp_pingloop_run(&loop, n, NULL, &done), 0);
+	ck_assert_uint_eq(done, n);
+	pthread_join(s.thread, NULL); /* then silence */
 	pp_watchdog_stop(&dog);
 	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
-	ck_assert_uint_eq(s.res.echoed, 500);
+	ck_assert_uint_eq(s.res.echoed, n);
 	pp_pingloop_free(&loop);
 	close(cfd);
 	close(s.fd);
+}
+
+/* Both ends polling instead of sleeping: every message still echoed, and a server spinning
+ * on a client that went silent is still dropped by its watchdog. */
+START_TEST(test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client)
+{
+	exchanges_then_silence(1000, 500, 0, true);
 }
 END_TEST
 
@@ -259,26 +267,8 @@ END_TEST
 
 START_TEST(test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one)
 {
-	struct server s;
-	int cfd = start(&s, 0);
-	struct pp_hs_reply reply;
-	struct pp_pingloop loop;
-	struct pp_watchdog dog;
-	uint64_t done;
-
-	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 200000000ULL), 0);
-	ck_assert_int_eq(pp_client_hello(cfd, 100, 0, &reply), 0);
-	ck_assert_int_eq(pp_pingloop_init(&loop, cfd, 100), 0);
-	loop.stop = &no_stop;
-	loop.interval_ns = 50000000; /* 10 exchanges over 0.5 s: longer than the timeout */
-	ck_assert_int_eq(pp_pingloop_run(&loop, 10, NULL, &done), 0);
-	pthread_join(s.thread, NULL); /* then silence */
-	pp_watchdog_stop(&dog);
-	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
-	ck_assert_uint_eq(s.res.echoed, 10);
-	pp_pingloop_free(&loop);
-	close(cfd);
-	close(s.fd);
+	/* 10 exchanges over 0.5 s: longer than the timeout, but never idle that long */
+	exchanges_then_silence(100, 10, 50000000, false);
 }
 END_TEST
 
