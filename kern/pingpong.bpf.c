@@ -22,8 +22,6 @@
 
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD
-#define S_IFMT       0170000
-#define S_IFSOCK     0140000
 #define MSG_PEEK     0x2
 #define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
 #define TCP_SYN_FIN_RST 0x07
@@ -156,8 +154,9 @@ static __always_inline bool netns_ok(const struct pp_config *cfg, struct net *ne
 	return true;
 }
 
-/* Most calls on a machine are by untraced processes: the seen-word answers them inline. */
-static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
+/* Most calls on a machine are by untraced processes: the seen-word answers them inline.
+ * false: certainly not traced; true: perhaps (a traced tgid shares the low bits). */
+static __always_inline bool tgid_maybe_traced(const struct pp_config *cfg, __u32 tgid)
 {
 	__u32 low = tgid & PP_TGID_SEEN_MASK;
 	__u32 *seen;
@@ -165,7 +164,13 @@ static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
 	if (cfg->flags & PP_CFG_ALL_TGIDS)
 		return true;
 	seen = bpf_map_lookup_elem(&pp_tgid_seen, &low);
-	return seen && *seen && bpf_map_lookup_elem(&pp_tgids, &tgid);
+	return seen && *seen;
+}
+
+static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
+{
+	return tgid_maybe_traced(cfg, tgid) &&
+	       ((cfg->flags & PP_CFG_ALL_TGIDS) || bpf_map_lookup_elem(&pp_tgids, &tgid));
 }
 
 static __always_inline void count_failed(__u64 events)
@@ -386,16 +391,14 @@ static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u6
 static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 low = (pid_tgid >> 32) & PP_TGID_SEEN_MASK;
 	const struct pp_config *cfg = get_config();
 	struct pp_inflight *found;
 	struct tcp_sock *tp;
 	struct pp_event ev;
-	__u32 *seen;
 	__u64 exit_ns;
 
-	if (!cfg || (!(cfg->flags & PP_CFG_ALL_TGIDS) &&
-		     (!(seen = bpf_map_lookup_elem(&pp_tgid_seen, &low)) || !*seen)))
+	/* an exact answer would cost the hash lookup the in-flight slot makes anyway */
+	if (!cfg || !tgid_maybe_traced(cfg, pid_tgid >> 32))
 		return 0;
 	found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	if (!found || !found->armed)

@@ -2,6 +2,7 @@
  * and serves one connection's events in both directions. */
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eventstore.h"
@@ -129,31 +130,17 @@ START_TEST(test_foreach_stops_when_asked)
 }
 END_TEST
 
-struct visit {
-	__u64 last_ts;
-	__u32 seqs[16];
-	int n;
-};
-
-static int record_visit(void *ctx, const struct pp_event *ev)
-{
-	struct visit *v = ctx;
-
-	ck_assert_uint_ge(ev->ts_ns, v->last_ts);
-	v->last_ts = ev->ts_ns;
-	v->seqs[v->n++] = ev->seq;
-	return 0;
-}
-
 /* A CPU's partial batch arrives only when flushed, long after the other CPU's later events:
  * by time, the late ones take their place again; equal times keep their arrival order, and
  * other connections stay out. */
 START_TEST(test_by_time_puts_a_late_batch_back_in_place)
 {
 	static const __u64 ts[] = { 10, 40, 50, 20, 30, 30, 60 };
+	static const __u32 want[] = { 0, 3, 4, 5, 1, 2, 6 }; /* 30 and 30: arrival order */
 	struct pp_conn conn = conn_1_to_2(40000);
+	struct pp_event other = event(99, 40001, 12345, 1);
 	struct pp_eventstore *s;
-	struct visit v = { 0 };
+	size_t *order, n;
 
 	ck_assert_int_eq(pp_eventstore_new(&s, 16), 0);
 	for (__u32 i = 0; i < 7; i++) {
@@ -162,18 +149,21 @@ START_TEST(test_by_time_puts_a_late_batch_back_in_place)
 		ev.ts_ns = ts[i];
 		ck_assert_int_eq(pp_eventstore_append(s, &ev), 0);
 	}
-	struct pp_event other = event(99, 40001, 12345, 1);
 	other.ts_ns = 15;
 	pp_eventstore_append(s, &other);
-	ck_assert_int_eq(pp_eventstore_foreach_by_time(s, &conn, record_visit, &v), 0);
-	ck_assert_int_eq(v.n, 7);
-	ck_assert_uint_eq(v.seqs[0], 0);
-	ck_assert_uint_eq(v.seqs[1], 3);
-	ck_assert_uint_eq(v.seqs[2], 4); /* 30 and 30: arrival order */
-	ck_assert_uint_eq(v.seqs[3], 5);
-	ck_assert_uint_eq(v.seqs[4], 1);
-	ck_assert_uint_eq(v.seqs[5], 2);
-	ck_assert_uint_eq(v.seqs[6], 6);
+	ck_assert_int_eq(pp_eventstore_order_by_time(s, &conn, &order, &n), 0);
+	ck_assert_uint_eq(n, 7);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(pp_eventstore_get(s, order[i])->seq, want[i]);
+		if (i)
+			ck_assert_uint_ge(pp_eventstore_get(s, order[i])->ts_ns,
+					  pp_eventstore_get(s, order[i - 1])->ts_ns);
+	}
+	free(order);
+	ck_assert_int_eq(pp_eventstore_order_by_time(s, NULL, &order, &n), 0);
+	ck_assert_uint_eq(n, 8); /* no filter: the other connection's event too */
+	ck_assert_uint_eq(pp_eventstore_get(s, order[1])->seq, 99);
+	free(order);
 	pp_eventstore_free(s);
 }
 END_TEST

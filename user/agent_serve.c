@@ -2,6 +2,7 @@
  * capture adds this host's wire_tx / wire_rx points to the same store. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,32 +10,40 @@
 
 #define PROG "pingpong-ebpf"
 
-struct emit_adapter {
-	pp_emit_fn emit;
-	void *emit_ctx;
-};
-
-static int emit_stored(void *ctx, const struct pp_event *ev)
+static bool same_flow(const struct pp_flow_key *a, const struct pp_flow_key *b)
 {
-	struct emit_adapter *a = ctx;
-
-	return a->emit(a->emit_ctx, ev);
+	return a->family == b->family && a->client_port == b->client_port &&
+	       a->server_port == b->server_port &&
+	       !memcmp(a->client_addr, b->client_addr, sizeof(a->client_addr)) &&
+	       !memcmp(a->server_addr, b->server_addr, sizeof(a->server_addr));
 }
 
+/* In time order: the instance rules (docs/protocol.md) go by the SYN that comes first. The
+ * order is built once per request: the control server walks the events twice. */
 static int for_each_event(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx)
 {
 	struct pp_agent_serve *s = ctx;
-	struct emit_adapter adapter = { emit, emit_ctx };
 	struct pp_conn conn = {
 		.family = flow->family,
 		.a_port = flow->client_port,
 		.b_port = flow->server_port,
 	};
+	int ret = 0;
 
-	memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
-	memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
-	/* in time order: the instance rules (docs/protocol.md) go by the SYN that comes first */
-	return pp_eventstore_foreach_by_time(s->store, &conn, emit_stored, &adapter);
+	if (!s->order || s->order_count != pp_eventstore_count(s->store) ||
+	    !same_flow(&s->order_flow, flow)) {
+		memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
+		memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
+		free(s->order);
+		s->order = NULL;
+		if ((ret = pp_eventstore_order_by_time(s->store, &conn, &s->order, &s->order_n)) < 0)
+			return ret;
+		s->order_count = pp_eventstore_count(s->store);
+		s->order_flow = *flow;
+	}
+	for (size_t i = 0; i < s->order_n && !ret; i++)
+		ret = emit(emit_ctx, pp_eventstore_get(s->store, s->order[i]));
+	return ret;
 }
 
 static void get_counts(void *ctx, uint64_t *lost_samples, uint64_t *pcap_drops)
@@ -150,6 +159,8 @@ void pp_agent_serve_finish(struct pp_agent_serve *s, FILE *report)
 
 void pp_agent_serve_close(struct pp_agent_serve *s)
 {
+	free(s->order);
+	s->order = NULL;
 	pp_capture_close(s->capture);
 	pp_control_server_close(s->control);
 	s->capture = NULL;

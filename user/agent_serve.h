@@ -33,6 +33,10 @@ struct pp_agent_serve {
 	struct pp_capture *capture;
 	uint64_t lost_samples;      /* kept current by the agent, reported in END */
 	uint64_t capture_errors;    /* wire events the store refused */
+	/* A request's events in time order, for both of the control server's passes over them
+	 * (count, then send): valid while the store has order_count events and the flow is it. */
+	size_t *order, order_n, order_count;
+	struct pp_flow_key order_flow;
 };
 
 /* 0 or -errno with a one-line reason in err. */

@@ -122,6 +122,7 @@ int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *c
 struct by_time_key {
 	uint64_t ts_ns;
 	size_t index;
+	uint8_t point;
 };
 
 static int cmp_by_time(const void *x, const void *y)
@@ -130,28 +131,36 @@ static int cmp_by_time(const void *x, const void *y)
 
 	if (a->ts_ns != b->ts_ns)
 		return a->ts_ns < b->ts_ns ? -1 : 1;
+	if (a->point != b->point)
+		return a->point < b->point ? -1 : 1;
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
-int pp_eventstore_foreach_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
-				  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx)
+int pp_eventstore_order_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
+				size_t **index, size_t *n)
 {
-	struct by_time_key *keys;
-	size_t i, n = 0;
-	int ret = 0;
+	size_t cap = s->count ? s->count : 1, i, m = 0;
+	struct by_time_key *keys = malloc(cap * sizeof(*keys));
+	size_t *order = malloc(cap * sizeof(*order));
 
-	keys = malloc((s->count ? s->count : 1) * sizeof(*keys));
-	if (!keys)
+	*index = NULL;
+	*n = 0;
+	if (!keys || !order) {
+		free(keys);
+		free(order);
 		return -ENOMEM;
+	}
 	for (i = 0; i < s->count; i++) {
 		const struct pp_event *ev = pp_eventstore_get(s, i);
 
 		if (!conn || pp_conn_matches(conn, ev))
-			keys[n++] = (struct by_time_key){ ev->ts_ns, i };
+			keys[m++] = (struct by_time_key){ ev->ts_ns, i, ev->point };
 	}
-	qsort(keys, n, sizeof(*keys), cmp_by_time);
-	for (i = 0; i < n && !ret; i++)
-		ret = fn(ctx, pp_eventstore_get(s, keys[i].index));
+	qsort(keys, m, sizeof(*keys), cmp_by_time);
+	for (i = 0; i < m; i++)
+		order[i] = keys[i].index;
 	free(keys);
-	return ret;
+	*index = order;
+	*n = m;
+	return 0;
 }

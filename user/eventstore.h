@@ -37,10 +37,11 @@ bool pp_conn_matches(const struct pp_conn *conn, const struct pp_event *ev);
  * returns nonzero; returns that value, or 0. Not thread-safe against append. */
 int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *conn,
 			  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx);
-/* The same in time order (ts_ns, then arrival): events arrive per CPU and per batch, a CPU's
- * last partial batch only when it is flushed, so arrival order can be far from time order.
- * -ENOMEM if the order cannot be built. */
-int pp_eventstore_foreach_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
-				  int (*fn)(void *ctx, const struct pp_event *ev), void *ctx);
+/* The indexes (for pp_eventstore_get) of conn's events (NULL: all) in time order: ts_ns, then
+ * point, then arrival. Events arrive per CPU and per batch, a CPU's last partial batch only
+ * when it is flushed, so arrival order can be far from time order. *index is malloc'ed (free
+ * it); 0 or -ENOMEM. */
+int pp_eventstore_order_by_time(const struct pp_eventstore *s, const struct pp_conn *conn,
+				size_t **index, size_t *n);
 
 #endif

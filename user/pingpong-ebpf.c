@@ -257,35 +257,21 @@ static void stop_child(struct agent *a)
 	reap_child(a, 0);
 }
 
-static int by_time(const void *x, const void *y)
-{
-	const struct pp_event *a = *(const struct pp_event *const *)x;
-	const struct pp_event *b = *(const struct pp_event *const *)y;
-
-	if (a->ts_ns != b->ts_ns)
-		return a->ts_ns < b->ts_ns ? -1 : 1;
-	return (int)a->point - (int)b->point;
-}
-
 /* The rows in time order: events arrive in per-CPU batches, out of order across CPUs. */
 static int write_rows(FILE *f, const struct pp_eventstore *store)
 {
-	size_t i, n = pp_eventstore_count(store);
-	const struct pp_event **rows = malloc((n ? n : 1) * sizeof(*rows));
-	int err;
+	size_t i, n, *order;
+	int err = pp_eventstore_order_by_time(store, NULL, &order, &n);
 
-	if (!rows)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		rows[i] = pp_eventstore_get(store, i);
-	qsort(rows, n, sizeof(*rows), by_time);
+	if (err)
+		return err;
 	errno = 0;
 	err = pp_eventlog_write_header(f);
 	for (i = 0; i < n && !err; i++)
-		err = pp_eventlog_write(f, rows[i]);
+		err = pp_eventlog_write(f, pp_eventstore_get(store, order[i]));
 	if (err == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
 		err = -errno;
-	free(rows);
+	free(order);
 	return err;
 }
 
