@@ -233,10 +233,6 @@ for p in problems[:20]:
 sys.exit(1 if problems else 0)
 EOF
 
-summary_field() { # FILE WHAT: the number before WHAT in the agent's summary line
-	grep -o "[0-9]* $2" "$1" | tail -1 | cut -d' ' -f1
-}
-
 # finish_case NAME ADDR SIZE COUNT MIN_READS MIN_COMPLETE: waits for the server's agent, checks.
 finish_case() {
 	local name=$1 addr=$2 size=$3 count=$4 min_reads=$5 min_complete=$6 family=4
