@@ -1,7 +1,8 @@
 #!/bin/bash
 # pingpong-client's split end to end: the agent (pingpong-ebpf) runs pingpong-server in the
 # server namespace, the traced client runs in the other and fetches the agent's events. For
-# 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on >= 99.9% of the rows,
+# 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on every row but those the
+# ftrace witness explains (the sandbox kernel's PID 1 exemption, witness.py),
 # the identity exact on every complete row (from the raw ns columns), the us columns those
 # of the raw ns, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
 # Without an agent the client columns remain and the client says so; --no-trace is rtt_app,
@@ -11,7 +12,7 @@
 
 AGENT=$BUILD/pingpong-ebpf
 COUNT=${COUNT:-2000}
-MIN_OK=$((COUNT * 999 / 1000))
+MIN_OK=$((COUNT * 99 / 100))
 for prog in "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
 	[ -x "$prog" ] || fail "$prog is not built (make)"
 done
@@ -110,6 +111,17 @@ run_client() {
 	[ -f "$TMP/$name.csv" ] || fail "$name: no results.csv"
 }
 
+# traced_run NAME ADDR SIZE [CLIENT_ARGS...]: run_client with the ftrace witness recording
+# ($TMP/NAME.witness), for check_split's account of incomplete rows.
+traced_run() {
+	local name=$1 addr=$2; SIZE=$3; shift 3
+	FAMILY=4
+	[[ $addr == *:* ]] && FAMILY=6
+	witness_start $((SIZE > 100000 ? 196608 : 65536))
+	run_client "$name" "$addr" --size "$SIZE" "$@"
+	witness_stop "$TMP/$name.witness"
+}
+
 medians() { # name csv: one line of component medians, for the log and the report
 	local c line="  $1 p50/us:"
 	for c in rtt_app rtt client_stack network server_stack server_app client_dev wire server_dev; do
@@ -131,13 +143,20 @@ check_split() { # name
 		check "$name: stderr only explains the incomplete rows" \
 			bash -c "! grep -qv 'rows incomplete' '$TMP/$name.err'"
 	fi
-	check "$name: >= 99.9% matched" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
+	# Every incomplete row must be explained: on the sandbox kernel only by a witnessed hit
+	# of that packet on a PID 1 thread (witness.py), on any other kernel never.
+	check "$name: every incomplete row explained by the witness ($(count_of "$c" complete)/$COUNT complete)" \
+		python3 "$ROOT/t/integration/explain_rows.py" "$csv" "$TMP/$name.witness" \
+		"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" "$FAMILY" "$SIZE" "$PID1_EXEMPT"
+	# Excused rows are rare (a PID 1 thread current when a packet passes): a guard against a
+	# kernel that would hide far more than this one does.
+	check "$name: >= 99% matched" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
+	check "$name: every row with every kernel point is complete, wire points included" \
+		[ "$(count_of "$c" allpts)" -eq "$(count_of "$c" complete)" -a \
+		  "$(count_of "$c" kernpts)" -eq "$(count_of "$c" complete)" ]
 	# events leave the kernel in per-CPU batches of 8; the last ones only through the flush
 	check "$name: the last 8 exchanges complete (partial batches flushed on both hosts)" \
 		[ "$(csv_col "$csv" incomplete | tail -n 8 | grep -c '^0$')" -eq 8 ]
-	check "$name: every kernel point on >= 99.9% of the rows" [ "$(count_of "$c" kernpts)" -ge "$MIN_OK" ]
-	check "$name: every point, wire included, on >= 99.9% of the rows" \
-		[ "$(count_of "$c" allpts)" -ge "$MIN_OK" ]
 	check "$name: rtt = client_stack + server_stack + server_app + network, exact, every complete row" \
 		[ "$(count_of "$c" idbad)" -eq 0 ]
 	check "$name: network = client_dev + wire + server_dev, exact, every row with wire points" \
@@ -159,7 +178,7 @@ for fam in IPv4 IPv6; do
 	addr=$SERVER_IP4
 	[ "$fam" = IPv6 ] && addr=$SERVER_IP6
 	for size in 64 1448 65536 1048576; do
-		run_client "$fam-$size" "$addr" --size "$size"
+		traced_run "$fam-$size" "$addr" "$size"
 		check_split "$fam-$size"
 	done
 done
@@ -169,7 +188,7 @@ done
 # alike: otherwise the delayed run pays wake-ups from its longer sleeps (real stack time, but
 # not what this compares), and a busy host makes them anything from 1 to 30 us.
 start_agent --spin
-run_client base "$SERVER_IP4" --spin --events-out "$TMP/events.csv" --pcap-out "$TMP/client.pcap"
+traced_run base "$SERVER_IP4" 1024 --spin --events-out "$TMP/events.csv" --pcap-out "$TMP/client.pcap"
 check_split base
 app=$(p50 "$TMP/base.csv" rtt_app_us) rtt=$(p50 "$TMP/base.csv" rtt_us)
 sapp=$(p50 "$TMP/base.csv" server_app_us)
@@ -185,7 +204,7 @@ check "--pcap-out: a pcap file with ns time stamps" \
 
 # ---- a server that waits 200 us before each reply: the wait is server_app's, nobody else's ----
 start_agent --reply-delay 200 --spin
-run_client delay "$SERVER_IP4" --spin
+traced_run delay "$SERVER_IP4" 1024 --spin
 check_split delay
 dapp=$(p50 "$TMP/delay.csv" server_app_us)
 check "delay: server_app p50 rose by 200..300 us ($sapp -> $dapp)" \
@@ -208,15 +227,18 @@ start_server_here() {
 	wait_port server "$port"
 }
 start_server_here
-run_client noagent "$SERVER_IP4"
+traced_run noagent "$SERVER_IP4" 1024
 c=$(counts "$TMP/noagent.csv")
 echo "  noagent: $c"
+check "noagent: every incomplete row explained by the witness ($(count_of "$c" complete)/$COUNT complete)" \
+	python3 "$ROOT/t/integration/explain_rows.py" "$TMP/noagent.csv" "$TMP/noagent.witness" \
+	"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" 4 1024 "$PID1_EXEMPT" client
 check "noagent: one line on stderr: server columns are empty" \
 	bash -c "[ \$(wc -l < '$TMP/noagent.err') -eq 1 ] &&
 		 grep -q '^pingpong-client: no agent at $SERVER_IP4:$((port + 1)) (.*): server columns are empty$' '$TMP/noagent.err'"
 check "noagent: $COUNT rows" [ "$(count_of "$c" rows)" -eq "$COUNT" ]
-check "noagent: client points (wire too) on >= 99.9% of the rows" [ "$(count_of "$c" clientpts)" -ge "$MIN_OK" ]
-check "noagent: >= 99.9% matched on the client's points" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
+check "noagent: client points (wire too) on >= 99% of the rows" [ "$(count_of "$c" clientpts)" -ge "$MIN_OK" ]
+check "noagent: >= 99% matched on the client's points" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
 check "noagent: no server column has a value" [ "$(count_of "$c" serverany)" -eq 0 ]
 check "noagent: rtt and client_stack are the raw ns differences; rtt <= rtt_app" \
 	[ "$(count_of "$c" usbad)" -eq 0 -a "$(count_of "$c" appbad)" -eq 0 ]
