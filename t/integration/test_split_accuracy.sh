@@ -128,6 +128,10 @@ wire() {
 	n=$(diff_of "$n0" "$n1") c=$(diff_of "$c0" "$c1") s=$(diff_of "$s0" "$s1")
 	echo "  $mode: p50 network $n0 -> $n1 us ($n), client_stack $c0 -> $c1 ($c, baseline spread $sc0)," \
 		"server_stack $s0 -> $s1 ($s, baseline spread $ss0)"
+	# the relay holds every frame BASE_US each way at D = 0: a relay that held frames longer
+	# than it says would keep every rise right and fail here (veth itself adds 2..40 us here)
+	check "$mode D=0: network p50 is the relay's 2*BASE_US hold and a little ($n0 us; want $((2 * BASE_US))..$((2 * BASE_US + 100)))" \
+		within "$n0" $((2 * BASE_US)) $((2 * BASE_US + 100))
 	check "$mode D=$D: network p50 rose by 2*D within 2% ($n us; want 980..1020)" \
 		within "$n" $((2 * D - 2 * D / 50)) $((2 * D + 2 * D / 50))
 	judge "$mode D=$D: client_stack" "$sc0" "$bound"
