@@ -34,11 +34,12 @@ check_run() {
 	local csv=$1 txt=$2 json=$3 count=$4 max_us=$5 rows csv_p50 txt_p50
 	rows=$(($(wc -l < "$csv") - 1))
 	check "results.csv has $count rows (got $rows)" [ "$rows" -eq "$count" ]
+	# (awk runs END after an exit in a rule, and END's exit status wins: keep the verdict)
 	check "seq runs 0..$((count - 1))" \
-		awk -F, -v n="$count" 'NR > 1 && $1 != NR - 2 { exit 1 } END { exit NR - 1 != n }' "$csv"
+		awk -F, -v n="$count" 'NR > 1 && $1 != NR - 2 { bad = 1 } END { exit bad || NR - 1 != n }' "$csv"
 	check "every rtt_app_us is > 0 and < $max_us" \
-		bash -c "csv_col() { $(declare -f csv_col | tail -n +2); }; csv_col '$csv' rtt_app_us |
-			awk -v max=$max_us '!(\$1 > 0 && \$1 < max) { bad++ } END { exit bad > 0 }'"
+		bash -c "set -o pipefail; csv_col() { $(declare -f csv_col | tail -n +2); }; csv_col '$csv' rtt_app_us |
+			awk -v max=$max_us '!(\$1 > 0 && \$1 < max) { bad++ } END { exit bad > 0 || NR == 0 }'"
 	check "untraced columns are empty, not 0" \
 		awk -F, 'NR > 1 && ($2 != "" || $15 != "" || $28 != "") { exit 1 }' "$csv"
 	csv_p50=$(csv_col "$csv" rtt_app_us | percentile 50)
