@@ -100,7 +100,10 @@ check "delay: every split column on >= 99.9% of the rows ($all)" [ "$all" -ge "$
 check "delay: summary.txt and summary.json agree, exchanges $COUNT" summaries_agree "$OUT"
 check "delay: latency_cdf.png is a PNG" png_ok "$OUT/latency_cdf.png"
 check "delay: network p50 >= 400 us ($net)" awk -v n="$net" 'BEGIN { exit !(n >= 400) }'
-check "delay: wire-delay's log says nothing was dropped" grep -q -- "frames forwarded, 0 dropped" "$OUT/wire-delay.log"
+# one statistics line per direction: both there, both with 0 dropped
+check "delay: wire-delay's log says nothing was dropped, both ways" \
+	test "$(grep -c -- "frames forwarded, 0 dropped" "$OUT/wire-delay.log")" -eq 2 -a \
+	"$(grep -c -- "frames forwarded" "$OUT/wire-delay.log")" -eq 2
 check "delay: nothing of the run left (namespaces, processes)" nothing_left
 
 # our folders go; so does results/latest when it names one of them
