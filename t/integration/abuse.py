@@ -34,8 +34,11 @@ def recv_exact(s, n):
 
 
 def rst_flood(host, port, n):
-    """n connections: a valid hello, half a message, then RST. Batches of 20 at once."""
-    done = 0
+    """n connections: a valid hello, half a message, then RST. Batches of 20 at once.
+    Only a connection the server accepted (ok status) and that took the half message was
+    reset mid-message; one whose hello was refused (a status, or closed before the reply)
+    or that the server cut before the half message went out is counted apart."""
+    done = resets = refused = cut = 0
     while done < n:
         batch = []
         for _ in range(min(20, n - done)):
@@ -44,13 +47,20 @@ def rst_flood(host, port, n):
             batch.append(s)
         for s in batch:
             try:
-                recv_exact(s, 12)  # the ok reply: the server has set this client up
-                s.sendall(b"x" * 500)
+                reply = recv_exact(s, 12)
             except OSError:
-                pass
+                reply = None
+            if reply is None or struct.unpack(">H", reply[6:8])[0] != 0:
+                refused += 1
+            else:
+                try:
+                    s.sendall(b"x" * 500)
+                    resets += 1
+                except OSError:
+                    cut += 1
             reset(s)
         done += len(batch)
-    print("reset", done)
+    print("reset", resets, "refused", refused, "cut", cut)
 
 
 def bad_hellos(host, port):
