@@ -2,9 +2,9 @@
 # pingpong-client's split end to end: the agent (pingpong-ebpf) runs pingpong-server in the
 # server namespace, the traced client runs in the other and fetches the agent's events. For
 # 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on every row but those the
-# ftrace witness explains (the sandbox kernel's PID 1 exemption, witness.py),
-# the identity exact on every complete row (from the raw ns columns), the us columns those
-# of the raw ns, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
+# ftrace witness explains (the sandbox kernel's PID 1 exemption, witness.py), each us column
+# exactly its README formula of the raw ns columns, the identities exact on the us columns
+# as printed, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
 # Without an agent the client columns remain and the client says so; --no-trace is rtt_app,
 # and so is a run without root, after one warning.
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +23,14 @@ cat >"$TMP/rows.awk" <<'EOF'
 function has(n) { return $(col[n]) != "" }
 function v(n) { return $(col[n]) + 0 }
 function us_ok(name, ns) { d = v(name) - ns / 1000; return d <= 0.0005001 && d >= -0.0005001 }
+# A us column as printed, in ns: results.c prints integer ns as us with exactly 3 decimals, so
+# the printed parts must add up to the ns. A cell of any other shape spoils the row (pr_ok).
+function pr_ns(name,  s) {
+	s = $(col[name])
+	if (s !~ /^-?[0-9]+\.[0-9][0-9][0-9]$/) { pr_ok = 0; return 0 }
+	sub(/\./, "", s)
+	return s + 0
+}
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 {
 	rows++
@@ -50,7 +58,11 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 	ss = (v("s_recv_ns") - v("s_rx_ns")) + (v("s_xmit_ns") - v("s_send_ns"))
 	sa = v("s_send_ns") - v("s_recv_ns")
 	net = (v("c_rx_ns") - v("c_xmit_ns")) - (v("s_xmit_ns") - v("s_rx_ns"))
-	if (cs + ss + sa + net != rtt) idbad++
+	# On what was printed, not on cs + ss + sa + net above: those add up to rtt by algebra
+	# whatever the columns hold. usbad ties each printed column to its raw formula.
+	pr_ok = 1
+	parts = pr_ns("client_stack_us") + pr_ns("server_stack_us") + pr_ns("server_app_us") + pr_ns("network_us")
+	if (parts != pr_ns("rtt_us") || !pr_ok) idbad++
 	if (!us_ok("rtt_us", rtt) || !us_ok("client_stack_us", cs) || !us_ok("server_stack_us", ss) ||
 	    !us_ok("server_app_us", sa) || !us_ok("network_us", net)) usbad++
 	if (rtt / 1000 > v("rtt_app_us") + 0.0005) appbad++
@@ -59,7 +71,9 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 		sd = (v("s_rx_ns") - v("s_wire_rx_ns")) + (v("s_wire_tx_ns") - v("s_xmit_ns"))
 		w = (v("c_wire_rx_ns") - v("c_wire_tx_ns")) - (v("s_wire_tx_ns") - v("s_wire_rx_ns"))
 		wired++
-		if (cd + w + sd != net) wirebad++
+		pr_ok = 1
+		parts = pr_ns("client_dev_us") + pr_ns("wire_us") + pr_ns("server_dev_us")
+		if (parts != pr_ns("network_us") || !pr_ok) wirebad++
 		# the packet leaves the device queue before the tap sees it, on both hosts
 		if (v("c_wire_tx_ns") < v("c_xmit_ns") || v("s_wire_tx_ns") < v("s_xmit_ns")) txbad++
 		# On a direct veth pair the tap stamps received frames after netif_receive_skb
@@ -157,11 +171,12 @@ check_split() { # name
 	# events leave the kernel in per-CPU batches of 8; the last ones only through the flush
 	check "$name: the last 8 exchanges complete (partial batches flushed on both hosts)" \
 		[ "$(csv_col "$csv" incomplete | tail -n 8 | grep -c '^0$')" -eq 8 ]
-	check "$name: rtt = client_stack + server_stack + server_app + network, exact, every complete row" \
+	check "$name: rtt = client_stack + server_stack + server_app + network, printed columns, exact, every complete row" \
 		[ "$(count_of "$c" idbad)" -eq 0 ]
-	check "$name: network = client_dev + wire + server_dev, exact, every row with wire points" \
+	check "$name: network = client_dev + wire + server_dev, printed columns, exact, every row with wire points" \
 		[ "$(count_of "$c" wirebad)" -eq 0 ]
-	check "$name: the us columns are the raw ns differences" [ "$(count_of "$c" usbad)" -eq 0 ]
+	check "$name: each us column is its formula of the raw ns columns, every complete row" \
+		[ "$(count_of "$c" usbad)" -eq 0 ]
 	check "$name: kernel points in causal order across both hosts" [ "$(count_of "$c" orderbad)" -eq 0 ]
 	check "$name: xmit <= wire_tx on both hosts, every row" [ "$(count_of "$c" txbad)" -eq 0 ]
 	check "$name: rtt (kernel) <= rtt_app on every row" [ "$(count_of "$c" appbad)" -eq 0 ]
