@@ -71,6 +71,52 @@ for k in ("rtt", "client_stack", "network", "server_stack", "server_app", "clien
 EOF
 }
 
+# split_exact CSV: on every row, each printed component is its README formula ("How a round
+# trip is split") of the raw ns columns, to the ns (results.c prints integer ns as us with 3
+# decimals), and the README's two identities hold on the printed columns. Rows lacking a
+# point are skipped per formula; at least MIN_OK rows must have had every formula checked.
+split_exact() {
+	$PY - "$1" "$MIN_OK" <<'EOF'
+import csv, re, sys
+FORMULAS = {
+    "rtt": "c_recv - c_send",
+    "client_stack": "(c_xmit - c_send) + (c_recv - c_rx)",
+    "server_stack": "(s_recv - s_rx) + (s_xmit - s_send)",
+    "server_app": "s_send - s_recv",
+    "network": "(c_rx - c_xmit) - (s_xmit - s_rx)",
+    "client_dev": "(c_wire_tx - c_xmit) + (c_rx - c_wire_rx)",
+    "server_dev": "(s_rx - s_wire_rx) + (s_wire_tx - s_xmit)",
+    "wire": "(c_wire_rx - c_wire_tx) - (s_wire_tx - s_wire_rx)",
+}
+def printed_ns(cell):  # "-12.345" -> -12345; None if empty or not of that shape
+    return int(cell.replace(".", "")) if re.fullmatch(r"-?\d+\.\d{3}", cell) else None
+bad, full = [], 0
+for row in csv.DictReader(open(sys.argv[1])):
+    raw = {k[:-3]: int(v) for k, v in row.items() if k.endswith("_ns") and v != ""}
+    p = {c: printed_ns(row[c + "_us"]) for c in FORMULAS}
+    checked = 0
+    for c, f in FORMULAS.items():
+        if not all(n in raw for n in re.findall(r"[cs]_[a-z_]+", f)):
+            continue
+        want = eval(f, {}, raw)
+        checked += 1
+        if p[c] != want:
+            bad.append(f"seq {row['seq']}: {c}_us {row[c + '_us']!r}, the raw ns give {want} ns")
+    if None not in (p["rtt"], p["client_stack"], p["server_stack"], p["server_app"], p["network"]) and \
+            p["client_stack"] + p["server_stack"] + p["server_app"] + p["network"] != p["rtt"]:
+        bad.append(f"seq {row['seq']}: the printed parts do not add up to rtt_us")
+    if None not in (p["network"], p["client_dev"], p["wire"], p["server_dev"]) and \
+            p["client_dev"] + p["wire"] + p["server_dev"] != p["network"]:
+        bad.append(f"seq {row['seq']}: the printed parts do not add up to network_us")
+    full += checked == len(FORMULAS)
+for b in bad[:5]:
+    print("    " + b)
+if full < int(sys.argv[2]):
+    print(f"    only {full} rows with every formula checked")
+sys.exit(1 if bad or full < int(sys.argv[2]) else 0)
+EOF
+}
+
 png_ok() {
 	$PY -c "import os, sys; d = open(sys.argv[1], 'rb').read(); sys.exit(not (d[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and d[12:16] == b'IHDR' and len(d) > 10000))" "$1"
 }
@@ -85,6 +131,8 @@ check "direct: results.csv has $COUNT rows" [ "$rows" -eq "$COUNT" ]
 check "direct: every split column on >= 99.9% of the rows ($all)" [ "$all" -ge "$MIN_OK" ]
 check "direct: summary.txt and summary.json present" test -s "$OUT/summary.txt" -a -s "$OUT/summary.json"
 check "direct: summary.txt and summary.json agree, exchanges $COUNT" summaries_agree "$OUT"
+check "direct: every us column its formula of the raw ns columns; parts add up as printed" \
+	split_exact "$OUT/results.csv"
 check "direct: latency_cdf.png is a PNG" png_ok "$OUT/latency_cdf.png"
 check "direct: results/latest points at it" test "$(readlink "$ROOT/results/latest")" = "$(basename "$OUT")"
 check "direct: nothing of the run left (namespaces, processes)" nothing_left
@@ -98,6 +146,8 @@ echo "  delay: $rows rows, $all with every split column, network p50 $net us"
 check "delay: results.csv has $COUNT rows" [ "$rows" -eq "$COUNT" ]
 check "delay: every split column on >= 99.9% of the rows ($all)" [ "$all" -ge "$MIN_OK" ]
 check "delay: summary.txt and summary.json agree, exchanges $COUNT" summaries_agree "$OUT"
+check "delay: every us column its formula of the raw ns columns; parts add up as printed" \
+	split_exact "$OUT/results.csv"
 check "delay: latency_cdf.png is a PNG" png_ok "$OUT/latency_cdf.png"
 check "delay: network p50 >= 400 us ($net)" awk -v n="$net" 'BEGIN { exit !(n >= 400) }'
 # one statistics line per direction: both there, both with 0 dropped
