@@ -17,7 +17,7 @@ if [ ! -x "$RELAY" ]; then # until the GNUmakefile builds it
 		fail "cannot build tools/wire-delay.c"
 fi
 
-check "--help exits 0" bash -c "'$RELAY' --help | grep -q 'delay-us'"
+check "--help exits 0" bash -c "set -o pipefail; '$RELAY' --help | grep -q 'delay-us'"
 "$RELAY" only-one >/dev/null 2>&1
 check "one interface is a usage error (2)" test $? -eq 2
 "$RELAY" --delay-us 20000000 a b 2>"$TMP/usage.err"
