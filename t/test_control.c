@@ -328,8 +328,8 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	fd = raw_connect(pp_control_server_port(a.srv));
 	wait_results(&a, 1);
 	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
+	/* not before the timeout; no upper bound (a wait that never ends hits the tcase timeout) */
 	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
-	ck_assert_int_lt(ms_now() - t0, TIMEOUT_MS + 2000);
 	/* it was told why */
 	ck_assert_int_eq(recv(fd, buf, PP_PROTO_HDR_LEN, MSG_WAITALL), PP_PROTO_HDR_LEN);
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, &hdr), 0);
@@ -344,26 +344,28 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 }
 END_TEST
 
-/* A client that sends half a request, a byte at a time, is cut off after one timeout in all. */
+/* A client that sends half a request, a byte at a time, is cut off after one timeout in all:
+ * while it still trickles (a byte every sixth of the timeout, 30 bytes of a longer frame), not
+ * only once it stops, as a timeout restarted by every byte would. A slow machine only makes
+ * fewer bytes go out before the cut, so no clock is read. */
 START_TEST(test_trickling_client_is_cut_off)
 {
 	static struct agent a;
 	struct pp_fetch_req req = { .flow = key_for(40000) };
 	uint8_t frame[64];
-	int64_t t0 = ms_now();
-	int fd;
+	int fd, sent = 0;
 
 	agent_start(&a);
-	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	ck_assert_int_gt(pp_proto_encode_fetch(frame, sizeof(frame), &req), 30);
 	fd = raw_connect(pp_control_server_port(a.srv));
-	for (int i = 0; i < 30 && atomic_load(&a.results) == 0; i++) {
-		if (send(fd, frame + i, 1, MSG_NOSIGNAL) != 1)
+	for (; sent < 30 && atomic_load(&a.results) == 0; sent++) {
+		if (send(fd, frame + sent, 1, MSG_NOSIGNAL) != 1)
 			break; /* the agent hung up already */
 		usleep(TIMEOUT_MS * 1000 / 6);
 	}
 	wait_results(&a, 1);
 	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
-	ck_assert_int_lt(ms_now() - t0, 3 * TIMEOUT_MS);
+	ck_assert_int_lt(sent, 30);
 	close(fd);
 	agent_stop(&a);
 }
@@ -386,8 +388,7 @@ START_TEST(test_silent_agent_times_out_the_fetch)
 	t0 = ms_now();
 	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
 			 -ETIMEDOUT);
-	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
-	ck_assert_int_lt(ms_now() - t0, TIMEOUT_MS + 2000);
+	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20); /* not before the timeout */
 	close(lfd);
 }
 END_TEST

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "correlate.h"
+#include "sanitized.h"
 
 #define OFF_SERVER_NS 5000000000ull /* the server's clock runs 5 s ahead of the client's */
 #define ONE_WAY_NS    8000u
@@ -878,7 +879,9 @@ START_TEST(test_reverse_time_order_stays_linear)
 	ck_assert_uint_gt(st->events_out_of_order, 0);
 	ck_assert_uint_eq(st->events_in[PP_CLIENT],
 			  st->events_used + st->events_stale + st->events_after);
-	ck_assert_msg(t1.tv_sec - t0.tv_sec < 3, "%d s for %u events", (int)(t1.tv_sec - t0.tv_sec), n);
+	/* the time is the point here (quadratic took seconds); timed outside the sanitizers only */
+	if (!PP_SANITIZED)
+		ck_assert_msg(t1.tv_sec - t0.tv_sec < 3, "%d s for %u events", (int)(t1.tv_sec - t0.tv_sec), n);
 	pp_correlate_free(c);
 }
 END_TEST

@@ -221,13 +221,13 @@ START_TEST(test_silent_client_costs_its_connection_only)
 {
 	struct server s;
 	int cfd = start(&s, 0);
-	uint64_t t0 = now_ns();
 
-	/* Gone before its hello: the connection ends at once, not after the hello timeout. */
+	/* Gone before its hello: the connection ends at once, on the peer's close (-EPIPE), not
+	 * after the hello timeout (-EAGAIN); told apart by the cause, not by a clock. */
 	close(cfd);
 	finish(&s, -1);
 	ck_assert_int_eq(s.res.end, PP_ECHO_NO_HELLO);
-	ck_assert_uint_lt(now_ns() - t0, 1000000000ULL);
+	ck_assert_int_eq(s.res.err, -EPIPE);
 }
 END_TEST
 
@@ -258,8 +258,9 @@ START_TEST(test_client_stalling_mid_message_is_dropped_by_the_watchdog)
 	pthread_join(s.thread, NULL);
 	pp_watchdog_stop(&dog);
 	ck_assert_int_eq(s.res.end, PP_ECHO_IDLE);
+	/* not before its 300 ms (no upper bound: a watchdog that never fires hangs the join,
+	 * which the tcase timeout catches) */
 	ck_assert_uint_ge(now_ns() - t0, 300000000ULL);
-	ck_assert_uint_lt(now_ns() - t0, 1000000000ULL);
 	close(cfd);
 	close(s.fd);
 }
@@ -311,7 +312,7 @@ START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
 	struct pp_watch watch;
 	struct pp_watchdog dog;
 	pthread_t thread;
-	uint64_t done, t0;
+	uint64_t done;
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -322,9 +323,8 @@ START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
 	ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
 	loop.stop = &no_stop;
 	loop.watch = &watch;
-	t0 = now_ns();
+	/* the watchdog's doing (no clock read: without it the recv would hang to the tcase timeout) */
 	ck_assert_int_eq(pp_pingloop_run(&loop, 1, NULL, &done), -ETIMEDOUT);
-	ck_assert_uint_lt(now_ns() - t0, 1000000000ULL);
 	pp_watchdog_stop(&dog);
 	pp_pingloop_free(&loop);
 	pthread_join(thread, NULL);
