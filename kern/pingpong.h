@@ -3,7 +3,7 @@
 #ifndef PINGPONG_H
 #define PINGPONG_H
 
-/* Measurement points, in the order a message meets them on one host (DESIGN.md). */
+/* Measurement points, in the order a message meets them on one host (docs/design.md). */
 enum pp_point {
 	PP_SEND    = 1, /* syscall entry of the send-family call */
 	PP_XMIT    = 2, /* net:net_dev_queue */

@@ -2,7 +2,7 @@
 """Latency CDFs of a results.csv with matplotlib: pingpong's alternative to pingpong-plot.
 
 Same CSV in, same percentile table out (byte for byte) as pingpong-plot: the percentile is
-user/stats.h's (linear interpolation between closest ranks, numpy's default), the numbers are
+user/common/stats.h's (linear interpolation between closest ranks, numpy's default), the numbers are
 parsed with the same strict grammar, the table has the same columns and rounding.
 """
 import argparse
@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 PROG = "plot_cdf.py"
-# Drawing order and colours as in user/pingpong-plot.c and user/plotfiles.c.
+# Drawing order and colours as in user/pingpong-plot.c and user/plot/plotfiles.c.
 COMPONENTS = ["rtt", "client_stack", "network", "server_stack", "server_app",
               "client_dev", "wire", "server_dev", "rtt_app"]
 DEFAULT_COMPONENTS = ["client_stack", "network", "server_stack", "server_app", "rtt",
@@ -25,7 +25,7 @@ COLORS = {"rtt": "#000000", "client_stack": "#1f77b4", "network": "#ff7f0e",
 MAX_PERCENTILES = 16
 CSV_MAX_LINE = 1 << 20
 GRID_MAX_NINES = 8.0
-# Characters a number may hold (user/csvread.h): with them, float() and strtod agree exactly.
+# Characters a number may hold (user/plot/csvread.h): with them, float() and strtod agree exactly.
 NOT_NUMBER_CHARS = str.maketrans("", "", "0123456789.+-eE")
 
 
@@ -38,7 +38,7 @@ class UsageError(Exception):
 
 
 def parse_number(text):
-    """The number grammar of user/csvread.h; None if text is not a finite decimal number."""
+    """The number grammar of user/plot/csvread.h; None if text is not a finite decimal number."""
     if not text or text.translate(NOT_NUMBER_CHARS):
         return None
     try:
@@ -49,7 +49,7 @@ def parse_number(text):
 
 
 def percentile(x, p):
-    """user/stats.c pp_percentile, operation for operation, so the doubles are identical."""
+    """user/common/stats.c pp_percentile, operation for operation, so the doubles are identical."""
     n = len(x)
     h = float(n - 1) * p / 100.0
     lo = math.floor(h)
@@ -60,7 +60,7 @@ def percentile(x, p):
 
 
 def mean(x):
-    """user/stats.c pp_mean: a left-to-right sum (np.cumsum, not numpy's pairwise sum)."""
+    """user/common/stats.c pp_mean: a left-to-right sum (np.cumsum, not numpy's pairwise sum)."""
     import numpy as np
     return float(np.cumsum(x)[-1]) / len(x) if len(x) else 0.0
 
@@ -169,7 +169,7 @@ def load_samples(path, comps, required):
                 values = None
         if values is None or not np.isfinite(values).all():
             bad_cell(path, comp, cells, lines)
-        values = values + 0.0  # -0 reads as 0, as in user/csvread.c
+        values = values + 0.0  # -0 reads as 0, as in user/plot/csvread.c
         values.sort()
         samples[comp] = values
     if not lines:
@@ -226,7 +226,7 @@ def nines(p, n):
 
 
 def quantile_grid(n):
-    """user/quantiles.c pp_quantile_grid: the body in steps of 0.25%, the tail in steps of nines."""
+    """user/plot/quantiles.c pp_quantile_grid: the body in steps of 0.25%, the tail in steps of nines."""
     top = min(nines_top(n), GRID_MAX_NINES)
     grid = [i * 0.25 for i in range(361)]
     grid += [100 * (1 - 10 ** (-i / 100.0)) for i in range(101, int(top * 100 + 1e-9))]
@@ -234,7 +234,7 @@ def quantile_grid(n):
 
 
 def x_range(drawn, pct, logx):
-    """user/plotfiles.c put_x_range: linear x is cut a little past the highest percentile."""
+    """user/plot/plotfiles.c put_x_range: linear x is cut a little past the highest percentile."""
     p_hi = max([99.0] + list(pct))
     x_hi = max(percentile(x, p_hi) for x in drawn.values())
     x_max = max(float(x[-1]) for x in drawn.values())

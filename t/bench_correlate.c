@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "correlate.h"
+#include "analyze/correlate.h"
 
 #define SIZE          1024u
 #define PERIOD_NS     40000u          /* one exchange every 40 us */

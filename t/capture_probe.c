@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "capture.h"
+#include "collect/capture.h"
 
 static volatile sig_atomic_t stop;
 

@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent_opts.h"
-#include "procnet.h"
+#include "agent/agent_opts.h"
+#include "agent/procnet.h"
 
 static int parse(struct pp_agent_opts *o, char *msg, char **argv)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_correlate.h"
+#include "analyze/client_correlate.h"
 
 #define SIZE 100
 #define EXCHANGES 50

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "client_trace.h"
+#include "collect/client_trace.h"
 
 static struct sockaddr_in v4(const char *addr, uint16_t port)
 {

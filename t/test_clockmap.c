@@ -5,7 +5,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "clockmap.h"
+#include "collect/clockmap.h"
 #include "sanitized.h"
 
 #define S 1000000000ull

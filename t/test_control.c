@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "agent/control.h"
 
 #define TIMEOUT_MS 300
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "correlate.h"
+#include "analyze/correlate.h"
 #include "sanitized.h"
 
 #define OFF_SERVER_NS 5000000000ull /* the server's clock runs 5 s ahead of the client's */

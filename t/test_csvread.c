@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csvread.h"
+#include "plot/csvread.h"
 #include "sanitized.h"
 
 static char path[64];

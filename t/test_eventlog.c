@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eventlog.h"
+#include "collect/eventlog.h"
 
 static struct pp_event sample_v4(void)
 {

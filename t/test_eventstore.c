@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventstore.h"
+#include "agent/eventstore.h"
 
 static struct pp_event event(__u32 seq, __u16 sport, __u16 dport, __u8 last_octet_src)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handshake.h"
+#include "ping/handshake.h"
 
 static int encode_hello(uint32_t size, uint64_t count, uint8_t *buf)
 {

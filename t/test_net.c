@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net.h"
+#include "common/net.h"
 
 START_TEST(test_port_bounds)
 {

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "client_opts.h"
-#include "server_opts.h"
+#include "ping/client_opts.h"
+#include "ping/server_opts.h"
 
 #define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "packet.h"
+#include "collect/packet.h"
 
 /* What a test frame holds; build() lays it out in wire order. */
 struct frame_spec {

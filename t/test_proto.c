@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "model/proto.h"
 
 static struct pp_flow_key v4_key(void)
 {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quantiles.h"
-#include "stats.h"
+#include "plot/quantiles.h"
+#include "common/stats.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "results.h"
+#include "analyze/results.h"
 
 static const char header[] =
 	"seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,"

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "outfile.h"
-#include "samples.h"
+#include "common/outfile.h"
+#include "plot/samples.h"
 
 static char path[64];
 

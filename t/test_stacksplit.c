@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "stacksplit.h"
-#include "stats.h"
+#include "plot/stacksplit.h"
+#include "common/stats.h"
 
 #define ROWS 20000
 

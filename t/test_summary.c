@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "correlate.h"
-#include "summary.h"
+#include "analyze/correlate.h"
+#include "analyze/summary.h"
 
 static struct pp_summary *one_to_hundred_us(void)
 {

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
-#include "correlate.h"
-#include "eventlog.h"
-#include "results.h"
-#include "summary.h"
+#include "agent/control.h"
+#include "analyze/correlate.h"
+#include "collect/eventlog.h"
+#include "analyze/results.h"
+#include "analyze/summary.h"
 
 #define PROG "pingpong-analyze"
 #define MAX_SIZE (1u << 24)

@@ -12,16 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client_correlate.h"
-#include "client_opts.h"
-#include "client_trace.h"
-#include "control.h"
-#include "net.h"
-#include "pingloop.h"
-#include "privdrop.h"
-#include "results.h"
-#include "summary.h"
-#include "trace.h"
+#include "analyze/client_correlate.h"
+#include "ping/client_opts.h"
+#include "collect/client_trace.h"
+#include "agent/control.h"
+#include "common/net.h"
+#include "ping/client_loop.h"
+#include "common/privdrop.h"
+#include "analyze/results.h"
+#include "analyze/summary.h"
+#include "collect/trace.h"
 
 #define PROG "pingpong-client"
 /* The agent drains its perf buffers every 100 ms or so (pingpong-ebpf's poll period), then
@@ -157,13 +157,13 @@ static const char *loop_error(int rc)
 
 static int exchange(struct run *r)
 {
-	struct pp_pingloop loop;
+	struct pp_client_loop loop;
 	struct pp_watch watch;
 	struct pp_watchdog dog;
 	uint64_t done = 0;
 	int rc;
 
-	rc = pp_pingloop_init(&loop, r->fd, r->opts.size);
+	rc = pp_client_loop_init(&loop, r->fd, r->opts.size);
 	if (rc) {
 		fprintf(stderr, PROG ": cannot allocate 2 x %u bytes\n", r->opts.size);
 		return rc;
@@ -176,14 +176,14 @@ static int exchange(struct run *r)
 			       (uint64_t)PP_CLIENT_PONG_TIMEOUT_MS * 1000000 + loop.interval_ns);
 	if (rc) {
 		fprintf(stderr, PROG ": cannot start the watchdog thread: %s\n", strerror(-rc));
-		pp_pingloop_free(&loop);
+		pp_client_loop_free(&loop);
 		return rc;
 	}
 	loop.watch = &watch;
 	loop.stop = &stop_signal;
 	loop.progress = isatty(STDERR_FILENO);
 	loop.progress_total = r->opts.warmup + r->opts.count;
-	rc = pp_pingloop_run(&loop, r->opts.warmup, NULL, &done);
+	rc = pp_client_loop_run(&loop, r->opts.warmup, NULL, &done);
 	if (rc) {
 		pp_watchdog_stop(&dog);
 		if (loop.progress)
@@ -191,18 +191,18 @@ static int exchange(struct run *r)
 		fprintf(stderr, PROG ": %s during the warm-up (%llu of %llu); nothing recorded\n",
 			loop_error(rc), (unsigned long long)done,
 			(unsigned long long)r->opts.warmup);
-		pp_pingloop_free(&loop);
+		pp_client_loop_free(&loop);
 		return rc;
 	}
 	loop.progress_done = done;
 	/* Outside the timed region: exchange 0's first send is the client's first after this. */
 	r->start_ns = pp_monotonic_ns();
-	rc = pp_pingloop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
+	rc = pp_client_loop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
 	r->end_ns = pp_monotonic_ns();
 	pp_watchdog_stop(&dog);
 	if (loop.progress)
 		fputc('\n', stderr);
-	pp_pingloop_free(&loop);
+	pp_client_loop_free(&loop);
 	if (rc && r->recorded == 0) {
 		fprintf(stderr, PROG ": %s before the first recorded exchange; nothing recorded\n",
 			loop_error(rc));

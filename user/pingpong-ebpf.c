@@ -12,17 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "common/atomic_file.h"
 
-#include "agent_opts.h"
-#include "agent_serve.h"
-#include "control.h"
-#include "eventlog.h"
-#include "eventstore.h"
-#include "privdrop.h"
-#include "procnet.h"
-#include "spawn.h"
-#include "trace.h"
+#include "agent/agent_opts.h"
+#include "agent/agent_serve.h"
+#include "agent/control.h"
+#include "collect/eventlog.h"
+#include "agent/eventstore.h"
+#include "common/privdrop.h"
+#include "agent/procnet.h"
+#include "agent/spawn.h"
+#include "collect/trace.h"
 
 #define PROG "pingpong-ebpf"
 #define POLL_MS 100

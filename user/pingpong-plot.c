@@ -12,14 +12,14 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "csvread.h"
-#include "gnuplot.h"
-#include "outfile.h"
-#include "plotfiles.h"
-#include "quantiles.h"
-#include "samples.h"
-#include "stacksplit.h"
-#include "stats.h"
+#include "plot/csvread.h"
+#include "plot/gnuplot.h"
+#include "common/outfile.h"
+#include "plot/plotfiles.h"
+#include "plot/quantiles.h"
+#include "plot/samples.h"
+#include "plot/stacksplit.h"
+#include "common/stats.h"
 
 #define PROG "pingpong-plot"
 

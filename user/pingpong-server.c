@@ -1,5 +1,5 @@
 /* pingpong-server: the echo peer. The main thread accepts; each client gets its own thread
- * that blocks in recv and send (echo.c), so a pong costs two syscalls and one wakeup, and a
+ * that blocks in recv and send (user/ping/server_conn.c), so a pong costs two syscalls and one wakeup, and a
  * client that misbehaves costs only its own thread. */
 #include <errno.h>
 #include <poll.h>
@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "echo.h"
-#include "net.h"
-#include "server_opts.h"
-#include "watchdog.h"
+#include "ping/server_conn.h"
+#include "common/net.h"
+#include "ping/server_opts.h"
+#include "ping/watchdog.h"
 
 #define PROG "pingpong-server"
 #define MAX_LISTEN 8
@@ -30,7 +30,7 @@ struct conn {
 	atomic_bool done;
 	struct pp_watch watch;         /* checked by the main thread's tick */
 	struct pp_addr peer;
-	const struct pp_echo_cfg *cfg;
+	const struct pp_server_conn_cfg *cfg;
 	bool verbose;
 };
 
@@ -44,10 +44,10 @@ static void on_signal(int sig)
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct pp_echo_result res;
+	struct pp_server_conn_result res;
 	char peer[PP_ADDRSTRLEN];
 
-	pp_echo_serve(c->fd, c->cfg, &c->watch, &res);
+	pp_server_conn_serve(c->fd, c->cfg, &c->watch, &res);
 	if (c->verbose) {
 		pp_addr_format(&c->peer, peer, sizeof(peer));
 		/* EPIPE is the peer's EOF here, which the end's name already says. */
@@ -55,7 +55,7 @@ static void *conn_main(void *arg)
 
 		fprintf(stderr, PROG ": %s: %u B x %llu announced, %llu echoed, %s%s%s\n", peer,
 			res.msg_size, (unsigned long long)res.count, (unsigned long long)res.echoed,
-			pp_echo_end_name(res.end), why ? ": " : "", why ? strerror(-res.err) : "");
+			pp_server_conn_end_name(res.end), why ? ": " : "", why ? strerror(-res.err) : "");
 	}
 	atomic_store(&c->done, true);
 	return NULL;
@@ -93,7 +93,7 @@ static struct conn *free_slot(struct conn *conns, unsigned n)
 }
 
 static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts *o,
-		       const struct pp_echo_cfg *cfg, const pthread_attr_t *attr)
+		       const struct pp_server_conn_cfg *cfg, const pthread_attr_t *attr)
 {
 	struct pp_addr peer = { .len = sizeof(peer.ss) };
 	struct conn *c;
@@ -113,7 +113,7 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 	}
 	c = free_slot(conns, o->max_clients);
 	if (!c) {
-		pp_echo_refuse_busy(fd, "too many clients, try later");
+		pp_server_conn_refuse_busy(fd, "too many clients, try later");
 		close(fd);
 		return;
 	}
@@ -122,7 +122,7 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 	pp_watch_init(&c->watch);
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {
-		pp_echo_refuse_busy(fd, "cannot start a thread, try later");
+		pp_server_conn_refuse_busy(fd, "cannot start a thread, try later");
 		close(fd);
 		c->used = false;
 	}
@@ -159,7 +159,7 @@ static uint64_t mem_budget(void)
 static int serve(const int *lfds, int n_lfds, const struct pp_server_opts *o)
 {
 	_Atomic uint64_t mem_used = 0;
-	struct pp_echo_cfg cfg = {
+	struct pp_server_conn_cfg cfg = {
 		.reply_delay_ns = o->reply_delay_us * 1000,
 		.spin = o->spin,
 		.mem_budget = mem_budget(),

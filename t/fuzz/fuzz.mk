@@ -1,5 +1,5 @@
 # libFuzzer targets (t/fuzz/<target>/fuzz_<target>.c), included by GNUmakefile. Each target is
-# built with clang's fuzzer + ASan + UBSan straight from the user/*.c it needs, never from the
+# built with clang's fuzzer + ASan + UBSan straight from the user/<job>/*.c it needs, never from the
 # library (that one is built without sanitizers), and runs on a scratch copy of its corpus so
 # the committed corpus never grows.
 #   make fuzz                  every target for FUZZ_SECONDS (default 60) each
@@ -19,12 +19,12 @@ FUZZ_SAN      := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recove
 FUZZ_CFLAGS    = $(filter-out -MMD -MP -O2,$(ALL_CFLAGS)) $(FUZZ_SAN)
 
 # What each target links besides itself: the module it fuzzes and what that module calls.
-FUZZ_SRCS_proto     := user/proto.c
-FUZZ_SRCS_handshake := user/handshake.c
-FUZZ_SRCS_eventlog  := user/eventlog.c
-FUZZ_SRCS_csvread   := user/csvread.c user/samples.c user/quantiles.c user/stats.c user/split.c
-FUZZ_SRCS_packet    := user/packet.c
-FUZZ_SRCS_correlate := user/correlate.c user/proto.c user/split.c
+FUZZ_SRCS_proto     := user/model/proto.c
+FUZZ_SRCS_handshake := user/ping/handshake.c
+FUZZ_SRCS_eventlog  := user/collect/eventlog.c
+FUZZ_SRCS_csvread   := user/plot/csvread.c user/plot/samples.c user/plot/quantiles.c user/common/stats.c user/model/split.c
+FUZZ_SRCS_packet    := user/collect/packet.c
+FUZZ_SRCS_correlate := user/analyze/correlate.c user/model/proto.c user/model/split.c
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -33,7 +33,7 @@ $(FUZZ_DIR):
 
 # Explicit rules (no .SECONDEXPANSION, which would change the includer's rules too).
 define fuzz_bin_rule
-$(FUZZ_DIR)/fuzz_$(1): t/fuzz/$(1)/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(wildcard user/*.h kern/*.h) \
+$(FUZZ_DIR)/fuzz_$(1): t/fuzz/$(1)/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(wildcard user/*/*.h kern/*.h) \
 		t/fuzz/fuzz.mk | $(FUZZ_DIR)
 	$$(call msg,FUZZCC,$$@)
 	$$(Q)$$(CLANG) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -lm -o $$@
@@ -76,7 +76,7 @@ fuzz-bins: $(FUZZ_BINS)
 
 # The seed corpora come from t/fuzz/make-corpus.c (the project's own encoders); rewrite them
 # with `make fuzz-corpus` after a format change, and commit the result.
-FUZZ_CORPUS_SRCS := user/proto.c user/handshake.c user/eventlog.c user/packet.c
+FUZZ_CORPUS_SRCS := user/model/proto.c user/ping/handshake.c user/collect/eventlog.c user/collect/packet.c
 
 $(FUZZ_DIR)/make-corpus: t/fuzz/make-corpus.c $(FUZZ_CORPUS_SRCS) | $(FUZZ_DIR)
 	$(call msg,CC,$@)

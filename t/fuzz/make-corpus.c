@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventlog.h"
-#include "handshake.h"
-#include "packet.h"
-#include "proto.h"
+#include "collect/eventlog.h"
+#include "ping/handshake.h"
+#include "collect/packet.h"
+#include "model/proto.h"
 
 static const char *top = "t/fuzz";
 

@@ -1,4 +1,4 @@
-/* libFuzzer target for the correlator (user/correlate.c). The input is decoded into a config and
+/* libFuzzer target for the correlator (user/analyze/correlate.c). The input is decoded into a config and
  * two hosts' event streams of one known connection: each event names its host, point, exchange,
  * byte offset and length compactly, so the fuzzer reaches real matches, retransmissions, gaps,
  * reordering and garbage; an opcode also lets it write a whole raw event. Whatever comes in, the
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "correlate.h"
+#include "analyze/correlate.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 #define MAX_EVENTS 1024

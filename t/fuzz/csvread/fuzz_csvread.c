@@ -1,5 +1,5 @@
-/* libFuzzer target for the results.csv reader (user/csvread.c) and what pingpong-plot builds on
- * it (user/samples.c, the percentile table of user/quantiles.c): any file must load or be
+/* libFuzzer target for the results.csv reader (user/plot/csvread.c) and what pingpong-plot builds on
+ * it (user/plot/samples.c, the percentile table of user/plot/quantiles.c): any file must load or be
  * refused with an error, and every number pp_parse_double accepts must be exactly what strtod
  * reads from the same text (its fast path claims correct rounding). */
 #include <errno.h>
@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "csvread.h"
-#include "quantiles.h"
-#include "samples.h"
+#include "plot/csvread.h"
+#include "plot/quantiles.h"
+#include "plot/samples.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

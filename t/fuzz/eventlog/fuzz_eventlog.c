@@ -1,4 +1,4 @@
-/* libFuzzer target for the event log (user/eventlog.c): the input is both one line for
+/* libFuzzer target for the event log (user/collect/eventlog.c): the input is both one line for
  * pp_eventlog_parse_line and a whole events.csv for the reader. Every event that parses must
  * write back as a line that parses to the same event (the log is read on another host). */
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "eventlog.h"
+#include "collect/eventlog.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

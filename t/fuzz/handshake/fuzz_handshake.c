@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handshake.h"
+#include "ping/handshake.h"
 
 /* The input as a reply's reason: what the server says must reach the client, cut to
  * PP_HS_REASON_MAX bytes and with every byte outside printable ASCII made a '?'. */

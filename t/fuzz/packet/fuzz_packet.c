@@ -1,4 +1,4 @@
-/* libFuzzer target for the capture's frame parser (user/packet.c). Input: a link type selector
+/* libFuzzer target for the capture's frame parser (user/collect/packet.c). Input: a link type selector
  * byte, two bytes of extra wire length (what the snap length cut off), then the captured bytes.
  * The parser must never read outside the captured bytes and must fill *out consistently. */
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
+#include "collect/packet.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

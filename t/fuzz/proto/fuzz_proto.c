@@ -1,4 +1,4 @@
-/* libFuzzer target for the control channel's frame codec (user/proto.c): the input is a byte
+/* libFuzzer target for the control channel's frame codec (user/model/proto.c): the input is a byte
  * stream as a control connection would carry it, cut into frames the way the agent and the
  * client read them. Nothing may read past a frame, and every payload that decodes must encode
  * back to the very same bytes (ERROR aside: its text is cleaned on the way in). */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "model/proto.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 

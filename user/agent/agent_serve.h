@@ -1,0 +1,56 @@
+/* The agent's service to clients: its event store behind the control channel, and the wire
+ * capture on its host, both driven from the agent's one poll loop. */
+#ifndef PP_AGENT_SERVE_H
+#define PP_AGENT_SERVE_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collect/capture.h"
+#include "agent/control.h"
+#include "agent/eventstore.h"
+
+/* How long captured frames may wait in the kernel ring; a control request waits this long
+ * first, so the last exchange's frames are in the store when they are served. */
+#define PP_AGENT_CAPTURE_BATCH_MS 50
+
+struct pp_agent_serve_opts {
+	bool control;               /* serve events on control_port */
+	const char *control_bind;   /* numeric address; NULL = all */
+	uint16_t control_port;
+	bool capture;               /* capture the traced port's traffic on this host */
+	const char *iface;          /* capture interface; NULL = every interface ("any") */
+	uint16_t port;              /* the traced server port (capture filter) */
+	const char *pcap_out;
+	const char *tstamp_type;
+	bool keep_acks;
+};
+
+struct pp_agent_serve {
+	struct pp_eventstore *store;
+	struct pp_control_server *control;
+	struct pp_capture *capture;
+	uint64_t lost_samples;      /* kept current by the agent, reported in END */
+	uint64_t capture_errors;    /* wire events the store refused */
+	/* A request's events in time order, for both of the control server's passes over them
+	 * (count, then send): valid while the store has order_count events and the flow is it. */
+	size_t *order, order_n, order_count;
+	struct pp_flow_key order_flow;
+};
+
+/* 0 or -errno with a one-line reason in err. */
+int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
+			const struct pp_agent_serve_opts *opts, char *err, size_t errlen);
+/* Fills up to 2 pollfds (control, capture); returns how many. */
+int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
+/* A client's request is among the ready fds (then flush the trace before handling). */
+bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n);
+/* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds).
+ * A failed control request is reported on stderr and costs only that request. */
+void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n);
+/* Ends the capture (its last frames land in the store) and prints its report. */
+void pp_agent_serve_finish(struct pp_agent_serve *s, FILE *report);
+void pp_agent_serve_close(struct pp_agent_serve *s);
+
+#endif

@@ -1,0 +1,256 @@
+/* The run's summary: collects every component's samples, then states what was measured and
+ * lost before any number, and gives p50 p90 p99 p99.9 max mean (stats.h) as text and JSON.
+ * Both forms print the same doubles with the same precision, so they agree digit for digit. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/atomic_file.h"
+#include "common/stats.h"
+#include "analyze/summary.h"
+
+struct samples {
+	double *us;
+	size_t n, cap;
+	bool sorted;
+};
+
+struct pp_summary {
+	struct samples comp[PP_NCOMPONENTS];
+	uint64_t lacking[PP_NSLOTS]; /* incomplete rows without each point */
+};
+
+struct stat_line {
+	size_t n;
+	double p50, p90, p99, p999, max, mean;
+};
+
+/* Table order: the round trip, its parts as a message meets them, then the app's own clock. */
+static const enum pp_component table_order[] = {
+	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
+	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV, PP_RTT_APP,
+};
+
+struct pp_summary *pp_summary_new(void)
+{
+	return calloc(1, sizeof(struct pp_summary));
+}
+
+static int push(struct samples *s, double us)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		double *grown = realloc(s->us, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		s->us = grown;
+		s->cap = cap;
+	}
+	s->us[s->n++] = us;
+	s->sorted = false;
+	return 0;
+}
+
+int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
+{
+	struct pp_split split;
+
+	pp_split_row(row, &split);
+	if (row->flags & PP_ROW_INCOMPLETE)
+		for (int slot = 0; slot < PP_NSLOTS; slot++)
+			s->lacking[slot] += !row->ts[slot];
+	for (int c = 0; c < PP_NCOMPONENTS; c++) {
+		if (!pp_split_has(&split, c))
+			continue;
+		if (push(&s->comp[c], (double)split.ns[c] / 1000.0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool stat_of(struct samples *s, struct stat_line *out)
+{
+	if (!s->n)
+		return false;
+	if (!s->sorted) {
+		pp_sort_doubles(s->us, s->n);
+		s->sorted = true;
+	}
+	*out = (struct stat_line){
+		.n = s->n,
+		.p50 = pp_percentile(s->us, s->n, 50),
+		.p90 = pp_percentile(s->us, s->n, 90),
+		.p99 = pp_percentile(s->us, s->n, 99),
+		.p999 = pp_percentile(s->us, s->n, 99.9),
+		.max = s->us[s->n - 1],
+		.mean = pp_mean(s->us, s->n),
+	};
+	return true;
+}
+
+static void print_absent(FILE *out, const struct pp_summary_info *info)
+{
+	if (!info->traced)
+		fprintf(out, "kernel points: not traced; only rtt_app (the client's own clock around "
+			     "send..recv) is measured\n");
+	if (!info->server_events)
+		fprintf(out, "server events: none; server_stack, server_app and network are empty\n");
+	if (!info->capture)
+		fprintf(out, "wire capture: off; client_dev, wire and server_dev are empty\n");
+}
+
+/* Which points the incomplete rows lack: a lost sample, a dropped frame or a hit the kernel
+ * never ran our programs for shows here as the point it took away. item_fmt takes the slot's
+ * name and the count; items are joined by commas. */
+static void print_lacking(const struct pp_summary *s, const struct pp_summary_info *info, FILE *out,
+			  const char *item_fmt)
+{
+	const char *sep = "";
+
+	for (int slot = 0; slot < PP_NSLOTS; slot++) {
+		if (!(info->required_slots & (1u << slot)) || !s->lacking[slot])
+			continue;
+		fputs(sep, out);
+		fprintf(out, item_fmt, pp_slot_name[slot], s->lacking[slot]);
+		sep = ",";
+	}
+}
+
+static bool names_lacking(const struct pp_summary_info *info)
+{
+	return info->incomplete && info->required_slots;
+}
+
+int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, FILE *out)
+{
+	struct stat_line st;
+	bool any = false;
+
+	fprintf(out, "pingpong: %s\n", info->what ? info->what : "");
+	fprintf(out, "measured: %" PRIu64 " exchanges, %" PRIu64 " matched, %" PRIu64
+		" incomplete, %" PRIu64 " retransmitted\n",
+		info->exchanges, info->matched, info->incomplete, info->retransmitted);
+	fprintf(out, "lost: %" PRIu64 " samples (client %" PRIu64 ", server %" PRIu64 "), %" PRIu64
+		" pcap drops (client %" PRIu64 ", server %" PRIu64 ")\n",
+		info->lost_samples_client + info->lost_samples_server, info->lost_samples_client,
+		info->lost_samples_server, info->pcap_drops_client + info->pcap_drops_server,
+		info->pcap_drops_client, info->pcap_drops_server);
+	if (names_lacking(info)) {
+		fprintf(out, "incomplete rows lack:");
+		print_lacking(s, info, out, " %s %" PRIu64);
+		fputc('\n', out);
+	}
+	print_absent(out, info);
+	fprintf(out, "\n%-13s %9s %11s %11s %11s %11s %11s %11s\n", "component/us", "samples",
+		"p50", "p90", "p99", "p99.9", "max", "mean");
+	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
+		enum pp_component c = table_order[i];
+
+		if (!stat_of(&s->comp[c], &st))
+			continue;
+		any = true;
+		fprintf(out, "%-13s %9zu %11.3f %11.3f %11.3f %11.3f %11.3f %11.3f\n",
+			pp_component_name[c], st.n, st.p50, st.p90, st.p99, st.p999, st.max, st.mean);
+	}
+	if (!any)
+		fprintf(out, "(no samples)\n");
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_body(struct pp_summary *s, const struct pp_summary_info *info, FILE *f)
+{
+	struct stat_line st;
+	bool first = true;
+
+	fprintf(f, "{\n  \"what\": ");
+	json_string(f, info->what);
+	fprintf(f, ",\n  \"exchanges\": %" PRIu64 ",\n  \"matched\": %" PRIu64
+		",\n  \"incomplete\": %" PRIu64 ",\n  \"retransmitted\": %" PRIu64 ",\n",
+		info->exchanges, info->matched, info->incomplete, info->retransmitted);
+	fprintf(f, "  \"lost_samples\": { \"client\": %" PRIu64 ", \"server\": %" PRIu64 " },\n",
+		info->lost_samples_client, info->lost_samples_server);
+	fprintf(f, "  \"pcap_drops\": { \"client\": %" PRIu64 ", \"server\": %" PRIu64 " },\n",
+		info->pcap_drops_client, info->pcap_drops_server);
+	fprintf(f, "  \"traced\": %s,\n  \"server_events\": %s,\n  \"capture\": %s,\n",
+		info->traced ? "true" : "false", info->server_events ? "true" : "false",
+		info->capture ? "true" : "false");
+	if (names_lacking(info)) {
+		fprintf(f, "  \"incomplete_rows_lack\": {");
+		print_lacking(s, info, f, " \"%s\": %" PRIu64);
+		fprintf(f, " },\n");
+	}
+	if (info->run_start_ns && info->run_end_ns >= info->run_start_ns)
+		fprintf(f, "  \"run_ns\": { \"start\": %" PRIu64 ", \"end\": %" PRIu64 " },\n",
+			info->run_start_ns, info->run_end_ns);
+	fprintf(f, "  \"unit\": \"us\",\n  \"components\": {");
+	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
+		enum pp_component c = table_order[i];
+
+		if (!stat_of(&s->comp[c], &st))
+			continue;
+		fprintf(f, "%s\n    \"%s\": { \"samples\": %zu, \"p50\": %.3f, \"p90\": %.3f, "
+			"\"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f, \"mean\": %.3f }",
+			first ? "" : ",", pp_component_name[c], st.n, st.p50, st.p90, st.p99, st.p999,
+			st.max, st.mean);
+		first = false;
+	}
+	fprintf(f, "%s}\n}\n", first ? "" : "\n  ");
+}
+
+int pp_summary_write_json(struct pp_summary *s, const struct pp_summary_info *info,
+			  const char *path)
+{
+	struct pp_atomic_file file;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc;
+
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return -ENOMEM;
+	json_body(s, info, mem);
+	if (fclose(mem)) {
+		free(text);
+		return -ENOMEM;
+	}
+	rc = pp_atomic_open(&file, path);
+	if (!rc) {
+		rc = pp_write_all(file.fd, text, len);
+		if (rc)
+			pp_atomic_abort(&file);
+		else
+			rc = pp_atomic_commit(&file);
+	}
+	free(text);
+	return rc;
+}
+
+void pp_summary_free(struct pp_summary *s)
+{
+	if (!s)
+		return;
+	for (int c = 0; c < PP_NCOMPONENTS; c++)
+		free(s->comp[c].us);
+	free(s);
+}

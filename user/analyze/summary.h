@@ -1,0 +1,38 @@
+/* The run's summary: what was measured and lost first, then p50 p90 p99 p99.9 max mean of
+ * every component that has samples; as text (stdout) and as JSON (--summary-json). */
+#ifndef PP_SUMMARY_H
+#define PP_SUMMARY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model/split.h"
+
+struct pp_summary_info {
+	const char *what;            /* e.g. "1024 B x 10000 exchanges, 198.18.0.1 -> 198.18.0.2:12345" */
+	uint64_t exchanges;          /* rows recorded */
+	uint64_t matched;            /* rows with every point the split needs */
+	uint64_t incomplete;
+	uint64_t retransmitted;
+	uint64_t lost_samples_client, lost_samples_server; /* perf buffer losses */
+	uint64_t pcap_drops_client, pcap_drops_server;
+	bool traced;                 /* client-side kernel points were recorded */
+	bool server_events;          /* the agent's events were fetched */
+	bool capture;                /* wire columns were recorded */
+	uint32_t required_slots;     /* points a row needs (bit 1 << enum pp_slot): those missing
+				      * from incomplete rows are named; 0 = none named */
+	uint64_t run_start_ns;       /* CLOCK_MONOTONIC around the recorded exchanges (JSON only, */
+	uint64_t run_end_ns;         /* to line the run up with other tools); 0 = unknown */
+};
+
+struct pp_summary;
+
+struct pp_summary *pp_summary_new(void);
+int pp_summary_add(struct pp_summary *s, const struct pp_row *row);   /* 0 or -ENOMEM */
+int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, FILE *out);
+/* Atomic (temp + rename). */
+int pp_summary_write_json(struct pp_summary *s, const struct pp_summary_info *info, const char *path);
+void pp_summary_free(struct pp_summary *s);
+
+#endif

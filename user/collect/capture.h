@@ -1,0 +1,89 @@
+/* Wire capture with libpcap: the measured flow's frames on the interface toward the peer, as
+ * PP_WIRE_TX / PP_WIRE_RX events on CLOCK_MONOTONIC, optionally saved for Wireshark. */
+#ifndef PP_CAPTURE_H
+#define PP_CAPTURE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "collect/clockmap.h"
+#include "pingpong.h"
+
+#define PP_CAPTURE_ERRLEN 256
+
+struct pp_capture_opts {
+	const char *iface;       /* NULL: the interface whose address routes to `peer` */
+	const char *peer;        /* numeric IPv4/IPv6 address of the other host; NULL: any host */
+	uint16_t port;           /* a port of the measured flow (the server's); 0: any TCP port */
+	const char *tstamp_type; /* pcap name ("host", "adapter", ...); NULL: libpcap's default */
+	const char *pcap_out;    /* save every captured frame here (pcap, ns); NULL: do not */
+	bool keep_acks;          /* deliver segments without payload too */
+	bool no_early_rx_stamp;  /* do not hold the SO_TIMESTAMPNS socket (see capture.c) */
+	int buffer_bytes;        /* kernel ring; 0: 4 MiB */
+	int batch_ms;            /* 0: immediate mode, a wake-up per frame; > 0: frames wait in the
+				  * ring up to this long, far fewer wake-ups (less perturbation) */
+};
+
+struct pp_capture_stats {
+	uint64_t frames;         /* frames the kernel filter passed to us */
+	uint64_t delivered;      /* events handed to the callback */
+	uint64_t acks;           /* pure ACKs not delivered (keep_acks off) */
+	uint64_t skipped;        /* well-formed but not parsed: IPv6 extension headers, fragments */
+	uint64_t malformed;      /* cut short or inconsistent headers */
+	uint64_t pcap_recv;      /* pcap_stats: ps_recv */
+	uint64_t pcap_drop;      /* ps_drop: the capture buffer was full */
+	uint64_t pcap_ifdrop;    /* ps_ifdrop: the interface dropped (any traffic, not only ours) */
+	uint32_t clock_steps;    /* wall clock stepped while capturing */
+};
+
+struct pp_capture;
+typedef void (*pp_capture_cb)(void *ctx, const struct pp_event *ev);
+
+/* Opens and activates the capture (root or CAP_NET_RAW). On error returns -errno and writes
+ * one line (no trailing newline) into err. */
+int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *opts, char *err,
+		    size_t errlen);
+
+/* A descriptor to poll for POLLIN; the capture never blocks in dispatch. */
+int pp_capture_fd(const struct pp_capture *c);
+
+/* Handles every frame ready now: cb gets each data segment (and pure ACKs if asked) with
+ * point PP_WIRE_TX if the frame's source is one of this host's addresses, else PP_WIRE_RX,
+ * and ts_ns on CLOCK_MONOTONIC. Returns the number of events delivered, or -errno.
+ * On loopback libpcap keeps one copy of each frame (the received one) and its source is
+ * local, so every frame comes as PP_WIRE_TX: there is no wire to split there. */
+int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx);
+
+/* Ends the capture: reads the remaining frames, takes the closing clock sample, the final
+ * pcap_stats, and publishes pcap_out (rename of its temp file). Idempotent. */
+int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx);
+
+/* Frees everything; an unfinished pcap_out temp file is removed. NULL is fine. */
+void pp_capture_close(struct pp_capture *c);
+
+void pp_capture_get_stats(const struct pp_capture *c, struct pp_capture_stats *st);
+const char *pp_capture_iface(const struct pp_capture *c);
+const char *pp_capture_filter(const struct pp_capture *c);
+
+/* Start sample, end sample (after finish) and the run's drift, for the report. */
+const struct pp_clockmap *pp_capture_clock(const struct pp_capture *c);
+
+/* Maps a wall-clock ns timestamp to CLOCK_MONOTONIC the way dispatch does, for tests and for
+ * callers that hold raw pcap times. */
+uint64_t pp_capture_to_mono(const struct pp_capture *c, uint64_t realtime_ns);
+
+/* Writes the capture report: interface, timestamp source, drops, clock offsets, drift and the
+ * conversion's uncertainty (a few lines, each starting with "capture: "). */
+void pp_capture_report(const struct pp_capture *c, FILE *f);
+
+/* Describes the timestamp types `iface` offers ("host, adapter_unsynced" or a sentence saying
+ * the NIC offers no hardware time stamps). Returns 0 or -errno (err filled). */
+int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, char *err, size_t errlen);
+
+/* The interface whose address a connected socket to `peer` uses (loopback too). */
+int pp_capture_route_iface(const char *peer, char *iface, size_t len, char *err, size_t errlen);
+
+#endif

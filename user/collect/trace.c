@@ -1,0 +1,490 @@
+/* The collector: checks what the kernel side needs (privileges, tracefs, BTF, tracepoints),
+ * loads and attaches the embedded BPF object, sets its filter maps and reads its perf buffer. */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pingpong.skel.h"
+#include "collect/trace.h"
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_PERFMON_BIT   38
+#define CAP_BPF_BIT       39
+#define DEBUGFS_TRACING   "/sys/kernel/debug/tracing"
+#define TRACEFS           "/sys/kernel/tracing"
+#define KERNEL_BTF        "/sys/kernel/btf/vmlinux"
+
+struct pp_trace {
+	struct pingpong_bpf *skel;
+	struct perf_buffer *pb;
+	pp_event_fn on_event;
+	void *ctx;
+	size_t buffer_bytes;
+	uint64_t events;
+	uint64_t lost;
+	uint64_t delivered_now; /* by the current poll/consume call */
+	uint64_t unflushed;     /* events the last flush could not reach (a CPU we may not run on) */
+	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
+	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
+	struct pp_config cfg;    /* as set in the kernel */
+	int ncpus;
+};
+
+/* The layouts of the two perf records the kernel writes into a BPF output buffer. */
+struct pp_sample_record {
+	struct perf_event_header header;
+	__u32 size;
+	__u8 data[];
+};
+
+struct pp_lost_record {
+	struct perf_event_header header;
+	__u64 id;
+	__u64 lost;
+};
+
+static __thread char trace_errmsg[512];
+static int libbpf_verbosity;
+
+const char *pp_trace_errmsg(void)
+{
+	return trace_errmsg[0] ? trace_errmsg : "no error";
+}
+
+__attribute__((format(printf, 2, 3)))
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(trace_errmsg, sizeof(trace_errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if ((level == LIBBPF_DEBUG && libbpf_verbosity < 2) || libbpf_verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Root, or CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN: read from CapEff because
+ * euid 0 inside a user namespace or with dropped capabilities is not enough. */
+static bool has_bpf_privileges(void)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	if (caps & (1ULL << CAP_SYS_ADMIN_BIT))
+		return true;
+	return (caps & (1ULL << CAP_BPF_BIT)) && (caps & (1ULL << CAP_PERFMON_BIT));
+}
+
+/* libbpf resolves tracepoint ids through tracefs: under debugfs if that path exists,
+ * else at /sys/kernel/tracing, which a fresh mount namespace (ip netns exec) leaves empty. */
+static const char *tracefs_root(void)
+{
+	return access(DEBUGFS_TRACING, F_OK) == 0 ? DEBUGFS_TRACING : TRACEFS;
+}
+
+static int ensure_tracefs(void)
+{
+	char events[128];
+
+	snprintf(events, sizeof(events), "%s/events", tracefs_root());
+	if (access(events, F_OK) == 0)
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0)
+		return fail(-errno, "tracefs is not mounted and mounting it on %s failed: %s", TRACEFS,
+			    strerror(errno));
+	if (access(TRACEFS "/events", F_OK) < 0)
+		return fail(-ENOENT, "tracefs mounted on %s has no events/ (kernel without tracepoints?)",
+			    TRACEFS);
+	return 0;
+}
+
+static int check_btf(const char *btf_path)
+{
+	const char *path = btf_path ? btf_path : KERNEL_BTF;
+
+	if (access(path, R_OK) == 0)
+		return 0;
+	if (btf_path)
+		return fail(-errno, "cannot read BTF file %s: %s", btf_path, strerror(errno));
+	return fail(-ENOENT, "this kernel has no BTF (%s missing): pass a BTF file (--btf FILE) "
+		    "for it", KERNEL_BTF);
+}
+
+/* Says which tracepoint is missing before libbpf fails on it with a bare ENOENT. */
+static int check_tracepoints(struct bpf_object *obj)
+{
+	const char *root = tracefs_root();
+	struct bpf_program *prog;
+	char path[256];
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (!bpf_program__autoload(prog) || strncmp(sec, "tracepoint/", 11) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/events/%s", root, sec + 11);
+		if (access(path, F_OK) < 0)
+			return fail(-ENOENT, "tracepoint %s is missing on this kernel (%s)", sec + 11,
+				    path);
+	}
+	return 0;
+}
+
+static int check_opts(const struct pp_trace_opts *o)
+{
+	size_t i;
+
+	if (o->n_ports < 1 || o->n_ports > PP_MAX_PORTS)
+		return fail(-EINVAL, "1..%d ports to trace are needed (got %zu)", PP_MAX_PORTS, o->n_ports);
+	for (i = 0; i < o->n_ports; i++)
+		if (!o->ports[i])
+			return fail(-EINVAL, "port 0 cannot be traced");
+	if (o->n_tgids > PP_MAX_TGIDS)
+		return fail(-EINVAL, "at most %d processes can be traced (got %zu)", PP_MAX_TGIDS,
+			    o->n_tgids);
+	if (o->perf_pages & (o->perf_pages - 1))
+		return fail(-EINVAL, "perf buffer pages must be a power of 2 (got %zu)", o->perf_pages);
+	return 0;
+}
+
+static int own_netns_ino(__u32 *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return fail(-errno, "cannot find this process's network namespace "
+			    "(/proc/self/ns/net): %s", strerror(errno));
+	*ino = (__u32)st.st_ino;
+	return 0;
+}
+
+static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
+{
+	struct pp_config cfg = { .netns_ino = o->netns_ino };
+	__u32 zero = 0;
+	size_t i;
+	int err;
+
+	if (!cfg.netns_ino && (err = own_netns_ino(&cfg.netns_ino)) < 0)
+		return err;
+	cfg.flags = (o->keep_acks ? PP_CFG_KEEP_ACKS : 0) | (o->all_tgids ? PP_CFG_ALL_TGIDS : 0);
+	for (i = 0; i < o->n_ports; i++) {
+		__u32 word = o->ports[i] >> 6;
+		__u64 bits = 0;
+
+		bpf_map__lookup_elem(t->skel->maps.pp_ports, &word, sizeof(word), &bits, sizeof(bits), 0);
+		bits |= 1ull << (o->ports[i] & 63);
+		err = bpf_map__update_elem(t->skel->maps.pp_ports, &word, sizeof(word), &bits,
+					   sizeof(bits), BPF_ANY);
+		if (err < 0)
+			return fail(err, "setting the port filter failed: %s", strerror(-err));
+	}
+	for (i = 0; i < o->n_tgids; i++)
+		if ((err = pp_trace_add_tgid(t, o->tgids[i])) < 0)
+			return fail(err, "setting the process filter failed: %s", strerror(-err));
+	/* last: until the config exists every program returns at once */
+	t->cfg = cfg;
+	err = bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &cfg, sizeof(cfg),
+				   BPF_ANY);
+	return err < 0 ? fail(err, "setting the filter config failed: %s", strerror(-err)) : 0;
+}
+
+static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_header *hdr)
+{
+	struct pp_trace *t = ctx;
+	struct pp_event ev;
+
+	(void)cpu;
+	if (hdr->type == PERF_RECORD_SAMPLE) {
+		const struct pp_sample_record *s = (const void *)hdr;
+
+		/* a batch of events, or one; the kernel pads the raw data by less than an event */
+		size_t n = s->size / sizeof(ev);
+
+		if (n == 0 || n > PP_BATCH_EVENTS) { /* not ours: counted, never dropped silently */
+			t->lost++;
+			return LIBBPF_PERF_EVENT_CONT;
+		}
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&ev, s->data + i * sizeof(ev), sizeof(ev)); /* only 4-byte aligned */
+			t->events++;
+			t->delivered_now++;
+			if (t->on_event)
+				t->on_event(t->ctx, &ev);
+		}
+	} else if (hdr->type == PERF_RECORD_LOST) {
+		t->lost += ((const struct pp_lost_record *)hdr)->lost;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+/* Wakeup at a quarter full, not per event: a wakeup per event would cost the traced
+ * exchange a context switch per point on a small machine; the poll timeout bounds latency. */
+static int open_perf_buffer(struct pp_trace *t, size_t pages)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_BPF_OUTPUT,
+		.sample_type = PERF_SAMPLE_RAW,
+		.sample_period = 1,
+		.watermark = 1,
+	};
+	long page_size = sysconf(_SC_PAGESIZE);
+	int err;
+
+	t->buffer_bytes = pages * (size_t)page_size;
+	attr.wakeup_watermark = (__u32)(t->buffer_bytes / 4);
+	t->pb = perf_buffer__new_raw(bpf_map__fd(t->skel->maps.events), pages, &attr, on_record, t,
+				     NULL);
+	if (!t->pb) {
+		err = -errno;
+		return fail(err, "cannot open the perf buffer (%zu pages per CPU): %s", pages,
+			    strerror(-err));
+	}
+	return 0;
+}
+
+static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	int err;
+
+	t->skel = pingpong_bpf__open_opts(&open_opts);
+	if (!t->skel)
+		return fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+	if (!o->follow_children) {
+		bpf_program__set_autoload(t->skel->progs.on_fork, false);
+		bpf_program__set_autoload(t->skel->progs.on_exit, false);
+	}
+	if ((err = check_tracepoints(t->skel->obj)) < 0)
+		return err;
+	err = pingpong_bpf__load(t->skel);
+	if (err == -EPERM)
+		return fail(err, "the kernel refused to load the BPF programs (EPERM): needs root or "
+			    "CAP_BPF+CAP_PERFMON, and before Linux 5.11 a high memlock limit (ulimit -l)");
+	if (err < 0)
+		return fail(err, "loading the BPF programs failed: %s%s", strerror(-err),
+			    o->verbosity ? "" : " (-v shows libbpf's log)");
+	if ((err = set_filters(t, o)) < 0)
+		return err;
+	err = pingpong_bpf__attach(t->skel);
+	if (err < 0)
+		return fail(err, "attaching to the tracepoints failed: %s%s", strerror(-err),
+			    o->verbosity ? "" : " (-v shows which)");
+	return 0;
+}
+
+int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	struct pp_trace *t;
+	int err;
+
+	trace_errmsg[0] = '\0';
+	*out = NULL;
+	if ((err = check_opts(o)) < 0)
+		return err;
+	if (!has_bpf_privileges())
+		return fail(-EPERM, "tracing needs root (or CAP_BPF and CAP_PERFMON)");
+	if ((err = ensure_tracefs()) < 0 || (err = check_btf(o->btf_path)) < 0)
+		return err;
+	/* kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones ignore it */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	libbpf_verbosity = o->verbosity;
+	libbpf_set_print(print_libbpf);
+
+	t = calloc(1, sizeof(*t));
+	if (t) {
+		t->ncpus = libbpf_num_possible_cpus();
+		t->per_cpu = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->per_cpu)) : NULL;
+		t->batches = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->batches)) : NULL;
+	}
+	if (!t || !t->per_cpu || !t->batches) {
+		pp_trace_close(t);
+		return fail(-ENOMEM, "out of memory");
+	}
+	t->on_event = o->on_event;
+	t->ctx = o->ctx;
+	if ((err = load_and_attach(t, o)) < 0 ||
+	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES)) < 0) {
+		pp_trace_close(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid)
+{
+	__u32 low = tgid & PP_TGID_SEEN_MASK, seen = 1;
+	__u8 one = 1;
+	int err;
+
+	/* the seen-word first: the programs look at it before the tgid map */
+	err = bpf_map__update_elem(t->skel->maps.pp_tgid_seen, &low, sizeof(low), &seen,
+				   sizeof(seen), BPF_ANY);
+	return err ? err : bpf_map__update_elem(t->skel->maps.pp_tgids, &tgid, sizeof(tgid), &one,
+						sizeof(one), BPF_ANY);
+}
+
+static int delivered(struct pp_trace *t)
+{
+	return t->delivered_now > INT32_MAX ? INT32_MAX : (int)t->delivered_now;
+}
+
+int pp_trace_consume(struct pp_trace *t)
+{
+	int err;
+
+	t->delivered_now = 0;
+	err = perf_buffer__consume(t->pb);
+	return err < 0 ? err : delivered(t);
+}
+
+static int set_flush_tid(struct pp_trace *t, __u32 tid)
+{
+	__u32 zero = 0;
+
+	t->cfg.flush_tid = tid;
+	return bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &t->cfg,
+				    sizeof(t->cfg), BPF_ANY);
+}
+
+/* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1
+ * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one. A CPU this
+ * thread may not run on (a cpuset) keeps its batch: pp_trace_lost() counts those events. */
+int pp_trace_flush(struct pp_trace *t)
+{
+	__u32 zero = 0;
+	cpu_set_t saved, one;
+	int err, cpu, pending = 0;
+
+	err = bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
+				   (size_t)t->ncpus * sizeof(*t->batches), 0);
+	if (err < 0)
+		return err;
+	for (cpu = 0; cpu < t->ncpus; cpu++)
+		pending += t->batches[cpu].n != 0;
+	t->unflushed = 0;
+	if (!pending)
+		return pp_trace_consume(t);
+	if (sched_getaffinity(0, sizeof(saved), &saved) < 0)
+		return -errno;
+	if ((err = set_flush_tid(t, (__u32)syscall(SYS_gettid))) < 0)
+		return err;
+	for (cpu = 0; cpu < t->ncpus && cpu < CPU_SETSIZE; cpu++) {
+		if (!t->batches[cpu].n)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+			t->unflushed += t->batches[cpu].n;
+			continue;
+		}
+		syscall(SYS_sendto, (long)-1, NULL, 0L, 0L, NULL, 0L); /* EBADF, after the program ran */
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+	if ((err = set_flush_tid(t, 0)) < 0)
+		return err;
+	return pp_trace_consume(t);
+}
+
+int pp_trace_poll(struct pp_trace *t, int timeout_ms)
+{
+	uint64_t polled;
+	int err;
+
+	t->delivered_now = 0;
+	err = perf_buffer__poll(t->pb, timeout_ms);
+	if (err < 0 && err != -EINTR)
+		return err;
+	polled = t->delivered_now;
+	/* buffers below their wakeup mark are drained too, so nothing waits past a timeout */
+	if ((err = pp_trace_consume(t)) < 0)
+		return err;
+	t->delivered_now += polled;
+	return delivered(t);
+}
+
+int pp_trace_epoll_fd(const struct pp_trace *t)
+{
+	return perf_buffer__epoll_fd(t->pb);
+}
+
+uint64_t pp_trace_events(const struct pp_trace *t)
+{
+	return t->events;
+}
+
+/* The kernel's LOST records arrive only in front of a later sample; the programs' own count of
+ * refused outputs also covers drops at the very end. Both count the same drops: take the larger.
+ * Events the last flush could not reach are missing from what was delivered so far, too. */
+uint64_t pp_trace_lost(const struct pp_trace *t)
+{
+	__u32 key = 0;
+	uint64_t failed = 0;
+
+	if (bpf_map__lookup_elem(t->skel->maps.pp_stats, &key, sizeof(key), t->per_cpu,
+				 (size_t)t->ncpus * sizeof(*t->per_cpu), 0) == 0)
+		for (int i = 0; i < t->ncpus; i++)
+			failed += t->per_cpu[i];
+	return (failed > t->lost ? failed : t->lost) + t->unflushed;
+}
+
+uint64_t pp_trace_skipped(const struct pp_trace *t)
+{
+	struct bpf_program *prog;
+	uint64_t skipped = 0;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			skipped += info.recursion_misses;
+	}
+	return skipped;
+}
+
+size_t pp_trace_buffer_bytes(const struct pp_trace *t)
+{
+	return t->buffer_bytes;
+}
+
+void pp_trace_close(struct pp_trace *t)
+{
+	if (!t)
+		return;
+	perf_buffer__free(t->pb);
+	pingpong_bpf__destroy(t->skel);
+	free(t->per_cpu);
+	free(t->batches);
+	free(t);
+}

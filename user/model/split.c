@@ -1,0 +1,64 @@
+/* The split of docs/design.md: every difference is taken on one host, so no clock sync is needed,
+ * and the parts add up to the round trip exactly, in integer nanoseconds. */
+#include "model/split.h"
+
+const char *const pp_component_name[PP_NCOMPONENTS] = {
+	[PP_RTT] = "rtt",
+	[PP_CLIENT_STACK] = "client_stack",
+	[PP_NETWORK] = "network",
+	[PP_SERVER_STACK] = "server_stack",
+	[PP_SERVER_APP] = "server_app",
+	[PP_CLIENT_DEV] = "client_dev",
+	[PP_WIRE] = "wire",
+	[PP_SERVER_DEV] = "server_dev",
+	[PP_RTT_APP] = "rtt_app",
+};
+
+const char *const pp_slot_name[PP_NSLOTS] = {
+	[C_SEND] = "c_send", [C_XMIT] = "c_xmit", [C_WIRE_TX] = "c_wire_tx", [C_WIRE_RX] = "c_wire_rx",
+	[C_RX] = "c_rx", [C_TCP] = "c_tcp", [C_RECV] = "c_recv",
+	[S_WIRE_RX] = "s_wire_rx", [S_RX] = "s_rx", [S_TCP] = "s_tcp", [S_RECV] = "s_recv",
+	[S_SEND] = "s_send", [S_XMIT] = "s_xmit", [S_WIRE_TX] = "s_wire_tx",
+};
+
+static bool have_all(const struct pp_row *row, const enum pp_slot *slots, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!row->ts[slots[i]])
+			return false;
+	return true;
+}
+
+static void set(struct pp_split *out, enum pp_component c, int64_t ns)
+{
+	out->ns[c] = ns;
+	out->have |= 1u << c;
+}
+
+#define HAVE(row, ...) have_all(row, (const enum pp_slot[]){ __VA_ARGS__ }, \
+	sizeof((const enum pp_slot[]){ __VA_ARGS__ }) / sizeof(enum pp_slot))
+
+void pp_split_row(const struct pp_row *row, struct pp_split *out)
+{
+	const uint64_t *t = row->ts;
+
+	*out = (struct pp_split){ 0 };
+	if (row->rtt_app_ns >= 0)
+		set(out, PP_RTT_APP, row->rtt_app_ns);
+	if (HAVE(row, C_SEND, C_RECV))
+		set(out, PP_RTT, (int64_t)(t[C_RECV] - t[C_SEND]));
+	if (HAVE(row, C_SEND, C_XMIT, C_RX, C_RECV))
+		set(out, PP_CLIENT_STACK, (int64_t)(t[C_XMIT] - t[C_SEND]) + (int64_t)(t[C_RECV] - t[C_RX]));
+	if (HAVE(row, S_RX, S_RECV, S_SEND, S_XMIT)) {
+		set(out, PP_SERVER_STACK, (int64_t)(t[S_RECV] - t[S_RX]) + (int64_t)(t[S_XMIT] - t[S_SEND]));
+		set(out, PP_SERVER_APP, (int64_t)(t[S_SEND] - t[S_RECV]));
+	}
+	if (HAVE(row, C_XMIT, C_RX, S_RX, S_XMIT))
+		set(out, PP_NETWORK, (int64_t)(t[C_RX] - t[C_XMIT]) - (int64_t)(t[S_XMIT] - t[S_RX]));
+	if (HAVE(row, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX))
+		set(out, PP_CLIENT_DEV, (int64_t)(t[C_WIRE_TX] - t[C_XMIT]) + (int64_t)(t[C_RX] - t[C_WIRE_RX]));
+	if (HAVE(row, S_WIRE_RX, S_RX, S_XMIT, S_WIRE_TX))
+		set(out, PP_SERVER_DEV, (int64_t)(t[S_RX] - t[S_WIRE_RX]) + (int64_t)(t[S_WIRE_TX] - t[S_XMIT]));
+	if (HAVE(row, C_WIRE_TX, C_WIRE_RX, S_WIRE_RX, S_WIRE_TX))
+		set(out, PP_WIRE, (int64_t)(t[C_WIRE_RX] - t[C_WIRE_TX]) - (int64_t)(t[S_WIRE_TX] - t[S_WIRE_RX]));
+}

@@ -1,0 +1,50 @@
+/* One exchange's points on both hosts, and the split of its round trip (docs/design.md). */
+#ifndef PP_SPLIT_H
+#define PP_SPLIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A point's slot in a row; 0 in a slot means "not measured". */
+enum pp_slot {
+	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV,
+	S_WIRE_RX, S_RX, S_TCP, S_RECV, S_SEND, S_XMIT, S_WIRE_TX,
+	PP_NSLOTS
+};
+
+#define PP_ROW_RETRANS    0x1 /* a segment of the ping or pong was sent more than once */
+#define PP_ROW_INCOMPLETE 0x2 /* a point the split needs is missing */
+
+struct pp_row {
+	uint64_t index;            /* exchange number, 0 = first recorded (after warm-up) */
+	uint32_t ping_seq;         /* client->server seq of the ping's first byte */
+	uint32_t pong_seq;         /* server->client seq of the pong's first byte */
+	int64_t  rtt_app_ns;       /* the client program's own clock around send..recv; <0 unknown */
+	uint64_t ts[PP_NSLOTS];    /* CLOCK_MONOTONIC ns of each host (C_* client, S_* server) */
+	uint32_t flags;
+};
+
+/* Components, in ns. A component is valid only if its bit in `have` is set. */
+enum pp_component {
+	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
+	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV, PP_RTT_APP,
+	PP_NCOMPONENTS
+};
+
+struct pp_split {
+	int64_t  ns[PP_NCOMPONENTS];
+	uint32_t have;             /* bit (1 << pp_component) */
+};
+
+extern const char *const pp_component_name[PP_NCOMPONENTS]; /* "rtt", "client_stack", ... */
+extern const char *const pp_slot_name[PP_NSLOTS];           /* "c_send", ... as in results.csv */
+
+/* Computes every component whose inputs are all measured. */
+void pp_split_row(const struct pp_row *row, struct pp_split *out);
+
+static inline bool pp_split_has(const struct pp_split *s, enum pp_component c)
+{
+	return s->have & (1u << c);
+}
+
+#endif

@@ -1,0 +1,33 @@
+/* The files plots/cdf.gp and plots/stack.gp read: a parameter script (gnuplot variables) and
+ * small data files, written into a private temporary directory. */
+#ifndef PP_PLOTFILES_H
+#define PP_PLOTFILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "plot/samples.h"
+#include "model/split.h"
+#include "plot/stacksplit.h"
+
+struct pp_plot_opts {
+	const char *term;       /* "png" or "svg" */
+	const char *output;     /* the file gnuplot writes */
+	const char *title;
+	bool logx;
+	const double *pct;      /* percentiles to mark, 0..100 */
+	size_t npct;
+};
+
+/* One fixed colour per component, the same in plots/plot_cdf.py, so plots compare at a glance. */
+const char *pp_component_color(enum pp_component c);
+
+/* For cdf.gp, from sorted samples: dir/params.gp, dir/cdf.dat (one block per component with
+ * values), dir/marks.dat. 0 or -errno. */
+int pp_write_cdf_files(const char *dir, const struct pp_samples *s, const struct pp_plot_opts *o);
+
+/* For stack.gp: dir/params.gp and dir/stack.dat, one bar per entry of bar[]. */
+int pp_write_stack_files(const char *dir, const struct pp_stack_bar *bar, size_t nbar,
+			 const struct pp_plot_opts *o);
+
+#endif
