@@ -18,7 +18,7 @@
 
 #include "pingpong.h"
 
-#define PP_TRACE_DEFAULT_PAGES 256 /* per CPU: 1 MiB, ~11000 events of 96 bytes each */
+#define PP_TRACE_DEFAULT_PAGES 256 /* per CPU: 1 MiB, ~13,000 events of 80 bytes each */
 
 typedef void (*pp_event_fn)(void *ctx, const struct pp_event *ev);
 
