@@ -329,7 +329,7 @@ sizes)
 large)
 	tb_up
 	pingpong_case "IPv4 1 MiB"   "$SERVER_IP4"  1048576  10000  0.998
-	[ -n "${PP_ONLY_V4:-}" ] || pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.998
+	pingpong_case "IPv6 1 MiB"   "$SERVER_IP6"  1048576  10000  0.998
 	;;
 syscalls)
 	tb_up
