@@ -642,3 +642,16 @@ int on_exit(void *ctx)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifdef PP_TEST_TRACEPOINT
+/* Test-only, never set by a normal build: `make test-kernels BROKEN=1` (tools/test-kernels)
+ * adds this program on a tracepoint that older kernels lack, -DPP_TEST_TRACEPOINT=CAT/NAME
+ * (default sock/sock_recv_length, 6.5+), to show how a kernel without it fails. */
+#define PP_STR_(x) #x
+#define PP_STR(x) PP_STR_(x)
+SEC("tracepoint/" PP_STR(PP_TEST_TRACEPOINT))
+int on_test_tracepoint(void *ctx)
+{
+	return 0;
+}
+#endif

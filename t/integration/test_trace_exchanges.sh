@@ -122,11 +122,12 @@ hosts = {'client': load(a.client_csv), 'server': load(a.server_csv)}
 unrun = {}
 if a.witness:
     hits = witness.read(a.witness, dict(d.split('=') for d in a.devs.split(',')), a.port, a.family)
-    unplaced = witness.claim(hits, [(e['point'], host, e['ts_ns']) for host, evs in hosts.items()
+    unplaced = witness.claim(hits, [(e['point'], host, e['ts_ns'], e['len']) for host, evs in hosts.items()
                                     for e in evs if e['point'] in ('xmit', 'rx', 'tcp')
-                                    and witness.witnessed(e['point'], e['len'], a.family)])
+                                    and witness.witnessed(e['point'], e['len'], a.family)], a.exempt == 1)
     if unplaced:
-        problems.append('%d packet events of ours match no hit the witness saw' % unplaced)
+        problems.append('%d packet events of ours match no hit the witness saw, e.g. %s'
+                        % (len(unplaced), witness.describe(hits, unplaced[0])))
     unrun = witness.unrun(hits)
 sends = [e for e in hosts['client'] if e['point'] == 'send' and e['dport'] == a.port]
 if not sends:

@@ -11,6 +11,7 @@ cat >"$TMP/trace.txt" <<'EOF'
  tokio-rt-worker-75    (      1) [001] ..s..   10.000210: net_dev_queue: dev=tb-c skbaddr=0000000000000003 len=150
  tokio-rt-worker-75    (      1) [001] ..s..   10.000310: net_dev_queue: dev=tb-c skbaddr=0000000000000004 len=1000
  pingpong-client-500   (    500) [000] b....   10.000410: net_dev_queue: dev=tb-c skbaddr=0000000000000005 len=150
+          <idle>-0       (-------) [000] ..s1.   10.000510: net_dev_queue: dev=tb-c skbaddr=0000000000000006 len=150
 EOF
 cat >"$TMP/rules.py" <<'EOF'
 import sys
@@ -20,7 +21,7 @@ import witness
 def fresh():
     hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
     # our events: the 1st and 5th hits ran our program; the 2nd's event was lost by us
-    assert witness.claim(hits, [('xmit', 'client', 10000010500), ('xmit', 'client', 10000410500)]) == 0
+    assert witness.claim(hits, [('xmit', 'client', 10000010500, 84), ('xmit', 'client', 10000410500, 84)], True) == []
     return witness.unrun(hits)
 
 payload = 150 - 14 - 20 - 32  # 84 B: 150 B frames with a 32 B TCP header
@@ -42,7 +43,19 @@ cases.append(('on a stock kernel nothing is excused',
               witness.explains(fresh(), 'xmit', 'client', 10000200000, 10000220000, payload, False) is None))
 hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
 cases.append(('an event of ours with no witness hit is counted',
-              witness.claim(hits, [('xmit', 'client', 10000010500), ('xmit', 'client', 10005000000)]) == 1))
+              witness.claim(hits, [('xmit', 'client', 10000010500, 84), ('xmit', 'client', 10030000000, 84)]) == [('xmit', 'client', 10030000000, 84)]))
+hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
+# with every other hit taken, an event at message 3's time (as if our program had run on PID
+# 1's thread) must not take its PID 1 hit
+witness.claim(hits, [('xmit', 'client', t, 84) for t in (10000010500, 10000110500, 10000410500)], True)
+cases.append(('on the sandbox kernel an event never claims a PID 1 hit',
+              len(witness.claim(hits, [('xmit', 'client', 10000210500, 84)], True)) == 1))
+hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
+cases.append(('an event claims only a hit that carries its payload',
+              len(witness.claim(hits, [('xmit', 'client', 10000010500, 900)])) == 1))
+hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
+cases.append(('a hit on the idle task, whose tgid ftrace leaves blank, is read',
+              len(hits[('xmit', 'client')]) == 6 and hits[('xmit', 'client')][5].tgid == 0))
 cases.append(('window: the nearest present neighbours',
               witness.window({'send': 1, 'xmit': None, 'rx': None, 'tcp': 4, 'recv': 5}, 'rx') == (1, 4)))
 for what, ok in cases:

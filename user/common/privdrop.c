@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
@@ -245,25 +246,64 @@ int pp_privdrop_remove_tmp(const char *path)
 
 /* ---- the drop ---- */
 
-static int keep_only_cap_kill(void)
+/* Sets both the permitted and the effective set to caps (bits 0..63). */
+static int set_caps(__u64 permitted, __u64 effective)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ .permitted = (__u32)permitted, .effective = (__u32)effective },
+		{ .permitted = (__u32)(permitted >> 32), .effective = (__u32)(effective >> 32) },
+	};
 
-	data[0].effective = data[0].permitted = 1U << CAP_KILL;
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* The capability bpf() asks for: CAP_BPF since Linux 5.8, CAP_SYS_ADMIN before (no CAP_BPF). */
+static int bpf_cap(void)
+{
+	int last = 0;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = 0;
+		fclose(f);
+	}
+	return last >= CAP_BPF ? CAP_BPF : CAP_SYS_ADMIN;
+}
+
+/* Before Linux 5.19 (commit c8644cd0efe7, "bpf: refine kernel.unprivileged_bpf_disabled
+ * behaviour") a kernel with unprivileged BPF disabled (Debian's default) refuses every bpf()
+ * command, even a lookup in a map the process already holds, to a caller without CAP_BPF:
+ * the flush and the loss count would fail after the drop. Probed with a lookup on fd -1, with
+ * no capability effective: EPERM there, EBADF where the map's fd is what counts. */
+static bool bpf_needs_capability(void)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (__u32)-1;
+	return syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr)) < 0 && errno == EPERM;
 }
 
 int pp_privdrop(const struct pp_privdrop_user *u, bool keep_kill)
 {
-	if (keep_kill && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+	__u64 keep = keep_kill ? 1ull << CAP_KILL : 0, bpf = 1ull << bpf_cap();
+	int err;
+
+	/* capabilities survive the uid change, so the probe below can still keep one */
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
 		return -errno;
 	/* Groups and gid first: after setuid we may no longer change them. */
 	if (setgroups(0, NULL) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
 	    setresuid(u->uid, u->uid, u->uid) < 0)
 		return -errno;
-	if (keep_kill && keep_only_cap_kill() < 0)
-		return -errno;
+	if ((err = set_caps(keep | bpf, keep)) < 0)
+		return err;
+	if (bpf_needs_capability())
+		keep |= bpf;
+	if ((err = set_caps(keep, keep)) < 0)
+		return err;
 	prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
 		return -errno;

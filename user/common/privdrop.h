@@ -1,5 +1,6 @@
 /* Least privilege: once the BPF programs, the capture and the sockets are open, the process
- * becomes an ordinary user (no groups, no capabilities but an optional CAP_KILL). The few output
+ * becomes an ordinary user (no groups, no capabilities but an optional CAP_KILL, and CAP_BPF
+ * where an older kernel needs it to read our own maps). The few output
  * files it still has to create beside root-owned targets go through a tiny root helper that
  * only creates, renames or removes the temporary files of the paths registered before the drop. */
 #ifndef PP_PRIVDROP_H
@@ -21,8 +22,10 @@ int pp_privdrop_lookup(const char *name, struct pp_privdrop_user *u);
  * inherited descriptor anyway. 0 or -errno. */
 int pp_privdrop_outputs(const char *const *paths, size_t n);
 /* setgroups(0), setgid, setuid (real, effective and saved), then no capability but CAP_KILL
- * when keep_kill (to signal a child started as root), and no_new_privs. Checks that root
- * cannot be regained. 0 or -errno. */
+ * when keep_kill (to signal a child started as root) and, on a kernel whose bpf() refuses
+ * even the maps we hold without it (before 5.19, unprivileged BPF disabled), CAP_BPF
+ * (CAP_SYS_ADMIN before 5.8); and no_new_privs. Checks that root cannot be regained.
+ * 0 or -errno. */
 int pp_privdrop(const struct pp_privdrop_user *u, bool keep_kill);
 /* Ends the helper (it removes temp files never committed) and waits for it. */
 void pp_privdrop_outputs_close(void);
