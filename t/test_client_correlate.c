@@ -1,6 +1,5 @@
 /* The client's correlation on synthetic runs: its own events alone (no agent), and with an
  * agent's events served over loopback by the real control server in a thread. */
-#include <check.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "analyze/client_correlate.h"
+#include "check_main.h"
 
 #define SIZE 100
 #define EXCHANGES 50
@@ -288,28 +288,9 @@ START_TEST(test_no_agent_is_a_refused_connection_in_words)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("client_correlate");
-	TCase *tc = tcase_create("client_correlate");
-
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_without_agent_rows_have_client_columns_and_rtt_app);
-	tcase_add_test(tc, test_a_missing_client_point_makes_that_row_incomplete);
-	tcase_add_test(tc, test_with_agent_every_row_is_split_exactly);
-	tcase_add_test(tc, test_agent_without_events_of_the_connection_answers_zero);
-	tcase_add_test(tc, test_no_agent_is_a_refused_connection_in_words);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("client_correlate", 20,
+	       test_without_agent_rows_have_client_columns_and_rtt_app,
+	       test_a_missing_client_point_makes_that_row_incomplete,
+	       test_with_agent_every_row_is_split_exactly,
+	       test_agent_without_events_of_the_connection_answers_zero,
+	       test_no_agent_is_a_refused_connection_in_words)

@@ -1,11 +1,11 @@
 /* The client's tracing session, the parts that need no kernel: the connection's key as the
  * events will carry it. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "collect/client_trace.h"
+#include "check_main.h"
 
 static struct sockaddr_in v4(const char *addr, uint16_t port)
 {
@@ -69,25 +69,7 @@ START_TEST(test_ipv4_mapped_connection_is_ipv4)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("client_trace");
-	TCase *tc = tcase_create("client_trace");
-
-	tcase_add_test(tc, test_ipv4_connection_key);
-	tcase_add_test(tc, test_ipv6_connection_key);
-	tcase_add_test(tc, test_ipv4_mapped_connection_is_ipv4);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("client_trace", 0,
+	       test_ipv4_connection_key,
+	       test_ipv6_connection_key,
+	       test_ipv4_mapped_connection_is_ipv4)

@@ -1,12 +1,12 @@
 /* Wall clock -> CLOCK_MONOTONIC: the bracket arithmetic, constant offsets, interpolated drift,
  * step detection, and a real measurement on this machine. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <time.h>
 
 #include "collect/clockmap.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 #define S 1000000000ull
 
@@ -147,24 +147,11 @@ START_TEST(test_measured_offset_matches_the_clocks)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("clockmap");
-	TCase *tc = tcase_create("convert");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_bracket_midpoint_and_half_width);
-	tcase_add_test(tc, test_constant_offset_with_one_sample);
-	tcase_add_test(tc, test_end_sample_alone_is_used);
-	tcase_add_test(tc, test_drift_is_interpolated_between_samples);
-	tcase_add_test(tc, test_negative_drift_round_trips);
-	tcase_add_test(tc, test_step_is_detected_and_not_interpolated);
-	tcase_add_test(tc, test_measured_offset_matches_the_clocks);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("clockmap", 0,
+	       test_bracket_midpoint_and_half_width,
+	       test_constant_offset_with_one_sample,
+	       test_end_sample_alone_is_used,
+	       test_drift_is_interpolated_between_samples,
+	       test_negative_drift_round_trips,
+	       test_step_is_detected_and_not_interpolated,
+	       test_measured_offset_matches_the_clocks)

@@ -1,6 +1,5 @@
 /* The control channel over loopback in one process: the agent's server in a thread, the
  * client's fetch in the test; who gets which events, and every wait bounded. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/control.h"
+#include "check_main.h"
 
 #define TIMEOUT_MS 300
 
@@ -536,30 +536,16 @@ START_TEST(test_server_options_are_checked)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("control");
-	TCase *tc = tcase_create("control");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_fetch_gets_only_its_connection);
-	tcase_add_test(tc, test_wrong_tuple_gets_nothing);
-	tcase_add_test(tc, test_earlier_connection_on_same_tuple_is_not_served);
-	tcase_add_test(tc, test_many_events_span_batches);
-	tcase_add_test(tc, test_silent_client_times_out_on_the_agent);
-	tcase_add_test(tc, test_trickling_client_is_cut_off);
-	tcase_add_test(tc, test_silent_agent_times_out_the_fetch);
-	tcase_add_test(tc, test_no_agent_is_refused);
-	tcase_add_test(tc, test_bad_requests_get_an_error);
-	tcase_add_test(tc, test_store_failure_reaches_the_client);
-	tcase_add_test(tc, test_agent_hanging_up_mid_frame_is_reported);
-	tcase_add_test(tc, test_server_options_are_checked);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("control", 30,
+	       test_fetch_gets_only_its_connection,
+	       test_wrong_tuple_gets_nothing,
+	       test_earlier_connection_on_same_tuple_is_not_served,
+	       test_many_events_span_batches,
+	       test_silent_client_times_out_on_the_agent,
+	       test_trickling_client_is_cut_off,
+	       test_silent_agent_times_out_the_fetch,
+	       test_no_agent_is_refused,
+	       test_bad_requests_get_an_error,
+	       test_store_failure_reaches_the_client,
+	       test_agent_hanging_up_mid_frame_is_reported,
+	       test_server_options_are_checked)

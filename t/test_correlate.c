@@ -1,7 +1,6 @@
 /* The correlator on synthetic event streams of a known connection: every expected timestamp is
  * known, so rows are compared exactly (GRO, many skbs and reads, reordering, loss, retransmits,
  * seq wrap, garbage, memory bounds). */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "analyze/correlate.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 #define OFF_SERVER_NS 5000000000ull /* the server's clock runs 5 s ahead of the client's */
 #define ONE_WAY_NS    8000u
@@ -1104,44 +1104,30 @@ START_TEST(test_bad_config_is_rejected)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("correlate");
-	TCase *tc = tcase_create("correlate");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_one_skb_messages_match_exactly);
-	tcase_add_test(tc, test_gro_merges_many_segments);
-	tcase_add_test(tc, test_many_skbs_and_reads_per_message);
-	tcase_add_test(tc, test_one_byte_messages);
-	tcase_add_test(tc, test_per_cpu_reordering);
-	tcase_add_test(tc, test_heavy_shuffle_is_still_exact);
-	tcase_add_test(tc, test_full_time_order_stage_still_orders_what_fits);
-	tcase_add_test(tc, test_late_close_on_one_host_keeps_hosts_in_step);
-	tcase_add_test(tc, test_lost_event_marks_only_its_row_incomplete);
-	tcase_add_test(tc, test_retransmit_is_flagged);
-	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);
-	tcase_add_test(tc, test_seq_wraps_at_2_32);
-	tcase_add_test(tc, test_garbage_and_foreign_events_are_ignored);
-	tcase_add_test(tc, test_absurd_timestamp_is_refused);
-	tcase_add_test(tc, test_event_longer_than_window_is_refused);
-	tcase_add_test(tc, test_split_sums_to_rtt);
-	tcase_add_test(tc, test_memory_stays_bounded);
-	tcase_add_test(tc, test_reverse_time_order_stays_linear);
-	tcase_add_test(tc, test_bases_from_syn_and_skip_bytes);
-	tcase_add_test(tc, test_bases_and_flow_from_start_time);
-	tcase_add_test(tc, test_unknown_count_ends_with_the_events);
-	tcase_add_test(tc, test_server_gap_longer_than_window);
-	tcase_add_test(tc, test_no_server_events_keeps_client_columns);
-	tcase_add_test(tc, test_push_interface_in_step);
-	tcase_add_test(tc, test_row_callback_error_stops_the_run);
-	tcase_add_test(tc, test_bad_config_is_rejected);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("correlate", 60,
+	       test_one_skb_messages_match_exactly,
+	       test_gro_merges_many_segments,
+	       test_many_skbs_and_reads_per_message,
+	       test_one_byte_messages,
+	       test_per_cpu_reordering,
+	       test_heavy_shuffle_is_still_exact,
+	       test_full_time_order_stage_still_orders_what_fits,
+	       test_late_close_on_one_host_keeps_hosts_in_step,
+	       test_lost_event_marks_only_its_row_incomplete,
+	       test_retransmit_is_flagged,
+	       test_retransmit_with_gro_is_flagged,
+	       test_seq_wraps_at_2_32,
+	       test_garbage_and_foreign_events_are_ignored,
+	       test_absurd_timestamp_is_refused,
+	       test_event_longer_than_window_is_refused,
+	       test_split_sums_to_rtt,
+	       test_memory_stays_bounded,
+	       test_reverse_time_order_stays_linear,
+	       test_bases_from_syn_and_skip_bytes,
+	       test_bases_and_flow_from_start_time,
+	       test_unknown_count_ends_with_the_events,
+	       test_server_gap_longer_than_window,
+	       test_no_server_events_keeps_client_columns,
+	       test_push_interface_in_step,
+	       test_row_callback_error_stops_the_run,
+	       test_bad_config_is_rejected)

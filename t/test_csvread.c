@@ -1,6 +1,5 @@
 /* The results.csv reader: columns by name, empty = not measured, strict numbers that read the
  * same as strtod (and Python's float), and one clear error for every malformed input. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 
 #include "plot/csvread.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 static char path[64];
 
@@ -309,31 +309,17 @@ START_TEST(test_fast_path_matches_strtod_bit_for_bit)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("csvread");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_columns_are_found_by_name);
-	tcase_add_test(tc, test_empty_cell_is_not_measured);
-	tcase_add_test(tc, test_crlf_blank_lines_and_missing_final_newline);
-	tcase_add_test(tc, test_row_with_wrong_cell_count_is_an_error);
-	tcase_add_test(tc, test_bad_files_are_refused_at_open);
-	tcase_add_test(tc, test_header_name_with_nul_is_refused);
-	tcase_add_test(tc, test_wide_header_is_checked_in_n_log_n);
-	tcase_add_test(tc, test_overlong_line_is_e2big);
-	tcase_add_test(tc, test_line_just_under_the_limit_reads_whole);
-	tcase_add_test(tc, test_many_rows_across_buffer_refills);
-	tcase_add_test(tc, test_number_grammar);
-	tcase_add_test(tc, test_negative_zero_reads_as_zero);
-	tcase_add_test(tc, test_fast_path_matches_strtod_bit_for_bit);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("csvread", 60,
+	       test_columns_are_found_by_name,
+	       test_empty_cell_is_not_measured,
+	       test_crlf_blank_lines_and_missing_final_newline,
+	       test_row_with_wrong_cell_count_is_an_error,
+	       test_bad_files_are_refused_at_open,
+	       test_header_name_with_nul_is_refused,
+	       test_wide_header_is_checked_in_n_log_n,
+	       test_overlong_line_is_e2big,
+	       test_line_just_under_the_limit_reads_whole,
+	       test_many_rows_across_buffer_refills,
+	       test_number_grammar,
+	       test_negative_zero_reads_as_zero,
+	       test_fast_path_matches_strtod_bit_for_bit)

@@ -1,7 +1,6 @@
 /* Sockets and addresses on loopback: port parsing, resolution of literals, formatting, and the
  * full-length reads and writes (EOF, timeout, refused connection). */
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/net.h"
+#include "check_main.h"
 
 START_TEST(test_port_bounds)
 {
@@ -192,32 +192,14 @@ START_TEST(test_listen_on_unknown_bind_address_fails)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("net");
-	TCase *tc = tcase_create("net");
-
-	tcase_add_test(tc, test_port_bounds);
-	tcase_add_test(tc, test_resolve_and_format_literals);
-	tcase_add_test(tc, test_unknown_host_is_not_found);
-	tcase_add_test(tc, test_round_trip_over_ipv4_and_ipv6_loopback);
-	tcase_add_test(tc, test_read_full_reports_eof_and_bytes_so_far);
-	tcase_add_test(tc, test_read_full_times_out_with_eagain);
-	tcase_add_test(tc, test_write_to_closed_peer_is_epipe_not_a_signal);
-	tcase_add_test(tc, test_connect_to_closed_port_is_refused);
-	tcase_add_test(tc, test_listen_on_all_addresses_takes_both_families);
-	tcase_add_test(tc, test_listen_on_unknown_bind_address_fails);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("net", 0,
+	       test_port_bounds,
+	       test_resolve_and_format_literals,
+	       test_unknown_host_is_not_found,
+	       test_round_trip_over_ipv4_and_ipv6_loopback,
+	       test_read_full_reports_eof_and_bytes_so_far,
+	       test_read_full_times_out_with_eagain,
+	       test_write_to_closed_peer_is_epipe_not_a_signal,
+	       test_connect_to_closed_port_is_refused,
+	       test_listen_on_all_addresses_takes_both_families,
+	       test_listen_on_unknown_bind_address_fails)

@@ -1,6 +1,5 @@
 /* The frame parser: every link type and header layout we accept, what we skip, and that no
  * input (cut at any length, or garbage) makes it read outside the captured bytes. */
-#include <check.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "collect/packet.h"
+#include "check_main.h"
 
 /* What a test frame holds; build() lays it out in wire order. */
 struct frame_spec {
@@ -627,40 +627,26 @@ START_TEST(test_pcap_file_with_vlan_frames)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("packet");
-	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_ipv4_segment_gives_flow_seq_and_len);
-	tcase_add_test(tc, test_ipv6_segment_gives_flow_seq_and_len);
-	tcase_add_test(tc, test_ip_and_tcp_options_are_stepped_over);
-	tcase_add_test(tc, test_vlan_tag_is_skipped);
-	tcase_add_test(tc, test_qinq_tags_are_skipped);
-	tcase_add_test(tc, test_too_many_vlan_tags_are_refused);
-	tcase_add_test(tc, test_cooked_and_raw_link_types);
-	tcase_add_test(tc, test_unknown_link_type_is_refused);
-	tcase_add_test(tc, test_pure_ack_has_zero_len);
-	tcase_add_test(tc, test_ethernet_padding_is_not_payload);
-	tcase_add_test(tc, test_gso_frame_len_comes_from_ip_length);
-	tcase_add_test(tc, test_big_tcp_zero_ip_length_uses_wire_length);
-	tcase_add_test(tc, test_ip_length_beyond_frame_is_malformed);
-	tcase_add_test(tc, test_inconsistent_lengths_are_malformed);
-	tcase_add_test(tc, test_ipv4_fragments_are_refused);
-	tcase_add_test(tc, test_ipv6_extension_headers_are_skipped);
-	tcase_add_test(tc, test_not_tcp_is_skipped);
-	tcase_add_test(tc, test_truncated_at_every_length);
-	tcase_add_test(tc, test_garbage_is_refused_without_overread);
-	tcase_add_test(tc, test_mutated_frames_are_handled_without_overread);
-	tcase_add_test(tc, test_pcap_file_round_trip);
-	tcase_add_test(tc, test_pcap_file_with_vlan_frames);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("packet", 60,
+	       test_ipv4_segment_gives_flow_seq_and_len,
+	       test_ipv6_segment_gives_flow_seq_and_len,
+	       test_ip_and_tcp_options_are_stepped_over,
+	       test_vlan_tag_is_skipped,
+	       test_qinq_tags_are_skipped,
+	       test_too_many_vlan_tags_are_refused,
+	       test_cooked_and_raw_link_types,
+	       test_unknown_link_type_is_refused,
+	       test_pure_ack_has_zero_len,
+	       test_ethernet_padding_is_not_payload,
+	       test_gso_frame_len_comes_from_ip_length,
+	       test_big_tcp_zero_ip_length_uses_wire_length,
+	       test_ip_length_beyond_frame_is_malformed,
+	       test_inconsistent_lengths_are_malformed,
+	       test_ipv4_fragments_are_refused,
+	       test_ipv6_extension_headers_are_skipped,
+	       test_not_tcp_is_skipped,
+	       test_truncated_at_every_length,
+	       test_garbage_is_refused_without_overread,
+	       test_mutated_frames_are_handled_without_overread,
+	       test_pcap_file_round_trip,
+	       test_pcap_file_with_vlan_frames)

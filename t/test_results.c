@@ -1,6 +1,5 @@
 /* results.csv: the header, empty cells for what was not measured, exact microseconds, and
  * the file appearing only when complete (no file after an abort or a full disk). */
-#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "analyze/results.h"
+#include "check_main.h"
 
 static const char header[] =
 	"seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,"
@@ -291,13 +291,4 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_MAIN(suite)

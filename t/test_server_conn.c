@@ -1,6 +1,5 @@
 /* One server connection end to end over a socketpair: the handshake's refusals, the echo,
  * the reply delay, and a misbehaving client costing only its connection. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ping/handshake.h"
 #include "common/net.h"
 #include "ping/client_loop.h"
+#include "check_main.h"
 
 struct server {
 	pthread_t thread;
@@ -448,41 +448,22 @@ START_TEST(test_interval_spaces_the_exchanges)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("echo");
-	TCase *tc = tcase_create("echo");
-
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client);
-	tcase_add_test(tc, test_spin_stops_when_asked_and_returns_when_readable);
-	tcase_add_test(tc, test_echoes_every_message_then_ends_cleanly);
-	tcase_add_test(tc, test_size_out_of_bounds_is_refused_with_a_reason);
-	tcase_add_test(tc, test_garbage_gets_bad_magic);
-	tcase_add_test(tc, test_other_version_is_refused_naming_ours);
-	tcase_add_test(tc, test_message_larger_than_budget_is_busy);
-	tcase_add_test(tc, test_silent_client_costs_its_connection_only);
-	tcase_add_test(tc, test_client_vanishing_mid_message);
-	tcase_add_test(tc, test_client_stalling_mid_message_is_dropped_by_the_watchdog);
-	tcase_add_test(tc, test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one);
-	tcase_add_test(tc, test_client_not_taking_pongs_is_dropped_after_send_timeout);
-	tcase_add_test(tc, test_missing_pong_is_a_timeout_from_the_client_watchdog);
-	tcase_add_test(tc, test_more_messages_than_announced_ends_the_connection);
-	tcase_add_test(tc, test_reply_delay_spun_and_slept);
-	tcase_add_test(tc, test_pong_that_is_not_the_ping_is_an_error);
-	tcase_add_test(tc, test_hello_answered_by_something_else_is_eproto);
-	tcase_add_test(tc, test_interval_spaces_the_exchanges);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("echo", 20,
+	       test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client,
+	       test_spin_stops_when_asked_and_returns_when_readable,
+	       test_echoes_every_message_then_ends_cleanly,
+	       test_size_out_of_bounds_is_refused_with_a_reason,
+	       test_garbage_gets_bad_magic,
+	       test_other_version_is_refused_naming_ours,
+	       test_message_larger_than_budget_is_busy,
+	       test_silent_client_costs_its_connection_only,
+	       test_client_vanishing_mid_message,
+	       test_client_stalling_mid_message_is_dropped_by_the_watchdog,
+	       test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one,
+	       test_client_not_taking_pongs_is_dropped_after_send_timeout,
+	       test_missing_pong_is_a_timeout_from_the_client_watchdog,
+	       test_more_messages_than_announced_ends_the_connection,
+	       test_reply_delay_spun_and_slept,
+	       test_pong_that_is_not_the_ping_is_an_error,
+	       test_hello_answered_by_something_else_is_eproto,
+	       test_interval_spaces_the_exchanges)

@@ -1,6 +1,5 @@
 /* The summary: percentiles from known samples, what was measured and lost stated first, and
  * the JSON carrying the same numbers as the text. */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "analyze/correlate.h"
 #include "analyze/summary.h"
+#include "check_main.h"
 
 static struct pp_summary *one_to_hundred_us(void)
 {
@@ -261,32 +261,14 @@ START_TEST(test_adding_after_printing_resorts)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("summary");
-	TCase *tc = tcase_create("summary");
-
-	tcase_add_test(tc, test_percentiles_of_one_to_hundred);
-	tcase_add_test(tc, test_what_was_measured_comes_before_numbers);
-	tcase_add_test(tc, test_absent_tracing_and_server_events_are_said);
-	tcase_add_test(tc, test_every_component_of_a_traced_row);
-	tcase_add_test(tc, test_empty_summary_says_no_samples);
-	tcase_add_test(tc, test_json_has_the_same_numbers);
-	tcase_add_test(tc, test_incomplete_rows_name_the_points_they_lack);
-	tcase_add_test(tc, test_json_without_samples_is_still_an_object);
-	tcase_add_test(tc, test_json_to_missing_directory_fails_without_a_file);
-	tcase_add_test(tc, test_adding_after_printing_resorts);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("summary", 0,
+	       test_percentiles_of_one_to_hundred,
+	       test_what_was_measured_comes_before_numbers,
+	       test_absent_tracing_and_server_events_are_said,
+	       test_every_component_of_a_traced_row,
+	       test_empty_summary_says_no_samples,
+	       test_json_has_the_same_numbers,
+	       test_incomplete_rows_name_the_points_they_lack,
+	       test_json_without_samples_is_still_an_object,
+	       test_json_to_missing_directory_fails_without_a_file,
+	       test_adding_after_printing_resorts)
