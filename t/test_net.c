@@ -102,8 +102,8 @@ START_TEST(test_round_trip_over_ipv4_and_ipv6_loopback)
 		for (size_t i = 0; i < sizeof(out); i++)
 			out[i] = (char)i;
 		/* Larger than the socket buffers would take in one go: forces partial transfers. */
-		ck_assert_int_eq(pp_write_full(cfd, out, sizeof(out)), 0);
-		ck_assert_int_eq(pp_read_full(sfd, in, sizeof(in), &done), 0);
+		ck_assert_int_eq(pp_sock_write_full(cfd, out, sizeof(out)), 0);
+		ck_assert_int_eq(pp_sock_read_full(sfd, in, sizeof(in), &done), 0);
 		ck_assert_uint_eq(done, sizeof(in));
 		ck_assert_mem_eq(in, out, sizeof(in));
 		close(cfd);
@@ -119,9 +119,9 @@ START_TEST(test_read_full_reports_eof_and_bytes_so_far)
 	size_t done = 99;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(pp_write_full(sv[0], "abc", 3), 0);
+	ck_assert_int_eq(pp_sock_write_full(sv[0], "abc", 3), 0);
 	close(sv[0]);
-	ck_assert_int_eq(pp_read_full(sv[1], buf, sizeof(buf), &done), -EPIPE);
+	ck_assert_int_eq(pp_sock_read_full(sv[1], buf, sizeof(buf), &done), -EPIPE);
 	ck_assert_uint_eq(done, 3);
 	close(sv[1]);
 }
@@ -135,8 +135,8 @@ START_TEST(test_read_full_times_out_with_eagain)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pp_set_timeouts(sv[1], 100, 100), 0);
-	ck_assert_int_eq(pp_write_full(sv[0], "ab", 2), 0);
-	ck_assert_int_eq(pp_read_full(sv[1], buf, sizeof(buf), &done), -EAGAIN);
+	ck_assert_int_eq(pp_sock_write_full(sv[0], "ab", 2), 0);
+	ck_assert_int_eq(pp_sock_read_full(sv[1], buf, sizeof(buf), &done), -EAGAIN);
 	ck_assert_uint_eq(done, 2);
 	close(sv[0]);
 	close(sv[1]);
@@ -152,7 +152,7 @@ START_TEST(test_write_to_closed_peer_is_epipe_not_a_signal)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[1]);
 	for (int i = 0; i < 10 && rc == 0; i++)
-		rc = pp_write_full(sv[0], buf, sizeof(buf));
+		rc = pp_sock_write_full(sv[0], buf, sizeof(buf));
 	ck_assert_int_eq(rc, -EPIPE);
 	close(sv[0]);
 }

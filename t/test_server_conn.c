@@ -172,7 +172,7 @@ START_TEST(test_garbage_gets_bad_magic)
 	struct pp_hs_reply reply;
 	ssize_t n;
 
-	ck_assert_int_eq(pp_write_full(cfd, "GET / HTTP/1.0\r\n\r\n", 18), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "GET / HTTP/1.0\r\n\r\n", 18), 0);
 	n = recv(cfd, buf, sizeof(buf), MSG_WAITALL);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(pp_hs_reply_decode(buf, (size_t)n, &reply), 0);
@@ -194,7 +194,7 @@ START_TEST(test_other_version_is_refused_naming_ours)
 	pp_hello_init(&hello, 64, 1, 0);
 	hello.version = 2;
 	len = pp_hello_encode(&hello, buf, sizeof(buf));
-	ck_assert_int_eq(pp_write_full(cfd, buf, (size_t)len), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, buf, (size_t)len), 0);
 	len = (int)recv(cfd, buf, sizeof(buf), MSG_WAITALL);
 	ck_assert_int_eq(pp_hs_reply_decode(buf, (size_t)len, &reply), 0);
 	ck_assert_uint_eq(reply.status, PP_HS_BAD_VERSION);
@@ -238,7 +238,7 @@ START_TEST(test_client_vanishing_mid_message)
 	struct pp_hs_reply reply;
 
 	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
-	ck_assert_int_eq(pp_write_full(cfd, "half", 4), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "half", 4), 0);
 	finish(&s, cfd);
 	ck_assert_int_eq(s.res.end, PP_SERVER_CONN_VANISHED);
 }
@@ -254,7 +254,7 @@ START_TEST(test_client_stalling_mid_message_is_dropped_by_the_watchdog)
 
 	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 300000000ULL), 0);
 	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
-	ck_assert_int_eq(pp_write_full(cfd, "half", 4), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "half", 4), 0);
 	pthread_join(s.thread, NULL);
 	pp_watchdog_stop(&dog);
 	ck_assert_int_eq(s.res.end, PP_SERVER_CONN_IDLE);
@@ -299,9 +299,9 @@ static void *mute_server(void *arg)
 	uint8_t buf[PP_HS_HELLO_LEN + 16];
 	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
 
-	pp_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_write_full(fd, buf, (size_t)len);
-	pp_read_full(fd, buf, 16, NULL);
+	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
+	pp_sock_write_full(fd, buf, (size_t)len);
+	pp_sock_read_full(fd, buf, 16, NULL);
 	return NULL;
 }
 
@@ -385,11 +385,11 @@ static void *wrong_echo(void *arg)
 	uint8_t buf[PP_HS_HELLO_LEN + 16];
 	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
 
-	pp_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_write_full(fd, buf, (size_t)len);
-	pp_read_full(fd, buf, 16, NULL);
+	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
+	pp_sock_write_full(fd, buf, (size_t)len);
+	pp_sock_read_full(fd, buf, 16, NULL);
 	memset(buf, 'z', 16);
-	pp_write_full(fd, buf, 16);
+	pp_sock_write_full(fd, buf, 16);
 	return NULL;
 }
 
@@ -421,7 +421,7 @@ START_TEST(test_hello_answered_by_something_else_is_eproto)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(pp_write_full(sv[1], "HTTP/1.1 400 Bad Request\r\n", 26), 0);
+	ck_assert_int_eq(pp_sock_write_full(sv[1], "HTTP/1.1 400 Bad Request\r\n", 26), 0);
 	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), -EPROTO);
 	close(sv[0]);
 	close(sv[1]);
