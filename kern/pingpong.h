@@ -18,6 +18,13 @@ enum pp_point {
 #define PP_AF_INET  2
 #define PP_AF_INET6 10
 
+/* Bits of the TCP flags byte (struct pp_event.tcp_flags). */
+#define PP_TCP_FIN 0x01
+#define PP_TCP_SYN 0x02
+#define PP_TCP_RST 0x04
+#define PP_TCP_PSH 0x08
+#define PP_TCP_ACK 0x10
+
 /* One point for one skb, frame or syscall. The flow is always written in the direction the
  * data travels (a recv's source is the remote peer), so one stream has one seq space.
  * seq..seq+len covers: the payload of the skb/frame, or the bytes the syscall moved. */
@@ -34,7 +41,7 @@ struct pp_event {
 	__u8  daddr[16];
 	__u8  point;       /* enum pp_point */
 	__u8  family;      /* PP_AF_INET or PP_AF_INET6 */
-	__u8  tcp_flags;   /* packets: TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10) */
+	__u8  tcp_flags;   /* packets: TCP flags byte (PP_TCP_*) */
 	__u8  pad[9];    /* keeps the struct 80 bytes with no hidden padding */
 };
 
