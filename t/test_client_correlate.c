@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/control.h"
 #include "analyze/client_correlate.h"
 #include "check_main.h"
 
@@ -189,7 +190,7 @@ static void *agent_main(void *arg)
 	struct pollfd pfd = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
 
 	if (poll(&pfd, 1, TIMEOUT_MS) == 1)
-		a->served = pp_control_server_serve_one(a->srv);
+		a->served = pp_control_server_serve_one(a->srv, NULL);
 	return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/control.h"
+#include "collect/fetch.h"
 #include "check_main.h"
 
 #define TIMEOUT_MS 300
@@ -91,6 +93,7 @@ struct agent {
 	atomic_bool stop;
 	atomic_int last_result;
 	atomic_int results;
+	char last_error[PP_ERR_MSG_MAX]; /* written before results counts it */
 	struct store store;
 };
 
@@ -103,9 +106,11 @@ static void *agent_loop(void *arg)
 		struct pollfd p = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
 
 		if (poll(&p, 1, 50) > 0) {
-			int r = pp_control_server_serve_one(a->srv);
+			struct pp_err err = { 0 };
+			int r = pp_control_server_serve_one(a->srv, &err);
 
 			if (r != 0) {
+				snprintf(a->last_error, sizeof(a->last_error), "%s", err.msg);
 				atomic_store(&a->last_result, r);
 				atomic_fetch_add(&a->results, 1);
 			}
@@ -328,6 +333,7 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	fd = raw_connect(pp_control_server_port(a.srv));
 	wait_results(&a, 1);
 	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
+	ck_assert_str_eq(a.last_error, "request: Connection timed out");
 	/* not before the timeout; no upper bound (a wait that never ends hits the tcase timeout) */
 	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
 	/* it was told why */
@@ -457,6 +463,7 @@ START_TEST(test_bad_requests_get_an_error)
 	expect_error_reply(port, frame, PP_PROTO_HDR_LEN + PP_PROTO_END_LEN, PP_ERR_BAD_REQUEST);
 	wait_results(&a, 4);
 	ck_assert_uint_eq(pp_control_server_stats(a.srv)->failed, 4);
+	ck_assert_str_eq(a.last_error, "request: not a FETCH frame (Bad message)");
 	agent_stop(&a);
 }
 END_TEST
@@ -531,7 +538,7 @@ START_TEST(test_server_options_are_checked)
 	opts.source.for_each_event = store_each;
 	opts.bind_addr = NULL;                          /* any address */
 	ck_assert_int_eq(pp_control_server_open(&s, &opts), 0);
-	ck_assert_int_eq(pp_control_server_serve_one(s), 0); /* nobody waiting: returns at once */
+	ck_assert_int_eq(pp_control_server_serve_one(s, NULL), 0); /* nobody waiting: returns at once */
 	pp_control_server_close(s);
 }
 END_TEST

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/control.h"
+#include "model/conn.h"
 #include "analyze/correlate.h"
 #include "collect/eventlog.h"
 #include "analyze/results.h"
