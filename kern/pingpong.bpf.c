@@ -24,7 +24,7 @@
 #define ETH_P_IPV6   0x86DD
 #define MSG_PEEK     0x2
 #define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
-#define TCP_SYN_FIN_RST 0x07
+#define TCP_SYN_FIN_RST (PP_TCP_SYN | PP_TCP_FIN | PP_TCP_RST)
 #define TCP_FLAGS_OFFSET 13 /* the flags byte inside struct tcphdr */
 
 /* ---- maps: the event stream, then filters and in-flight syscall state ---- */

@@ -50,7 +50,7 @@ static uint64_t t0(int i)
 static void client_events(struct events *e, int skip_exchange_xmit)
 {
 	e->n = 0;
-	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - 40, 0, 0x02); /* SYN, then 40 B of hello */
+	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - 40, 0, PP_TCP_SYN); /* SYN, then 40 B of hello */
 	for (int i = 0; i < EXCHANGES; i++) {
 		uint32_t ping = PING0 + (uint32_t)i * SIZE, pong = PONG0 + (uint32_t)i * SIZE;
 

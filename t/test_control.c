@@ -248,7 +248,7 @@ START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
 	struct pp_event ev;
 	int r;
 
-	syn_old.tcp_flags = syn_new.tcp_flags = 0x02;
+	syn_old.tcp_flags = syn_new.tcp_flags = PP_TCP_SYN;
 	store_add(&a.store, &syn_old);
 	for (int i = 0; i < 10; i++) {
 		struct pp_event e = conn_event(40000, true, 100 + i, 112 + i, 1);

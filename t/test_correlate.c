@@ -217,7 +217,7 @@ static void gen_run(struct gen *g, const struct gen_opts *o)
 	if (o->syn) {
 		struct pp_event syn = mkev(PP_XMIT, g->t, 0, o->isn_c, 0), synack;
 
-		syn.tcp_flags = 0x02;
+		syn.tcp_flags = PP_TCP_SYN;
 		add(g, PP_CLIENT, syn);
 		syn.point = PP_RX;
 		add(g, PP_SERVER, syn);
@@ -704,7 +704,7 @@ static void add_noise(struct gen *g, int host, uint64_t every)
 		other.sport ^= 1;                       /* another connection, same seqs */
 		add(g, host, other);
 		ack.len = 0;                            /* pure ACK */
-		ack.tcp_flags = 0x10;
+		ack.tcp_flags = PP_TCP_ACK;
 		add(g, host, ack);
 		/* data the wrong way for the point: a client xmit of pong bytes */
 		memcpy(wrong.saddr, ev.daddr, 16), memcpy(wrong.daddr, ev.saddr, 16);
@@ -1095,7 +1095,7 @@ START_TEST(test_bad_config_is_rejected)
 	cfg.have_flow = true; /* all zero: not a connection */
 	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
 	cfg.have_flow = false;
-	cfg.size = 1u << 24;  /* 16 MiB messages: the window shrinks to stay inside 2^30 bytes */
+	cfg.size = PP_MSG_SIZE_MAX;  /* 16 MiB messages: the window shrinks to stay inside 2^30 bytes */
 	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
 	pp_correlate_free(c);
 	ck_assert_int_eq(pp_correlate_slot(PP_SERVER, PP_RX), S_RX);

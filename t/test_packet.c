@@ -270,11 +270,11 @@ START_TEST(test_pure_ack_has_zero_len)
 	struct frame_spec s = spec(PP_AF_INET, 0);
 	struct pp_event ev;
 
-	s.tcp_flags = 0x10;
+	s.tcp_flags = PP_TCP_ACK;
 	s.tcp_opt_bytes = 12; /* timestamps, as Linux sends */
 	ck_assert_int_eq(parse_spec(&s, &ev), 0);
 	assert_flow(&ev, PP_AF_INET, 0);
-	ck_assert_uint_eq(ev.tcp_flags, 0x10);
+	ck_assert_uint_eq(ev.tcp_flags, PP_TCP_ACK);
 }
 END_TEST
 

@@ -47,8 +47,6 @@ static const bool slot_is_packet[PP_NSLOTS] = {
 
 #define CELL_EMPTY UINT64_MAX
 #define DERIVE_LOOKAHEAD 64     /* client events after the first candidates, for per-CPU reorder */
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
 /* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
@@ -575,12 +573,12 @@ static const struct pp_event *earliest(const struct pp_correlator *c, int point,
 static const struct pp_event *last_syn(const struct pp_correlator *c, enum pp_flow_dir want)
 {
 	const struct pp_event *found = NULL;
-	uint8_t ack = want == PP_DIR_TO_SERVER ? 0 : TCP_ACK;
+	uint8_t ack = want == PP_DIR_TO_SERVER ? 0 : PP_TCP_ACK;
 
 	for (size_t i = 0; i < c->nbuf; i++) {
 		const struct pp_event *ev = &c->buf[i].ev;
 
-		if (c->buf[i].host == PP_CLIENT && (ev->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | ack) &&
+		if (c->buf[i].host == PP_CLIENT && (ev->tcp_flags & (PP_TCP_SYN | PP_TCP_ACK)) == (PP_TCP_SYN | ack) &&
 		    pp_flow_dir(&c->st.flow, ev) == want)
 			found = ev;
 	}
@@ -685,7 +683,7 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
 	uint32_t max_window;
 
 	*out = NULL;
-	if (!cfg->size || cfg->size > (1u << 24) || (cfg->have_flow && !pp_flow_key_valid(&cfg->flow)))
+	if (!cfg->size || cfg->size > PP_MSG_SIZE_MAX || (cfg->have_flow && !pp_flow_key_valid(&cfg->flow)))
 		return -EINVAL;
 	if (cfg->window_exchanges & (cfg->window_exchanges - 1))
 		return -EINVAL;

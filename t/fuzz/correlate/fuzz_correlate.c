@@ -254,7 +254,7 @@ static void decode_event(struct fuzz_run *f, struct input *in)
 	ev.seq = (to_server ? CLIENT_ISN + 1 : SERVER_ISN + 1) + (uint32_t)(where & 0x3f) * size + off;
 	ev.len = len;
 	if (lens & 0x08) /* a SYN (SYN+ACK from the server) at the stream's start */
-		ev.seq = to_server ? CLIENT_ISN : SERVER_ISN, ev.len = 0, ev.tcp_flags = to_server ? 0x02 : 0x12;
+		ev.seq = to_server ? CLIENT_ISN : SERVER_ISN, ev.len = 0, ev.tcp_flags = to_server ? PP_TCP_SYN : PP_TCP_SYN | PP_TCP_ACK;
 	else if (lens & 0x10)
 		ev.tcp_flags = 0x18;
 	/* each host's clock moves on, now and then back (per-CPU buffers arrive out of order);
