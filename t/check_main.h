@@ -36,6 +36,20 @@ static inline Suite *pp_check_suite(const char *name, int timeout_s, const TTest
 	return s;
 }
 
+/* Adds to s a case named name that runs test once per row of a table, rows 0..n-1 (the
+ * test's _i), each limited to timeout_s seconds (0: Check's default). Returns s. */
+static inline Suite *pp_check_add_loop(Suite *s, const char *name, int timeout_s, const TTest *test,
+				       int n)
+{
+	TCase *tc = tcase_create(name);
+
+	if (timeout_s)
+		tcase_set_timeout(tc, timeout_s);
+	tcase_add_loop_test(tc, test, 0, n);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 /* main() of a file whose tests form one case: PP_CHECK_TESTS("proto", 60, test_a, test_b). */
 #define PP_CHECK_TESTS(name, timeout_s, ...)                                                    \
 	int main(void)                                                                          \

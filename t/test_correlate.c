@@ -453,101 +453,80 @@ static struct pp_correlate_stats run_and_expect(struct gen *g)
 
 /* ---- the tests ---- */
 
-START_TEST(test_one_skb_messages_match_exactly)
+/* Runs that must come out exact, row for row: the generator's shape (over default_opts()),
+ * the disorder the reader sees, and what the counters must say besides. */
+struct exact_case {
+	const char *name;
+	uint32_t size;                 /* 0: default_opts()'s, likewise below */
+	uint64_t n;
+	int skbs, reads, sends;
+	bool gro;
+	uint32_t isn_c, isn_s;
+	size_t percpu[2], shuffle[2];  /* per host: percpu_reorder / shuffle_blocks; 0 = none */
+	struct { uint64_t at; enum retrans_mode mode; } rt[3]; /* RT_NONE ends the list */
+	uint64_t retransmitted;
+	bool in_order;                 /* per-CPU batches alone leave nothing out of order */
+	bool wraps;                    /* the last ping's seq is below the first's */
+};
+
+static const struct exact_case exact_cases[] = {
+	{ "one skb per message" },
+	{ "GRO merges many segments", .size = 64000, .skbs = 44, .gro = true },
+	{ "many skbs and calls per message", .size = 100000, .skbs = 10, .reads = 7, .sends = 3 },
+	{ "one-byte messages", .size = 1 },
+	{ "per-CPU reordering", .n = 2000, .skbs = 3, .reads = 2, .percpu = { 500, 37 },
+	  .in_order = true },
+	{ "heavy shuffle", .n = 1000, .skbs = 2, .shuffle = { 300, 150 } },
+	/* the generator expects the FIRST transmission at xmit/wire_tx and the first arrival */
+	{ "retransmits flagged", .skbs = 4,
+	  .rt = { { 5, RT_LAST_LOST }, { 50, RT_SPURIOUS }, { 100, RT_FIRST_LOST } },
+	  .retransmitted = 3 },
+	{ "retransmits with GRO flagged", .skbs = 4, .gro = true,
+	  .rt = { { 7, RT_SPURIOUS }, { 8, RT_LAST_LOST } }, .retransmitted = 2 },
+	/* the ping's seq wraps after 50 exchanges, the pong's inside the first pong */
+	{ "seq wraps at 2^32", .size = 3000, .skbs = 3, .reads = 2, .isn_c = 0xffffffffu - 150000,
+	  .isn_s = 0xffffffffu - 7, .percpu = { 0, 64 }, .wraps = true },
+};
+
+START_TEST(test_exact_case)
 {
+	const struct exact_case *c = &exact_cases[_i];
 	struct gen g;
 	struct gen_opts o = default_opts();
+	enum retrans_mode rt[300] = { 0 };
 	struct pp_correlate_stats st;
 
+	o.size = c->size ? c->size : o.size;
+	o.n = c->n ? c->n : o.n;
+	o.skbs = c->skbs ? c->skbs : o.skbs;
+	o.reads = c->reads ? c->reads : o.reads;
+	o.sends = c->sends ? c->sends : o.sends;
+	o.gro = c->gro;
+	o.isn_c = c->isn_c ? c->isn_c : o.isn_c;
+	o.isn_s = c->isn_s ? c->isn_s : o.isn_s;
+	for (int k = 0; k < 3 && c->rt[k].mode != RT_NONE; k++) {
+		ck_assert_uint_lt(c->rt[k].at, o.n);
+		rt[c->rt[k].at] = c->rt[k].mode;
+		o.retrans = rt;
+	}
 	gen_run(&g, &o);
+	for (int h = 0; h < 2; h++) {
+		if (c->percpu[h])
+			percpu_reorder(&g, h, c->percpu[h]);
+		if (c->shuffle[h])
+			shuffle_blocks(&g, h, c->shuffle[h]);
+	}
 	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.rows, o.n);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.incomplete, 0);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_gro_merges_many_segments)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 64000;
-	o.skbs = 44;
-	o.gro = true;
-	gen_run(&g, &o);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_many_skbs_and_reads_per_message)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 100000;
-	o.skbs = 10;
-	o.reads = 7;
-	o.sends = 3;
-	gen_run(&g, &o);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_one_byte_messages)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-
-	o.size = 1;
-	gen_run(&g, &o);
-	ck_assert_uint_eq(run_and_expect(&g).complete, o.n);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_per_cpu_reordering)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.n = 2000;
-	o.skbs = 3;
-	o.reads = 2;
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_CLIENT, 500);
-	percpu_reorder(&g, PP_SERVER, 37);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.events_out_of_order, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_heavy_shuffle_is_still_exact)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.n = 1000;
-	o.skbs = 2;
-	gen_run(&g, &o);
-	shuffle_blocks(&g, PP_CLIENT, 300);
-	shuffle_blocks(&g, PP_SERVER, 150);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_msg(st.rows == o.n && st.complete == o.n && st.incomplete == 0,
+		      "%s: %llu rows, %llu complete, %llu incomplete", c->name,
+		      (unsigned long long)st.rows, (unsigned long long)st.complete,
+		      (unsigned long long)st.incomplete);
+	ck_assert_msg(st.retransmitted == c->retransmitted, "%s: %llu retransmitted", c->name,
+		      (unsigned long long)st.retransmitted);
+	ck_assert_msg(!c->in_order || st.events_out_of_order == 0, "%s: %llu out of order", c->name,
+		      (unsigned long long)st.events_out_of_order);
+	if (c->wraps)
+		ck_assert_uint_lt(g.expect[o.n - 1].ping_seq, g.expect[0].ping_seq);
 	gen_free(&g);
 }
 END_TEST
@@ -623,64 +602,6 @@ START_TEST(test_lost_event_marks_only_its_row_incomplete)
 	ck_assert_uint_eq(st.missing[S_RX], 1);
 	ck_assert_uint_eq(st.missing[C_RECV], 1);
 	ck_assert_uint_eq(st.missing[C_TCP], 1);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_retransmit_is_flagged)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	enum retrans_mode rt[300] = { 0 };
-	struct pp_correlate_stats st;
-
-	o.skbs = 4;
-	rt[5] = RT_LAST_LOST;
-	rt[50] = RT_SPURIOUS;
-	rt[100] = RT_FIRST_LOST;
-	o.retrans = rt;
-	gen_run(&g, &o);
-	/* the generator expects the FIRST transmission at xmit/wire_tx and the first arrival */
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.retransmitted, 3);
-	ck_assert_uint_eq(st.complete, o.n);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_retransmit_with_gro_is_flagged)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	enum retrans_mode rt[300] = { 0 };
-
-	o.skbs = 4;
-	o.gro = true;
-	rt[7] = RT_SPURIOUS;
-	rt[8] = RT_LAST_LOST;
-	o.retrans = rt;
-	gen_run(&g, &o);
-	ck_assert_uint_eq(run_and_expect(&g).retransmitted, 2);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_seq_wraps_at_2_32)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 3000;
-	o.skbs = 3;
-	o.reads = 2;
-	o.isn_c = 0xffffffffu - 150000;   /* wraps after 50 exchanges */
-	o.isn_s = 0xffffffffu - 7;        /* wraps inside the first pong */
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_SERVER, 64);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_lt(g.expect[o.n - 1].ping_seq, g.expect[0].ping_seq);
 	gen_free(&g);
 }
 END_TEST
@@ -1104,30 +1025,31 @@ START_TEST(test_bad_config_is_rejected)
 }
 END_TEST
 
-PP_CHECK_TESTS("correlate", 60,
-	       test_one_skb_messages_match_exactly,
-	       test_gro_merges_many_segments,
-	       test_many_skbs_and_reads_per_message,
-	       test_one_byte_messages,
-	       test_per_cpu_reordering,
-	       test_heavy_shuffle_is_still_exact,
-	       test_full_time_order_stage_still_orders_what_fits,
-	       test_late_close_on_one_host_keeps_hosts_in_step,
-	       test_lost_event_marks_only_its_row_incomplete,
-	       test_retransmit_is_flagged,
-	       test_retransmit_with_gro_is_flagged,
-	       test_seq_wraps_at_2_32,
-	       test_garbage_and_foreign_events_are_ignored,
-	       test_absurd_timestamp_is_refused,
-	       test_event_longer_than_window_is_refused,
-	       test_split_sums_to_rtt,
-	       test_memory_stays_bounded,
-	       test_reverse_time_order_stays_linear,
-	       test_bases_from_syn_and_skip_bytes,
-	       test_bases_and_flow_from_start_time,
-	       test_unknown_count_ends_with_the_events,
-	       test_server_gap_longer_than_window,
-	       test_no_server_events_keeps_client_columns,
-	       test_push_interface_in_step,
-	       test_row_callback_error_stops_the_run,
-	       test_bad_config_is_rejected)
+static Suite *suite(void)
+{
+	const TTest *const tests[] = {
+		test_full_time_order_stage_still_orders_what_fits,
+		test_late_close_on_one_host_keeps_hosts_in_step,
+		test_lost_event_marks_only_its_row_incomplete,
+		test_garbage_and_foreign_events_are_ignored,
+		test_absurd_timestamp_is_refused,
+		test_event_longer_than_window_is_refused,
+		test_split_sums_to_rtt,
+		test_memory_stays_bounded,
+		test_reverse_time_order_stays_linear,
+		test_bases_from_syn_and_skip_bytes,
+		test_bases_and_flow_from_start_time,
+		test_unknown_count_ends_with_the_events,
+		test_server_gap_longer_than_window,
+		test_no_server_events_keeps_client_columns,
+		test_push_interface_in_step,
+		test_row_callback_error_stops_the_run,
+		test_bad_config_is_rejected,
+	};
+	Suite *s = pp_check_suite("correlate", 60, tests, sizeof(tests) / sizeof(tests[0]));
+
+	return pp_check_add_loop(s, "exact", 60, test_exact_case,
+				 sizeof(exact_cases) / sizeof(exact_cases[0]));
+}
+
+PP_CHECK_MAIN(suite)
