@@ -426,6 +426,18 @@ int pp_connect_numeric(const char *addr, uint16_t port, int timeout_ms)
 	return connect_one(&a, timeout_ms, true);
 }
 
+/* After a recv/send on a non-blocking socket failed with errno: 0 to try again (a signal, or
+ * the socket became ready within the wait), -EINTR once the abort flag is set, else -errno or
+ * -ETIMEDOUT. */
+static int wait_to_retry(int fd, short events, int timeout_ms, int64_t deadline_ms)
+{
+	if (errno == EINTR)
+		return aborted() ? -EINTR : 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return wait_fd(fd, events, timeout_ms, deadline_ms, true);
+}
+
 int pp_sock_read_timed(int fd, void *buf, size_t len, int timeout_ms, int64_t deadline_ms)
 {
 	uint8_t *p = buf;
@@ -441,13 +453,7 @@ int pp_sock_read_timed(int fd, void *buf, size_t len, int timeout_ms, int64_t de
 		}
 		if (n == 0)
 			return -ECONNRESET; /* the peer hung up in the middle of a frame */
-		if (errno == EINTR && aborted())
-			return -EINTR;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if ((err = wait_fd(fd, POLLIN, timeout_ms, deadline_ms, true)) < 0)
+		if ((err = wait_to_retry(fd, POLLIN, timeout_ms, deadline_ms)) < 0)
 			return err;
 	}
 	return 0;
@@ -467,13 +473,7 @@ int pp_sock_write_timed(int fd, const void *buf, size_t len, int timeout_ms)
 			len -= (size_t)n;
 			continue;
 		}
-		if (errno == EINTR && aborted())
-			return -EINTR;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if ((err = wait_fd(fd, POLLOUT, timeout_ms, -1, true)) < 0)
+		if ((err = wait_to_retry(fd, POLLOUT, timeout_ms, -1)) < 0)
 			return err;
 	}
 	return 0;
