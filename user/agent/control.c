@@ -34,16 +34,17 @@ int pp_control_server_open(struct pp_control_server **out, const struct pp_contr
 		return -EINVAL;
 	if ((fd = pp_listen_one(opts->bind_addr, opts->port)) < 0)
 		return fd;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->frame = malloc(PP_PROTO_MAX_FRAME)) ||
-	    !(s->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*s->batch)))) {
-		if (s)
-			free(s->frame);
-		free(s);
+	if (!(s = calloc(1, sizeof(*s)))) {
 		close(fd);
 		return -ENOMEM;
 	}
 	s->fd = fd;
+	s->frame = malloc(PP_PROTO_MAX_FRAME);
+	s->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*s->batch));
+	if (!s->frame || !s->batch) {
+		pp_control_server_close(s);
+		return -ENOMEM;
+	}
 	s->timeout_ms = opts->timeout_ms ? opts->timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
 	s->src = opts->source;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
@@ -227,13 +228,14 @@ int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 	return 1;
 }
 
+/* Also frees a server that pp_control_server_open could not finish. */
 void pp_control_server_close(struct pp_control_server *s)
 {
-	if (!s)
-		return;
-	close(s->fd);
-	free(s->frame);
-	free(s->batch);
+	if (s) {
+		close(s->fd);
+		free(s->frame);
+		free(s->batch);
+	}
 	free(s);
 }
 

@@ -33,20 +33,18 @@ int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port
 	len = pp_proto_encode_fetch(frame, sizeof(frame), req);
 	if (len < 0)
 		return (int)len;
-	f = calloc(1, sizeof(*f));
-	if (!f || !(f->payload = malloc(PP_PROTO_MAX_PAYLOAD)) ||
-	    !(f->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*f->batch)))) {
-		if (f)
-			free(f->payload);
-		free(f);
+	if (!(f = calloc(1, sizeof(*f))))
 		return -ENOMEM;
-	}
+	f->fd = -1;
+	f->payload = malloc(PP_PROTO_MAX_PAYLOAD);
+	f->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*f->batch));
 	f->timeout_ms = timeout_ms ? timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
 	f->flow = req->flow;
-	f->fd = pp_connect_numeric(addr, port, f->timeout_ms);
-	if (f->fd < 0) {
-		err = f->fd;
-		f->fd = -1;
+	if (!f->payload || !f->batch)
+		err = -ENOMEM;
+	else if ((err = pp_connect_numeric(addr, port, f->timeout_ms)) >= 0)
+		f->fd = err;
+	if (err < 0) {
 		pp_control_fetch_close(f);
 		return err;
 	}
