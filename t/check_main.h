@@ -1,6 +1,7 @@
 /* The one runner of the Check unit tests: every t/test_*.c ends with PP_CHECK_TESTS (its
- * tests form one case) or PP_CHECK_MAIN (it builds its own suite: several cases, fixtures),
- * instead of its own copy of the suite and runner set-up. A binary exits 1 when a test failed,
+ * tests form one case), PP_CHECK_TESTS_AND_TABLE or PP_CHECK_TABLE (a test run once per row
+ * of a table of cases) or PP_CHECK_MAIN (it builds its own suite: fixtures), instead of its own
+ * copy of the suite and runner set-up. A binary exits 1 when a test failed,
  * which is what t/run-unit counts. */
 #ifndef PP_CHECK_MAIN_H
 #define PP_CHECK_MAIN_H
@@ -57,6 +58,28 @@ static inline Suite *pp_check_add_loop(Suite *s, const char *name, int timeout_s
 		const TTest *const tests[] = { __VA_ARGS__ };                                   \
 		return pp_check_run(pp_check_suite(name, timeout_s, tests,                      \
 						   sizeof(tests) / sizeof(tests[0])));          \
+	}
+
+/* main() of a file whose tests form one case and that has one table-driven test besides, run
+ * once per row of table (the test's _i):
+ *	PP_CHECK_TESTS_AND_TABLE("packet", 60, test_frame_parses, parse_cases, test_a, test_b) */
+#define PP_CHECK_TESTS_AND_TABLE(name, timeout_s, table_test, table, ...)                       \
+	int main(void)                                                                          \
+	{                                                                                       \
+		const TTest *const tests[] = { __VA_ARGS__ };                                   \
+		Suite *s = pp_check_suite(name, timeout_s, tests, sizeof(tests) / sizeof(tests[0])); \
+                                                                                                \
+		return pp_check_run(pp_check_add_loop(s, #table, timeout_s, table_test,        \
+						      (int)(sizeof(table) / sizeof((table)[0])))); \
+	}
+
+/* main() of a file whose one test is table-driven. */
+#define PP_CHECK_TABLE(name, timeout_s, table_test, table)                                      \
+	int main(void)                                                                          \
+	{                                                                                       \
+		return pp_check_run(pp_check_add_loop(suite_create(name), #table, timeout_s,   \
+						      table_test,                               \
+						      (int)(sizeof(table) / sizeof((table)[0])))); \
 	}
 
 /* main() of a file that builds its own suite: PP_CHECK_MAIN(suite). */

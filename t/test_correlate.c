@@ -1025,31 +1025,21 @@ START_TEST(test_bad_config_is_rejected)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	const TTest *const tests[] = {
-		test_full_time_order_stage_still_orders_what_fits,
-		test_late_close_on_one_host_keeps_hosts_in_step,
-		test_lost_event_marks_only_its_row_incomplete,
-		test_garbage_and_foreign_events_are_ignored,
-		test_absurd_timestamp_is_refused,
-		test_event_longer_than_window_is_refused,
-		test_split_sums_to_rtt,
-		test_memory_stays_bounded,
-		test_reverse_time_order_stays_linear,
-		test_bases_from_syn_and_skip_bytes,
-		test_bases_and_flow_from_start_time,
-		test_unknown_count_ends_with_the_events,
-		test_server_gap_longer_than_window,
-		test_no_server_events_keeps_client_columns,
-		test_push_interface_in_step,
-		test_row_callback_error_stops_the_run,
-		test_bad_config_is_rejected,
-	};
-	Suite *s = pp_check_suite("correlate", 60, tests, sizeof(tests) / sizeof(tests[0]));
-
-	return pp_check_add_loop(s, "exact", 60, test_exact_case,
-				 sizeof(exact_cases) / sizeof(exact_cases[0]));
-}
-
-PP_CHECK_MAIN(suite)
+PP_CHECK_TESTS_AND_TABLE("correlate", 60, test_exact_case, exact_cases,
+			 test_full_time_order_stage_still_orders_what_fits,
+			 test_late_close_on_one_host_keeps_hosts_in_step,
+			 test_lost_event_marks_only_its_row_incomplete,
+			 test_garbage_and_foreign_events_are_ignored,
+			 test_absurd_timestamp_is_refused,
+			 test_event_longer_than_window_is_refused,
+			 test_split_sums_to_rtt,
+			 test_memory_stays_bounded,
+			 test_reverse_time_order_stays_linear,
+			 test_bases_from_syn_and_skip_bytes,
+			 test_bases_and_flow_from_start_time,
+			 test_unknown_count_ends_with_the_events,
+			 test_server_gap_longer_than_window,
+			 test_no_server_events_keeps_client_columns,
+			 test_push_interface_in_step,
+			 test_row_callback_error_stops_the_run,
+			 test_bad_config_is_rejected)
