@@ -184,6 +184,28 @@ static void fill_two_connections(struct store *s, int n)
 	}
 }
 
+/* A fetch of k from the control port port on this host, into g. */
+static int fetch(uint16_t port, struct pp_flow_key k, struct got *g, struct pp_fetch_stats *st)
+{
+	return pp_control_fetch("127.0.0.1", port, &k, TIMEOUT_MS, collect, g, st);
+}
+
+/* A TCP socket on 127.0.0.1 and a free port (listening if asked): the fd, *port set. */
+static int loopback_socket(bool listening, uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (listening)
+		ck_assert_int_eq(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 START_TEST(test_fetch_gets_only_its_connection)
 {
 	static struct agent a;
@@ -193,8 +215,7 @@ START_TEST(test_fetch_gets_only_its_connection)
 
 	fill_two_connections(&a.store, 100);
 	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 100);
 	for (size_t i = 0; i < g.n; i++) {
 		ck_assert_int_ne(pp_flow_dir(&k, &g.ev[i]), PP_DIR_NONE);
@@ -222,15 +243,13 @@ START_TEST(test_wrong_tuple_gets_nothing)
 
 	fill_two_connections(&a.store, 50);
 	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	ck_assert(st.complete);
 	ck_assert_uint_eq(st.agent.events_sent, 0);
 	/* the same addresses with the server's port as the client's: still not a match */
 	ck_assert_int_eq(pp_flow_key_set(&k, "198.18.0.2", 40000, "198.18.0.1", 12345), 0);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	agent_stop(&a);
 }
@@ -272,8 +291,7 @@ START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
 	ck_assert_uint_ge(g.ev[0].ts_ns, 5000);
 	/* without ISN: the latest connection */
 	g.n = 0;
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &req.flow, TIMEOUT_MS,
-					  collect, &g, NULL), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), req.flow, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 6);
 	/* asking for the old one by its ISN: the old one only, up to the new SYN */
 	g.n = 0;
@@ -297,8 +315,7 @@ START_TEST(test_many_events_span_batches)
 
 	fill_two_connections(&a.store, 3 * PP_PROTO_MAX_BATCH + 5);
 	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 3 * PP_PROTO_MAX_BATCH + 5);
 	ck_assert_uint_eq(g.ev[g.n - 1].seq, 100 + g.n - 1);
 	ck_assert_uint_eq(st.agent.events_sent, g.n);
@@ -343,8 +360,7 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	ck_assert_int_eq(recv(fd, buf, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
 	ck_assert_uint_eq(buf[1], PP_ERR_TIMEOUT);
 	close(fd);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, NULL), 0);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 10);
 	agent_stop(&a);
 }
@@ -380,20 +396,12 @@ END_TEST
 /* An agent that accepts (the kernel does, into the backlog) but never answers. */
 START_TEST(test_silent_agent_times_out_the_fetch)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int64_t t0;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
+	int64_t t0 = ms_now();
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &len);
-	t0 = ms_now();
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, NULL), -ETIMEDOUT);
 	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20); /* not before the timeout */
 	close(lfd);
 }
@@ -401,20 +409,12 @@ END_TEST
 
 START_TEST(test_no_agent_is_refused)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
 	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	uint16_t port;
 
-	/* a port that was just free: bound, noted, closed */
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, TIMEOUT_MS, collect, &g, NULL), -ECONNREFUSED);
+	close(loopback_socket(false, &port)); /* a port that was just free: bound, noted, closed */
+	ck_assert_int_eq(fetch(port, k, &g, NULL), -ECONNREFUSED);
 	ck_assert_int_eq(pp_control_fetch("not-an-address", port, &k, TIMEOUT_MS, collect, &g, NULL), -EINVAL);
 }
 END_TEST
@@ -478,8 +478,7 @@ START_TEST(test_store_failure_reaches_the_client)
 	fill_two_connections(&a.store, 10);
 	a.store.fail_with = -EIO;
 	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), -EREMOTEIO);
+	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), -EREMOTEIO);
 	ck_assert_uint_eq(st.error_code, PP_ERR_INTERNAL);
 	ck_assert(!st.complete);
 	agent_stop(&a);
@@ -506,20 +505,13 @@ static void *half_agent(void *arg)
 
 START_TEST(test_agent_hanging_up_mid_frame_is_reported)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
 	pthread_t t;
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &len);
 	ck_assert_int_eq(pthread_create(&t, NULL, half_agent, &lfd), 0);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
-			 -ECONNRESET);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, NULL), -ECONNRESET);
 	ck_assert_uint_eq(g.n, 0);
 	pthread_join(t, NULL);
 	close(lfd);

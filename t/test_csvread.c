@@ -56,6 +56,13 @@ static double cell(struct pp_csv *csv, const char *name)
 	return v;
 }
 
+/* The next row is there and its cell of column name holds v. */
+static void expect_row_cell(struct pp_csv *csv, const char *name, double v)
+{
+	ck_assert_int_eq(pp_csv_next(csv), 1);
+	ck_assert_double_eq(cell(csv, name), v);
+}
+
 START_TEST(test_columns_are_found_by_name)
 {
 	struct pp_csv *csv = open_text("seq,network_us,rtt_us\n0,1.5,40.25\n1,2.5,41\n");
@@ -63,11 +70,9 @@ START_TEST(test_columns_are_found_by_name)
 	ck_assert_int_eq(pp_csv_ncols(csv), 3);
 	ck_assert_str_eq(pp_csv_name(csv, 2), "rtt_us");
 	ck_assert_int_eq(pp_csv_find(csv, "server_dev_us"), -ENOENT);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "rtt_us"), 40.25);
+	expect_row_cell(csv, "rtt_us", 40.25);
 	ck_assert_double_eq(cell(csv, "network_us"), 1.5);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "rtt_us"), 41);
+	expect_row_cell(csv, "rtt_us", 41);
 	ck_assert_int_eq(pp_csv_lineno(csv), 3);
 	ck_assert_int_eq(pp_csv_next(csv), 0);
 	pp_csv_close(csv);
@@ -91,10 +96,8 @@ START_TEST(test_crlf_blank_lines_and_missing_final_newline)
 	struct pp_csv *csv = open_text("\r\nrtt_us,wire_us\r\n1.5,2\r\n\r\n\n3,4.25");
 
 	ck_assert_str_eq(pp_csv_name(csv, 1), "wire_us");
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "wire_us"), 2);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "wire_us"), 4.25);
+	expect_row_cell(csv, "wire_us", 2);
+	expect_row_cell(csv, "wire_us", 4.25);
 	ck_assert_int_eq(pp_csv_lineno(csv), 6);
 	ck_assert_int_eq(pp_csv_next(csv), 0);
 	pp_csv_close(csv);

@@ -292,44 +292,61 @@ START_TEST(test_client_not_taking_pongs_is_dropped_after_send_timeout)
 }
 END_TEST
 
+/* A fake server's opening: takes the hello, answers ok, takes the first 16-byte ping. */
+static void take_hello_and_ping(int fd)
+{
+	uint8_t reply[PP_HS_REPLY_MAX], buf[PP_HS_HELLO_LEN];
+	int len = pp_hs_reply_encode(PP_HS_OK, NULL, reply, sizeof(reply));
+
+	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
+	pp_sock_write_full(fd, reply, (size_t)len);
+	pp_sock_read_full(fd, buf, 16, NULL);
+}
+
 /* A server that takes the hello and the first ping, then says nothing. */
 static void *mute_server(void *arg)
 {
-	int fd = *(int *)arg;
-	uint8_t buf[PP_HS_HELLO_LEN + 16];
-	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
-
-	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_sock_write_full(fd, buf, (size_t)len);
-	pp_sock_read_full(fd, buf, 16, NULL);
+	take_hello_and_ping(*(int *)arg);
 	return NULL;
 }
 
-START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
+/* One exchange of 16-byte messages by a client against a fake server (peer, in a thread),
+ * with a 300 ms watchdog if asked: the loop's result, *done its exchanges. */
+static int client_against(void *(*peer)(void *), bool watchdog, uint64_t *done)
 {
 	struct pp_hs_reply reply;
 	struct pp_client_loop loop;
 	struct pp_watch watch;
 	struct pp_watchdog dog;
 	pthread_t thread;
-	uint64_t done;
-	int sv[2];
+	int sv[2], rc;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pthread_create(&thread, NULL, mute_server, &sv[1]);
+	pthread_create(&thread, NULL, peer, &sv[1]);
 	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), 0);
 	ck_assert_int_eq(pp_client_loop_init(&loop, sv[0], 16), 0);
-	pp_watch_init(&watch);
-	ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
 	loop.stop = &no_stop;
-	loop.watch = &watch;
-	/* the watchdog's doing (no clock read: without it the recv would hang to the tcase timeout) */
-	ck_assert_int_eq(pp_client_loop_run(&loop, 1, NULL, &done), -ETIMEDOUT);
-	pp_watchdog_stop(&dog);
+	if (watchdog) {
+		pp_watch_init(&watch);
+		ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
+		loop.watch = &watch;
+	}
+	rc = pp_client_loop_run(&loop, 1, NULL, done);
+	if (watchdog)
+		pp_watchdog_stop(&dog);
 	pp_client_loop_free(&loop);
 	pthread_join(thread, NULL);
 	close(sv[0]);
 	close(sv[1]);
+	return rc;
+}
+
+START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
+{
+	uint64_t done;
+
+	/* the watchdog's doing (no clock read: without it the recv would hang to the tcase timeout) */
+	ck_assert_int_eq(client_against(mute_server, true, &done), -ETIMEDOUT);
 }
 END_TEST
 
@@ -382,36 +399,20 @@ END_TEST
 static void *wrong_echo(void *arg)
 {
 	int fd = *(int *)arg;
-	uint8_t buf[PP_HS_HELLO_LEN + 16];
-	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
+	uint8_t pong[16];
 
-	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_sock_write_full(fd, buf, (size_t)len);
-	pp_sock_read_full(fd, buf, 16, NULL);
-	memset(buf, 'z', 16);
-	pp_sock_write_full(fd, buf, 16);
+	take_hello_and_ping(fd);
+	memset(pong, 'z', sizeof(pong));
+	pp_sock_write_full(fd, pong, sizeof(pong));
 	return NULL;
 }
 
 START_TEST(test_pong_that_is_not_the_ping_is_an_error)
 {
-	struct pp_hs_reply reply;
-	struct pp_client_loop loop;
-	pthread_t thread;
 	uint64_t done;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pthread_create(&thread, NULL, wrong_echo, &sv[1]);
-	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), 0);
-	ck_assert_int_eq(pp_client_loop_init(&loop, sv[0], 16), 0);
-	loop.stop = &no_stop;
-	ck_assert_int_eq(pp_client_loop_run(&loop, 1, NULL, &done), -EBADMSG);
+	ck_assert_int_eq(client_against(wrong_echo, false, &done), -EBADMSG);
 	ck_assert_uint_eq(done, 0);
-	pp_client_loop_free(&loop);
-	pthread_join(thread, NULL);
-	close(sv[0]);
-	close(sv[1]);
 }
 END_TEST
 
