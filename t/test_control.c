@@ -206,6 +206,20 @@ static int loopback_socket(bool listening, uint16_t *port)
 	return fd;
 }
 
+/* An agent in a thread over two connections' events, n each. */
+static void agent_start_with(struct agent *a, int n)
+{
+	fill_two_connections(&a->store, n);
+	agent_start(a);
+}
+
+/* A fetch of k from that agent. */
+static int fetch_agent(const struct agent *a, struct pp_flow_key k, struct got *g,
+		       struct pp_fetch_stats *st)
+{
+	return fetch(pp_control_server_port(a->srv), k, g, st);
+}
+
 START_TEST(test_fetch_gets_only_its_connection)
 {
 	static struct agent a;
@@ -213,9 +227,8 @@ START_TEST(test_fetch_gets_only_its_connection)
 	struct pp_flow_key k = key_for(40000);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 100);
-	agent_start(&a);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
+	agent_start_with(&a, 100);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 100);
 	for (size_t i = 0; i < g.n; i++) {
 		ck_assert_int_ne(pp_flow_dir(&k, &g.ev[i]), PP_DIR_NONE);
@@ -241,15 +254,14 @@ START_TEST(test_wrong_tuple_gets_nothing)
 	struct pp_flow_key k = key_for(40002);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 50);
-	agent_start(&a);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
+	agent_start_with(&a, 50);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	ck_assert(st.complete);
 	ck_assert_uint_eq(st.agent.events_sent, 0);
 	/* the same addresses with the server's port as the client's: still not a match */
 	ck_assert_int_eq(pp_flow_key_set(&k, "198.18.0.2", 40000, "198.18.0.1", 12345), 0);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	agent_stop(&a);
 }
@@ -291,7 +303,7 @@ START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
 	ck_assert_uint_ge(g.ev[0].ts_ns, 5000);
 	/* without ISN: the latest connection */
 	g.n = 0;
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), req.flow, &g, NULL), 0);
+	ck_assert_int_eq(fetch_agent(&a, req.flow, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 6);
 	/* asking for the old one by its ISN: the old one only, up to the new SYN */
 	g.n = 0;
@@ -313,9 +325,8 @@ START_TEST(test_many_events_span_batches)
 	struct pp_flow_key k = key_for(40000);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 3 * PP_PROTO_MAX_BATCH + 5);
-	agent_start(&a);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), 0);
+	agent_start_with(&a, 3 * PP_PROTO_MAX_BATCH + 5);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 3 * PP_PROTO_MAX_BATCH + 5);
 	ck_assert_uint_eq(g.ev[g.n - 1].seq, 100 + g.n - 1);
 	ck_assert_uint_eq(st.agent.events_sent, g.n);
@@ -344,8 +355,7 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	int64_t t0;
 	int fd;
 
-	fill_two_connections(&a.store, 10);
-	agent_start(&a);
+	agent_start_with(&a, 10);
 	t0 = ms_now();
 	fd = raw_connect(pp_control_server_port(a.srv));
 	wait_results(&a, 1);
@@ -360,7 +370,7 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	ck_assert_int_eq(recv(fd, buf, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
 	ck_assert_uint_eq(buf[1], PP_ERR_TIMEOUT);
 	close(fd);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, NULL), 0);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 10);
 	agent_stop(&a);
 }
@@ -478,7 +488,7 @@ START_TEST(test_store_failure_reaches_the_client)
 	fill_two_connections(&a.store, 10);
 	a.store.fail_with = -EIO;
 	agent_start(&a);
-	ck_assert_int_eq(fetch(pp_control_server_port(a.srv), k, &g, &st), -EREMOTEIO);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), -EREMOTEIO);
 	ck_assert_uint_eq(st.error_code, PP_ERR_INTERNAL);
 	ck_assert(!st.complete);
 	agent_stop(&a);

@@ -63,6 +63,14 @@ static void expect_row_cell(struct pp_csv *csv, const char *name, double v)
 	ck_assert_double_eq(cell(csv, name), v);
 }
 
+/* The last row was on line lineno, no row follows; closes csv. */
+static void expect_end(struct pp_csv *csv, int lineno)
+{
+	ck_assert_int_eq(pp_csv_lineno(csv), lineno);
+	ck_assert_int_eq(pp_csv_next(csv), 0);
+	pp_csv_close(csv);
+}
+
 START_TEST(test_columns_are_found_by_name)
 {
 	struct pp_csv *csv = open_text("seq,network_us,rtt_us\n0,1.5,40.25\n1,2.5,41\n");
@@ -73,9 +81,7 @@ START_TEST(test_columns_are_found_by_name)
 	expect_row_cell(csv, "rtt_us", 40.25);
 	ck_assert_double_eq(cell(csv, "network_us"), 1.5);
 	expect_row_cell(csv, "rtt_us", 41);
-	ck_assert_int_eq(pp_csv_lineno(csv), 3);
-	ck_assert_int_eq(pp_csv_next(csv), 0);
-	pp_csv_close(csv);
+	expect_end(csv, 3);
 }
 END_TEST
 
@@ -98,9 +104,7 @@ START_TEST(test_crlf_blank_lines_and_missing_final_newline)
 	ck_assert_str_eq(pp_csv_name(csv, 1), "wire_us");
 	expect_row_cell(csv, "wire_us", 2);
 	expect_row_cell(csv, "wire_us", 4.25);
-	ck_assert_int_eq(pp_csv_lineno(csv), 6);
-	ck_assert_int_eq(pp_csv_next(csv), 0);
-	pp_csv_close(csv);
+	expect_end(csv, 6);
 }
 END_TEST
 
