@@ -24,7 +24,7 @@
 #define ETH_P_IPV6   0x86DD
 #define MSG_PEEK     0x2
 #define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
-#define TCP_SYN_FIN_RST 0x07
+#define TCP_SYN_FIN_RST (PP_TCP_SYN | PP_TCP_FIN | PP_TCP_RST)
 #define TCP_FLAGS_OFFSET 13 /* the flags byte inside struct tcphdr */
 
 /* ---- maps: the event stream, then filters and in-flight syscall state ---- */
@@ -35,12 +35,21 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 
+/* Fixed at load time: read-only data that user space sets through skel->rodata before the
+ * load (as libbpf-tools' targ_* knobs), so the verifier sees constants and a knob that is off
+ * costs no instruction, nor a map lookup. */
+const volatile __u32 pp_netns_ino = 0;  /* only this network namespace (its inode); 0 = any */
+const volatile bool pp_keep_acks = false; /* also report segments without payload */
+const volatile bool pp_all_tgids = false; /* syscalls of every process (no tgid filter) */
+
+/* [0]: the thread whose send-family call on fd -1 flushes its CPU's batch (pp_trace_flush);
+ * set while running, hence a map; 0 = none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct pp_config);
-} pp_config SEC(".maps");
+	__type(value, __u32);
+} pp_flush_tid SEC(".maps");
 
 /* Array lookups are inlined by the verifier; hash lookups cost a call and a hash each, and the
  * port and tgid tests run on every packet and send/recv call of the machine. */
@@ -111,15 +120,11 @@ struct {
 
 /* ---- helpers ---- */
 
-static __always_inline const struct pp_config *get_config(void)
-{
-	__u32 zero = 0;
-
-#ifdef PP_ATTACH_ONLY /* make bench's floor: every program returns here */
-	return NULL;
+#ifdef PP_ATTACH_ONLY /* make bench's floor: every program returns at once */
+#define ATTACH_ONLY 1
+#else
+#define ATTACH_ONLY 0
 #endif
-	return bpf_map_lookup_elem(&pp_config, &zero);
-}
 
 static __always_inline bool port_bit(__u16 port)
 {
@@ -134,20 +139,20 @@ static __always_inline bool port_traced(__u16 a, __u16 b)
 	return port_bit(a) || port_bit(b);
 }
 
-/* The namespace is the tracer's own (pp_config.netns_ino), which lives as long as the tracer
+/* The namespace is the tracer's own (pp_netns_ino), which lives as long as the tracer
  * does: no other struct net can have its address meanwhile, so once learned, the address
  * decides and the inode number is not read again. */
-static __always_inline bool netns_ok(const struct pp_config *cfg, struct net *net)
+static __always_inline bool netns_ok(struct net *net)
 {
 	__u32 zero = 0;
 	__u64 *ours;
 
-	if (!cfg->netns_ino)
+	if (!pp_netns_ino)
 		return true;
 	ours = bpf_map_lookup_elem(&pp_netns, &zero);
 	if (ours && *ours)
 		return (__u64)net == *ours;
-	if (BPF_CORE_READ(net, ns.inum) != cfg->netns_ino)
+	if (BPF_CORE_READ(net, ns.inum) != pp_netns_ino)
 		return false;
 	if (ours)
 		*ours = (__u64)net;
@@ -156,21 +161,20 @@ static __always_inline bool netns_ok(const struct pp_config *cfg, struct net *ne
 
 /* Most calls on a machine are by untraced processes: the seen-word answers them inline.
  * false: certainly not traced; true: perhaps (a traced tgid shares the low bits). */
-static __always_inline bool tgid_maybe_traced(const struct pp_config *cfg, __u32 tgid)
+static __always_inline bool tgid_maybe_traced(__u32 tgid)
 {
 	__u32 low = tgid & PP_TGID_SEEN_MASK;
 	__u32 *seen;
 
-	if (cfg->flags & PP_CFG_ALL_TGIDS)
+	if (pp_all_tgids)
 		return true;
 	seen = bpf_map_lookup_elem(&pp_tgid_seen, &low);
 	return seen && *seen;
 }
 
-static __always_inline bool tgid_traced(const struct pp_config *cfg, __u32 tgid)
+static __always_inline bool tgid_traced(__u32 tgid)
 {
-	return tgid_maybe_traced(cfg, tgid) &&
-	       ((cfg->flags & PP_CFG_ALL_TGIDS) || bpf_map_lookup_elem(&pp_tgids, &tgid));
+	return tgid_maybe_traced(tgid) && (pp_all_tgids || bpf_map_lookup_elem(&pp_tgids, &tgid));
 }
 
 static __always_inline void count_failed(__u64 events)
@@ -354,17 +358,18 @@ static __always_inline struct sock *traced_tcp_sock(long fd, bool outgoing, stru
 static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u64 msg_flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	const struct pp_config *cfg = get_config();
 	struct pp_inflight *slot, call = { .armed = 1 };
 	struct sock *sk;
+	__u32 zero = 0, *flush_tid;
 
-	if (!cfg)
+	if (ATTACH_ONLY)
 		return 0;
-	if ((int)fd == -1 && (__u32)pid_tgid == cfg->flush_tid) {
+	if ((int)fd == -1 && (flush_tid = bpf_map_lookup_elem(&pp_flush_tid, &zero)) &&
+	    (__u32)pid_tgid == *flush_tid) {
 		flush(ctx);
 		return 0;
 	}
-	if (!tgid_traced(cfg, pid_tgid >> 32))
+	if (!tgid_traced(pid_tgid >> 32))
 		return 0;
 	call.ev.ts_ns = bpf_ktime_get_ns();
 	slot = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
@@ -391,14 +396,13 @@ static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u6
 static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	const struct pp_config *cfg = get_config();
 	struct pp_inflight *found;
 	struct tcp_sock *tp;
 	struct pp_event ev;
 	__u64 exit_ns;
 
 	/* an exact answer would cost the hash lookup the in-flight slot makes anyway */
-	if (!cfg || !tgid_maybe_traced(cfg, pid_tgid >> 32))
+	if (ATTACH_ONLY || !tgid_maybe_traced(pid_tgid >> 32))
 		return 0;
 	found = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	if (!found || !found->armed)
@@ -447,11 +451,10 @@ PP_SYSCALL(readv, 0, 0)
 /* ---- packet points ---- */
 
 /* Pure ACKs are left out unless asked for; SYN, FIN and RST are kept (they place streams). */
-static __always_inline bool wanted(const struct pp_config *cfg, struct pp_event *ev,
-				   const struct tcphdr *th)
+static __always_inline bool wanted(struct pp_event *ev, const struct tcphdr *th)
 {
 	ev->tcp_flags = ((const __u8 *)th)[TCP_FLAGS_OFFSET];
-	return ev->len || (cfg->flags & PP_CFG_KEEP_ACKS) || (ev->tcp_flags & TCP_SYN_FIN_RST);
+	return ev->len || pp_keep_acks || (ev->tcp_flags & TCP_SYN_FIN_RST);
 }
 
 static __always_inline int send_packet(void *ctx, struct pp_event *ev, __u8 point,
@@ -479,7 +482,7 @@ static __always_inline __u32 skb_ip_len(struct sk_buff *skb, const __u8 *l3)
  * (PP_LEN_FROM_HEADERS otherwise). IPv6 extension headers are not parsed: such packets (and
  * 802.1Q frames without VLAN offload, IP fragments) are skipped. */
 #define PP_LEN_FROM_HEADERS 0xffffffffu
-static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, __u8 point, __u16 proto,
+static __always_inline int emit_packet(void *ctx, __u8 point, __u16 proto,
 				       struct sk_buff *skb, const __u8 *l3, __u32 linear, __u32 payload_len)
 {
 	union {
@@ -536,12 +539,12 @@ static __always_inline int emit_packet(void *ctx, const struct pp_config *cfg, _
 		payload_len = ip_len - ip_hlen - tcp_hlen;
 	}
 	ev.len = payload_len;
-	return wanted(cfg, &ev, &th) ? send_packet(ctx, &ev, point, &th) : 0;
+	return wanted(&ev, &th) ? send_packet(ctx, &ev, point, &th) : 0;
 }
 
-static __always_inline bool dev_in_netns(const struct pp_config *cfg, struct sk_buff *skb)
+static __always_inline bool dev_in_netns(struct sk_buff *skb)
 {
-	return netns_ok(cfg, BPF_CORE_READ(skb, dev, nd_net.net));
+	return netns_ok(BPF_CORE_READ(skb, dev, nd_net.net));
 }
 
 /* The device queue (raw args: skb): the link-layer header is pushed, network_header is
@@ -550,11 +553,10 @@ SEC("raw_tp/net_dev_queue")
 int on_net_dev_queue(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
-	const struct pp_config *cfg = get_config();
 
-	if (!cfg || !dev_in_netns(cfg, skb))
+	if (ATTACH_ONLY || !dev_in_netns(skb))
 		return 0;
-	return emit_packet(ctx, cfg, PP_XMIT, 0, skb,
+	return emit_packet(ctx, PP_XMIT, 0, skb,
 			   BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header), 0xffff,
 			   PP_LEN_FROM_HEADERS);
 }
@@ -566,13 +568,12 @@ SEC("raw_tp/netif_receive_skb")
 int on_netif_receive_skb(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
-	const struct pp_config *cfg = get_config();
 	__u32 headlen;
 
-	if (!cfg || !dev_in_netns(cfg, skb))
+	if (ATTACH_ONLY || !dev_in_netns(skb))
 		return 0;
 	headlen = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
-	return emit_packet(ctx, cfg, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)), skb,
+	return emit_packet(ctx, PP_RX, bpf_ntohs(BPF_CORE_READ(skb, protocol)), skb,
 			   BPF_CORE_READ(skb, data), headlen, PP_LEN_FROM_HEADERS);
 }
 
@@ -587,23 +588,22 @@ int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->args[0];
 	struct sk_buff *skb = (struct sk_buff *)ctx->args[1];
-	const struct pp_config *cfg = get_config();
 	struct skc_head head;
 	struct pp_event ev;
 	struct tcphdr th;
 	__u16 lport, rport, family;
 
-	if (!cfg || bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
+	if (ATTACH_ONLY || bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
 		return 0;
 	lport = SKC_FIELD(head.bytes, sk, __u16, skc_num);
 	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
-	if (!port_traced(lport, rport) || !netns_ok(cfg, BPF_CORE_READ(sk, __sk_common.skc_net.net)))
+	if (!port_traced(lport, rport) || !netns_ok(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
 	if (bpf_probe_read_kernel(&th, sizeof(th), BPF_CORE_READ(skb, data)))
 		return 0;
 	__builtin_memset(&ev, 0, sizeof(ev));
 	ev.len = BPF_CORE_READ(skb, len) - th.doff * 4;
-	if (!wanted(cfg, &ev, &th))
+	if (!wanted(&ev, &th))
 		return 0;
 	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
 	flow_from_sock(&ev, sk, &head, family, lport, rport, false);

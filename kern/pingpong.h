@@ -1,7 +1,15 @@
-/* Event and filter structs shared by kern/pingpong.bpf.c and user/: fixed-width types only
- * (the includer provides __u8..__u64: vmlinux.h in BPF, <linux/types.h> in user space). */
+/* What kern/pingpong.bpf.c and user/ share: the event (the layout of every perf record the
+ * kernel side sends), the per-CPU batch, the filter maps' sizes. Fixed-width types only, and it
+ * compiles on its own on either side: __u8..__u64 come from vmlinux.h in BPF, <linux/types.h>
+ * in user space. */
 #ifndef PINGPONG_H
 #define PINGPONG_H
+
+#ifdef __bpf__
+#include "vmlinux.h" /* guarded: a no-op after the program's own include */
+#else
+#include <linux/types.h>
+#endif
 
 /* Measurement points, in the order a message meets them on one host (docs/design.md). */
 enum pp_point {
@@ -17,6 +25,13 @@ enum pp_point {
 
 #define PP_AF_INET  2
 #define PP_AF_INET6 10
+
+/* Bits of the TCP flags byte (struct pp_event.tcp_flags). */
+#define PP_TCP_FIN 0x01
+#define PP_TCP_SYN 0x02
+#define PP_TCP_RST 0x04
+#define PP_TCP_PSH 0x08
+#define PP_TCP_ACK 0x10
 
 /* One point for one skb, frame or syscall. The flow is always written in the direction the
  * data travels (a recv's source is the remote peer), so one stream has one seq space.
@@ -34,19 +49,21 @@ struct pp_event {
 	__u8  daddr[16];
 	__u8  point;       /* enum pp_point */
 	__u8  family;      /* PP_AF_INET or PP_AF_INET6 */
-	__u8  tcp_flags;   /* packets: TCP flags byte (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10) */
+	__u8  tcp_flags;   /* packets: TCP flags byte (PP_TCP_*) */
 	__u8  pad[9];    /* keeps the struct 80 bytes with no hidden padding */
 };
 
-/* pp_config[0]: how the kernel side filters. */
-#define PP_CFG_KEEP_ACKS  0x1 /* also report segments without payload */
-#define PP_CFG_ALL_TGIDS  0x2 /* syscalls of every process (no tgid filter) */
-struct pp_config {
-	__u32 netns_ino;   /* only this network namespace (inode of /proc/self/ns/net); 0 = any */
-	__u32 flags;
-	__u32 flush_tid;   /* a send-family call on fd -1 by this thread flushes its CPU's batch */
-	__u32 pad;
-};
+/* The kernel side writes struct pp_event raw into perf records and user space reads it back by
+ * this layout (the control channel's 72-byte encoding, docs/protocol.md, is field by field):
+ * a change of size or order breaks both sides at once, so it must be made on purpose. */
+_Static_assert(sizeof(struct pp_event) == 80, "struct pp_event is 80 bytes");
+_Static_assert(__builtin_offsetof(struct pp_event, saddr) == 36 &&
+	       __builtin_offsetof(struct pp_event, point) == 68 &&
+	       __builtin_offsetof(struct pp_event, pad) == 71, "struct pp_event's layout");
+
+/* What is fixed at load time (network namespace, pure ACKs, every process) is the BPF
+ * object's read-only data (pp_netns_ino, pp_keep_acks, pp_all_tgids in kern/pingpong.bpf.c),
+ * set through the skeleton before the load; only what changes while running is in maps. */
 
 #define PP_MAX_PORTS 64
 #define PP_MAX_TGIDS 4096
@@ -59,6 +76,12 @@ struct pp_batch {
 	__u32 busy;        /* a program is writing: one that interrupts it sends its own event */
 	struct pp_event ev[PP_BATCH_EVENTS];
 };
+
+/* One perf record carries ev[0..n) as it lies here, and pp_trace_flush reads the map's values
+ * by this layout. */
+_Static_assert(__builtin_offsetof(struct pp_batch, ev) == 8 &&
+	       sizeof(struct pp_batch) == 8 + PP_BATCH_EVENTS * sizeof(struct pp_event),
+	       "struct pp_batch's layout");
 
 /* pp_ports: one bit per TCP port, 64 to an element. pp_tgid_seen: one word per tgid & mask,
  * nonzero once any traced tgid with those low bits was added (never cleared): a quick "no". */

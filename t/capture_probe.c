@@ -12,12 +12,11 @@
 
 #include "collect/capture.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop; /* the signal that asked us to stop; 0 while none */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 static void usage(FILE *f)

@@ -1,7 +1,6 @@
 /* pingpong-ebpf's command line and its target lookups: options parse into the struct or give a
  * one-line reason; CMD's own --port is found; a listening socket is found by port and by pid. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "agent/agent_opts.h"
 #include "agent/procnet.h"
+#include "check_main.h"
 
 static int parse(struct pp_agent_opts *o, char *msg, char **argv)
 {
@@ -121,27 +121,9 @@ START_TEST(test_listener_is_found_by_port_and_by_pid)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("agent_opts");
-	TCase *tc = tcase_create("agent_opts");
-
-	tcase_add_test(tc, test_command_after_double_dash_keeps_its_own_options);
-	tcase_add_test(tc, test_bad_values_give_one_line_reasons);
-	tcase_add_test(tc, test_help_needs_nothing_else);
-	tcase_add_test(tc, test_port_is_taken_from_the_command);
-	tcase_add_test(tc, test_listener_is_found_by_port_and_by_pid);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("agent_opts", 0,
+	       test_command_after_double_dash_keeps_its_own_options,
+	       test_bad_values_give_one_line_reasons,
+	       test_help_needs_nothing_else,
+	       test_port_is_taken_from_the_command,
+	       test_listener_is_found_by_port_and_by_pid)

@@ -3,7 +3,6 @@
  * is not blocked by the classic programs' shared recursion guard); no kprobe, fentry/fexit,
  * tp_btf; a perf event array and no ring buffer. Read from the skeleton's own bytes, so what
  * is checked is what ships; no root needed to open it. */
-#include <check.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdbool.h>
@@ -12,12 +11,16 @@
 #include <bpf/libbpf.h>
 
 #include "pingpong.skel.h"
+#include "check_main.h"
 
 static struct bpf_object *open_embedded(void)
 {
 	size_t size;
 	const void *bytes = pingpong_bpf__elf_bytes(&size);
-	struct bpf_object *obj = bpf_object__open_mem(bytes, size, NULL);
+	struct bpf_object *obj;
+
+	libbpf_set_print(NULL); /* opening without a kernel is expected to be quiet */
+	obj = bpf_object__open_mem(bytes, size, NULL);
 
 	ck_assert_ptr_nonnull(obj);
 	return obj;
@@ -114,26 +117,7 @@ START_TEST(test_no_code_section_names_another_attach_type)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("bpf_sections");
-	TCase *tc = tcase_create("bpf_sections");
-
-	tcase_add_test(tc, test_every_program_is_a_stable_tracepoint);
-	tcase_add_test(tc, test_events_leave_through_a_perf_event_array_not_a_ring_buffer);
-	tcase_add_test(tc, test_no_code_section_names_another_attach_type);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	libbpf_set_print(NULL); /* opening without a kernel is expected to be quiet */
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("bpf_sections", 0,
+	       test_every_program_is_a_stable_tracepoint,
+	       test_events_leave_through_a_perf_event_array_not_a_ring_buffer,
+	       test_no_code_section_names_another_attach_type)

@@ -1,13 +1,14 @@
 /* The client's correlation on synthetic runs: its own events alone (no agent), and with an
  * agent's events served over loopback by the real control server in a thread. */
-#include <check.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/control.h"
 #include "analyze/client_correlate.h"
+#include "check_main.h"
 
 #define SIZE 100
 #define EXCHANGES 50
@@ -49,7 +50,7 @@ static uint64_t t0(int i)
 static void client_events(struct events *e, int skip_exchange_xmit)
 {
 	e->n = 0;
-	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - 40, 0, 0x02); /* SYN, then 40 B of hello */
+	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - 40, 0, PP_TCP_SYN); /* SYN, then 40 B of hello */
 	for (int i = 0; i < EXCHANGES; i++) {
 		uint32_t ping = PING0 + (uint32_t)i * SIZE, pong = PONG0 + (uint32_t)i * SIZE;
 
@@ -189,7 +190,7 @@ static void *agent_main(void *arg)
 	struct pollfd pfd = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
 
 	if (poll(&pfd, 1, TIMEOUT_MS) == 1)
-		a->served = pp_control_server_serve_one(a->srv);
+		a->served = pp_control_server_serve_one(a->srv, NULL);
 	return NULL;
 }
 
@@ -288,28 +289,9 @@ START_TEST(test_no_agent_is_a_refused_connection_in_words)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("client_correlate");
-	TCase *tc = tcase_create("client_correlate");
-
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_without_agent_rows_have_client_columns_and_rtt_app);
-	tcase_add_test(tc, test_a_missing_client_point_makes_that_row_incomplete);
-	tcase_add_test(tc, test_with_agent_every_row_is_split_exactly);
-	tcase_add_test(tc, test_agent_without_events_of_the_connection_answers_zero);
-	tcase_add_test(tc, test_no_agent_is_a_refused_connection_in_words);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("client_correlate", 20,
+	       test_without_agent_rows_have_client_columns_and_rtt_app,
+	       test_a_missing_client_point_makes_that_row_incomplete,
+	       test_with_agent_every_row_is_split_exactly,
+	       test_agent_without_events_of_the_connection_answers_zero,
+	       test_no_agent_is_a_refused_connection_in_words)

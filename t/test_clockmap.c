@@ -1,18 +1,27 @@
 /* Wall clock -> CLOCK_MONOTONIC: the bracket arithmetic, constant offsets, interpolated drift,
  * step detection, and a real measurement on this machine. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <time.h>
 
 #include "collect/clockmap.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 #define S 1000000000ull
 
 static struct pp_clock_sample sample(uint64_t mono, int64_t offset, uint64_t unc)
 {
 	return (struct pp_clock_sample){ .mono_ns = mono, .offset_ns = offset, .uncertainty_ns = unc };
+}
+
+/* A map at 1 ns resolution from a start and an end sample; returns its drift (ns/s). */
+static double map_between(struct pp_clockmap *m, struct pp_clock_sample a, struct pp_clock_sample b)
+{
+	pp_clockmap_init(m, 1);
+	pp_clockmap_set_start(m, &a);
+	pp_clockmap_set_end(m, &b);
+	return pp_clockmap_drift_ns_per_s(m);
 }
 
 START_TEST(test_bracket_midpoint_and_half_width)
@@ -60,13 +69,9 @@ END_TEST
 START_TEST(test_drift_is_interpolated_between_samples)
 {
 	struct pp_clockmap m;
-	struct pp_clock_sample a = sample(100 * S, 5 * (int64_t)S, 10);
-	struct pp_clock_sample b = sample(110 * S, 5 * (int64_t)S + 1000, 30);
 
-	pp_clockmap_init(&m, 1);
-	pp_clockmap_set_start(&m, &a);
-	pp_clockmap_set_end(&m, &b);
-	ck_assert(fabs(pp_clockmap_drift_ns_per_s(&m) - 100.0) < 1e-9);
+	ck_assert(fabs(map_between(&m, sample(100 * S, 5 * (int64_t)S, 10),
+				   sample(110 * S, 5 * (int64_t)S + 1000, 30)) - 100.0) < 1e-9);
 	ck_assert_uint_eq(pp_clockmap_to_mono(&m, 100 * S + 5 * S), 100 * S);
 	ck_assert_uint_eq(pp_clockmap_to_mono(&m, 110 * S + 5 * S + 1000), 110 * S);
 	ck_assert_uint_eq(pp_clockmap_to_mono(&m, 105 * S + 5 * S + 500), 105 * S);
@@ -81,13 +86,10 @@ END_TEST
 START_TEST(test_negative_drift_round_trips)
 {
 	struct pp_clockmap m;
-	struct pp_clock_sample a = sample(1000 * S, -77 * (int64_t)S, 10);
-	struct pp_clock_sample b = sample(1060 * S, -77 * (int64_t)S - 30000, 10); /* -500 ns/s */
 
-	pp_clockmap_init(&m, 1);
-	pp_clockmap_set_start(&m, &a);
-	pp_clockmap_set_end(&m, &b);
-	ck_assert(fabs(pp_clockmap_drift_ns_per_s(&m) + 500.0) < 1e-9);
+	/* -30 us in 60 s: -500 ns/s */
+	ck_assert(fabs(map_between(&m, sample(1000 * S, -77 * (int64_t)S, 10),
+				   sample(1060 * S, -77 * (int64_t)S - 30000, 10)) + 500.0) < 1e-9);
 	for (uint64_t mono = 990 * S; mono <= 1070 * S; mono += 7 * S + 13) {
 		int64_t offset = -77 * (int64_t)S - (int64_t)(((__int128)mono - 1000 * S) * 30000 / (60 * S));
 		uint64_t back = pp_clockmap_to_mono(&m, (uint64_t)((int64_t)mono + offset));
@@ -102,12 +104,9 @@ END_TEST
 START_TEST(test_step_is_detected_and_not_interpolated)
 {
 	struct pp_clockmap m;
-	struct pp_clock_sample a = sample(10 * S, 1000 * (int64_t)S, 20);
 	struct pp_clock_sample b = sample(11 * S, 1000 * (int64_t)S + 2000000, 20);
 
-	pp_clockmap_init(&m, 1);
-	pp_clockmap_set_start(&m, &a);
-	pp_clockmap_set_end(&m, &b);
+	map_between(&m, sample(10 * S, 1000 * (int64_t)S, 20), b);
 	ck_assert(pp_clockmap_stepped(&m));
 	ck_assert_uint_eq(pp_clockmap_to_mono(&m, 1010 * S + 500000000), 10 * S + 500000000);
 	b.offset_ns = 1000 * (int64_t)S + 400000; /* 400 us in 1 s: a slew */
@@ -147,24 +146,11 @@ START_TEST(test_measured_offset_matches_the_clocks)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("clockmap");
-	TCase *tc = tcase_create("convert");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_bracket_midpoint_and_half_width);
-	tcase_add_test(tc, test_constant_offset_with_one_sample);
-	tcase_add_test(tc, test_end_sample_alone_is_used);
-	tcase_add_test(tc, test_drift_is_interpolated_between_samples);
-	tcase_add_test(tc, test_negative_drift_round_trips);
-	tcase_add_test(tc, test_step_is_detected_and_not_interpolated);
-	tcase_add_test(tc, test_measured_offset_matches_the_clocks);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("clockmap", 0,
+	       test_bracket_midpoint_and_half_width,
+	       test_constant_offset_with_one_sample,
+	       test_end_sample_alone_is_used,
+	       test_drift_is_interpolated_between_samples,
+	       test_negative_drift_round_trips,
+	       test_step_is_detected_and_not_interpolated,
+	       test_measured_offset_matches_the_clocks)

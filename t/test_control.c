@@ -1,10 +1,10 @@
 /* The control channel over loopback in one process: the agent's server in a thread, the
  * client's fetch in the test; who gets which events, and every wait bounded. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "agent/control.h"
+#include "collect/fetch.h"
+#include "check_main.h"
 
 #define TIMEOUT_MS 300
 
@@ -91,6 +93,7 @@ struct agent {
 	atomic_bool stop;
 	atomic_int last_result;
 	atomic_int results;
+	char last_error[PP_ERR_MSG_MAX]; /* written before results counts it */
 	struct store store;
 };
 
@@ -103,9 +106,11 @@ static void *agent_loop(void *arg)
 		struct pollfd p = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
 
 		if (poll(&p, 1, 50) > 0) {
-			int r = pp_control_server_serve_one(a->srv);
+			struct pp_err err = { 0 };
+			int r = pp_control_server_serve_one(a->srv, &err);
 
 			if (r != 0) {
+				snprintf(a->last_error, sizeof(a->last_error), "%s", err.msg);
 				atomic_store(&a->last_result, r);
 				atomic_fetch_add(&a->results, 1);
 			}
@@ -179,6 +184,42 @@ static void fill_two_connections(struct store *s, int n)
 	}
 }
 
+/* A fetch of k from the control port port on this host, into g. */
+static int fetch(uint16_t port, struct pp_flow_key k, struct got *g, struct pp_fetch_stats *st)
+{
+	return pp_control_fetch("127.0.0.1", port, &k, TIMEOUT_MS, collect, g, st);
+}
+
+/* A TCP socket on 127.0.0.1 and a free port (listening if asked): the fd, *port set. */
+static int loopback_socket(bool listening, uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (listening)
+		ck_assert_int_eq(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* An agent in a thread over two connections' events, n each. */
+static void agent_start_with(struct agent *a, int n)
+{
+	fill_two_connections(&a->store, n);
+	agent_start(a);
+}
+
+/* A fetch of k from that agent. */
+static int fetch_agent(const struct agent *a, struct pp_flow_key k, struct got *g,
+		       struct pp_fetch_stats *st)
+{
+	return fetch(pp_control_server_port(a->srv), k, g, st);
+}
+
 START_TEST(test_fetch_gets_only_its_connection)
 {
 	static struct agent a;
@@ -186,10 +227,8 @@ START_TEST(test_fetch_gets_only_its_connection)
 	struct pp_flow_key k = key_for(40000);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 100);
-	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	agent_start_with(&a, 100);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 100);
 	for (size_t i = 0; i < g.n; i++) {
 		ck_assert_int_ne(pp_flow_dir(&k, &g.ev[i]), PP_DIR_NONE);
@@ -215,17 +254,14 @@ START_TEST(test_wrong_tuple_gets_nothing)
 	struct pp_flow_key k = key_for(40002);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 50);
-	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	agent_start_with(&a, 50);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	ck_assert(st.complete);
 	ck_assert_uint_eq(st.agent.events_sent, 0);
 	/* the same addresses with the server's port as the client's: still not a match */
 	ck_assert_int_eq(pp_flow_key_set(&k, "198.18.0.2", 40000, "198.18.0.1", 12345), 0);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 0);
 	agent_stop(&a);
 }
@@ -243,7 +279,7 @@ START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
 	struct pp_event ev;
 	int r;
 
-	syn_old.tcp_flags = syn_new.tcp_flags = 0x02;
+	syn_old.tcp_flags = syn_new.tcp_flags = PP_TCP_SYN;
 	store_add(&a.store, &syn_old);
 	for (int i = 0; i < 10; i++) {
 		struct pp_event e = conn_event(40000, true, 100 + i, 112 + i, 1);
@@ -267,8 +303,7 @@ START_TEST(test_earlier_connection_on_same_tuple_is_not_served)
 	ck_assert_uint_ge(g.ev[0].ts_ns, 5000);
 	/* without ISN: the latest connection */
 	g.n = 0;
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &req.flow, TIMEOUT_MS,
-					  collect, &g, NULL), 0);
+	ck_assert_int_eq(fetch_agent(&a, req.flow, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 6);
 	/* asking for the old one by its ISN: the old one only, up to the new SYN */
 	g.n = 0;
@@ -290,10 +325,8 @@ START_TEST(test_many_events_span_batches)
 	struct pp_flow_key k = key_for(40000);
 	struct pp_fetch_stats st;
 
-	fill_two_connections(&a.store, 3 * PP_PROTO_MAX_BATCH + 5);
-	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), 0);
+	agent_start_with(&a, 3 * PP_PROTO_MAX_BATCH + 5);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), 0);
 	ck_assert_uint_eq(g.n, 3 * PP_PROTO_MAX_BATCH + 5);
 	ck_assert_uint_eq(g.ev[g.n - 1].seq, 100 + g.n - 1);
 	ck_assert_uint_eq(st.agent.events_sent, g.n);
@@ -322,12 +355,12 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	int64_t t0;
 	int fd;
 
-	fill_two_connections(&a.store, 10);
-	agent_start(&a);
+	agent_start_with(&a, 10);
 	t0 = ms_now();
 	fd = raw_connect(pp_control_server_port(a.srv));
 	wait_results(&a, 1);
 	ck_assert_int_eq(atomic_load(&a.last_result), -ETIMEDOUT);
+	ck_assert_str_eq(a.last_error, "request: Connection timed out");
 	/* not before the timeout; no upper bound (a wait that never ends hits the tcase timeout) */
 	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20);
 	/* it was told why */
@@ -337,8 +370,7 @@ START_TEST(test_silent_client_times_out_on_the_agent)
 	ck_assert_int_eq(recv(fd, buf, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
 	ck_assert_uint_eq(buf[1], PP_ERR_TIMEOUT);
 	close(fd);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, NULL), 0);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, NULL), 0);
 	ck_assert_uint_eq(g.n, 10);
 	agent_stop(&a);
 }
@@ -374,20 +406,12 @@ END_TEST
 /* An agent that accepts (the kernel does, into the backlog) but never answers. */
 START_TEST(test_silent_agent_times_out_the_fetch)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int64_t t0;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
+	int64_t t0 = ms_now();
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &len);
-	t0 = ms_now();
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, NULL), -ETIMEDOUT);
 	ck_assert_int_ge(ms_now() - t0, TIMEOUT_MS - 20); /* not before the timeout */
 	close(lfd);
 }
@@ -395,20 +419,12 @@ END_TEST
 
 START_TEST(test_no_agent_is_refused)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
 	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	uint16_t port;
 
-	/* a port that was just free: bound, noted, closed */
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, TIMEOUT_MS, collect, &g, NULL), -ECONNREFUSED);
+	close(loopback_socket(false, &port)); /* a port that was just free: bound, noted, closed */
+	ck_assert_int_eq(fetch(port, k, &g, NULL), -ECONNREFUSED);
 	ck_assert_int_eq(pp_control_fetch("not-an-address", port, &k, TIMEOUT_MS, collect, &g, NULL), -EINVAL);
 }
 END_TEST
@@ -457,6 +473,7 @@ START_TEST(test_bad_requests_get_an_error)
 	expect_error_reply(port, frame, PP_PROTO_HDR_LEN + PP_PROTO_END_LEN, PP_ERR_BAD_REQUEST);
 	wait_results(&a, 4);
 	ck_assert_uint_eq(pp_control_server_stats(a.srv)->failed, 4);
+	ck_assert_str_eq(a.last_error, "request: not a FETCH frame (Bad message)");
 	agent_stop(&a);
 }
 END_TEST
@@ -471,8 +488,7 @@ START_TEST(test_store_failure_reaches_the_client)
 	fill_two_connections(&a.store, 10);
 	a.store.fail_with = -EIO;
 	agent_start(&a);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", pp_control_server_port(a.srv), &k, TIMEOUT_MS,
-					  collect, &g, &st), -EREMOTEIO);
+	ck_assert_int_eq(fetch_agent(&a, k, &g, &st), -EREMOTEIO);
 	ck_assert_uint_eq(st.error_code, PP_ERR_INTERNAL);
 	ck_assert(!st.complete);
 	agent_stop(&a);
@@ -499,20 +515,13 @@ static void *half_agent(void *arg)
 
 START_TEST(test_agent_hanging_up_mid_frame_is_reported)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	struct pp_flow_key k = key_for(40000);
 	static struct got g;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
 	pthread_t t;
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &len);
 	ck_assert_int_eq(pthread_create(&t, NULL, half_agent, &lfd), 0);
-	ck_assert_int_eq(pp_control_fetch("127.0.0.1", ntohs(sa.sin_port), &k, TIMEOUT_MS, collect, &g, NULL),
-			 -ECONNRESET);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, NULL), -ECONNRESET);
 	ck_assert_uint_eq(g.n, 0);
 	pthread_join(t, NULL);
 	close(lfd);
@@ -531,35 +540,21 @@ START_TEST(test_server_options_are_checked)
 	opts.source.for_each_event = store_each;
 	opts.bind_addr = NULL;                          /* any address */
 	ck_assert_int_eq(pp_control_server_open(&s, &opts), 0);
-	ck_assert_int_eq(pp_control_server_serve_one(s), 0); /* nobody waiting: returns at once */
+	ck_assert_int_eq(pp_control_server_serve_one(s, NULL), 0); /* nobody waiting: returns at once */
 	pp_control_server_close(s);
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("control");
-	TCase *tc = tcase_create("control");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_fetch_gets_only_its_connection);
-	tcase_add_test(tc, test_wrong_tuple_gets_nothing);
-	tcase_add_test(tc, test_earlier_connection_on_same_tuple_is_not_served);
-	tcase_add_test(tc, test_many_events_span_batches);
-	tcase_add_test(tc, test_silent_client_times_out_on_the_agent);
-	tcase_add_test(tc, test_trickling_client_is_cut_off);
-	tcase_add_test(tc, test_silent_agent_times_out_the_fetch);
-	tcase_add_test(tc, test_no_agent_is_refused);
-	tcase_add_test(tc, test_bad_requests_get_an_error);
-	tcase_add_test(tc, test_store_failure_reaches_the_client);
-	tcase_add_test(tc, test_agent_hanging_up_mid_frame_is_reported);
-	tcase_add_test(tc, test_server_options_are_checked);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("control", 30,
+	       test_fetch_gets_only_its_connection,
+	       test_wrong_tuple_gets_nothing,
+	       test_earlier_connection_on_same_tuple_is_not_served,
+	       test_many_events_span_batches,
+	       test_silent_client_times_out_on_the_agent,
+	       test_trickling_client_is_cut_off,
+	       test_silent_agent_times_out_the_fetch,
+	       test_no_agent_is_refused,
+	       test_bad_requests_get_an_error,
+	       test_store_failure_reaches_the_client,
+	       test_agent_hanging_up_mid_frame_is_reported,
+	       test_server_options_are_checked)

@@ -1,7 +1,6 @@
 /* The correlator on synthetic event streams of a known connection: every expected timestamp is
  * known, so rows are compared exactly (GRO, many skbs and reads, reordering, loss, retransmits,
  * seq wrap, garbage, memory bounds). */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "analyze/correlate.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 #define OFF_SERVER_NS 5000000000ull /* the server's clock runs 5 s ahead of the client's */
 #define ONE_WAY_NS    8000u
@@ -217,12 +217,12 @@ static void gen_run(struct gen *g, const struct gen_opts *o)
 	if (o->syn) {
 		struct pp_event syn = mkev(PP_XMIT, g->t, 0, o->isn_c, 0), synack;
 
-		syn.tcp_flags = 0x02;
+		syn.tcp_flags = PP_TCP_SYN;
 		add(g, PP_CLIENT, syn);
 		syn.point = PP_RX;
 		add(g, PP_SERVER, syn);
 		synack = mkev(PP_XMIT, g->t + 20000, 1, o->isn_s, 0);
-		synack.tcp_flags = 0x12;
+		synack.tcp_flags = PP_TCP_SYN | PP_TCP_ACK;
 		synack.ack = o->isn_c + 1;
 		add(g, PP_SERVER, synack);
 		synack.point = PP_RX;
@@ -451,103 +451,98 @@ static struct pp_correlate_stats run_and_expect(struct gen *g)
 	return st;
 }
 
+/* One test's run: its generator, the config it gives the correlator, the rows that came out
+ * and the counters. */
+struct run {
+	struct gen g;
+	struct gen_opts o;
+	struct collected got;
+	struct pp_correlate_config cfg;
+	struct pp_correlate_stats st;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->got.rows);
+	gen_free(&r->g);
+}
+
 /* ---- the tests ---- */
 
-START_TEST(test_one_skb_messages_match_exactly)
+/* Runs that must come out exact, row for row: the generator's shape (over default_opts()),
+ * the disorder the reader sees, and what the counters must say besides. */
+struct exact_case {
+	const char *name;
+	uint32_t size;                 /* 0: default_opts()'s, likewise below */
+	uint64_t n;
+	int skbs, reads, sends;
+	bool gro;
+	uint32_t isn_c, isn_s;
+	size_t percpu[2], shuffle[2];  /* per host: percpu_reorder / shuffle_blocks; 0 = none */
+	struct { uint64_t at; enum retrans_mode mode; } rt[3]; /* RT_NONE ends the list */
+	uint64_t retransmitted;
+	bool in_order;                 /* per-CPU batches alone leave nothing out of order */
+	bool wraps;                    /* the last ping's seq is below the first's */
+};
+
+static const struct exact_case exact_cases[] = {
+	{ "one skb per message" },
+	{ "GRO merges many segments", .size = 64000, .skbs = 44, .gro = true },
+	{ "many skbs and calls per message", .size = 100000, .skbs = 10, .reads = 7, .sends = 3 },
+	{ "one-byte messages", .size = 1 },
+	{ "per-CPU reordering", .n = 2000, .skbs = 3, .reads = 2, .percpu = { 500, 37 },
+	  .in_order = true },
+	{ "heavy shuffle", .n = 1000, .skbs = 2, .shuffle = { 300, 150 } },
+	/* the generator expects the FIRST transmission at xmit/wire_tx and the first arrival */
+	{ "retransmits flagged", .skbs = 4,
+	  .rt = { { 5, RT_LAST_LOST }, { 50, RT_SPURIOUS }, { 100, RT_FIRST_LOST } },
+	  .retransmitted = 3 },
+	{ "retransmits with GRO flagged", .skbs = 4, .gro = true,
+	  .rt = { { 7, RT_SPURIOUS }, { 8, RT_LAST_LOST } }, .retransmitted = 2 },
+	/* the ping's seq wraps after 50 exchanges, the pong's inside the first pong */
+	{ "seq wraps at 2^32", .size = 3000, .skbs = 3, .reads = 2, .isn_c = 0xffffffffu - 150000,
+	  .isn_s = 0xffffffffu - 7, .percpu = { 0, 64 }, .wraps = true },
+};
+
+START_TEST(test_exact_case)
 {
+	const struct exact_case *c = &exact_cases[_i];
 	struct gen g;
 	struct gen_opts o = default_opts();
+	enum retrans_mode rt[300] = { 0 };
 	struct pp_correlate_stats st;
 
+	o.size = c->size ? c->size : o.size;
+	o.n = c->n ? c->n : o.n;
+	o.skbs = c->skbs ? c->skbs : o.skbs;
+	o.reads = c->reads ? c->reads : o.reads;
+	o.sends = c->sends ? c->sends : o.sends;
+	o.gro = c->gro;
+	o.isn_c = c->isn_c ? c->isn_c : o.isn_c;
+	o.isn_s = c->isn_s ? c->isn_s : o.isn_s;
+	for (int k = 0; k < 3 && c->rt[k].mode != RT_NONE; k++) {
+		ck_assert_uint_lt(c->rt[k].at, o.n);
+		rt[c->rt[k].at] = c->rt[k].mode;
+		o.retrans = rt;
+	}
 	gen_run(&g, &o);
+	for (int h = 0; h < 2; h++) {
+		if (c->percpu[h])
+			percpu_reorder(&g, h, c->percpu[h]);
+		if (c->shuffle[h])
+			shuffle_blocks(&g, h, c->shuffle[h]);
+	}
 	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.rows, o.n);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.incomplete, 0);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_gro_merges_many_segments)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 64000;
-	o.skbs = 44;
-	o.gro = true;
-	gen_run(&g, &o);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_many_skbs_and_reads_per_message)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 100000;
-	o.skbs = 10;
-	o.reads = 7;
-	o.sends = 3;
-	gen_run(&g, &o);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_one_byte_messages)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-
-	o.size = 1;
-	gen_run(&g, &o);
-	ck_assert_uint_eq(run_and_expect(&g).complete, o.n);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_per_cpu_reordering)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.n = 2000;
-	o.skbs = 3;
-	o.reads = 2;
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_CLIENT, 500);
-	percpu_reorder(&g, PP_SERVER, 37);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.events_out_of_order, 0);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_heavy_shuffle_is_still_exact)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.n = 1000;
-	o.skbs = 2;
-	gen_run(&g, &o);
-	shuffle_blocks(&g, PP_CLIENT, 300);
-	shuffle_blocks(&g, PP_SERVER, 150);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
+	ck_assert_msg(st.rows == o.n && st.complete == o.n && st.incomplete == 0,
+		      "%s: %llu rows, %llu complete, %llu incomplete", c->name,
+		      (unsigned long long)st.rows, (unsigned long long)st.complete,
+		      (unsigned long long)st.incomplete);
+	ck_assert_msg(st.retransmitted == c->retransmitted, "%s: %llu retransmitted", c->name,
+		      (unsigned long long)st.retransmitted);
+	ck_assert_msg(!c->in_order || st.events_out_of_order == 0, "%s: %llu out of order", c->name,
+		      (unsigned long long)st.events_out_of_order);
+	if (c->wraps)
+		ck_assert_uint_lt(g.expect[o.n - 1].ping_seq, g.expect[0].ping_seq);
 	gen_free(&g);
 }
 END_TEST
@@ -555,24 +550,19 @@ END_TEST
 /* A stage capped at 64 events still orders what fits in it, and says it ran full. */
 START_TEST(test_full_time_order_stage_still_orders_what_fits)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.n = 500;
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_CLIENT, 20);
-	percpu_reorder(&g, PP_SERVER, 20);
-	cfg = base_config(&g, &got);
-	cfg.hold_max = 64;
-	st = run_cfg(&g, &cfg);
-	expect_rows(&g, &got);
-	ck_assert_uint_gt(st.events_out_of_order, 0);
-	ck_assert_uint_le(st.held_high_water, 2 * 64 + 2);
-	free(got.rows);
-	gen_free(&g);
+	r.o.n = 500;
+	gen_run(&r.g, &r.o);
+	percpu_reorder(&r.g, PP_CLIENT, 20);
+	percpu_reorder(&r.g, PP_SERVER, 20);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.hold_max = 64;
+	r.st = run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_gt(r.st.events_out_of_order, 0);
+	ck_assert_uint_le(r.st.held_high_water, 2 * 64 + 2);
+	run_free(&r);
 }
 END_TEST
 
@@ -581,107 +571,45 @@ END_TEST
  * the two hosts must still be placed in step (found on real logs). */
 START_TEST(test_late_close_on_one_host_keeps_hosts_in_step)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 	struct pp_event fin;
 
-	o.n = 3000;
-	o.syn = true;
-	gen_run(&g, &o);
-	fin = g.ev[PP_SERVER][g.n[PP_SERVER] - 1];
+	r.o.n = 3000;
+	r.o.syn = true;
+	gen_run(&r.g, &r.o);
+	fin = r.g.ev[PP_SERVER][r.g.n[PP_SERVER] - 1];
 	fin.ts_ns += 2800000000ull - OFF_SERVER_NS; /* add() puts the offset back */
 	fin.len = 0;
-	fin.tcp_flags = 0x11;
-	add(&g, PP_SERVER, fin);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.rows_forced, 0);
-	ck_assert_uint_le(st.window_high_water, 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4);
-	gen_free(&g);
+	fin.tcp_flags = PP_TCP_FIN | PP_TCP_ACK;
+	add(&r.g, PP_SERVER, fin);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.rows_forced, 0);
+	ck_assert_uint_le(r.st.window_high_water, 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_lost_event_marks_only_its_row_incomplete)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.skbs = 2;
-	gen_run(&g, &o);
-	drop_event(&g, PP_SERVER, PP_RX, 10);
-	drop_event(&g, PP_CLIENT, PP_RECV, 20);
-	drop_event(&g, PP_CLIENT, PP_SEND, 30);
-	drop_event(&g, PP_SERVER, PP_XMIT, 30);
-	drop_event(&g, PP_CLIENT, PP_TCP, 40);     /* not needed by the split */
-	drop_event(&g, PP_SERVER, PP_SEND, o.n - 1);
-	drop_event(&g, PP_CLIENT, PP_XMIT, 0);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.incomplete, 5);
-	ck_assert_uint_eq(st.complete, o.n - 5);
-	ck_assert_uint_eq(st.missing[S_RX], 1);
-	ck_assert_uint_eq(st.missing[C_RECV], 1);
-	ck_assert_uint_eq(st.missing[C_TCP], 1);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_retransmit_is_flagged)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	enum retrans_mode rt[300] = { 0 };
-	struct pp_correlate_stats st;
-
-	o.skbs = 4;
-	rt[5] = RT_LAST_LOST;
-	rt[50] = RT_SPURIOUS;
-	rt[100] = RT_FIRST_LOST;
-	o.retrans = rt;
-	gen_run(&g, &o);
-	/* the generator expects the FIRST transmission at xmit/wire_tx and the first arrival */
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.retransmitted, 3);
-	ck_assert_uint_eq(st.complete, o.n);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_retransmit_with_gro_is_flagged)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	enum retrans_mode rt[300] = { 0 };
-
-	o.skbs = 4;
-	o.gro = true;
-	rt[7] = RT_SPURIOUS;
-	rt[8] = RT_LAST_LOST;
-	o.retrans = rt;
-	gen_run(&g, &o);
-	ck_assert_uint_eq(run_and_expect(&g).retransmitted, 2);
-	gen_free(&g);
-}
-END_TEST
-
-START_TEST(test_seq_wraps_at_2_32)
-{
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
-
-	o.size = 3000;
-	o.skbs = 3;
-	o.reads = 2;
-	o.isn_c = 0xffffffffu - 150000;   /* wraps after 50 exchanges */
-	o.isn_s = 0xffffffffu - 7;        /* wraps inside the first pong */
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_SERVER, 64);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_lt(g.expect[o.n - 1].ping_seq, g.expect[0].ping_seq);
-	gen_free(&g);
+	r.o.skbs = 2;
+	gen_run(&r.g, &r.o);
+	drop_event(&r.g, PP_SERVER, PP_RX, 10);
+	drop_event(&r.g, PP_CLIENT, PP_RECV, 20);
+	drop_event(&r.g, PP_CLIENT, PP_SEND, 30);
+	drop_event(&r.g, PP_SERVER, PP_XMIT, 30);
+	drop_event(&r.g, PP_CLIENT, PP_TCP, 40);     /* not needed by the split */
+	drop_event(&r.g, PP_SERVER, PP_SEND, r.o.n - 1);
+	drop_event(&r.g, PP_CLIENT, PP_XMIT, 0);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.incomplete, 5);
+	ck_assert_uint_eq(r.st.complete, r.o.n - 5);
+	ck_assert_uint_eq(r.st.missing[S_RX], 1);
+	ck_assert_uint_eq(r.st.missing[C_RECV], 1);
+	ck_assert_uint_eq(r.st.missing[C_TCP], 1);
+	run_free(&r);
 }
 END_TEST
 
@@ -704,7 +632,7 @@ static void add_noise(struct gen *g, int host, uint64_t every)
 		other.sport ^= 1;                       /* another connection, same seqs */
 		add(g, host, other);
 		ack.len = 0;                            /* pure ACK */
-		ack.tcp_flags = 0x10;
+		ack.tcp_flags = PP_TCP_ACK;
 		add(g, host, ack);
 		/* data the wrong way for the point: a client xmit of pong bytes */
 		memcpy(wrong.saddr, ev.daddr, 16), memcpy(wrong.daddr, ev.saddr, 16);
@@ -721,42 +649,38 @@ static void add_noise(struct gen *g, int host, uint64_t every)
 
 START_TEST(test_garbage_and_foreign_events_are_ignored)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.skbs = 2;
-	gen_run(&g, &o);
-	add_noise(&g, PP_CLIENT, 3);
-	add_noise(&g, PP_SERVER, 2);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_gt(st.events_foreign, 0);
-	ck_assert_uint_gt(st.events_no_payload, 0);
-	ck_assert_uint_gt(st.events_bad, 0);
-	ck_assert_uint_eq(st.events_in[0] + st.events_in[1],
-			  st.events_used + st.events_foreign + st.events_no_payload + st.events_stale +
-			  st.events_after + st.events_unplaced + st.events_bad);
-	gen_free(&g);
+	r.o.skbs = 2;
+	gen_run(&r.g, &r.o);
+	add_noise(&r.g, PP_CLIENT, 3);
+	add_noise(&r.g, PP_SERVER, 2);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_gt(r.st.events_foreign, 0);
+	ck_assert_uint_gt(r.st.events_no_payload, 0);
+	ck_assert_uint_gt(r.st.events_bad, 0);
+	ck_assert_uint_eq(r.st.events_in[0] + r.st.events_in[1],
+			  r.st.events_used + r.st.events_foreign + r.st.events_no_payload + r.st.events_stale +
+			  r.st.events_after + r.st.events_unplaced + r.st.events_bad);
+	run_free(&r);
 }
 END_TEST
 
 /* Found by t/fuzz/correlate: a recv at 2^63 ns made a row whose rtt wrapped around int64. */
 START_TEST(test_absurd_timestamp_is_refused)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 	struct pp_event late;
 
-	gen_run(&g, &o);
-	drop_event(&g, PP_CLIENT, PP_RECV, 5);
-	late = mkev(PP_RECV, 1ull << 63, 1, g.expect[5].pong_seq, o.size);
-	add(&g, PP_CLIENT, late);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.events_bad, 1);
-	ck_assert_uint_eq(st.incomplete, 1);
-	gen_free(&g);
+	gen_run(&r.g, &r.o);
+	drop_event(&r.g, PP_CLIENT, PP_RECV, 5);
+	late = mkev(PP_RECV, 1ull << 63, 1, r.g.expect[5].pong_seq, r.o.size);
+	add(&r.g, PP_CLIENT, late);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.events_bad, 1);
+	ck_assert_uint_eq(r.st.incomplete, 1);
+	run_free(&r);
 }
 END_TEST
 
@@ -764,89 +688,78 @@ END_TEST
  * its time became every row's xmit (and with count 0 it forced millions of empty rows out). */
 START_TEST(test_event_longer_than_window_is_refused)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 	struct pp_event huge;
 
-	gen_run(&g, &o);
-	huge = mkev(PP_XMIT, g.expect[0].ts[C_XMIT] - 100, 0, g.expect[0].ping_seq, 0x7fffffffu);
-	add(&g, PP_CLIENT, huge);
-	st = run_and_expect(&g);
-	ck_assert_uint_eq(st.events_bad, 1);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_uint_eq(st.retransmitted, 0);
-	gen_free(&g);
+	gen_run(&r.g, &r.o);
+	huge = mkev(PP_XMIT, r.g.expect[0].ts[C_XMIT] - 100, 0, r.g.expect[0].ping_seq, 0x7fffffffu);
+	add(&r.g, PP_CLIENT, huge);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.events_bad, 1);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.retransmitted, 0);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_split_sums_to_rtt)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
+	struct run r = { .o = default_opts() };
 	enum retrans_mode rt[3000] = { 0 };
 
-	o.n = 3000;
-	o.skbs = 5;
-	o.reads = 3;
-	o.seed = 12345;
+	r.o.n = 3000;
+	r.o.skbs = 5;
+	r.o.reads = 3;
+	r.o.seed = 12345;
 	for (int i = 0; i < 3000; i += 97)
 		rt[i] = (enum retrans_mode)(1 + i % 3);
-	o.retrans = rt;
-	gen_run(&g, &o);
-	for (uint64_t i = 3; i < o.n; i += 101)
-		drop_event(&g, PP_SERVER, PP_RECV, i);
-	percpu_reorder(&g, PP_CLIENT, 100);
-	cfg = base_config(&g, &got);
-	run_cfg(&g, &cfg);
-	expect_rows(&g, &got);
-	for (size_t i = 0; i < got.n; i++) {
+	r.o.retrans = rt;
+	gen_run(&r.g, &r.o);
+	for (uint64_t i = 3; i < r.o.n; i += 101)
+		drop_event(&r.g, PP_SERVER, PP_RECV, i);
+	percpu_reorder(&r.g, PP_CLIENT, 100);
+	r.cfg = base_config(&r.g, &r.got);
+	run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	for (size_t i = 0; i < r.got.n; i++) {
 		struct pp_split sp;
 
-		if (got.rows[i].flags & PP_ROW_INCOMPLETE)
+		if (r.got.rows[i].flags & PP_ROW_INCOMPLETE)
 			continue;
-		pp_split_row(&got.rows[i], &sp);
+		pp_split_row(&r.got.rows[i], &sp);
 		ck_assert_int_eq(sp.ns[PP_RTT], sp.ns[PP_CLIENT_STACK] + sp.ns[PP_SERVER_STACK] +
 						sp.ns[PP_SERVER_APP] + sp.ns[PP_NETWORK]);
 		ck_assert_int_eq(sp.ns[PP_NETWORK], sp.ns[PP_CLIENT_DEV] + sp.ns[PP_WIRE] + sp.ns[PP_SERVER_DEV]);
 		/* what the generator built: 8 us one way (a resend adds its wait to the wire) */
-		if (!(got.rows[i].flags & PP_ROW_RETRANS))
+		if (!(r.got.rows[i].flags & PP_ROW_RETRANS))
 			ck_assert_int_eq(sp.ns[PP_WIRE], 2 * ONE_WAY_NS);
 	}
-	ck_assert_uint_eq(got.identity_checked, o.n - 30);
-	free(got.rows);
-	gen_free(&g);
+	ck_assert_uint_eq(r.got.identity_checked, r.o.n - 30);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_memory_stays_bounded)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.n = 100000;
-	o.size = 200;
-	o.tcp = false;
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_CLIENT, 64);
-	percpu_reorder(&g, PP_SERVER, 64);
-	cfg = base_config(&g, &got);
-	cfg.reorder_ns = 2000000; /* 2 ms: ~50 exchanges of this stream */
-	st = run_cfg(&g, &cfg);
-	ck_assert_uint_eq(got.n, o.n);
-	ck_assert_uint_eq(st.complete, o.n);
-	ck_assert_msg(st.window_high_water <= 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4,
-		      "window high water %llu exchanges", (unsigned long long)st.window_high_water);
+	r.o.n = 100000;
+	r.o.size = 200;
+	r.o.tcp = false;
+	gen_run(&r.g, &r.o);
+	percpu_reorder(&r.g, PP_CLIENT, 64);
+	percpu_reorder(&r.g, PP_SERVER, 64);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.reorder_ns = 2000000; /* 2 ms: ~50 exchanges of this stream */
+	r.st = run_cfg(&r.g, &r.cfg);
+	ck_assert_uint_eq(r.got.n, r.o.n);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_msg(r.st.window_high_water <= 2 * PP_CORRELATE_DEFAULT_REORDER_EX + 4,
+		      "window high water %llu exchanges", (unsigned long long)r.st.window_high_water);
 	/* 2 ms of events on two hosts (~7 per exchange per host), nowhere near the 1.2 M pushed */
-	ck_assert_msg(st.held_high_water < 1000, "held high water %llu events",
-		      (unsigned long long)st.held_high_water);
-	free(got.rows);
-	gen_free(&g);
+	ck_assert_msg(r.st.held_high_water < 1000, "held high water %llu events",
+		      (unsigned long long)r.st.held_high_water);
+	run_free(&r);
 }
 END_TEST
 
@@ -888,77 +801,63 @@ END_TEST
 
 START_TEST(test_bases_from_syn_and_skip_bytes)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.syn = true;
-	o.handshake_c = 16;
-	o.handshake_s = 8;
-	o.warmup = 10;
-	gen_run(&g, &o);
+	r.o.syn = true;
+	r.o.handshake_c = 16;
+	r.o.handshake_s = 8;
+	r.o.warmup = 10;
+	gen_run(&r.g, &r.o);
 	/* the first send event is lost: the SYN still gives the exact origin */
-	memmove(&g.ev[0][1], &g.ev[0][2], (g.n[0] - 2) * sizeof(struct pp_event));
-	ck_assert_int_eq(g.ev[0][0].point, PP_XMIT);
-	g.n[0]--;
-	cfg = base_config(&g, &got);
-	cfg.have_ping_seq = cfg.have_pong_seq = false;
-	cfg.ping_skip_bytes = o.handshake_c + o.warmup * o.size;
-	cfg.pong_skip_bytes = o.handshake_s + o.warmup * o.size;
-	st = run_cfg(&g, &cfg);
-	ck_assert(st.ping_known && st.pong_known);
-	ck_assert_uint_eq(st.ping_seq, g.expect[0].ping_seq);
-	ck_assert_uint_eq(st.pong_seq, g.expect[0].pong_seq);
-	expect_rows(&g, &got);
-	ck_assert_uint_gt(st.events_stale, 0);
-	free(got.rows);
-	gen_free(&g);
+	memmove(&r.g.ev[0][1], &r.g.ev[0][2], (r.g.n[0] - 2) * sizeof(struct pp_event));
+	ck_assert_int_eq(r.g.ev[0][0].point, PP_XMIT);
+	r.g.n[0]--;
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.have_ping_seq = r.cfg.have_pong_seq = false;
+	r.cfg.ping_skip_bytes = r.o.handshake_c + r.o.warmup * r.o.size;
+	r.cfg.pong_skip_bytes = r.o.handshake_s + r.o.warmup * r.o.size;
+	r.st = run_cfg(&r.g, &r.cfg);
+	ck_assert(r.st.ping_known && r.st.pong_known);
+	ck_assert_uint_eq(r.st.ping_seq, r.g.expect[0].ping_seq);
+	ck_assert_uint_eq(r.st.pong_seq, r.g.expect[0].pong_seq);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_gt(r.st.events_stale, 0);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_bases_and_flow_from_start_time)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.warmup = 5;
-	o.reads = 3;
-	gen_run(&g, &o);
-	percpu_reorder(&g, PP_CLIENT, 16);
-	cfg = base_config(&g, &got);
-	cfg.have_flow = false;
-	cfg.have_ping_seq = cfg.have_pong_seq = false;
-	cfg.start_ns = g.start_ns;
-	st = run_cfg(&g, &cfg);
-	ck_assert(st.flow_known);
-	ck_assert_uint_eq(st.flow.client_port, CPORT);
-	ck_assert_uint_eq(st.flow.server_port, SPORT);
-	expect_rows(&g, &got);
-	free(got.rows);
-	gen_free(&g);
+	r.o.warmup = 5;
+	r.o.reads = 3;
+	gen_run(&r.g, &r.o);
+	percpu_reorder(&r.g, PP_CLIENT, 16);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.have_flow = false;
+	r.cfg.have_ping_seq = r.cfg.have_pong_seq = false;
+	r.cfg.start_ns = r.g.start_ns;
+	r.st = run_cfg(&r.g, &r.cfg);
+	ck_assert(r.st.flow_known);
+	ck_assert_uint_eq(r.st.flow.client_port, CPORT);
+	ck_assert_uint_eq(r.st.flow.server_port, SPORT);
+	expect_rows(&r.g, &r.got);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_unknown_count_ends_with_the_events)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
+	struct run r = { .o = default_opts() };
 
-	o.n = 123;
-	gen_run(&g, &o);
-	cfg = base_config(&g, &got);
-	cfg.count = 0;
-	run_cfg(&g, &cfg);
-	expect_rows(&g, &got);
-	free(got.rows);
-	gen_free(&g);
+	r.o.n = 123;
+	gen_run(&r.g, &r.o);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.count = 0;
+	run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	run_free(&r);
 }
 END_TEST
 
@@ -966,90 +865,76 @@ END_TEST
  * host's points, every row after it is whole again. */
 START_TEST(test_server_gap_longer_than_window)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 	uint64_t lo_ns, hi_ns;
 	size_t k = 0;
 
-	o.n = 3000;
-	o.tcp = o.wire = false;
-	gen_run(&g, &o);
-	lo_ns = g.expect[100].ts[S_RX];
-	hi_ns = g.expect[2100].ts[S_XMIT];
-	for (size_t i = 0; i < g.n[1]; i++)
-		if (g.ev[1][i].ts_ns < lo_ns || g.ev[1][i].ts_ns > hi_ns)
-			g.ev[1][k++] = g.ev[1][i];
-	g.n[1] = k;
+	r.o.n = 3000;
+	r.o.tcp = r.o.wire = false;
+	gen_run(&r.g, &r.o);
+	lo_ns = r.g.expect[100].ts[S_RX];
+	hi_ns = r.g.expect[2100].ts[S_XMIT];
+	for (size_t i = 0; i < r.g.n[1]; i++)
+		if (r.g.ev[1][i].ts_ns < lo_ns || r.g.ev[1][i].ts_ns > hi_ns)
+			r.g.ev[1][k++] = r.g.ev[1][i];
+	r.g.n[1] = k;
 	for (uint64_t i = 100; i <= 2100; i++) {
 		for (int s = S_WIRE_RX; s < PP_NSLOTS; s++)
-			g.expect[i].ts[s] = 0;
-		g.expect[i].flags |= PP_ROW_INCOMPLETE;
+			r.g.expect[i].ts[s] = 0;
+		r.g.expect[i].flags |= PP_ROW_INCOMPLETE;
 	}
-	cfg = base_config(&g, &got);
-	cfg.window_exchanges = 256;
-	st = run_cfg(&g, &cfg);
-	expect_rows(&g, &got);
-	ck_assert_uint_eq(st.incomplete, 2001);
-	ck_assert_uint_le(st.window_high_water, 256);
-	free(got.rows);
-	gen_free(&g);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.window_exchanges = 256;
+	r.st = run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_eq(r.st.incomplete, 2001);
+	ck_assert_uint_le(r.st.window_high_water, 256);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_no_server_events_keeps_client_columns)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
-	struct pp_correlate_stats st;
+	struct run r = { .o = default_opts() };
 
-	o.n = 50;
-	gen_run(&g, &o);
-	g.n[1] = 0;
-	for (uint64_t i = 0; i < o.n; i++) {
+	r.o.n = 50;
+	gen_run(&r.g, &r.o);
+	r.g.n[1] = 0;
+	for (uint64_t i = 0; i < r.o.n; i++) {
 		for (int s = S_WIRE_RX; s < PP_NSLOTS; s++)
-			g.expect[i].ts[s] = 0;
-		g.expect[i].flags |= PP_ROW_INCOMPLETE;
+			r.g.expect[i].ts[s] = 0;
+		r.g.expect[i].flags |= PP_ROW_INCOMPLETE;
 	}
-	cfg = base_config(&g, &got);
-	st = run_cfg(&g, &cfg);
-	expect_rows(&g, &got);
-	ck_assert_uint_eq(st.incomplete, o.n);
-	ck_assert_uint_eq(st.missing[S_RECV], o.n);
-	ck_assert_uint_eq(st.missing[C_RECV], 0);
-	free(got.rows);
-	gen_free(&g);
+	r.cfg = base_config(&r.g, &r.got);
+	r.st = run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_eq(r.st.incomplete, r.o.n);
+	ck_assert_uint_eq(r.st.missing[S_RECV], r.o.n);
+	ck_assert_uint_eq(r.st.missing[C_RECV], 0);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_push_interface_in_step)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct collected got = { 0 };
-	struct pp_correlate_config cfg;
+	struct run r = { .o = default_opts() };
 	struct pp_correlator *c;
 	size_t at[2] = { 0, 0 };
 
-	o.skbs = 2;
-	gen_run(&g, &o);
-	cfg = base_config(&g, &got);
-	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	r.o.skbs = 2;
+	gen_run(&r.g, &r.o);
+	r.cfg = base_config(&r.g, &r.got);
+	ck_assert_int_eq(pp_correlate_new(&c, &r.cfg), 0);
 	/* alternate in chunks, as a caller that reads two files in step would */
-	while (at[0] < g.n[0] || at[1] < g.n[1])
+	while (at[0] < r.g.n[0] || at[1] < r.g.n[1])
 		for (int h = 0; h < 2; h++)
-			for (int k = 0; k < 13 && at[h] < g.n[h]; k++)
-				ck_assert_int_eq(pp_correlate_push(c, h, &g.ev[h][at[h]++]), 0);
+			for (int k = 0; k < 13 && at[h] < r.g.n[h]; k++)
+				ck_assert_int_eq(pp_correlate_push(c, h, &r.g.ev[h][at[h]++]), 0);
 	ck_assert_int_eq(pp_correlate_finish(c), 0);
-	expect_rows(&g, &got);
-	ck_assert_int_eq(pp_correlate_push(c, PP_CLIENT, &g.ev[0][0]), -EINVAL);
+	expect_rows(&r.g, &r.got);
+	ck_assert_int_eq(pp_correlate_push(c, PP_CLIENT, &r.g.ev[0][0]), -EINVAL);
 	pp_correlate_free(c);
-	free(got.rows);
-	gen_free(&g);
+	run_free(&r);
 }
 END_TEST
 
@@ -1061,22 +946,20 @@ static int stop_at_ten(void *ctx, struct pp_row *row, const struct pp_split *sp)
 
 START_TEST(test_row_callback_error_stops_the_run)
 {
-	struct gen g;
-	struct gen_opts o = default_opts();
-	struct pp_correlate_config cfg;
+	struct run r = { .o = default_opts() };
 	struct pp_correlator *c;
 	struct array_src cs, ss;
 
-	gen_run(&g, &o);
-	cfg = base_config(&g, NULL);
-	cfg.on_row = stop_at_ten;
-	cs = (struct array_src){ g.ev[0], g.n[0], 0 };
-	ss = (struct array_src){ g.ev[1], g.n[1], 0 };
-	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
+	gen_run(&r.g, &r.o);
+	r.cfg = base_config(&r.g, NULL);
+	r.cfg.on_row = stop_at_ten;
+	cs = (struct array_src){ r.g.ev[0], r.g.n[0], 0 };
+	ss = (struct array_src){ r.g.ev[1], r.g.n[1], 0 };
+	ck_assert_int_eq(pp_correlate_new(&c, &r.cfg), 0);
 	ck_assert_int_eq(pp_correlate_run(c, array_next, &cs, array_next, &ss), -ECANCELED);
 	ck_assert_uint_eq(pp_correlate_stats(c)->rows, 11);
 	pp_correlate_free(c);
-	gen_free(&g);
+	run_free(&r);
 }
 END_TEST
 
@@ -1095,7 +978,7 @@ START_TEST(test_bad_config_is_rejected)
 	cfg.have_flow = true; /* all zero: not a connection */
 	ck_assert_int_eq(pp_correlate_new(&c, &cfg), -EINVAL);
 	cfg.have_flow = false;
-	cfg.size = 1u << 24;  /* 16 MiB messages: the window shrinks to stay inside 2^30 bytes */
+	cfg.size = PP_MSG_SIZE_MAX;  /* 16 MiB messages: the window shrinks to stay inside 2^30 bytes */
 	ck_assert_int_eq(pp_correlate_new(&c, &cfg), 0);
 	pp_correlate_free(c);
 	ck_assert_int_eq(pp_correlate_slot(PP_SERVER, PP_RX), S_RX);
@@ -1104,44 +987,21 @@ START_TEST(test_bad_config_is_rejected)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("correlate");
-	TCase *tc = tcase_create("correlate");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_one_skb_messages_match_exactly);
-	tcase_add_test(tc, test_gro_merges_many_segments);
-	tcase_add_test(tc, test_many_skbs_and_reads_per_message);
-	tcase_add_test(tc, test_one_byte_messages);
-	tcase_add_test(tc, test_per_cpu_reordering);
-	tcase_add_test(tc, test_heavy_shuffle_is_still_exact);
-	tcase_add_test(tc, test_full_time_order_stage_still_orders_what_fits);
-	tcase_add_test(tc, test_late_close_on_one_host_keeps_hosts_in_step);
-	tcase_add_test(tc, test_lost_event_marks_only_its_row_incomplete);
-	tcase_add_test(tc, test_retransmit_is_flagged);
-	tcase_add_test(tc, test_retransmit_with_gro_is_flagged);
-	tcase_add_test(tc, test_seq_wraps_at_2_32);
-	tcase_add_test(tc, test_garbage_and_foreign_events_are_ignored);
-	tcase_add_test(tc, test_absurd_timestamp_is_refused);
-	tcase_add_test(tc, test_event_longer_than_window_is_refused);
-	tcase_add_test(tc, test_split_sums_to_rtt);
-	tcase_add_test(tc, test_memory_stays_bounded);
-	tcase_add_test(tc, test_reverse_time_order_stays_linear);
-	tcase_add_test(tc, test_bases_from_syn_and_skip_bytes);
-	tcase_add_test(tc, test_bases_and_flow_from_start_time);
-	tcase_add_test(tc, test_unknown_count_ends_with_the_events);
-	tcase_add_test(tc, test_server_gap_longer_than_window);
-	tcase_add_test(tc, test_no_server_events_keeps_client_columns);
-	tcase_add_test(tc, test_push_interface_in_step);
-	tcase_add_test(tc, test_row_callback_error_stops_the_run);
-	tcase_add_test(tc, test_bad_config_is_rejected);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS_AND_TABLE("correlate", 60, test_exact_case, exact_cases,
+			 test_full_time_order_stage_still_orders_what_fits,
+			 test_late_close_on_one_host_keeps_hosts_in_step,
+			 test_lost_event_marks_only_its_row_incomplete,
+			 test_garbage_and_foreign_events_are_ignored,
+			 test_absurd_timestamp_is_refused,
+			 test_event_longer_than_window_is_refused,
+			 test_split_sums_to_rtt,
+			 test_memory_stays_bounded,
+			 test_reverse_time_order_stays_linear,
+			 test_bases_from_syn_and_skip_bytes,
+			 test_bases_and_flow_from_start_time,
+			 test_unknown_count_ends_with_the_events,
+			 test_server_gap_longer_than_window,
+			 test_no_server_events_keeps_client_columns,
+			 test_push_interface_in_step,
+			 test_row_callback_error_stops_the_run,
+			 test_bad_config_is_rejected)

@@ -1,6 +1,5 @@
 /* The results.csv reader: columns by name, empty = not measured, strict numbers that read the
  * same as strtod (and Python's float), and one clear error for every malformed input. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 
 #include "plot/csvread.h"
 #include "sanitized.h"
+#include "check_main.h"
 
 static char path[64];
 
@@ -56,6 +56,21 @@ static double cell(struct pp_csv *csv, const char *name)
 	return v;
 }
 
+/* The next row is there and its cell of column name holds v. */
+static void expect_row_cell(struct pp_csv *csv, const char *name, double v)
+{
+	ck_assert_int_eq(pp_csv_next(csv), 1);
+	ck_assert_double_eq(cell(csv, name), v);
+}
+
+/* The last row was on line lineno, no row follows; closes csv. */
+static void expect_end(struct pp_csv *csv, int lineno)
+{
+	ck_assert_int_eq(pp_csv_lineno(csv), lineno);
+	ck_assert_int_eq(pp_csv_next(csv), 0);
+	pp_csv_close(csv);
+}
+
 START_TEST(test_columns_are_found_by_name)
 {
 	struct pp_csv *csv = open_text("seq,network_us,rtt_us\n0,1.5,40.25\n1,2.5,41\n");
@@ -63,14 +78,10 @@ START_TEST(test_columns_are_found_by_name)
 	ck_assert_int_eq(pp_csv_ncols(csv), 3);
 	ck_assert_str_eq(pp_csv_name(csv, 2), "rtt_us");
 	ck_assert_int_eq(pp_csv_find(csv, "server_dev_us"), -ENOENT);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "rtt_us"), 40.25);
+	expect_row_cell(csv, "rtt_us", 40.25);
 	ck_assert_double_eq(cell(csv, "network_us"), 1.5);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "rtt_us"), 41);
-	ck_assert_int_eq(pp_csv_lineno(csv), 3);
-	ck_assert_int_eq(pp_csv_next(csv), 0);
-	pp_csv_close(csv);
+	expect_row_cell(csv, "rtt_us", 41);
+	expect_end(csv, 3);
 }
 END_TEST
 
@@ -91,13 +102,9 @@ START_TEST(test_crlf_blank_lines_and_missing_final_newline)
 	struct pp_csv *csv = open_text("\r\nrtt_us,wire_us\r\n1.5,2\r\n\r\n\n3,4.25");
 
 	ck_assert_str_eq(pp_csv_name(csv, 1), "wire_us");
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "wire_us"), 2);
-	ck_assert_int_eq(pp_csv_next(csv), 1);
-	ck_assert_double_eq(cell(csv, "wire_us"), 4.25);
-	ck_assert_int_eq(pp_csv_lineno(csv), 6);
-	ck_assert_int_eq(pp_csv_next(csv), 0);
-	pp_csv_close(csv);
+	expect_row_cell(csv, "wire_us", 2);
+	expect_row_cell(csv, "wire_us", 4.25);
+	expect_end(csv, 6);
 }
 END_TEST
 
@@ -309,31 +316,17 @@ START_TEST(test_fast_path_matches_strtod_bit_for_bit)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("csvread");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_columns_are_found_by_name);
-	tcase_add_test(tc, test_empty_cell_is_not_measured);
-	tcase_add_test(tc, test_crlf_blank_lines_and_missing_final_newline);
-	tcase_add_test(tc, test_row_with_wrong_cell_count_is_an_error);
-	tcase_add_test(tc, test_bad_files_are_refused_at_open);
-	tcase_add_test(tc, test_header_name_with_nul_is_refused);
-	tcase_add_test(tc, test_wide_header_is_checked_in_n_log_n);
-	tcase_add_test(tc, test_overlong_line_is_e2big);
-	tcase_add_test(tc, test_line_just_under_the_limit_reads_whole);
-	tcase_add_test(tc, test_many_rows_across_buffer_refills);
-	tcase_add_test(tc, test_number_grammar);
-	tcase_add_test(tc, test_negative_zero_reads_as_zero);
-	tcase_add_test(tc, test_fast_path_matches_strtod_bit_for_bit);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("csvread", 60,
+	       test_columns_are_found_by_name,
+	       test_empty_cell_is_not_measured,
+	       test_crlf_blank_lines_and_missing_final_newline,
+	       test_row_with_wrong_cell_count_is_an_error,
+	       test_bad_files_are_refused_at_open,
+	       test_header_name_with_nul_is_refused,
+	       test_wide_header_is_checked_in_n_log_n,
+	       test_overlong_line_is_e2big,
+	       test_line_just_under_the_limit_reads_whole,
+	       test_many_rows_across_buffer_refills,
+	       test_number_grammar,
+	       test_negative_zero_reads_as_zero,
+	       test_fast_path_matches_strtod_bit_for_bit)

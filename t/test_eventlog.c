@@ -1,7 +1,6 @@
 /* events.csv: a written event parses back to the same struct (IPv4 and IPv6), the reader skips
  * the header and counts malformed rows, and the parser rejects every kind of bad field. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "collect/eventlog.h"
+#include "check_main.h"
 
 static struct pp_event sample_v4(void)
 {
@@ -177,31 +177,13 @@ START_TEST(test_missing_file_is_an_errno)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("eventlog");
-	TCase *tc = tcase_create("eventlog");
-
-	tcase_add_test(tc, test_point_names_round_trip);
-	tcase_add_test(tc, test_ipv4_event_round_trips);
-	tcase_add_test(tc, test_ipv6_event_round_trips);
-	tcase_add_test(tc, test_unknown_family_is_not_written);
-	tcase_add_test(tc, test_crlf_and_missing_newline_are_accepted);
-	tcase_add_test(tc, test_bad_rows_are_rejected);
-	tcase_add_test(tc, test_overlong_line_is_rejected);
-	tcase_add_test(tc, test_reader_skips_header_and_counts_bad_rows);
-	tcase_add_test(tc, test_missing_file_is_an_errno);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("eventlog", 0,
+	       test_point_names_round_trip,
+	       test_ipv4_event_round_trips,
+	       test_ipv6_event_round_trips,
+	       test_unknown_family_is_not_written,
+	       test_crlf_and_missing_newline_are_accepted,
+	       test_bad_rows_are_rejected,
+	       test_overlong_line_is_rejected,
+	       test_reader_skips_header_and_counts_bad_rows,
+	       test_missing_file_is_an_errno)

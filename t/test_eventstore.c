@@ -1,11 +1,11 @@
 /* The agent's event store: keeps arrival order across chunks, counts what overflows its bound,
  * and serves one connection's events in both directions. */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/eventstore.h"
+#include "check_main.h"
 
 static struct pp_event event(__u32 seq, __u16 sport, __u16 dport, __u8 last_octet_src)
 {
@@ -168,28 +168,10 @@ START_TEST(test_by_time_puts_a_late_batch_back_in_place)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("eventstore");
-	TCase *tc = tcase_create("eventstore");
-
-	tcase_add_test(tc, test_events_keep_arrival_order_across_chunks);
-	tcase_add_test(tc, test_overflow_is_counted_not_stored);
-	tcase_add_test(tc, test_zero_bound_is_refused);
-	tcase_add_test(tc, test_connection_filter_takes_both_directions_only);
-	tcase_add_test(tc, test_foreach_stops_when_asked);
-	tcase_add_test(tc, test_by_time_puts_a_late_batch_back_in_place);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("eventstore", 0,
+	       test_events_keep_arrival_order_across_chunks,
+	       test_overflow_is_counted_not_stored,
+	       test_zero_bound_is_refused,
+	       test_connection_filter_takes_both_directions_only,
+	       test_foreach_stops_when_asked,
+	       test_by_time_puts_a_late_batch_back_in_place)

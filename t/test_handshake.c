@@ -1,11 +1,11 @@
 /* The handshake codecs: round trips, and every malformed or truncated input refused without
  * reading past its end. */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ping/handshake.h"
+#include "check_main.h"
 
 static int encode_hello(uint32_t size, uint64_t count, uint8_t *buf)
 {
@@ -258,37 +258,19 @@ START_TEST(test_status_names)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("handshake");
-	TCase *tc = tcase_create("codec");
-
-	tcase_add_test(tc, test_hello_round_trip);
-	tcase_add_test(tc, test_hello_is_big_endian_with_magic_first);
-	tcase_add_test(tc, test_hello_size_bounds);
-	tcase_add_test(tc, test_hello_bad_magic_is_seen_after_four_bytes);
-	tcase_add_test(tc, test_hello_other_version_is_refused_whatever_follows);
-	tcase_add_test(tc, test_hello_length_bounds);
-	tcase_add_test(tc, test_longer_hello_of_this_version_is_accepted);
-	tcase_add_test(tc, test_truncated_hello_never_decodes);
-	tcase_add_test(tc, test_unknown_flags_are_refused);
-	tcase_add_test(tc, test_encode_refuses_small_buffer_and_bad_length);
-	tcase_add_test(tc, test_reply_round_trip);
-	tcase_add_test(tc, test_reply_reason_is_bounded_and_printable);
-	tcase_add_test(tc, test_reply_malformed);
-	tcase_add_test(tc, test_random_bytes_never_crash_the_decoders);
-	tcase_add_test(tc, test_status_names);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("handshake", 0,
+	       test_hello_round_trip,
+	       test_hello_is_big_endian_with_magic_first,
+	       test_hello_size_bounds,
+	       test_hello_bad_magic_is_seen_after_four_bytes,
+	       test_hello_other_version_is_refused_whatever_follows,
+	       test_hello_length_bounds,
+	       test_longer_hello_of_this_version_is_accepted,
+	       test_truncated_hello_never_decodes,
+	       test_unknown_flags_are_refused,
+	       test_encode_refuses_small_buffer_and_bad_length,
+	       test_reply_round_trip,
+	       test_reply_reason_is_bounded_and_printable,
+	       test_reply_malformed,
+	       test_random_bytes_never_crash_the_decoders,
+	       test_status_names)

@@ -1,11 +1,11 @@
 /* pingpong-client's and pingpong-server's command lines: defaults, bounds, and the one-line
  * reasons given for bad values. */
-#include <check.h>
 #include <errno.h>
 #include <string.h>
 
 #include "ping/client_opts.h"
 #include "ping/server_opts.h"
+#include "check_main.h"
 
 #define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))
@@ -313,39 +313,21 @@ START_TEST(test_server_bad_values)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("opts");
-	TCase *tc = tcase_create("opts");
-
-	tcase_add_test(tc, test_client_defaults);
-	tcase_add_test(tc, test_client_every_option);
-	tcase_add_test(tc, test_client_traces_by_default_with_the_agent_on_port_plus_one);
-	tcase_add_test(tc, test_client_tracing_options);
-	tcase_add_test(tc, test_client_port_65535_has_no_default_control_port);
-	tcase_add_test(tc, test_client_bad_tracing_values);
-	tcase_add_test(tc, test_client_contradicting_options_are_refused);
-	tcase_add_test(tc, test_client_size_zero_is_refused_with_range_and_unit);
-	tcase_add_test(tc, test_client_bad_numbers);
-	tcase_add_test(tc, test_client_requires_addr_and_port);
-	tcase_add_test(tc, test_client_unknown_option_and_stray_argument);
-	tcase_add_test(tc, test_client_help_wins);
-	tcase_add_test(tc, test_client_outputs_must_differ);
-	tcase_add_test(tc, test_client_parses_twice);
-	tcase_add_test(tc, test_server_defaults_and_options);
-	tcase_add_test(tc, test_server_requires_port);
-	tcase_add_test(tc, test_server_bad_values);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("opts", 0,
+	       test_client_defaults,
+	       test_client_every_option,
+	       test_client_traces_by_default_with_the_agent_on_port_plus_one,
+	       test_client_tracing_options,
+	       test_client_port_65535_has_no_default_control_port,
+	       test_client_bad_tracing_values,
+	       test_client_contradicting_options_are_refused,
+	       test_client_size_zero_is_refused_with_range_and_unit,
+	       test_client_bad_numbers,
+	       test_client_requires_addr_and_port,
+	       test_client_unknown_option_and_stray_argument,
+	       test_client_help_wins,
+	       test_client_outputs_must_differ,
+	       test_client_parses_twice,
+	       test_server_defaults_and_options,
+	       test_server_requires_port,
+	       test_server_bad_values)

@@ -1,6 +1,5 @@
 /* The frame parser: every link type and header layout we accept, what we skip, and that no
  * input (cut at any length, or garbage) makes it read outside the captured bytes. */
-#include <check.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "collect/packet.h"
+#include "check_main.h"
 
 /* What a test frame holds; build() lays it out in wire order. */
 struct frame_spec {
@@ -158,59 +158,50 @@ static void assert_flow(const struct pp_event *ev, int family, uint32_t len)
 	ck_assert_uint_eq(ev->ts_ns, 0);
 }
 
-START_TEST(test_ipv4_segment_gives_flow_seq_and_len)
+/* Frames the parser takes whole: each gives back the flow, seq, length and flags it was built
+ * with, whatever the link type, tags and options around them. */
+static const struct parse_case {
+	const char *name;
+	int family;
+	uint32_t payload;
+	int linktype;           /* 0: Ethernet */
+	int vlan_tags;
+	bool qinq;
+	int ip_opt_bytes, tcp_opt_bytes;
+	uint8_t tcp_flags;      /* 0: PSH|ACK */
+} parse_cases[] = {
+	{ "IPv4 segment", PP_AF_INET, 100 },
+	{ "IPv6 segment", PP_AF_INET6, 1000 },
+	{ "IP and TCP options stepped over", PP_AF_INET, 64, .ip_opt_bytes = 40, .tcp_opt_bytes = 40 },
+	{ "VLAN tag skipped", PP_AF_INET, 10, .vlan_tags = 1 },
+	{ "QinQ tags skipped", PP_AF_INET6, 10, .vlan_tags = 2, .qinq = true },
+	{ "Linux cooked, IPv4", PP_AF_INET, 33, PP_DLT_LINUX_SLL },
+	{ "Linux cooked, IPv6", PP_AF_INET6, 33, PP_DLT_LINUX_SLL },
+	{ "Linux cooked v2, IPv4", PP_AF_INET, 33, PP_DLT_LINUX_SLL2 },
+	{ "Linux cooked v2, IPv6", PP_AF_INET6, 33, PP_DLT_LINUX_SLL2 },
+	{ "raw IP, IPv4", PP_AF_INET, 33, PP_DLT_RAW },
+	{ "raw IP, IPv6", PP_AF_INET6, 33, PP_DLT_RAW },
+	{ "IPv4 link type", PP_AF_INET, 5, PP_DLT_IPV4 },
+	{ "IPv6 link type", PP_AF_INET6, 5, PP_DLT_IPV6 },
+	/* timestamps, as Linux sends */
+	{ "pure ACK has zero length", PP_AF_INET, 0, .tcp_opt_bytes = 12, .tcp_flags = PP_TCP_ACK },
+};
+
+START_TEST(test_frame_parses_whole)
 {
-	struct frame_spec s = spec(PP_AF_INET, 100);
+	const struct parse_case *c = &parse_cases[_i];
+	struct frame_spec s = spec(c->family, c->payload);
 	struct pp_event ev;
 
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET, 100);
-	ck_assert_uint_eq(ev.tcp_flags, 0x18);
-}
-END_TEST
-
-START_TEST(test_ipv6_segment_gives_flow_seq_and_len)
-{
-	struct frame_spec s = spec(PP_AF_INET6, 1000);
-	struct pp_event ev;
-
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET6, 1000);
-}
-END_TEST
-
-START_TEST(test_ip_and_tcp_options_are_stepped_over)
-{
-	struct frame_spec s = spec(PP_AF_INET, 64);
-	struct pp_event ev;
-
-	s.ip_opt_bytes = 40;
-	s.tcp_opt_bytes = 40;
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET, 64);
-}
-END_TEST
-
-START_TEST(test_vlan_tag_is_skipped)
-{
-	struct frame_spec s = spec(PP_AF_INET, 10);
-	struct pp_event ev;
-
-	s.vlan_tags = 1;
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET, 10);
-}
-END_TEST
-
-START_TEST(test_qinq_tags_are_skipped)
-{
-	struct frame_spec s = spec(PP_AF_INET6, 10);
-	struct pp_event ev;
-
-	s.vlan_tags = 2;
-	s.qinq = true;
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET6, 10);
+	s.linktype = c->linktype ? c->linktype : s.linktype;
+	s.vlan_tags = c->vlan_tags;
+	s.qinq = c->qinq;
+	s.ip_opt_bytes = c->ip_opt_bytes;
+	s.tcp_opt_bytes = c->tcp_opt_bytes;
+	s.tcp_flags = c->tcp_flags ? c->tcp_flags : s.tcp_flags;
+	ck_assert_msg(parse_spec(&s, &ev) == 0, "%s: refused", c->name);
+	assert_flow(&ev, c->family, c->payload);
+	ck_assert_msg(ev.tcp_flags == s.tcp_flags, "%s: flags 0x%x", c->name, ev.tcp_flags);
 }
 END_TEST
 
@@ -226,33 +217,6 @@ START_TEST(test_too_many_vlan_tags_are_refused)
 }
 END_TEST
 
-START_TEST(test_cooked_and_raw_link_types)
-{
-	const int types[] = { PP_DLT_LINUX_SLL, PP_DLT_LINUX_SLL2, PP_DLT_RAW };
-	struct pp_event ev;
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		for (int family = PP_AF_INET; family <= PP_AF_INET6; family += PP_AF_INET6 - PP_AF_INET) {
-			struct frame_spec s = spec(family, 33);
-
-			s.linktype = types[i];
-			ck_assert_int_eq(parse_spec(&s, &ev), 0);
-			assert_flow(&ev, family, 33);
-		}
-	}
-	{
-		struct frame_spec s = spec(PP_AF_INET, 5);
-
-		s.linktype = PP_DLT_IPV4;
-		ck_assert_int_eq(parse_spec(&s, &ev), 0);
-		s = spec(PP_AF_INET6, 5);
-		s.linktype = PP_DLT_IPV6;
-		ck_assert_int_eq(parse_spec(&s, &ev), 0);
-		assert_flow(&ev, PP_AF_INET6, 5);
-	}
-}
-END_TEST
-
 START_TEST(test_unknown_link_type_is_refused)
 {
 	struct frame_spec s = spec(PP_AF_INET, 5);
@@ -262,19 +226,6 @@ START_TEST(test_unknown_link_type_is_refused)
 
 	ck_assert_int_eq(pp_packet_parse(b, n, n, 147, &ev), -EPROTONOSUPPORT);
 	free(b);
-}
-END_TEST
-
-START_TEST(test_pure_ack_has_zero_len)
-{
-	struct frame_spec s = spec(PP_AF_INET, 0);
-	struct pp_event ev;
-
-	s.tcp_flags = 0x10;
-	s.tcp_opt_bytes = 12; /* timestamps, as Linux sends */
-	ck_assert_int_eq(parse_spec(&s, &ev), 0);
-	assert_flow(&ev, PP_AF_INET, 0);
-	ck_assert_uint_eq(ev.tcp_flags, 0x10);
 }
 END_TEST
 
@@ -627,40 +578,19 @@ START_TEST(test_pcap_file_with_vlan_frames)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("packet");
-	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_ipv4_segment_gives_flow_seq_and_len);
-	tcase_add_test(tc, test_ipv6_segment_gives_flow_seq_and_len);
-	tcase_add_test(tc, test_ip_and_tcp_options_are_stepped_over);
-	tcase_add_test(tc, test_vlan_tag_is_skipped);
-	tcase_add_test(tc, test_qinq_tags_are_skipped);
-	tcase_add_test(tc, test_too_many_vlan_tags_are_refused);
-	tcase_add_test(tc, test_cooked_and_raw_link_types);
-	tcase_add_test(tc, test_unknown_link_type_is_refused);
-	tcase_add_test(tc, test_pure_ack_has_zero_len);
-	tcase_add_test(tc, test_ethernet_padding_is_not_payload);
-	tcase_add_test(tc, test_gso_frame_len_comes_from_ip_length);
-	tcase_add_test(tc, test_big_tcp_zero_ip_length_uses_wire_length);
-	tcase_add_test(tc, test_ip_length_beyond_frame_is_malformed);
-	tcase_add_test(tc, test_inconsistent_lengths_are_malformed);
-	tcase_add_test(tc, test_ipv4_fragments_are_refused);
-	tcase_add_test(tc, test_ipv6_extension_headers_are_skipped);
-	tcase_add_test(tc, test_not_tcp_is_skipped);
-	tcase_add_test(tc, test_truncated_at_every_length);
-	tcase_add_test(tc, test_garbage_is_refused_without_overread);
-	tcase_add_test(tc, test_mutated_frames_are_handled_without_overread);
-	tcase_add_test(tc, test_pcap_file_round_trip);
-	tcase_add_test(tc, test_pcap_file_with_vlan_frames);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS_AND_TABLE("packet", 60, test_frame_parses_whole, parse_cases,
+			 test_too_many_vlan_tags_are_refused,
+			 test_unknown_link_type_is_refused,
+			 test_ethernet_padding_is_not_payload,
+			 test_gso_frame_len_comes_from_ip_length,
+			 test_big_tcp_zero_ip_length_uses_wire_length,
+			 test_ip_length_beyond_frame_is_malformed,
+			 test_inconsistent_lengths_are_malformed,
+			 test_ipv4_fragments_are_refused,
+			 test_ipv6_extension_headers_are_skipped,
+			 test_not_tcp_is_skipped,
+			 test_truncated_at_every_length,
+			 test_garbage_is_refused_without_overread,
+			 test_mutated_frames_are_handled_without_overread,
+			 test_pcap_file_round_trip,
+			 test_pcap_file_with_vlan_frames)

@@ -1,11 +1,11 @@
 /* The control channel's frame codec: round trips, the exact wire bytes, every truncation,
  * and rejection of bad magic, versions, lengths and field values. */
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/proto.h"
+#include "check_main.h"
 
 static struct pp_flow_key v4_key(void)
 {
@@ -433,30 +433,16 @@ START_TEST(test_flow_direction)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("proto");
-	TCase *tc = tcase_create("proto");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_fetch_round_trip);
-	tcase_add_test(tc, test_fetch_wire_bytes);
-	tcase_add_test(tc, test_events_round_trip);
-	tcase_add_test(tc, test_event_is_encoded_field_by_field);
-	tcase_add_test(tc, test_end_and_error_round_trip);
-	tcase_add_test(tc, test_every_truncation_is_incomplete);
-	tcase_add_test(tc, test_every_truncated_payload_is_rejected);
-	tcase_add_test(tc, test_small_buffers_are_refused);
-	tcase_add_test(tc, test_bad_headers_are_rejected);
-	tcase_add_test(tc, test_bad_payload_fields_are_rejected);
-	tcase_add_test(tc, test_random_input_never_crashes);
-	tcase_add_test(tc, test_flow_direction);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("proto", 60,
+	       test_fetch_round_trip,
+	       test_fetch_wire_bytes,
+	       test_events_round_trip,
+	       test_event_is_encoded_field_by_field,
+	       test_end_and_error_round_trip,
+	       test_every_truncation_is_incomplete,
+	       test_every_truncated_payload_is_rejected,
+	       test_small_buffers_are_refused,
+	       test_bad_headers_are_rejected,
+	       test_bad_payload_fields_are_rejected,
+	       test_random_input_never_crashes,
+	       test_flow_direction)

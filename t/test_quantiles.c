@@ -1,5 +1,4 @@
 /* The percentile table and the CDF's quantile grid: what both plot backends print and draw. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +8,7 @@
 
 #include "plot/quantiles.h"
 #include "common/stats.h"
+#include "check_main.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -146,23 +146,10 @@ START_TEST(test_nines_axis)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("quantiles");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_radix_sort_matches_qsort);
-	tcase_add_test(tc, test_parse_percentiles_lists);
-	tcase_add_test(tc, test_table_has_fixed_columns_and_rounding);
-	tcase_add_test(tc, test_table_values_are_the_shared_percentile);
-	tcase_add_test(tc, test_grid_is_dense_in_the_tail);
-	tcase_add_test(tc, test_nines_axis);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("quantiles", 0,
+	       test_radix_sort_matches_qsort,
+	       test_parse_percentiles_lists,
+	       test_table_has_fixed_columns_and_rounding,
+	       test_table_values_are_the_shared_percentile,
+	       test_grid_is_dense_in_the_tail,
+	       test_nines_axis)

@@ -1,6 +1,5 @@
 /* results.csv: the header, empty cells for what was not measured, exact microseconds, and
  * the file appearing only when complete (no file after an abort or a full disk). */
-#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +10,14 @@
 #include <unistd.h>
 
 #include "analyze/results.h"
+#include "check_main.h"
 
+/* The header the README documents, column by column, as its own check on results.c's copy. */
 static const char header[] =
-	"seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,"
-	"client_dev_us,wire_us,server_dev_us,rtt_app_us,retransmitted,incomplete,"
-	"ping_seq,pong_seq,"
+	"seq,rtt_us,"
+	"client_stack_us,network_us,server_stack_us,server_app_us,"
+	"client_dev_us,wire_us,server_dev_us,"
+	"rtt_app_us,retransmitted,incomplete,ping_seq,pong_seq,"
 	"c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,c_recv_ns,"
 	"s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_recv_ns,s_send_ns,s_xmit_ns,s_wire_tx_ns\n";
 
@@ -291,13 +293,4 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_MAIN(suite)

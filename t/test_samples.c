@@ -1,6 +1,4 @@
-/* Loading latency components from results.csv, and the output file that appears whole or not
- * at all. */
-#include <check.h>
+/* Loading latency components from results.csv. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/outfile.h"
 #include "plot/samples.h"
+#include "check_main.h"
 
 static char path[64];
 
@@ -95,27 +93,28 @@ START_TEST(test_bad_cell_names_line_column_and_text)
 }
 END_TEST
 
-START_TEST(test_text_in_an_unused_column_is_ignored)
+/* text loads, with this many rows and as many rtt samples. */
+static void expect_rtt_rows(const char *text, size_t rows)
 {
 	enum pp_component comps[] = { PP_RTT };
 	struct pp_samples s;
 	struct pp_samples_error err;
 
-	ck_assert_int_eq(load("host,rtt_us\nalpha,1\nbeta,2\n", comps, 1, false, &s, &err), 0);
-	ck_assert_uint_eq(s.col[0].n, 2);
+	ck_assert_int_eq(load(text, comps, 1, false, &s, &err), 0);
+	ck_assert_uint_eq(s.rows, rows);
+	ck_assert_uint_eq(s.col[0].n, rows);
 	pp_samples_free(&s);
+}
+
+START_TEST(test_text_in_an_unused_column_is_ignored)
+{
+	expect_rtt_rows("host,rtt_us\nalpha,1\nbeta,2\n", 2);
 }
 END_TEST
 
 START_TEST(test_header_only_has_no_rows)
 {
-	enum pp_component comps[] = { PP_RTT };
-	struct pp_samples s;
-	struct pp_samples_error err;
-
-	ck_assert_int_eq(load("seq,rtt_us\n", comps, 1, false, &s, &err), 0);
-	ck_assert_uint_eq(s.rows, 0);
-	pp_samples_free(&s);
+	expect_rtt_rows("seq,rtt_us\n", 0);
 }
 END_TEST
 
@@ -129,64 +128,10 @@ START_TEST(test_component_names)
 }
 END_TEST
 
-START_TEST(test_outfile_commit_renames_into_place)
-{
-	struct pp_outfile out;
-	char target[] = "/tmp/test_outfile.XXXXXX", final[64];
-	struct stat st;
-	FILE *f;
-
-	ck_assert_ptr_nonnull(mkdtemp(target));
-	snprintf(final, sizeof(final), "%s/plot.png", target);
-	ck_assert_int_eq(pp_outfile_begin(&out, final), 0);
-	ck_assert_int_ne(access(final, F_OK), 0);
-	f = fopen(out.tmp, "w");
-	fputs("image", f);
-	fclose(f);
-	ck_assert_int_eq(pp_outfile_commit(&out), 0);
-	ck_assert_int_eq(stat(final, &st), 0);
-	ck_assert_int_eq(st.st_size, 5);
-	ck_assert_int_eq(st.st_mode & 0777, 0666 & ~umask(022));
-	unlink(final);
-	rmdir(target);
-}
-END_TEST
-
-START_TEST(test_outfile_empty_or_aborted_leaves_nothing)
-{
-	struct pp_outfile out;
-	char target[] = "/tmp/test_outfile.XXXXXX", final[64];
-
-	ck_assert_ptr_nonnull(mkdtemp(target));
-	snprintf(final, sizeof(final), "%s/plot.svg", target);
-	ck_assert_int_eq(pp_outfile_begin(&out, final), 0);
-	ck_assert_int_eq(pp_outfile_commit(&out), -ENODATA);
-	ck_assert_int_eq(pp_outfile_begin(&out, final), 0);
-	pp_outfile_abort(&out);
-	ck_assert_int_eq(rmdir(target), 0); /* empty: no temporary file, no output */
-	ck_assert_int_eq(pp_outfile_begin(&out, "/nonexistent/dir/plot.png"), -ENOENT);
-}
-END_TEST
-
-int main(void)
-{
-	Suite *s = suite_create("samples");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_components_load_by_name_in_any_order);
-	tcase_add_test(tc, test_missing_column_is_absent_unless_required);
-	tcase_add_test(tc, test_bad_cell_names_line_column_and_text);
-	tcase_add_test(tc, test_text_in_an_unused_column_is_ignored);
-	tcase_add_test(tc, test_header_only_has_no_rows);
-	tcase_add_test(tc, test_component_names);
-	tcase_add_test(tc, test_outfile_commit_renames_into_place);
-	tcase_add_test(tc, test_outfile_empty_or_aborted_leaves_nothing);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("samples", 0,
+	       test_components_load_by_name_in_any_order,
+	       test_missing_column_is_absent_unless_required,
+	       test_bad_cell_names_line_column_and_text,
+	       test_text_in_an_unused_column_is_ignored,
+	       test_header_only_has_no_rows,
+	       test_component_names)

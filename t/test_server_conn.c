@@ -1,6 +1,5 @@
 /* One server connection end to end over a socketpair: the handshake's refusals, the echo,
  * the reply delay, and a misbehaving client costing only its connection. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ping/handshake.h"
 #include "common/net.h"
 #include "ping/client_loop.h"
+#include "check_main.h"
 
 struct server {
 	pthread_t thread;
@@ -172,7 +172,7 @@ START_TEST(test_garbage_gets_bad_magic)
 	struct pp_hs_reply reply;
 	ssize_t n;
 
-	ck_assert_int_eq(pp_write_full(cfd, "GET / HTTP/1.0\r\n\r\n", 18), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "GET / HTTP/1.0\r\n\r\n", 18), 0);
 	n = recv(cfd, buf, sizeof(buf), MSG_WAITALL);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(pp_hs_reply_decode(buf, (size_t)n, &reply), 0);
@@ -194,7 +194,7 @@ START_TEST(test_other_version_is_refused_naming_ours)
 	pp_hello_init(&hello, 64, 1, 0);
 	hello.version = 2;
 	len = pp_hello_encode(&hello, buf, sizeof(buf));
-	ck_assert_int_eq(pp_write_full(cfd, buf, (size_t)len), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, buf, (size_t)len), 0);
 	len = (int)recv(cfd, buf, sizeof(buf), MSG_WAITALL);
 	ck_assert_int_eq(pp_hs_reply_decode(buf, (size_t)len, &reply), 0);
 	ck_assert_uint_eq(reply.status, PP_HS_BAD_VERSION);
@@ -238,7 +238,7 @@ START_TEST(test_client_vanishing_mid_message)
 	struct pp_hs_reply reply;
 
 	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
-	ck_assert_int_eq(pp_write_full(cfd, "half", 4), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "half", 4), 0);
 	finish(&s, cfd);
 	ck_assert_int_eq(s.res.end, PP_SERVER_CONN_VANISHED);
 }
@@ -254,7 +254,7 @@ START_TEST(test_client_stalling_mid_message_is_dropped_by_the_watchdog)
 
 	ck_assert_int_eq(pp_watchdog_start(&dog, &s.watch, s.fd, 300000000ULL), 0);
 	ck_assert_int_eq(pp_client_hello(cfd, 100, 5, &reply), 0);
-	ck_assert_int_eq(pp_write_full(cfd, "half", 4), 0);
+	ck_assert_int_eq(pp_sock_write_full(cfd, "half", 4), 0);
 	pthread_join(s.thread, NULL);
 	pp_watchdog_stop(&dog);
 	ck_assert_int_eq(s.res.end, PP_SERVER_CONN_IDLE);
@@ -292,44 +292,61 @@ START_TEST(test_client_not_taking_pongs_is_dropped_after_send_timeout)
 }
 END_TEST
 
+/* A fake server's opening: takes the hello, answers ok, takes the first 16-byte ping. */
+static void take_hello_and_ping(int fd)
+{
+	uint8_t reply[PP_HS_REPLY_MAX], buf[PP_HS_HELLO_LEN];
+	int len = pp_hs_reply_encode(PP_HS_OK, NULL, reply, sizeof(reply));
+
+	pp_sock_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
+	pp_sock_write_full(fd, reply, (size_t)len);
+	pp_sock_read_full(fd, buf, 16, NULL);
+}
+
 /* A server that takes the hello and the first ping, then says nothing. */
 static void *mute_server(void *arg)
 {
-	int fd = *(int *)arg;
-	uint8_t buf[PP_HS_HELLO_LEN + 16];
-	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
-
-	pp_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_write_full(fd, buf, (size_t)len);
-	pp_read_full(fd, buf, 16, NULL);
+	take_hello_and_ping(*(int *)arg);
 	return NULL;
 }
 
-START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
+/* One exchange of 16-byte messages by a client against a fake server (peer, in a thread),
+ * with a 300 ms watchdog if asked: the loop's result, *done its exchanges. */
+static int client_against(void *(*peer)(void *), bool watchdog, uint64_t *done)
 {
 	struct pp_hs_reply reply;
 	struct pp_client_loop loop;
 	struct pp_watch watch;
 	struct pp_watchdog dog;
 	pthread_t thread;
-	uint64_t done;
-	int sv[2];
+	int sv[2], rc;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pthread_create(&thread, NULL, mute_server, &sv[1]);
+	pthread_create(&thread, NULL, peer, &sv[1]);
 	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), 0);
 	ck_assert_int_eq(pp_client_loop_init(&loop, sv[0], 16), 0);
-	pp_watch_init(&watch);
-	ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
 	loop.stop = &no_stop;
-	loop.watch = &watch;
-	/* the watchdog's doing (no clock read: without it the recv would hang to the tcase timeout) */
-	ck_assert_int_eq(pp_client_loop_run(&loop, 1, NULL, &done), -ETIMEDOUT);
-	pp_watchdog_stop(&dog);
+	if (watchdog) {
+		pp_watch_init(&watch);
+		ck_assert_int_eq(pp_watchdog_start(&dog, &watch, sv[0], 300000000ULL), 0);
+		loop.watch = &watch;
+	}
+	rc = pp_client_loop_run(&loop, 1, NULL, done);
+	if (watchdog)
+		pp_watchdog_stop(&dog);
 	pp_client_loop_free(&loop);
 	pthread_join(thread, NULL);
 	close(sv[0]);
 	close(sv[1]);
+	return rc;
+}
+
+START_TEST(test_missing_pong_is_a_timeout_from_the_client_watchdog)
+{
+	uint64_t done;
+
+	/* the watchdog's doing (no clock read: without it the recv would hang to the tcase timeout) */
+	ck_assert_int_eq(client_against(mute_server, true, &done), -ETIMEDOUT);
 }
 END_TEST
 
@@ -382,36 +399,20 @@ END_TEST
 static void *wrong_echo(void *arg)
 {
 	int fd = *(int *)arg;
-	uint8_t buf[PP_HS_HELLO_LEN + 16];
-	int len = pp_hs_reply_encode(PP_HS_OK, NULL, buf, sizeof(buf));
+	uint8_t pong[16];
 
-	pp_read_full(fd, buf, PP_HS_HELLO_LEN, NULL);
-	pp_write_full(fd, buf, (size_t)len);
-	pp_read_full(fd, buf, 16, NULL);
-	memset(buf, 'z', 16);
-	pp_write_full(fd, buf, 16);
+	take_hello_and_ping(fd);
+	memset(pong, 'z', sizeof(pong));
+	pp_sock_write_full(fd, pong, sizeof(pong));
 	return NULL;
 }
 
 START_TEST(test_pong_that_is_not_the_ping_is_an_error)
 {
-	struct pp_hs_reply reply;
-	struct pp_client_loop loop;
-	pthread_t thread;
 	uint64_t done;
-	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	pthread_create(&thread, NULL, wrong_echo, &sv[1]);
-	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), 0);
-	ck_assert_int_eq(pp_client_loop_init(&loop, sv[0], 16), 0);
-	loop.stop = &no_stop;
-	ck_assert_int_eq(pp_client_loop_run(&loop, 1, NULL, &done), -EBADMSG);
+	ck_assert_int_eq(client_against(wrong_echo, false, &done), -EBADMSG);
 	ck_assert_uint_eq(done, 0);
-	pp_client_loop_free(&loop);
-	pthread_join(thread, NULL);
-	close(sv[0]);
-	close(sv[1]);
 }
 END_TEST
 
@@ -421,7 +422,7 @@ START_TEST(test_hello_answered_by_something_else_is_eproto)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(pp_write_full(sv[1], "HTTP/1.1 400 Bad Request\r\n", 26), 0);
+	ck_assert_int_eq(pp_sock_write_full(sv[1], "HTTP/1.1 400 Bad Request\r\n", 26), 0);
 	ck_assert_int_eq(pp_client_hello(sv[0], 16, 1, &reply), -EPROTO);
 	close(sv[0]);
 	close(sv[1]);
@@ -448,41 +449,22 @@ START_TEST(test_interval_spaces_the_exchanges)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("echo");
-	TCase *tc = tcase_create("echo");
-
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client);
-	tcase_add_test(tc, test_spin_stops_when_asked_and_returns_when_readable);
-	tcase_add_test(tc, test_echoes_every_message_then_ends_cleanly);
-	tcase_add_test(tc, test_size_out_of_bounds_is_refused_with_a_reason);
-	tcase_add_test(tc, test_garbage_gets_bad_magic);
-	tcase_add_test(tc, test_other_version_is_refused_naming_ours);
-	tcase_add_test(tc, test_message_larger_than_budget_is_busy);
-	tcase_add_test(tc, test_silent_client_costs_its_connection_only);
-	tcase_add_test(tc, test_client_vanishing_mid_message);
-	tcase_add_test(tc, test_client_stalling_mid_message_is_dropped_by_the_watchdog);
-	tcase_add_test(tc, test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one);
-	tcase_add_test(tc, test_client_not_taking_pongs_is_dropped_after_send_timeout);
-	tcase_add_test(tc, test_missing_pong_is_a_timeout_from_the_client_watchdog);
-	tcase_add_test(tc, test_more_messages_than_announced_ends_the_connection);
-	tcase_add_test(tc, test_reply_delay_spun_and_slept);
-	tcase_add_test(tc, test_pong_that_is_not_the_ping_is_an_error);
-	tcase_add_test(tc, test_hello_answered_by_something_else_is_eproto);
-	tcase_add_test(tc, test_interval_spaces_the_exchanges);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("echo", 20,
+	       test_spinning_ends_echo_and_the_watchdog_still_ends_a_silent_client,
+	       test_spin_stops_when_asked_and_returns_when_readable,
+	       test_echoes_every_message_then_ends_cleanly,
+	       test_size_out_of_bounds_is_refused_with_a_reason,
+	       test_garbage_gets_bad_magic,
+	       test_other_version_is_refused_naming_ours,
+	       test_message_larger_than_budget_is_busy,
+	       test_silent_client_costs_its_connection_only,
+	       test_client_vanishing_mid_message,
+	       test_client_stalling_mid_message_is_dropped_by_the_watchdog,
+	       test_idle_client_is_dropped_by_the_watchdog_but_not_a_busy_one,
+	       test_client_not_taking_pongs_is_dropped_after_send_timeout,
+	       test_missing_pong_is_a_timeout_from_the_client_watchdog,
+	       test_more_messages_than_announced_ends_the_connection,
+	       test_reply_delay_spun_and_slept,
+	       test_pong_that_is_not_the_ping_is_an_error,
+	       test_hello_answered_by_something_else_is_eproto,
+	       test_interval_spaces_the_exchanges)

@@ -1,11 +1,11 @@
 /* The stacked view's RTT split: parts come from whole exchanges, so each bar adds up. */
-#include <check.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "plot/stacksplit.h"
 #include "common/stats.h"
+#include "check_main.h"
 
 #define ROWS 20000
 
@@ -92,21 +92,8 @@ START_TEST(test_window_size)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("stacksplit");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, test_split_parts_sum_to_their_rtt);
-	tcase_add_test(tc, test_bar_is_near_its_percentile);
-	tcase_add_test(tc, test_incomplete_rows_are_left_out);
-	tcase_add_test(tc, test_window_size);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("stacksplit", 0,
+	       test_split_parts_sum_to_their_rtt,
+	       test_bar_is_near_its_percentile,
+	       test_incomplete_rows_are_left_out,
+	       test_window_size)

@@ -1,6 +1,5 @@
 /* The summary: percentiles from known samples, what was measured and lost stated first, and
  * the JSON carrying the same numbers as the text. */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "analyze/correlate.h"
 #include "analyze/summary.h"
+#include "check_main.h"
 
 static struct pp_summary *one_to_hundred_us(void)
 {
@@ -45,6 +45,17 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* text holds every string of has and none of lacks (NULL-ended lists, STRINGS(...); NULL for
+ * none); a miss names the string and shows the text. */
+#define STRINGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+static void expect_text(const char *text, const char *const *has, const char *const *lacks)
+{
+	for (; has && *has; has++)
+		ck_assert_msg(strstr(text, *has), "no \"%s\" in:\n%s", *has, text);
+	for (; lacks && *lacks; lacks++)
+		ck_assert_msg(!strstr(text, *lacks), "\"%s\" in:\n%s", *lacks, text);
+}
+
 START_TEST(test_percentiles_of_one_to_hundred)
 {
 	struct pp_summary *s = one_to_hundred_us();
@@ -79,9 +90,7 @@ START_TEST(test_what_was_measured_comes_before_numbers)
 	ck_assert(lost < strstr(text, "component/us"));
 	ck_assert(strstr(text, "component/us") < strstr(text, "rtt_app"));
 	/* Everything was there: no line about absent data. */
-	ck_assert_ptr_null(strstr(text, "not traced"));
-	ck_assert_ptr_null(strstr(text, "server events"));
-	ck_assert_ptr_null(strstr(text, "wire capture"));
+	expect_text(text, NULL, STRINGS("not traced", "server events", "wire capture"));
 	free(text);
 	pp_summary_free(s);
 }
@@ -96,10 +105,8 @@ START_TEST(test_absent_tracing_and_server_events_are_said)
 	ck_assert_ptr_nonnull(strstr(text, "kernel points: not traced"));
 	ck_assert_ptr_nonnull(strstr(text, "server events: none; server_stack, server_app and "
 				     "network are empty"));
-	ck_assert_ptr_nonnull(strstr(text, "wire capture: off"));
-	/* No row for a component without samples. */
-	ck_assert_ptr_null(strstr(text, "\nrtt "));
-	ck_assert_ptr_null(strstr(text, "client_stack "));
+	/* no row for a component without samples */
+	expect_text(text, STRINGS("wire capture: off"), STRINGS("\nrtt ", "client_stack "));
 	free(text);
 	pp_summary_free(s);
 }
@@ -117,10 +124,9 @@ START_TEST(test_every_component_of_a_traced_row)
 	row.ts[C_RECV] = 45000;
 	ck_assert_int_eq(pp_summary_add(s, &row), 0);
 	text = print(s, &info);
-	ck_assert_ptr_nonnull(strstr(text, "\nrtt                   1      44.000"));
-	ck_assert_ptr_nonnull(strstr(text, "\nserver_app            1       0.000"));
-	ck_assert_ptr_nonnull(strstr(text, "\nclient_stack          1      44.000"));
-	ck_assert_ptr_nonnull(strstr(text, "\nrtt "));
+	expect_text(text, STRINGS("\nrtt                   1      44.000",
+				  "\nserver_app            1       0.000",
+				  "\nclient_stack          1      44.000", "\nrtt "), NULL);
 	ck_assert(strstr(text, "\nrtt ") < strstr(text, "\nrtt_app "));
 	free(text);
 	pp_summary_free(s);
@@ -153,13 +159,10 @@ START_TEST(test_json_has_the_same_numbers)
 	close(fd);
 	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
 	json = slurp(path);
-	ck_assert_ptr_nonnull(strstr(json, "\"what\": \"say \\\"hi\\\"\\\\\\u000a\""));
-	ck_assert_ptr_nonnull(strstr(json, "\"exchanges\": 100,"));
-	ck_assert_ptr_nonnull(strstr(json, "\"lost_samples\": { \"client\": 0, \"server\": 4 }"));
-	ck_assert_ptr_nonnull(strstr(json, "\"traced\": false,"));
-	ck_assert_ptr_nonnull(strstr(json, "\"server_events\": false,"));
-	ck_assert_ptr_nonnull(strstr(json, "\"unit\": \"us\""));
-	ck_assert_ptr_nonnull(strstr(json, "\"run_ns\": { \"start\": 1000, \"end\": 20001000 },"));
+	expect_text(json, STRINGS("\"what\": \"say \\\"hi\\\"\\\\\\u000a\"", "\"exchanges\": 100,",
+				  "\"lost_samples\": { \"client\": 0, \"server\": 4 }",
+				  "\"traced\": false,", "\"server_events\": false,", "\"unit\": \"us\"",
+				  "\"run_ns\": { \"start\": 1000, \"end\": 20001000 },"), NULL);
 	ck_assert_ptr_nonnull(strstr(json, "\"rtt_app\": { \"samples\": 100, \"p50\": 50.500, "
 				     "\"p90\": 90.100, \"p99\": 99.010, \"p99.9\": 99.901, "
 				     "\"max\": 100.000, \"mean\": 50.500 }"));
@@ -227,8 +230,7 @@ START_TEST(test_json_without_samples_is_still_an_object)
 	close(fd);
 	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
 	json = slurp(path);
-	ck_assert_ptr_nonnull(strstr(json, "\"what\": \"\""));
-	ck_assert_ptr_nonnull(strstr(json, "\"components\": {}\n}\n"));
+	expect_text(json, STRINGS("\"what\": \"\"", "\"components\": {}\n}\n"), NULL);
 	free(json);
 	unlink(path);
 	pp_summary_free(s);
@@ -261,32 +263,14 @@ START_TEST(test_adding_after_printing_resorts)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("summary");
-	TCase *tc = tcase_create("summary");
-
-	tcase_add_test(tc, test_percentiles_of_one_to_hundred);
-	tcase_add_test(tc, test_what_was_measured_comes_before_numbers);
-	tcase_add_test(tc, test_absent_tracing_and_server_events_are_said);
-	tcase_add_test(tc, test_every_component_of_a_traced_row);
-	tcase_add_test(tc, test_empty_summary_says_no_samples);
-	tcase_add_test(tc, test_json_has_the_same_numbers);
-	tcase_add_test(tc, test_incomplete_rows_name_the_points_they_lack);
-	tcase_add_test(tc, test_json_without_samples_is_still_an_object);
-	tcase_add_test(tc, test_json_to_missing_directory_fails_without_a_file);
-	tcase_add_test(tc, test_adding_after_printing_resorts);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("summary", 0,
+	       test_percentiles_of_one_to_hundred,
+	       test_what_was_measured_comes_before_numbers,
+	       test_absent_tracing_and_server_events_are_said,
+	       test_every_component_of_a_traced_row,
+	       test_empty_summary_says_no_samples,
+	       test_json_has_the_same_numbers,
+	       test_incomplete_rows_name_the_points_they_lack,
+	       test_json_without_samples_is_still_an_object,
+	       test_json_to_missing_directory_fails_without_a_file,
+	       test_adding_after_printing_resorts)

@@ -7,16 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/control.h"
+#include "model/conn.h"
 #include "analyze/correlate.h"
 #include "collect/eventlog.h"
 #include "analyze/results.h"
 #include "analyze/summary.h"
 
 #define PROG "pingpong-analyze"
-#define MAX_SIZE (1u << 24)
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
 
 struct options {
 	uint32_t size;                /* 0 = the client's most common send length */
@@ -100,7 +97,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	while ((opt = getopt_long(argc, argv, "s:n:o:j:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (parse_u64(optarg, MAX_SIZE, &v) || !v)
+			if (parse_u64(optarg, PP_MSG_SIZE_MAX, &v) || !v)
 				return bad("--size", "1..16777216 bytes", optarg);
 			o->size = (uint32_t)v;
 			break;
@@ -233,7 +230,7 @@ static int scan_client(const struct options *o, struct client_scan *cs)
 			}
 			count_send(cs, &ev);
 		}
-		if ((ev.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && cs->nsyn < MAX_SYNS)
+		if (pp_event_is_opening_syn(&ev) && cs->nsyn < MAX_SYNS)
 			cs->syns[cs->nsyn++] = ev;
 		if (ev.point == PP_WIRE_TX || ev.point == PP_WIRE_RX)
 			cs->capture = true;
@@ -369,7 +366,7 @@ static int analyze(const struct options *o)
 	}
 	size_stat = find_len(&cs, o->size);
 	cfg.size = o->size ? o->size : size_stat ? size_stat->len : 0;
-	if (!cfg.size || cfg.size > MAX_SIZE) {
+	if (!cfg.size || cfg.size > PP_MSG_SIZE_MAX) {
 		fprintf(stderr, PROG ": cannot tell the message size from %s: give --size\n", o->client_log);
 		goto out;
 	}

@@ -15,7 +15,7 @@
 #include "analyze/client_correlate.h"
 #include "ping/client_opts.h"
 #include "collect/client_trace.h"
-#include "agent/control.h"
+#include "collect/fetch.h"
 #include "common/net.h"
 #include "ping/client_loop.h"
 #include "common/privdrop.h"
@@ -43,7 +43,7 @@ static void setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	pp_control_set_abort_flag(&stop_signal); /* a mute agent must not hold a Ctrl-C for 5 s */
+	pp_net_set_abort_flag(&stop_signal); /* a mute agent must not hold a Ctrl-C for 5 s */
 }
 
 struct run {

@@ -17,6 +17,7 @@
 #include "agent/agent_opts.h"
 #include "agent/agent_serve.h"
 #include "agent/control.h"
+#include "common/net.h"
 #include "collect/eventlog.h"
 #include "agent/eventstore.h"
 #include "common/privdrop.h"
@@ -61,7 +62,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
-	pp_control_set_abort_flag(&stop_signal); /* a stalled control client must not delay us */
+	pp_net_set_abort_flag(&stop_signal); /* a stalled control client must not delay us */
 }
 
 static double now_s(void)

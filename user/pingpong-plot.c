@@ -14,7 +14,7 @@
 
 #include "plot/csvread.h"
 #include "plot/gnuplot.h"
-#include "common/outfile.h"
+#include "common/atomic_file.h"
 #include "plot/plotfiles.h"
 #include "plot/quantiles.h"
 #include "plot/samples.h"
@@ -323,7 +323,7 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char dir[4096], params[4200], title[512], in[4096];
-	struct pp_outfile out;
+	struct pp_atomic_file out;
 	struct pp_plot_opts popts;
 	int err;
 
@@ -332,7 +332,7 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 		fprintf(stderr, PROG ": cannot make a temporary directory %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	err = pp_outfile_begin(&out, o->output);
+	err = pp_atomic_open(&out, o->output);
 	if (err) {
 		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(-err));
 		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -341,7 +341,7 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 	snprintf(in, sizeof(in), "%s", o->input);
 	snprintf(title, sizeof(title), "%s: %zu exchange%s", basename(in), s->rows, s->rows == 1 ? "" : "s");
 	popts = (struct pp_plot_opts){
-		.term = o->term, .output = out.tmp, .title = o->title ? o->title : title,
+		.term = o->term, .output = out.tmp_path, .title = o->title ? o->title : title,
 		.logx = o->logx, .pct = o->pct, .npct = o->npct,
 	};
 	err = o->stacked ? pp_write_stack_files(dir, bar, o->npct, &popts) : pp_write_cdf_files(dir, s, &popts);
@@ -354,11 +354,11 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 		fprintf(stderr, PROG ": interrupted; %s not written\n", o->output);
 	else if (err)
 		fprintf(stderr, PROG ": gnuplot failed on %s; %s not written\n", script, o->output);
-	else if ((err = pp_outfile_commit(&out)))
+	else if ((err = pp_atomic_commit_nonempty(&out)))
 		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output,
 			err == -ENODATA ? "gnuplot produced nothing" : strerror(-err));
 	if (err)
-		pp_outfile_abort(&out);
+		pp_atomic_abort(&out);
 	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return err ? 1 : 0;
 }

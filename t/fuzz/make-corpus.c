@@ -169,7 +169,7 @@ static void eventlog_corpus(void)
 	log_file("client_v4.csv", false, true);
 	log_file("client_v6.csv", true, true);
 	log_file("no_header.csv", false, false);
-	syn.tcp_flags = 0x02;
+	syn.tcp_flags = PP_TCP_SYN;
 	pp_eventlog_write(f, &syn);
 	fputc('\0', f);
 	fclose(f);

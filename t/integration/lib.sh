@@ -45,6 +45,24 @@ require_root() {
 	fi
 }
 
+# require_built PROG...: each program (a path, or a name under $BUILD) is built.
+require_built() {
+	local prog
+	for prog in "$@"; do
+		case $prog in */*) ;; *) prog=$BUILD/$prog ;; esac
+		[ -x "$prog" ] || fail "$prog is not built (make)"
+	done
+}
+
+# wait_for_log FILE PATTERN: up to 5 s for a line of FILE that matches PATTERN; 1 if none came.
+wait_for_log() {
+	for _ in $(seq 1 50); do
+		grep -q "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 fail() {
 	echo "  FAIL $TEST_NAME: $*"
 	PP_FAILED=1

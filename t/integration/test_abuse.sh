@@ -8,9 +8,7 @@
 PYTHON=${PYTHON:-python3}
 ABUSE=$ROOT/t/integration/abuse.py
 PORT=7500
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 
 tb_up
 tb_bg server "$BUILD/pingpong-ebpf" -- "$BUILD/pingpong-server" --port $PORT 2>"$TMP/agent.err"

@@ -17,9 +17,7 @@ MODE=split
 AGENT=$BUILD/pingpong-ebpf
 COUNT=${COUNT:-2000}
 MIN_OK=$((COUNT * 99 / 100))
-for prog in "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
-	[ -x "$prog" ] || fail "$prog is not built (make)"
-done
+require_built "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"
 
 # One line of counts for a results.csv: the checks below read it. Timestamps are integer ns
 # below 2^53, exact in awk's doubles.

@@ -201,9 +201,7 @@ done
 check "c: --stacked with --logx -> 2" refuses 2 c --input "$bad/good.csv" --output "$bad/new.png" --stacked --logx
 
 # ---- a results.csv from a real testbed run: agent + client, 2000 x 1024 B, with capture ----
-for prog in "$BUILD/pingpong-ebpf" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
-	[ -x "$prog" ] || fail "$prog is not built (make)"
-done
+require_built "$BUILD/pingpong-ebpf" "$BUILD/pingpong-server" "$BUILD/pingpong-client"
 tb_up
 port=23100
 tb_bg server "$BUILD/pingpong-ebpf" --port "$port" -- "$BUILD/pingpong-server" --port "$port" 2>"$TMP/agent.err"

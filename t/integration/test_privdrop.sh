@@ -8,9 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 command -v bpftool >/dev/null || fail "bpftool not found"
 
 fdinfo_ids() { # PID KEY: the BPF prog_id / link_id a process holds

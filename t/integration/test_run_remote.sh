@@ -8,9 +8,7 @@
 
 SSHD=/usr/sbin/sshd
 COUNT=2000 PORT=12600
-for prog in pingpong-ebpf pingpong-server pingpong-client pingpong-plot; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client pingpong-plot
 [ -x "$SSHD" ] || fail "$SSHD is missing (apt-get install openssh-server)"
 command -v ssh-keygen >/dev/null || fail "ssh-keygen is missing (apt-get install openssh-client)"
 

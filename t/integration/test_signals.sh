@@ -8,9 +8,7 @@
 AGENT=$BUILD/pingpong-ebpf
 CLIENT=$BUILD/pingpong-client
 PYTHON=${PYTHON:-python3}
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 command -v bpftool >/dev/null || fail "bpftool not found"
 trap 'umount "$TMP/full" 2>/dev/null; cleanup' EXIT
 

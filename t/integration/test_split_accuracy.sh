@@ -16,9 +16,7 @@
 
 AGENT=$BUILD/pingpong-ebpf RELAY=$BUILD/wire-delay
 COUNT=1000 ROUNDS=3 BASE_US=50 D=500
-for prog in "$AGENT" "$RELAY" "$BUILD/pingpong-server" "$BUILD/pingpong-client"; do
-	[ -x "$prog" ] || fail "$prog is not built (make)"
-done
+require_built "$AGENT" "$RELAY" "$BUILD/pingpong-server" "$BUILD/pingpong-client"
 PY=/usr/bin/python3
 
 port=22000
@@ -48,11 +46,8 @@ start_relay() { # delay_us
 	tb_bg router "$RELAY" --delay-us "$1" --base-us "$BASE_US" "$PP_TESTBED-rc" "$PP_TESTBED-rs" \
 		2>"$TMP/relay-$1.log"
 	RELAY_PID=$!
-	for _ in $(seq 1 50); do
-		grep -q relaying "$TMP/relay-$1.log" && return 0
-		sleep 0.1
-	done
-	fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
+	wait_for_log "$TMP/relay-$1.log" relaying ||
+		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
 }
 
 # run NAME: one client run of $COUNT x 1024 B, no capture; $TMP/NAME.{csv,json,txt,err}.

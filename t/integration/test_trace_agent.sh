@@ -7,9 +7,7 @@
 
 AGENT=$BUILD/pingpong-ebpf
 PYTHON=${PYTHON:-python3}
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 command -v bpftool >/dev/null || fail "bpftool not found"
 
 prog_ids_of() { # PID: the ids of the BPF programs a process holds

@@ -24,9 +24,7 @@ for arg in "$@"; do
 done
 PYTHON=${PYTHON:-python3}
 AGENT=$BUILD/pingpong-ebpf
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 command -v "$PYTHON" >/dev/null || fail "$PYTHON not found"
 
 # A throwaway echo pair whose system calls can be chosen (pingpong uses send/recv only):

@@ -6,9 +6,7 @@
 
 AGENT=$BUILD/pingpong-ebpf
 COUNT=${COUNT:-100000}
-for prog in pingpong-ebpf pingpong-server pingpong-client; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client
 lost_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* lost samples' | cut -d' ' -f1; }
 events_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* events' | cut -d' ' -f1; }
 

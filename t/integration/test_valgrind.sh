@@ -9,9 +9,7 @@ PORT=7600
 VG=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
 	--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --vgdb=no)
 command -v valgrind >/dev/null || fail "valgrind not found"
-for prog in pingpong-ebpf pingpong-server pingpong-client pingpong-analyze pingpong-plot; do
-	[ -x "$BUILD/$prog" ] || fail "$BUILD/$prog is not built (make)"
-done
+require_built pingpong-ebpf pingpong-server pingpong-client pingpong-analyze pingpong-plot
 vg_clean() { # LOG: valgrind wrote no error or leak record
 	! grep -q '^==[0-9]*== [A-Z0-9]' "$1"
 }

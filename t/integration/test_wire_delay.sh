@@ -33,11 +33,8 @@ check "an unknown interface is a runtime error (1)" test $? -eq 1
 start_relay() {
 	tb_bg router "$RELAY" --delay-us "$1" "$IF_A" "$IF_B" 2>"$TMP/relay-$1.log"
 	RELAY_PID=$!
-	for _ in $(seq 1 50); do
-		grep -q relaying "$TMP/relay-$1.log" && return 0
-		sleep 0.1
-	done
-	fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
+	wait_for_log "$TMP/relay-$1.log" relaying ||
+		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
 }
 
 stop_relay() {

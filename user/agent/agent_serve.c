@@ -139,9 +139,10 @@ void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, i
 				nanosleep(&wait, NULL);
 				pp_capture_dispatch(s->capture, store_wire_event, s);
 			}
-			if (pp_control_server_serve_one(s->control) < 0)
-				fprintf(stderr, PROG ": control request: %s\n",
-					pp_control_server_error(s->control));
+			struct pp_err err = { 0 };
+
+			if (pp_control_server_serve_one(s->control, &err) < 0)
+				fprintf(stderr, PROG ": control request: %s\n", pp_err_text(&err));
 		} else if (s->capture && fds[i].fd == pp_capture_fd(s->capture)) {
 			pp_capture_dispatch(s->capture, store_wire_event, s);
 		}

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/control.h"
+#include "collect/fetch.h"
 #include "analyze/correlate.h"
 #include "pingpong.h"
 

@@ -15,29 +15,34 @@ struct point_map {
 	bool first_byte;    /* send: the call holding the message's first byte */
 };
 
-/* Each point of a host sees one direction only: the client sends pings and receives pongs. */
-static const struct point_map point_maps[2][PP_POINT_MAX] = {
-	[PP_CLIENT] = {
-		[0] = { -1, 0, false },
-		[PP_SEND]    = { C_SEND,    PING, true },
-		[PP_XMIT]    = { C_XMIT,    PING, false },
-		[PP_WIRE_TX] = { C_WIRE_TX, PING, false },
-		[PP_WIRE_RX] = { C_WIRE_RX, PONG, false },
-		[PP_RX]      = { C_RX,      PONG, false },
-		[PP_TCP]     = { C_TCP,     PONG, false },
-		[PP_RECV]    = { C_RECV,    PONG, false },
-	},
-	[PP_SERVER] = {
-		[0] = { -1, 0, false },
-		[PP_SEND]    = { S_SEND,    PONG, true },
-		[PP_XMIT]    = { S_XMIT,    PONG, false },
-		[PP_WIRE_TX] = { S_WIRE_TX, PONG, false },
-		[PP_WIRE_RX] = { S_WIRE_RX, PING, false },
-		[PP_RX]      = { S_RX,      PING, false },
-		[PP_TCP]     = { S_TCP,     PING, false },
-		[PP_RECV]    = { S_RECV,    PING, false },
-	},
+/* Each point of a host sees one direction only: the client sends pings and receives pongs, the
+ * server the other way round, so a point's stream on the server is the other one. */
+static const struct {
+	int8_t slot[2];         /* [enum pp_host] */
+	uint8_t client_stream;
+	bool first_byte;
+} points[PP_POINT_MAX] = {
+	[0]          = { { -1, -1 }, 0, false },
+	[PP_SEND]    = { { C_SEND, S_SEND }, PING, true },
+	[PP_XMIT]    = { { C_XMIT, S_XMIT }, PING, false },
+	[PP_WIRE_TX] = { { C_WIRE_TX, S_WIRE_TX }, PING, false },
+	[PP_WIRE_RX] = { { C_WIRE_RX, S_WIRE_RX }, PONG, false },
+	[PP_RX]      = { { C_RX, S_RX }, PONG, false },
+	[PP_TCP]     = { { C_TCP, S_TCP }, PONG, false },
+	[PP_RECV]    = { { C_RECV, S_RECV }, PONG, false },
 };
+
+/* point: 1..PP_POINT_MAX-1. */
+static struct point_map point_map(int host, int point)
+{
+	uint8_t stream = points[point].client_stream;
+
+	return (struct point_map){
+		.slot = points[point].slot[host],
+		.stream = host == PP_CLIENT ? stream : (uint8_t)(1 - stream),
+		.first_byte = points[point].first_byte,
+	};
+}
 
 /* Points where several events on one byte mean a retransmission (or a duplicate arrival). */
 static const bool slot_is_packet[PP_NSLOTS] = {
@@ -47,8 +52,6 @@ static const bool slot_is_packet[PP_NSLOTS] = {
 
 #define CELL_EMPTY UINT64_MAX
 #define DERIVE_LOOKAHEAD 64     /* client events after the first candidates, for per-CPU reorder */
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
 /* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
@@ -119,7 +122,7 @@ int pp_correlate_slot(enum pp_host host, int point)
 {
 	if ((host != PP_CLIENT && host != PP_SERVER) || point <= 0 || point >= PP_POINT_MAX)
 		return -1;
-	return point_maps[host][point].slot;
+	return point_map(host, point).slot;
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -268,7 +271,7 @@ static int span(struct pp_correlator *c, int host, int stream, const struct pp_e
 
 static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
-	const struct point_map *m;
+	struct point_map m;
 	enum pp_flow_dir dir;
 	int64_t d, end, r_first, r_last;
 
@@ -276,13 +279,13 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		c->st.events_bad++;
 		return 0;
 	}
-	m = &point_maps[host][ev->point];
+	m = point_map(host, ev->point);
 	if (!c->st.flow_known) {
 		c->st.events_unplaced++;
 		return 0;
 	}
 	dir = pp_flow_dir(&c->st.flow, ev);
-	if (dir != (m->stream == PING ? PP_DIR_TO_SERVER : PP_DIR_TO_CLIENT)) {
+	if (dir != (m.stream == PING ? PP_DIR_TO_SERVER : PP_DIR_TO_CLIENT)) {
 		c->st.events_foreign++;
 		return 0;
 	}
@@ -290,11 +293,11 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		c->st.events_no_payload++;
 		return 0;
 	}
-	if (!c->base_known[m->stream]) {
+	if (!c->base_known[m.stream]) {
 		c->st.events_unplaced++;
 		return 0;
 	}
-	if (!span(c, host, m->stream, ev, &d, &end, &r_first, &r_last))
+	if (!span(c, host, m.stream, ev, &d, &end, &r_first, &r_last))
 		return drain(c);
 	/* A host a whole window ahead: the oldest exchanges go out with what they have, which
 	 * keeps memory bounded; pp_correlate_run keeps the hosts in step so this stays rare. */
@@ -302,14 +305,14 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		for (int64_t n = r_last - c->window + 1; n > 0; n--)
 			if (emit(c, true))
 				return c->error;
-		if (!span(c, host, m->stream, ev, &d, &end, &r_first, &r_last))
+		if (!span(c, host, m.stream, ev, &d, &end, &r_first, &r_last))
 			return drain(c);
 	}
 	for (int64_t r = r_first; r <= r_last; r++) {
 		int64_t lo = r * c->size, hi = lo + c->size;
-		int64_t target = m->first_byte ? lo : hi - 1;
+		int64_t target = m.first_byte ? lo : hi - 1;
 		uint64_t ex = c->cur + (uint64_t)r;
-		struct cell *cl = cell_of(c, m->slot, ex);
+		struct cell *cl = cell_of(c, m.slot, ex);
 		int64_t overlap = min64(end, hi) - max64(d, lo);
 
 		if (cl->ex != ex)
@@ -575,12 +578,12 @@ static const struct pp_event *earliest(const struct pp_correlator *c, int point,
 static const struct pp_event *last_syn(const struct pp_correlator *c, enum pp_flow_dir want)
 {
 	const struct pp_event *found = NULL;
-	uint8_t ack = want == PP_DIR_TO_SERVER ? 0 : TCP_ACK;
+	uint8_t ack = want == PP_DIR_TO_SERVER ? 0 : PP_TCP_ACK;
 
 	for (size_t i = 0; i < c->nbuf; i++) {
 		const struct pp_event *ev = &c->buf[i].ev;
 
-		if (c->buf[i].host == PP_CLIENT && (ev->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | ack) &&
+		if (c->buf[i].host == PP_CLIENT && (ev->tcp_flags & (PP_TCP_SYN | PP_TCP_ACK)) == (PP_TCP_SYN | ack) &&
 		    pp_flow_dir(&c->st.flow, ev) == want)
 			found = ev;
 	}
@@ -685,7 +688,7 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
 	uint32_t max_window;
 
 	*out = NULL;
-	if (!cfg->size || cfg->size > (1u << 24) || (cfg->have_flow && !pp_flow_key_valid(&cfg->flow)))
+	if (!cfg->size || cfg->size > PP_MSG_SIZE_MAX || (cfg->have_flow && !pp_flow_key_valid(&cfg->flow)))
 		return -EINVAL;
 	if (cfg->window_exchanges & (cfg->window_exchanges - 1))
 		return -EINVAL;

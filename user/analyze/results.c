@@ -46,7 +46,7 @@ _Static_assert(sizeof(slot_cols) / sizeof(slot_cols[0]) == PP_NSLOTS, "every poi
 static int flush(struct pp_results *r)
 {
 	if (!r->err && r->used)
-		r->err = pp_write_all(r->file.fd, r->buf, r->used);
+		r->err = pp_atomic_write(&r->file, r->buf, r->used);
 	r->used = 0;
 	return r->err;
 }

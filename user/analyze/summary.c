@@ -236,7 +236,7 @@ int pp_summary_write_json(struct pp_summary *s, const struct pp_summary_info *in
 	}
 	rc = pp_atomic_open(&file, path);
 	if (!rc) {
-		rc = pp_write_all(file.fd, text, len);
+		rc = pp_atomic_write(&file, text, len);
 		if (rc)
 			pp_atomic_abort(&file);
 		else

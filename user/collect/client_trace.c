@@ -19,8 +19,6 @@
 
 #define CHUNK_EVENTS 8192              /* 640 KiB per chunk */
 #define CAPTURE_DRAIN_EXTRA_MS 50      /* past the batch time, for the ring's last block */
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
 
 struct pp_client_trace {
 	struct pp_trace *trace;
@@ -323,7 +321,7 @@ bool pp_client_trace_isn(const struct pp_client_trace *ct, uint32_t *isn)
 
 	/* the latest SYN: a retransmitted SYN carries the same seq anyway */
 	for (size_t i = n; i-- > 0;)
-		if ((ev[i].tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+		if ((ev[i].tcp_flags & (PP_TCP_SYN | PP_TCP_ACK)) == PP_TCP_SYN &&
 		    pp_flow_dir(&ct->flow, &ev[i]) == PP_DIR_TO_SERVER) {
 			*isn = ev[i].seq;
 			return true;

@@ -197,9 +197,9 @@ uint64_t pp_eventlog_bad_rows(const struct pp_eventlog_reader *r)
 
 void pp_eventlog_close(struct pp_eventlog_reader *r)
 {
-	if (!r)
-		return;
-	fclose(r->f);
-	free(r->line);
+	if (r) {
+		fclose(r->f);
+		free(r->line);
+	}
 	free(r);
 }

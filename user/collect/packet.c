@@ -95,15 +95,36 @@ static int skip_vlan_tags(const uint8_t *buf, size_t caplen, size_t *off, uint16
 	return 0;
 }
 
+/* Both versions: the fixed header is captured and says this version. 0, -ENODATA, -EINVAL. */
+static int ip_fixed_header(const uint8_t *ip, size_t avail, size_t fixed, unsigned version)
+{
+	if (avail < fixed)
+		return -ENODATA;
+	return ip[0] >> 4 == version ? 0 : -EINVAL;
+}
+
+/* Both versions, once the lengths checked out: a TCP packet's family and addresses (source
+ * at addrs, destination right after it). */
+static int ip_tcp_addresses(uint8_t protocol, uint8_t family, const uint8_t *addrs, size_t addr_len,
+			    struct pp_event *out)
+{
+	if (protocol != IPPROTO_TCP_)
+		return -EPROTONOSUPPORT;
+	out->family = family;
+	memcpy(out->saddr, addrs, addr_len);
+	memcpy(out->daddr, addrs + addr_len, addr_len);
+	return 0;
+}
+
 /* On return *ip_len is the IP header plus payload in bytes, *hdr_len the IP header alone.
  * A length field of 0 is what BIG TCP (over 64 KiB) writes; only then is wirelen used. */
 static int parse_ipv4(const uint8_t *ip, size_t avail, size_t wire_avail, struct pp_event *out,
 		      size_t *hdr_len, size_t *ip_len)
 {
-	if (avail < 20)
-		return -ENODATA;
-	if (ip[0] >> 4 != 4)
-		return -EINVAL;
+	int err = ip_fixed_header(ip, avail, 20, 4);
+
+	if (err)
+		return err;
 	*hdr_len = (size_t)(ip[0] & 0x0f) * 4;
 	if (*hdr_len < 20)
 		return -EINVAL;
@@ -114,12 +135,7 @@ static int parse_ipv4(const uint8_t *ip, size_t avail, size_t wire_avail, struct
 		return -EINVAL;
 	if (be16(ip + 6) & 0x3fff) /* MF set or a fragment offset: seq and len would be wrong */
 		return -EPROTONOSUPPORT;
-	if (ip[9] != IPPROTO_TCP_)
-		return -EPROTONOSUPPORT;
-	out->family = PP_AF_INET;
-	memcpy(out->saddr, ip + 12, 4);
-	memcpy(out->daddr, ip + 16, 4);
-	return 0;
+	return ip_tcp_addresses(ip[9], PP_AF_INET, ip + 12, 4, out);
 }
 
 /* Extension headers (hop-by-hop, routing, fragment, ...) are not walked: such packets are
@@ -127,20 +143,15 @@ static int parse_ipv4(const uint8_t *ip, size_t avail, size_t wire_avail, struct
 static int parse_ipv6(const uint8_t *ip, size_t avail, size_t wire_avail, struct pp_event *out,
 		      size_t *hdr_len, size_t *ip_len)
 {
-	if (avail < 40)
-		return -ENODATA;
-	if (ip[0] >> 4 != 6)
-		return -EINVAL;
+	int err = ip_fixed_header(ip, avail, 40, 6);
+
+	if (err)
+		return err;
 	*hdr_len = 40;
 	*ip_len = be16(ip + 4) ? 40 + (size_t)be16(ip + 4) : wire_avail;
 	if (*ip_len < 40 || *ip_len > wire_avail)
 		return -EINVAL;
-	if (ip[6] != IPPROTO_TCP_)
-		return -EPROTONOSUPPORT;
-	out->family = PP_AF_INET6;
-	memcpy(out->saddr, ip + 8, 16);
-	memcpy(out->daddr, ip + 24, 16);
-	return 0;
+	return ip_tcp_addresses(ip[6], PP_AF_INET6, ip + 8, 16, out);
 }
 
 /* Only the fixed 20 bytes are read; options need not be captured. */

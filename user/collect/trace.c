@@ -38,7 +38,6 @@ struct pp_trace {
 	uint64_t unflushed;     /* events the last flush could not reach (a CPU we may not run on) */
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
-	struct pp_config cfg;    /* as set in the kernel */
 	int ncpus;
 };
 
@@ -183,16 +182,26 @@ static int own_netns_ino(__u32 *ino)
 	return 0;
 }
 
+/* What is fixed for the whole run goes into the object's read-only data, before the load. */
+static int set_load_knobs(struct pp_trace *t, const struct pp_trace_opts *o)
+{
+	__u32 netns_ino = o->netns_ino;
+	int err;
+
+	if (!netns_ino && (err = own_netns_ino(&netns_ino)) < 0)
+		return err;
+	t->skel->rodata->pp_netns_ino = netns_ino;
+	t->skel->rodata->pp_keep_acks = o->keep_acks;
+	t->skel->rodata->pp_all_tgids = o->all_tgids;
+	return 0;
+}
+
+/* The filter maps, after the load and before the attach. */
 static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 {
-	struct pp_config cfg = { .netns_ino = o->netns_ino };
-	__u32 zero = 0;
 	size_t i;
 	int err;
 
-	if (!cfg.netns_ino && (err = own_netns_ino(&cfg.netns_ino)) < 0)
-		return err;
-	cfg.flags = (o->keep_acks ? PP_CFG_KEEP_ACKS : 0) | (o->all_tgids ? PP_CFG_ALL_TGIDS : 0);
 	for (i = 0; i < o->n_ports; i++) {
 		__u32 word = o->ports[i] >> 6;
 		__u64 bits = 0;
@@ -207,11 +216,7 @@ static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 	for (i = 0; i < o->n_tgids; i++)
 		if ((err = pp_trace_add_tgid(t, o->tgids[i])) < 0)
 			return fail(err, "setting the process filter failed: %s", strerror(-err));
-	/* last: until the config exists every program returns at once */
-	t->cfg = cfg;
-	err = bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &cfg, sizeof(cfg),
-				   BPF_ANY);
-	return err < 0 ? fail(err, "setting the filter config failed: %s", strerror(-err)) : 0;
+	return 0;
 }
 
 static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_header *hdr)
@@ -283,6 +288,8 @@ static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o)
 		bpf_program__set_autoload(t->skel->progs.on_exit, false);
 	}
 	if ((err = check_tracepoints(t->skel->obj)) < 0)
+		return err;
+	if ((err = set_load_knobs(t, o)) < 0)
 		return err;
 	err = pingpong_bpf__load(t->skel);
 	if (err == -EPERM)
@@ -371,9 +378,8 @@ static int set_flush_tid(struct pp_trace *t, __u32 tid)
 {
 	__u32 zero = 0;
 
-	t->cfg.flush_tid = tid;
-	return bpf_map__update_elem(t->skel->maps.pp_config, &zero, sizeof(zero), &t->cfg,
-				    sizeof(t->cfg), BPF_ANY);
+	return bpf_map__update_elem(t->skel->maps.pp_flush_tid, &zero, sizeof(zero), &tid,
+				    sizeof(tid), BPF_ANY);
 }
 
 /* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
@@ -57,12 +58,12 @@ int pp_atomic_open(struct pp_atomic_file *f, const char *path)
 	return 0;
 }
 
-int pp_write_all(int fd, const void *buf, size_t len)
+int pp_atomic_write(struct pp_atomic_file *f, const void *buf, size_t len)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t rc = write(fd, p, len);
+		ssize_t rc = write(f->fd, p, len);
 
 		if (rc < 0 && errno == EINTR)
 			continue;
@@ -118,6 +119,35 @@ int pp_atomic_commit(struct pp_atomic_file *f)
 	}
 	pp_atomic_abort(f);
 	return rc;
+}
+
+int pp_atomic_commit_nonempty(struct pp_atomic_file *f)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	/* Look at what is under the temp name now: the writer may have replaced our file. */
+	if (f->fd >= 0 && *f->tmp_path) {
+		fd = open(f->tmp_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			pp_atomic_abort(f);
+			return rc;
+		}
+		close(f->fd);
+		f->fd = fd;
+	}
+	if (f->fd < 0)
+		rc = -EBADF;
+	else if (fstat(f->fd, &st) < 0)
+		rc = -errno;
+	else if (st.st_size == 0)
+		rc = -ENODATA;
+	if (rc) {
+		pp_atomic_abort(f);
+		return rc;
+	}
+	return pp_atomic_commit(f);
 }
 
 void pp_atomic_abort(struct pp_atomic_file *f)

@@ -1,5 +1,5 @@
-/* Sockets and addresses for the client and the server: resolution, listen, connect with a
- * timeout, and full-length reads and writes. */
+/* Sockets and addresses for every program: resolution, listen, connect with a timeout, and
+ * full-length reads and writes on blocking and on non-blocking sockets (net.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,7 +144,8 @@ int pp_set_timeouts(int fd, int recv_timeout_ms, int send_timeout_ms)
 	return 0;
 }
 
-static int listen_one(const struct pp_addr *a)
+/* v6only: 1 or 0 sets IPV6_V6ONLY on an IPv6 socket, -1 leaves the system's default. */
+static int listen_addr(const struct pp_addr *a, int v6only, int backlog)
 {
 	int fd, one = 1, err;
 
@@ -152,16 +153,13 @@ static int listen_one(const struct pp_addr *a)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (a->ss.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (const struct sockaddr *)&a->ss, a->len) || listen(fd, 128)) {
+	    (a->ss.ss_family == AF_INET6 && v6only >= 0 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) ||
+	    bind(fd, (const struct sockaddr *)&a->ss, a->len) || listen(fd, backlog)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	/* Accepted sockets inherit TCP_NODELAY from the listener on Linux; each connection
-	 * sets it again anyway. */
-	pp_set_nodelay(fd);
 	return fd;
 }
 
@@ -175,7 +173,8 @@ int pp_listen(const char *bind_host, uint16_t port, int *fds, size_t max)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n_addrs && (size_t)n_fds < max; i++) {
-		int fd = listen_one(&addrs[i]);
+		/* IPv6 sockets V6ONLY, so that IPv4 gets its own */
+		int fd = listen_addr(&addrs[i], 1, 128);
 
 		if (fd < 0) {
 			/* All-address listening tolerates a missing family (IPv6 disabled). */
@@ -183,6 +182,9 @@ int pp_listen(const char *bind_host, uint16_t port, int *fds, size_t max)
 				first_err = fd;
 			continue;
 		}
+		/* Accepted sockets inherit TCP_NODELAY from the listener on Linux; each connection
+		 * sets it again anyway. */
+		pp_set_nodelay(fd);
 		fds[n_fds++] = fd;
 	}
 	if (n_fds == 0)
@@ -203,13 +205,60 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Non-blocking connect, then poll for at most timeout_ms (restarted after EINTR with the
- * time that is left). */
-static int connect_one(const struct pp_addr *a, int timeout_ms)
+int64_t pp_net_deadline_ms(int timeout_ms)
+{
+	return now_ms() + timeout_ms;
+}
+
+static volatile sig_atomic_t *abort_flag;
+
+void pp_net_set_abort_flag(volatile sig_atomic_t *flag)
+{
+	abort_flag = flag;
+}
+
+static bool aborted(void)
+{
+	return abort_flag && *abort_flag;
+}
+
+/* Slices of a wait: a stop signal that lands just before poll is still seen within this. */
+#define ABORT_CHECK_MS 100
+
+/* Waits until fd is ready for events: for timeout_ms, or until deadline_ms when that is >= 0.
+ * abortable: -EINTR once the abort flag is set; else a signal only restarts the wait with the
+ * time that is left. 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int timeout_ms, int64_t deadline_ms, bool abortable)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t end = deadline_ms >= 0 ? deadline_ms : now_ms() + timeout_ms;
+	int n;
+
+	do {
+		int64_t left = end - now_ms();
+		int wait_ms = left <= 0 ? 0 : (int)left;
+
+		if (abortable && aborted())
+			return -EINTR;
+		if (abortable && abort_flag && wait_ms > ABORT_CHECK_MS)
+			wait_ms = ABORT_CHECK_MS;
+		n = poll(&p, 1, wait_ms);
+		if (n == 0 && now_ms() < end)
+			n = -1, errno = EINTR; /* a slice ended: look at the flag, wait on */
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/* Non-blocking connect, then a wait of at most timeout_ms; the socket comes back blocking
+ * unless nonblocking (then the wait is abortable too, as every wait of such a socket is). */
+static int connect_one(const struct pp_addr *a, int timeout_ms, bool nonblocking)
 {
 	int fd, err = 0, flags;
 	socklen_t err_len = sizeof(err);
-	int64_t deadline = now_ms() + timeout_ms;
 
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
 	if (fd < 0)
@@ -222,25 +271,8 @@ static int connect_one(const struct pp_addr *a, int timeout_ms)
 		err = -errno;
 		goto fail;
 	}
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		int64_t left = deadline - now_ms();
-		int rc;
-
-		if (left <= 0) {
-			err = -ETIMEDOUT;
-			goto fail;
-		}
-		rc = poll(&pfd, 1, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0) {
-			err = -errno;
-			goto fail;
-		}
-		if (rc > 0)
-			break;
-	}
+	if ((err = wait_fd(fd, POLLOUT, timeout_ms, -1, nonblocking)) < 0)
+		goto fail;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len)) {
 		err = -errno;
 		goto fail;
@@ -250,6 +282,8 @@ static int connect_one(const struct pp_addr *a, int timeout_ms)
 		goto fail;
 	}
 connected:
+	if (nonblocking)
+		return fd;
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)) {
 		err = -errno;
@@ -266,7 +300,7 @@ int pp_connect(const struct pp_addr *addrs, size_t n, int timeout_ms, struct pp_
 	int rc = -ENOENT;
 
 	for (size_t i = 0; i < n; i++) {
-		rc = connect_one(&addrs[i], timeout_ms);
+		rc = connect_one(&addrs[i], timeout_ms, false);
 		if (rc >= 0) {
 			if (used)
 				*used = addrs[i];
@@ -276,7 +310,7 @@ int pp_connect(const struct pp_addr *addrs, size_t n, int timeout_ms, struct pp_
 	return rc;
 }
 
-int pp_read_full(int fd, void *buf, size_t len, size_t *done)
+int pp_sock_read_full(int fd, void *buf, size_t len, size_t *done)
 {
 	size_t got = 0;
 	int err = 0;
@@ -318,7 +352,7 @@ int pp_spin_until_readable(int fd, volatile sig_atomic_t *stop)
 	}
 }
 
-int pp_write_full(int fd, const void *buf, size_t len)
+int pp_sock_write_full(int fd, const void *buf, size_t len)
 {
 	size_t sent = 0;
 
@@ -332,6 +366,115 @@ int pp_write_full(int fd, const void *buf, size_t len)
 		if (errno == EINTR)
 			continue;
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	return 0;
+}
+
+int pp_listen_one(const char *addr, uint16_t port)
+{
+	struct pp_addr a = { 0 };
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a.ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&a.ss;
+	int fd;
+
+	if (addr && inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		a.len = sizeof(*a6);
+		return listen_addr(&a, -1, 16);
+	}
+	if (addr) {
+		if (inet_pton(AF_INET, addr, &a4->sin_addr) != 1)
+			return -EINVAL;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		a.len = sizeof(*a4);
+		return listen_addr(&a, -1, 16);
+	}
+	/* every address: one IPv6 socket that takes IPv4 too, or IPv4 alone without IPv6 */
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = htons(port);
+	a6->sin6_addr = in6addr_any;
+	a.len = sizeof(*a6);
+	if ((fd = listen_addr(&a, 0, 16)) != -EAFNOSUPPORT)
+		return fd;
+	memset(&a, 0, sizeof(a));
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons(port);
+	a4->sin_addr.s_addr = htonl(INADDR_ANY);
+	a.len = sizeof(*a4);
+	return listen_addr(&a, -1, 16);
+}
+
+int pp_connect_numeric(const char *addr, uint16_t port, int timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	struct pp_addr a = { 0 };
+	char service[8];
+
+	snprintf(service, sizeof(service), "%u", port);
+	if (getaddrinfo(addr, service, &hints, &ai) != 0)
+		return -EINVAL;
+	if (ai->ai_addrlen > sizeof(a.ss)) {
+		freeaddrinfo(ai);
+		return -EINVAL;
+	}
+	memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
+	a.len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return connect_one(&a, timeout_ms, true);
+}
+
+/* After a recv/send on a non-blocking socket failed with errno: 0 to try again (a signal, or
+ * the socket became ready within the wait), -EINTR once the abort flag is set, else -errno or
+ * -ETIMEDOUT. */
+static int wait_to_retry(int fd, short events, int timeout_ms, int64_t deadline_ms)
+{
+	if (errno == EINTR)
+		return aborted() ? -EINTR : 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return wait_fd(fd, events, timeout_ms, deadline_ms, true);
+}
+
+int pp_sock_read_timed(int fd, void *buf, size_t len, int timeout_ms, int64_t deadline_ms)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+		int err;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET; /* the peer hung up in the middle of a frame */
+		if ((err = wait_to_retry(fd, POLLIN, timeout_ms, deadline_ms)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+int pp_sock_write_timed(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		/* MSG_NOSIGNAL: a peer that went away must not kill us with SIGPIPE */
+		ssize_t n = send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int err;
+
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if ((err = wait_to_retry(fd, POLLOUT, timeout_ms, -1)) < 0)
+			return err;
 	}
 	return 0;
 }

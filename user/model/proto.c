@@ -132,17 +132,25 @@ struct rcur {
 	bool ok;
 };
 
+/* Both cursors: n more bytes from *pos of size bytes: their offset, or SIZE_MAX (and *ok false
+ * from then on) when they do not fit. */
+static size_t take(bool *ok, size_t *pos, size_t size, size_t n)
+{
+	size_t at = *pos;
+
+	if (!*ok || size - at < n) {
+		*ok = false;
+		return SIZE_MAX;
+	}
+	*pos += n;
+	return at;
+}
+
 static uint8_t *wtake(struct wcur *w, size_t n)
 {
-	uint8_t *at;
+	size_t at = take(&w->ok, &w->pos, w->cap, n);
 
-	if (!w->ok || w->cap - w->pos < n) {
-		w->ok = false;
-		return NULL;
-	}
-	at = w->p + w->pos;
-	w->pos += n;
-	return at;
+	return at == SIZE_MAX ? NULL : w->p + at;
 }
 
 static void put_u8(struct wcur *w, uint8_t v)
@@ -185,15 +193,9 @@ static void put_bytes(struct wcur *w, const void *src, size_t n)
 
 static const uint8_t *rtake(struct rcur *r, size_t n)
 {
-	const uint8_t *at;
+	size_t at = take(&r->ok, &r->pos, r->len, n);
 
-	if (!r->ok || r->len - r->pos < n) {
-		r->ok = false;
-		return NULL;
-	}
-	at = r->p + r->pos;
-	r->pos += n;
-	return at;
+	return at == SIZE_MAX ? NULL : r->p + at;
 }
 
 static uint8_t get_u8(struct rcur *r)

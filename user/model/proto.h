@@ -27,6 +27,9 @@ enum pp_flow_dir {
 	PP_DIR_TO_CLIENT = 2, /* server -> client (the pong) */
 };
 
+/* Takes one event; 0 to go on, a negative errno to stop. */
+typedef int (*pp_emit_fn)(void *emit_ctx, const struct pp_event *ev);
+
 enum pp_flow_dir pp_flow_dir(const struct pp_flow_key *key, const struct pp_event *ev);
 bool pp_flow_key_valid(const struct pp_flow_key *key);
 /* The key of ev's connection, taking ev's source as the client if to_server. */
@@ -50,6 +53,8 @@ const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t siz
 #define PP_PROTO_ERROR_TEXT_MAX 200
 #define PP_PROTO_MAX_PAYLOAD  (4 + PP_PROTO_EVENT_LEN * PP_PROTO_MAX_BATCH)
 #define PP_PROTO_MAX_FRAME    (PP_PROTO_HDR_LEN + PP_PROTO_MAX_PAYLOAD)
+/* Each read and each write of either end, unless told otherwise. */
+#define PP_CONTROL_DEFAULT_TIMEOUT_MS 5000
 
 enum pp_msg_type {
 	PP_MSG_FETCH  = 1, /* client -> agent: the events of this connection, please */

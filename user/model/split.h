@@ -5,6 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A message, ping or pong: the handshake refuses other sizes, and the correlator's sequence
+ * windows are sized for this bound. */
+#define PP_MSG_SIZE_MIN    1u
+#define PP_MSG_SIZE_MAX    (16u << 20) /* 16 MiB */
+
 /* A point's slot in a row; 0 in a slot means "not measured". */
 enum pp_slot {
 	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV,

@@ -21,16 +21,16 @@ int pp_client_hello(int fd, uint32_t msg_size, uint64_t count, struct pp_hs_repl
 	len = pp_hello_encode(&hello, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	rc = pp_write_full(fd, buf, (size_t)len);
+	rc = pp_sock_write_full(fd, buf, (size_t)len);
 	if (rc)
 		return rc;
-	rc = pp_read_full(fd, buf, PP_HS_REPLY_HDR, NULL);
+	rc = pp_sock_read_full(fd, buf, PP_HS_REPLY_HDR, NULL);
 	if (rc)
 		return rc;
 	len = pp_hs_reply_peek(buf, PP_HS_REPLY_HDR);
 	if (len < 0)
 		return len;
-	rc = pp_read_full(fd, buf + PP_HS_REPLY_HDR, (size_t)len - PP_HS_REPLY_HDR, NULL);
+	rc = pp_sock_read_full(fd, buf + PP_HS_REPLY_HDR, (size_t)len - PP_HS_REPLY_HDR, NULL);
 	if (rc)
 		return rc;
 	return pp_hs_reply_decode(buf, (size_t)len, reply);
@@ -101,11 +101,11 @@ int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, int64_t *rtt_ns, ui
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = pp_write_full(l->fd, l->ping, l->size);
+		rc = pp_sock_write_full(l->fd, l->ping, l->size);
 		if (!rc && l->spin)
 			rc = pp_spin_until_readable(l->fd, l->stop);
 		if (!rc)
-			rc = pp_read_full(l->fd, l->pong, l->size, NULL);
+			rc = pp_sock_read_full(l->fd, l->pong, l->size, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (rc) {
 			if (pp_watch_fired(l->watch))

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/split.h" /* PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX */
+
 #define PP_HS_MAGIC        0x50504e47u /* "PPNG" */
 #define PP_HS_VERSION      1
 #define PP_HS_HELLO_LEN    24          /* what version 1 writes */
@@ -14,9 +16,6 @@
 #define PP_HS_REPLY_HDR    12          /* reply before its reason text */
 #define PP_HS_REASON_MAX   200
 #define PP_HS_REPLY_MAX    (PP_HS_REPLY_HDR + PP_HS_REASON_MAX)
-
-#define PP_MSG_SIZE_MIN    1u
-#define PP_MSG_SIZE_MAX    (16u << 20) /* 16 MiB */
 
 /* Flags the hello may carry; a server refuses bits it does not know. None yet. */
 #define PP_HS_FLAGS_KNOWN  0u

@@ -45,7 +45,7 @@ static void send_reply(int fd, uint16_t status, const char *reason)
 	int len = pp_hs_reply_encode(status, reason, reply, sizeof(reply));
 
 	if (len > 0)
-		pp_write_full(fd, reply, (size_t)len);
+		pp_sock_write_full(fd, reply, (size_t)len);
 }
 
 void pp_server_conn_refuse_busy(int fd, const char *reason)
@@ -67,7 +67,7 @@ static enum pp_hs_status read_hello(int fd, struct pp_hello *h, struct pp_server
 	uint16_t status = PP_HS_OK;
 	int total, rc;
 
-	rc = pp_read_full(fd, buf, 8, NULL);
+	rc = pp_sock_read_full(fd, buf, 8, NULL);
 	if (rc) {
 		res->err = rc;
 		return PP_HS_INTERNAL;
@@ -75,7 +75,7 @@ static enum pp_hs_status read_hello(int fd, struct pp_hello *h, struct pp_server
 	total = pp_hello_peek(buf, 8, &status);
 	if (total < 0)
 		return status;
-	rc = pp_read_full(fd, buf + 8, (size_t)total - 8, NULL);
+	rc = pp_sock_read_full(fd, buf + 8, (size_t)total - 8, NULL);
 	if (rc) {
 		res->err = rc;
 		return PP_HS_INTERNAL;
@@ -129,7 +129,7 @@ static void echo_loop(int fd, const struct pp_server_conn_cfg *cfg, struct pp_wa
 		int rc = cfg->spin ? pp_spin_until_readable(fd, NULL) : 0;
 
 		if (!rc)
-			rc = pp_read_full(fd, buf, size, &got);
+			rc = pp_sock_read_full(fd, buf, size, &got);
 
 		if (rc) {
 			if (pp_watch_fired(watch))
@@ -150,7 +150,7 @@ static void echo_loop(int fd, const struct pp_server_conn_cfg *cfg, struct pp_wa
 		}
 		if (cfg->reply_delay_ns)
 			wait_until(now_ns() + cfg->reply_delay_ns, cfg->reply_delay_ns);
-		rc = pp_write_full(fd, buf, size);
+		rc = pp_sock_write_full(fd, buf, size);
 		if (rc) {
 			res->end = pp_watch_fired(watch) ? PP_SERVER_CONN_IDLE :
 				   rc == -EAGAIN ? PP_SERVER_CONN_STALLED : PP_SERVER_CONN_VANISHED;

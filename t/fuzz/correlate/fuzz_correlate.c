@@ -86,38 +86,38 @@ static int64_t component(const struct pp_split *sp, enum pp_component c)
 	return sp->ns[c];
 }
 
+/* The README's formulas, written apart from model/split.c: each component is
+ * (t[a] - t[b]) + sign * (t[c] - t[d]); sign 0 for a single difference. */
+static const struct formula {
+	enum pp_component comp;
+	enum pp_slot a, b;
+	int sign;
+	enum pp_slot c, d;
+} formulas[] = {
+	{ PP_RTT,          C_RECV,    C_SEND,    0,  0,         0 },
+	{ PP_CLIENT_STACK, C_XMIT,    C_SEND,    +1, C_RECV,    C_RX },
+	{ PP_NETWORK,      C_RX,      C_XMIT,    -1, S_XMIT,    S_RX },
+	{ PP_SERVER_STACK, S_RECV,    S_RX,      +1, S_XMIT,    S_SEND },
+	{ PP_SERVER_APP,   S_SEND,    S_RECV,    0,  0,         0 },
+	{ PP_CLIENT_DEV,   C_WIRE_TX, C_XMIT,    +1, C_RX,      C_WIRE_RX },
+	{ PP_SERVER_DEV,   S_RX,      S_WIRE_RX, +1, S_WIRE_TX, S_XMIT },
+	{ PP_WIRE,         C_WIRE_RX, C_WIRE_TX, -1, S_WIRE_TX, S_WIRE_RX },
+};
+
 /* The split from the row's timestamps, in 128 bits: no overflow can hide here. */
 static void check_split(const struct pp_row *row, const struct pp_split *sp)
 {
 	const uint64_t *t = row->ts;
-	__int128 d;
 
-	if (pp_split_has(sp, PP_RTT))
-		CHECK((__int128)t[C_RECV] - t[C_SEND] == component(sp, PP_RTT));
-	if (pp_split_has(sp, PP_CLIENT_STACK)) {
-		d = ((__int128)t[C_XMIT] - t[C_SEND]) + ((__int128)t[C_RECV] - t[C_RX]);
-		CHECK(d == component(sp, PP_CLIENT_STACK));
-	}
-	if (pp_split_has(sp, PP_NETWORK)) {
-		d = ((__int128)t[C_RX] - t[C_XMIT]) - ((__int128)t[S_XMIT] - t[S_RX]);
-		CHECK(d == component(sp, PP_NETWORK));
-	}
-	if (pp_split_has(sp, PP_SERVER_STACK)) {
-		d = ((__int128)t[S_RECV] - t[S_RX]) + ((__int128)t[S_XMIT] - t[S_SEND]);
-		CHECK(d == component(sp, PP_SERVER_STACK));
-		CHECK((__int128)t[S_SEND] - t[S_RECV] == component(sp, PP_SERVER_APP));
-	}
-	if (pp_split_has(sp, PP_CLIENT_DEV)) {
-		d = ((__int128)t[C_WIRE_TX] - t[C_XMIT]) + ((__int128)t[C_RX] - t[C_WIRE_RX]);
-		CHECK(d == component(sp, PP_CLIENT_DEV));
-	}
-	if (pp_split_has(sp, PP_SERVER_DEV)) {
-		d = ((__int128)t[S_RX] - t[S_WIRE_RX]) + ((__int128)t[S_WIRE_TX] - t[S_XMIT]);
-		CHECK(d == component(sp, PP_SERVER_DEV));
-	}
-	if (pp_split_has(sp, PP_WIRE)) {
-		d = ((__int128)t[C_WIRE_RX] - t[C_WIRE_TX]) - ((__int128)t[S_WIRE_TX] - t[S_WIRE_RX]);
-		CHECK(d == component(sp, PP_WIRE));
+	for (size_t i = 0; i < sizeof(formulas) / sizeof(formulas[0]); i++) {
+		const struct formula *f = &formulas[i];
+		__int128 d = (__int128)t[f->a] - t[f->b];
+
+		if (!pp_split_has(sp, f->comp))
+			continue;
+		if (f->sign)
+			d += f->sign * ((__int128)t[f->c] - t[f->d]);
+		CHECK(d == component(sp, f->comp));
 	}
 	if (pp_split_has(sp, PP_NETWORK) && pp_split_has(sp, PP_CLIENT_DEV) &&
 	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV))
@@ -254,7 +254,7 @@ static void decode_event(struct fuzz_run *f, struct input *in)
 	ev.seq = (to_server ? CLIENT_ISN + 1 : SERVER_ISN + 1) + (uint32_t)(where & 0x3f) * size + off;
 	ev.len = len;
 	if (lens & 0x08) /* a SYN (SYN+ACK from the server) at the stream's start */
-		ev.seq = to_server ? CLIENT_ISN : SERVER_ISN, ev.len = 0, ev.tcp_flags = to_server ? 0x02 : 0x12;
+		ev.seq = to_server ? CLIENT_ISN : SERVER_ISN, ev.len = 0, ev.tcp_flags = to_server ? PP_TCP_SYN : PP_TCP_SYN | PP_TCP_ACK;
 	else if (lens & 0x10)
 		ev.tcp_flags = 0x18;
 	/* each host's clock moves on, now and then back (per-CPU buffers arrive out of order);

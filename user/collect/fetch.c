@@ -1,0 +1,158 @@
+/* The control channel's client end (collect/fetch.h): one FETCH, then EVENTS frames until END,
+ * each checked by the codec of model/proto.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect/fetch.h"
+#include "common/net.h"
+
+struct pp_fetch {
+	int fd;
+	int timeout_ms;
+	struct pp_flow_key flow;
+	uint8_t *payload;             /* PP_PROTO_MAX_PAYLOAD */
+	struct pp_event *batch;
+	uint32_t nbatch, at;
+	bool done;
+	struct pp_fetch_stats st;
+};
+
+int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port,
+			  const struct pp_fetch_req *req, int timeout_ms)
+{
+	uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
+	struct pp_fetch *f;
+	ssize_t len;
+	int err;
+
+	*out = NULL;
+	if (timeout_ms < 0)
+		return -EINVAL;
+	len = pp_proto_encode_fetch(frame, sizeof(frame), req);
+	if (len < 0)
+		return (int)len;
+	if (!(f = calloc(1, sizeof(*f))))
+		return -ENOMEM;
+	f->fd = -1;
+	f->payload = malloc(PP_PROTO_MAX_PAYLOAD);
+	f->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*f->batch));
+	f->timeout_ms = timeout_ms ? timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
+	f->flow = req->flow;
+	if (!f->payload || !f->batch)
+		err = -ENOMEM;
+	else if ((err = pp_connect_numeric(addr, port, f->timeout_ms)) >= 0)
+		f->fd = err;
+	if (err < 0) {
+		pp_control_fetch_close(f);
+		return err;
+	}
+	if ((err = pp_sock_write_timed(f->fd, frame, (size_t)len, f->timeout_ms)) < 0) {
+		pp_control_fetch_close(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Reads the next frame: 1 = a batch is ready, 0 = END, <0 error. */
+static int read_frame(struct pp_fetch *f)
+{
+	uint8_t hdrbuf[PP_PROTO_HDR_LEN];
+	struct pp_frame_hdr hdr;
+	int err;
+
+	if ((err = pp_sock_read_timed(f->fd, hdrbuf, sizeof(hdrbuf), f->timeout_ms, -1)) < 0)
+		return err;
+	err = pp_proto_decode_hdr(hdrbuf, sizeof(hdrbuf), &hdr);
+	if (err == -EPROTONOSUPPORT)
+		return err;
+	if (err < 0)
+		return -EPROTO;
+	if ((err = pp_sock_read_timed(f->fd, f->payload, hdr.length, f->timeout_ms, -1)) < 0)
+		return err;
+	switch (hdr.type) {
+	case PP_MSG_EVENTS:
+		if (pp_proto_decode_events(f->payload, hdr.length, f->batch, PP_PROTO_MAX_BATCH, &f->nbatch) < 0)
+			return -EPROTO;
+		f->at = 0;
+		return 1;
+	case PP_MSG_END:
+		if (pp_proto_decode_end(f->payload, hdr.length, &f->st.agent) < 0)
+			return -EPROTO;
+		/* the count guards against frames lost or doubled on the way */
+		if (f->st.agent.events_sent != f->st.events + f->st.foreign)
+			return -EPROTO;
+		f->st.complete = true;
+		return 0;
+	case PP_MSG_ERROR:
+		if (pp_proto_decode_error(f->payload, hdr.length, &f->st.error_code, f->st.error_text) < 0)
+			return -EPROTO;
+		return -EREMOTEIO;
+	}
+	return -EPROTO; /* a FETCH from the agent */
+}
+
+int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev)
+{
+	int r;
+
+	for (;;) {
+		if (f->done)
+			return 0;
+		while (f->at < f->nbatch) {
+			const struct pp_event *e = &f->batch[f->at++];
+
+			if (pp_flow_dir(&f->flow, e) == PP_DIR_NONE) {
+				f->st.foreign++;
+				continue;
+			}
+			*ev = *e;
+			f->st.events++;
+			return 1;
+		}
+		r = read_frame(f);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			f->done = true;
+	}
+}
+
+const struct pp_fetch_stats *pp_control_fetch_stats(const struct pp_fetch *f)
+{
+	return &f->st;
+}
+
+void pp_control_fetch_close(struct pp_fetch *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->payload);
+	free(f->batch);
+	free(f);
+}
+
+int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *flow, int timeout_ms,
+		     pp_emit_fn cb, void *ctx, struct pp_fetch_stats *stats)
+{
+	struct pp_fetch_req req = { .flow = *flow };
+	struct pp_fetch *f;
+	struct pp_event ev;
+	int r;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if ((r = pp_control_fetch_open(&f, addr, port, &req, timeout_ms)) < 0)
+		return r;
+	while ((r = pp_control_fetch_next(f, &ev)) > 0)
+		if ((r = cb(ctx, &ev)) < 0)
+			break;
+	if (stats)
+		*stats = f->st;
+	pp_control_fetch_close(f);
+	return r;
+}

@@ -1,0 +1,41 @@
+/* The client's end of the control channel (docs/protocol.md): fetches the server host's events
+ * of one connection from the agent after the run, every wait timed out (common/net.h).
+ *
+ *	pp_control_fetch(addr, port, &flow, 5000, on_event, ctx, &stats);
+ * or pp_control_fetch_open/next/close to pull the events one at a time (for the correlator's
+ * pp_correlate_run). The agent's end is agent/control.h. */
+#ifndef PP_FETCH_H
+#define PP_FETCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/proto.h"
+
+struct pp_fetch_stats {
+	uint64_t events;          /* handed to the caller */
+	uint64_t foreign;         /* received but not of the connection: dropped */
+	struct pp_end_counts agent; /* from END */
+	bool complete;            /* END arrived */
+	uint16_t error_code;      /* the agent's ERROR, if it sent one */
+	char error_text[PP_PROTO_ERROR_TEXT_MAX + 1];
+};
+
+struct pp_fetch;
+
+/* addr: numeric IPv4/IPv6. Connects and sends the request, each wait at most timeout_ms
+ * (0 = default). 0 or -errno (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -EINVAL). */
+int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port,
+			  const struct pp_fetch_req *req, int timeout_ms);
+/* 1 = *ev is the next event, 0 = END (all delivered), <0: -ETIMEDOUT, -ECONNRESET (the agent
+ * hung up early), -EPROTO (a frame that breaks the protocol), -EREMOTEIO (the agent answered
+ * ERROR: see stats), -EPROTONOSUPPORT (another protocol version). */
+int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev);
+const struct pp_fetch_stats *pp_control_fetch_stats(const struct pp_fetch *f);
+void pp_control_fetch_close(struct pp_fetch *f);
+
+/* All in one: every event of flow to cb, in the agent's order. 0 when END arrived. */
+int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *flow, int timeout_ms,
+		     pp_emit_fn cb, void *ctx, struct pp_fetch_stats *stats);
+
+#endif
