@@ -23,6 +23,7 @@
 #include "agent/procnet.h"
 #include "agent/spawn.h"
 #include "collect/trace.h"
+#include "common/log.h"
 
 #define PROG "pingpong-ebpf"
 #define POLL_MS 100
@@ -86,22 +87,22 @@ static int resolve_targets(struct agent *a)
 
 	if (o->cmd && !o->n_ports) {
 		if (pp_port_in_args(o->cmd, &o->ports[0]) < 0 || !o->ports[0]) {
-			fprintf(stderr, PROG ": give --port PORT (CMD has no valid --port N to take it from)\n");
+			pp_log_error("give --port PORT (CMD has no valid --port N to take it from)");
 			return 2;
 		}
 		o->n_ports = 1;
 	}
 	if (o->pid) {
 		if (kill(o->pid, 0) < 0 && errno == ESRCH) {
-			fprintf(stderr, PROG ": no process with pid %d\n", (int)o->pid);
+			pp_log_error("no process with pid %d", (int)o->pid);
 			return 1;
 		}
 		a->tgids[a->n_tgids++] = (__u32)o->pid;
 		if (!o->n_ports) {
 			n = pp_listen_ports(o->pid, o->ports, PP_MAX_PORTS);
 			if (n <= 0) {
-				fprintf(stderr, PROG ": pid %d listens on no TCP port in this network "
-					"namespace: give --port PORT\n", (int)o->pid);
+				pp_log_error("pid %d listens on no TCP port in this network "
+					"namespace: give --port PORT", (int)o->pid);
 				return 1;
 			}
 			o->n_ports = (size_t)n;
@@ -113,8 +114,8 @@ static int resolve_targets(struct agent *a)
 				a->tgids[a->n_tgids++] = (__u32)owners[i];
 		}
 		if (!a->n_tgids) {
-			fprintf(stderr, PROG ": nothing listens on TCP port %u in this network namespace "
-				"(give --pid or -- CMD)\n", o->ports[0]);
+			pp_log_error("nothing listens on TCP port %u in this network namespace "
+				"(give --pid or -- CMD)", o->ports[0]);
 			return 1;
 		}
 	}
@@ -126,7 +127,7 @@ static int start_child(struct agent *a)
 	int err = pp_spawn_gated(&a->child, a->opts.cmd);
 
 	if (err < 0) {
-		fprintf(stderr, PROG ": cannot start %s: %s\n", a->opts.cmd[0], strerror(-err));
+		pp_log_error("cannot start %s: %s", a->opts.cmd[0], strerror(-err));
 		return 1;
 	}
 	a->child_running = true;
@@ -150,7 +151,7 @@ static int start_trace(struct agent *a)
 	int err = pp_trace_open(&a->trace, &topts);
 
 	if (err < 0) {
-		fprintf(stderr, PROG ": %s\n", pp_trace_errmsg());
+		pp_log_error("%s", pp_trace_errmsg());
 		return 1;
 	}
 	return 0;
@@ -175,13 +176,13 @@ static int start_serving(struct agent *a)
 	char err[320];
 
 	if (port > 65535) {
-		fprintf(stderr, PROG ": the control port would be %d: give --control-port\n", port);
+		pp_log_error("the control port would be %d: give --control-port", port);
 		return 1;
 	}
 	if (port == 0 && !sopts.capture)
 		return 0;
 	if (pp_agent_serve_open(&a->serve, a->store, &sopts, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
+		pp_log_error("%s", err);
 		return 1;
 	}
 	return 0;
@@ -218,7 +219,7 @@ static int trace_loop(struct agent *a)
 
 		/* The perf buffers wake us only at their watermark; the timeout drains them. */
 		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
-			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
+			pp_log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		/* a control request wants everything so far, partial batches too */
@@ -228,7 +229,7 @@ static int trace_loop(struct agent *a)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		pp_agent_serve_handle(&a->serve, &fds[1], nserve);
 		if (n < 0) {
-			fprintf(stderr, PROG ": reading the perf buffer failed: %s\n", strerror(-n));
+			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
 			return 1;
 		}
 		if (a->opts.cmd ? reap_child(a, WNOHANG) : targets_gone(a))
@@ -308,8 +309,8 @@ static int write_events(const struct agent *a, const char *path)
 
 static void print_summary(const struct agent *a, double secs)
 {
-	fprintf(stderr, PROG ": %llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
-		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s\n",
+	pp_log_error("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
+		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_eventstore_overflow(a->store), a->opts.max_events,
@@ -324,7 +325,7 @@ static int finish(struct agent *a, double started)
 	pp_agent_serve_finish(&a->serve, stderr);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", a->opts.output, strerror(-err));
+		pp_log_error("cannot write %s: %s", a->opts.output, strerror(-err));
 		status = 1;
 	}
 	if (a->opts.cmd && !status)
@@ -342,12 +343,12 @@ static int drop_privileges(struct agent *a)
 	if (a->opts.keep_root || geteuid() != 0)
 		return 0;
 	if ((err = pp_privdrop_lookup(a->opts.user, &u)) < 0) {
-		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
+		pp_log_error("no user '%s' to run as (give --user NAME or --keep-root)",
 			a->opts.user);
 		return 1;
 	}
 	if ((err = pp_privdrop(&u, a->opts.cmd != NULL)) < 0) {
-		fprintf(stderr, PROG ": cannot become user '%s': %s\n", a->opts.user, strerror(-err));
+		pp_log_error("cannot become user '%s': %s", a->opts.user, strerror(-err));
 		return 1;
 	}
 	return 0;
@@ -362,7 +363,7 @@ static int start_output_helper(const struct agent *a)
 	if (a->opts.keep_root || geteuid() != 0)
 		return 0;
 	if ((err = pp_privdrop_outputs(outputs, 2)) < 0) {
-		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-err));
+		pp_log_error("cannot start the output helper: %s", strerror(-err));
 		return 1;
 	}
 	return 0;
@@ -371,22 +372,18 @@ static int start_output_helper(const struct agent *a)
 int main(int argc, char **argv)
 {
 	struct agent a = { .child = { .pid = -1, .gate_fd = -1 } };
-	char msg[256];
+	struct pp_err perr = { 0 };
 	double started;
 	int status, err;
 
-	if (pp_agent_parse(argc, argv, &a.opts, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, PROG ": %s\n", msg);
-		return 2;
-	}
-	if (a.opts.help) {
-		pp_agent_usage(stdout);
-		return 0;
-	}
+	pp_log_init(PROG);
+	if ((err = pp_agent_parse(argc, argv, &a.opts, &perr)) != PP_OPTS_OK)
+		return err == PP_OPTS_HELP ? (pp_agent_usage(stdout), 0) : pp_log_fail(&perr, 2);
+	pp_log_more(a.opts.verbosity);
 	if ((status = resolve_targets(&a)) != 0)
 		return status;
 	if ((err = pp_eventstore_new(&a.store, a.opts.max_events)) < 0) {
-		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		pp_log_error("%s", strerror(-err));
 		return 1;
 	}
 	status = 1;
@@ -398,7 +395,7 @@ int main(int argc, char **argv)
 	if (start_trace(&a) != 0 || start_serving(&a) != 0 || drop_privileges(&a) != 0)
 		goto cleanup;
 	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
-		fprintf(stderr, PROG ": cannot release %s: %s\n", a.opts.cmd[0], strerror(-err));
+		pp_log_error("cannot release %s: %s", a.opts.cmd[0], strerror(-err));
 		goto cleanup;
 	}
 	started = now_s();
