@@ -232,20 +232,20 @@ static int open_trace(struct run *r)
 		.verbosity = r->opts.verbosity,
 	};
 	const char *needed = needs_tracing(&r->opts);
-	char err[256];
+	struct pp_err err = { 0 };
 	int rc;
 
 	if (r->opts.no_trace)
 		return 0;
-	rc = pp_client_trace_open(&r->ct, &to, err, sizeof(err));
+	rc = pp_client_trace_open(&r->ct, &to, &err);
 	if (!rc)
 		return 0;
 	if (needed) {
-		pp_log_error("%s (%s needs it)", err, needed);
+		pp_log_error("%s (%s needs it)", pp_err_text(&err), needed);
 		return rc;
 	}
-	pp_log_error("%s: measuring rtt_app only; --no-trace does so without this "
-		"warning", err);
+	pp_log_warn("%s: measuring rtt_app only; --no-trace does so without this "
+		"warning", pp_err_text(&err));
 	return 0;
 }
 
@@ -291,19 +291,17 @@ static int start_trace(struct run *r)
 		.port = r->opts.port,
 		.pcap_out = r->opts.pcap_out,
 	};
-	char err[PP_CAPTURE_ERRLEN];
+	struct pp_err err = { 0 };
 	int rc;
 
 	if (!r->ct)
 		return drop_privileges(r);
 	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
 				   (const struct sockaddr *)&r->server.ss);
-	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
-		if (r->opts.iface || r->opts.pcap_out) {
-			pp_log_error("%s", err);
-			return rc;
-		}
-		pp_log_error("no wire capture (%s): wire columns are empty", err);
+	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, &err))) {
+		if (r->opts.iface || r->opts.pcap_out)
+			return pp_log_fail(&err, rc);
+		pp_log_warn("no wire capture (%s): wire columns are empty", pp_err_text(&err));
 	}
 	if ((rc = drop_privileges(r)) != 0)
 		return rc;
@@ -316,15 +314,15 @@ static int start_trace(struct run *r)
 static void stop_trace(struct run *r)
 {
 	struct pp_client_trace_stats st;
-	char err[256];
+	struct pp_err err = { 0 };
 
 	if (!r->ct)
 		return;
-	if (pp_client_trace_stop(r->ct, err, sizeof(err)))
-		pp_log_error("%s; the events read until then are used", err);
+	if (pp_client_trace_stop(r->ct, &err))
+		pp_log_warn("%s; the events read until then are used", pp_err_text(&err));
 	pp_client_trace_get_stats(r->ct, &st);
 	if (st.overflow)
-		pp_log_error("--max-events %" PRIu64 " reached: %" PRIu64 " later events "
+		pp_log_warn("--max-events %" PRIu64 " reached: %" PRIu64 " later events "
 			"dropped, their exchanges are incomplete", r->opts.max_events, st.overflow);
 }
 
@@ -354,17 +352,17 @@ static void sleep_until(uint64_t mono_ns)
 static void fetch_agent(struct run *r)
 {
 	struct pp_fetch_req req = { .flow = r->flow };
-	char agent[PP_ADDRSTRLEN + 8], why[PP_PROTO_ERROR_TEXT_MAX + 64];
+	char agent[PP_ADDRSTRLEN + 8];
 	int rc;
 
 	if (!r->ct || r->opts.no_agent)
 		return;
 	if (stop_signal) { /* the user asked us to stop: not another 5 s for the agent */
-		pp_log_error("interrupted: the server's events are not fetched");
+		pp_log_warn("interrupted: the server's events are not fetched");
 		return;
 	}
 	if (!r->opts.control_port) {
-		pp_log_error("no control port to ask (--port 65535 has no port + 1; give "
+		pp_log_warn("no control port to ask (--port 65535 has no port + 1; give "
 			"--control-port): server columns are empty");
 		return;
 	}
@@ -380,11 +378,11 @@ static void fetch_agent(struct run *r)
 		return;
 	}
 	if (rc == 0)
-		pp_log_error("the agent at %s has no events of this connection: server "
+		pp_log_warn("the agent at %s has no events of this connection: server "
 			"columns are empty", agent);
 	else
-		pp_log_error("no agent at %s (%s): server columns are empty", agent,
-			pp_agent_error(rc, &r->agent, why, sizeof(why)));
+		pp_log_warn("no agent at %s (%s): server columns are empty", agent,
+			pp_err_text(&r->agent.err));
 	pp_agent_source_close(&r->agent);
 }
 
@@ -423,15 +421,19 @@ static void verbose_counts(const struct run *r, const struct pp_correlate_stats 
 	const struct pp_capture *cap = pp_client_trace_capture(r->ct);
 
 	pp_client_trace_get_stats(r->ct, &ts);
-	pp_log_error("client host: %" PRIu64 " events of this connection, %" PRIu64
+	pp_log_debug("client host: %" PRIu64 " events of this connection, %" PRIu64
 		" of others not kept, %" PRIu64 " lost, %" PRIu64 " tracepoint hits skipped by the "
 		"kernel", ts.events, ts.foreign, ts.lost, ts.skipped);
-	if (cap)
-		pp_capture_report(cap, stderr);
+	if (cap) {
+		char report[PP_CAPTURE_REPORT_MAX];
+
+		pp_capture_report(cap, report, sizeof(report));
+		pp_log_lines(PP_LOG_DEBUG, report);
+	}
 	if (r->have_agent)
-		pp_log_error("agent: %" PRIu64 " events of this connection",
+		pp_log_debug("agent: %" PRIu64 " events of this connection",
 			r->agent.events);
-	pp_log_error("correlation: %" PRIu64 " events used; ignored: %" PRIu64
+	pp_log_debug("correlation: %" PRIu64 " events used; ignored: %" PRIu64
 		" of other connections, %" PRIu64 " without payload, %" PRIu64 " before exchange 0, %"
 		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order",
 		st->events_used, st->events_foreign, st->events_no_payload, st->events_stale,
@@ -443,11 +445,11 @@ static void explain_losses(const struct run *r, const struct pp_client_trace_sta
 			   const struct pp_correlate_stats *st)
 {
 	if (ts->lost)
-		pp_log_error("the kernel dropped %" PRIu64 " events (perf buffer full): "
+		pp_log_warn("the kernel dropped %" PRIu64 " events (perf buffer full): "
 			"raise --perf-pages (now %zu per CPU)", ts->lost,
 			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
 	if (st->incomplete && ts->skipped)
-		pp_log_error("%" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
+		pp_log_warn("%" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
 			" tracepoint hits on this host (another BPF program was running on that "
 			"CPU)", st->incomplete, ts->skipped);
 }
@@ -466,7 +468,6 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 	};
 	struct pp_client_trace_stats ts;
 	struct pp_correlate_stats st;
-	char why[PP_PROTO_ERROR_TEXT_MAX + 64];
 	int rc;
 
 	cc.client_ev = pp_client_trace_events(r->ct, &cc.n_client);
@@ -489,13 +490,13 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 		info->server_events = r->agent.events > 0;
 		info->lost_samples_server = fs->agent.lost_samples;
 		info->pcap_drops_server = fs->agent.pcap_drops;
-		if (r->agent.err)
-			pp_log_error("the agent's events ended early (%s): later rows lack "
+		if (r->agent.err.code)
+			pp_log_warn("the agent's events ended early (%s): later rows lack "
 				"server points, and its loss counts are unknown",
-				pp_agent_error(r->agent.err, &r->agent, why, sizeof(why)));
+				pp_err_text(&r->agent.err));
 	}
 	explain_losses(r, &ts, &st);
-	if (r->opts.verbosity)
+	if (pp_log_enabled(PP_LOG_DEBUG))
 		verbose_counts(r, &st);
 	return 0;
 }

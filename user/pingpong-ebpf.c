@@ -148,12 +148,10 @@ static int start_trace(struct agent *a)
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a->store,
 	};
-	int err = pp_trace_open(&a->trace, &topts);
+	struct pp_err err = { 0 };
 
-	if (err < 0) {
-		pp_log_error("%s", pp_trace_errmsg());
-		return 1;
-	}
+	if (pp_trace_open(&a->trace, &topts, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -173,7 +171,7 @@ static int start_serving(struct agent *a)
 		.tstamp_type = o->tstamp_type,
 		.keep_acks = o->keep_acks,
 	};
-	char err[320];
+	struct pp_err err = { 0 };
 
 	if (port > 65535) {
 		pp_log_error("the control port would be %d: give --control-port", port);
@@ -181,10 +179,8 @@ static int start_serving(struct agent *a)
 	}
 	if (port == 0 && !sopts.capture)
 		return 0;
-	if (pp_agent_serve_open(&a->serve, a->store, &sopts, err, sizeof(err)) < 0) {
-		pp_log_error("%s", err);
-		return 1;
-	}
+	if (pp_agent_serve_open(&a->serve, a->store, &sopts, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -211,6 +207,7 @@ static bool targets_gone(const struct agent *a)
 static int trace_loop(struct agent *a)
 {
 	double deadline = a->opts.duration_s > 0 ? now_s() + a->opts.duration_s : 0;
+	struct pp_err err = { 0 };
 	int n;
 
 	while (!stop_signal) {
@@ -227,7 +224,8 @@ static int trace_loop(struct agent *a)
 									       : pp_trace_poll(a->trace, 0);
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
-		pp_agent_serve_handle(&a->serve, &fds[1], nserve);
+		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
+			pp_log_warn("%s", pp_err_text(&err));
 		if (n < 0) {
 			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
 			return 1;
@@ -309,7 +307,7 @@ static int write_events(const struct agent *a, const char *path)
 
 static void print_summary(const struct agent *a, double secs)
 {
-	pp_log_error("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
+	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
 		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
@@ -319,10 +317,15 @@ static void print_summary(const struct agent *a, double secs)
 
 static int finish(struct agent *a, double started)
 {
+	char report[PP_CAPTURE_REPORT_MAX];
+	struct pp_err why = { 0 };
 	int err, status = 0;
 
 	pp_trace_flush(a->trace);
-	pp_agent_serve_finish(&a->serve, stderr);
+	if (pp_agent_serve_finish(&a->serve, &why) < 0)
+		pp_log_warn("%s", pp_err_text(&why));
+	pp_agent_serve_report(&a->serve, report, sizeof(report));
+	pp_log_lines(PP_LOG_INFO, report);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
 		pp_log_error("cannot write %s: %s", a->opts.output, strerror(-err));
@@ -371,7 +374,7 @@ static int start_output_helper(const struct agent *a)
 
 int main(int argc, char **argv)
 {
-	struct agent a = { .child = { .pid = -1, .gate_fd = -1 } };
+	struct agent a = { .child = { .pid = -1, .gate_fd = -1, .err_fd = -1 } };
 	struct pp_err perr = { 0 };
 	double started;
 	int status, err;
@@ -394,9 +397,11 @@ int main(int argc, char **argv)
 	install_signals();
 	if (start_trace(&a) != 0 || start_serving(&a) != 0 || drop_privileges(&a) != 0)
 		goto cleanup;
-	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
-		pp_log_error("cannot release %s: %s", a.opts.cmd[0], strerror(-err));
-		goto cleanup;
+	/* A CMD that cannot run exits 127, which becomes our status as any CMD's would. */
+	if (a.opts.cmd && (err = pp_spawn_release(&a.child, &perr)) < 0) {
+		pp_log_fail(&perr, 1);
+		if (!a.child.exec_failed)
+			goto cleanup;
 	}
 	started = now_s();
 	if (trace_loop(&a) == 0) {

@@ -262,7 +262,7 @@ static int check_samples(const struct pp_samples *s, const char *path)
 		return -ENODATA;
 	}
 	if (empty[0])
-		pp_log_error("not measured in any row, not drawn: %s", empty);
+		pp_log_warn("not measured in any row, not drawn: %s", empty);
 	return 0;
 }
 
@@ -289,7 +289,7 @@ static int check_log_axis(const struct pp_samples *s)
 		return -ERANGE;
 	}
 	if (left_out[0])
-		pp_log_error("no positive values, not drawn on the log axis: %s", left_out);
+		pp_log_warn("no positive values, not drawn on the log axis: %s", left_out);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The logging of common/log.h: one level for the whole program, lines to stderr. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 
@@ -58,6 +59,18 @@ void pp_log(enum pp_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	pp_log_v(level, fmt, ap);
 	va_end(ap);
+}
+
+void pp_log_lines(enum pp_log_level level, const char *text)
+{
+	while (*text) {
+		int len = (int)strcspn(text, "\n");
+
+		pp_log(level, "%.*s", len, text);
+		text += len;
+		if (*text)
+			text++;
+	}
 }
 
 int pp_log_fail(const struct pp_err *e, int status)

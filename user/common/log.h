@@ -43,6 +43,9 @@ void pp_log_v(enum pp_log_level level, const char *fmt, va_list ap);
 #define pp_log_info(...)  pp_log(PP_LOG_INFO, __VA_ARGS__)
 #define pp_log_debug(...) pp_log(PP_LOG_DEBUG, __VA_ARGS__)
 
+/* Each line of text (newline-separated, as a module's report) as a line of this level. */
+void pp_log_lines(enum pp_log_level level, const char *text);
+
 /* Prints e's reason as an error line and returns status: `return pp_log_fail(&err, 2);`. */
 int pp_log_fail(const struct pp_err *e, int status);
 /* Prints e's reason and exits 1: for a failure before anything needs cleaning up. */
