@@ -55,9 +55,7 @@ static const struct pp_opt options[] = {
 static const struct pp_opts_spec spec = {
 	.usage = "Usage: prog --port PORT\n",
 	.epilog = "The end.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
+	PP_OPTS_TABLE(options, defaults),
 };
 
 static const struct pp_opts_spec quoted = {

@@ -97,6 +97,7 @@ static const struct pp_opt options[] = {
 };
 
 static const struct pp_opts_spec spec = {
+	PP_OPTS_TABLE(options, defaults),
 	.usage = "Usage: " PROG " [OPTIONS] CLIENT_EVENTS.csv SERVER_EVENTS.csv\n"
 		 "Matches the two hosts' events (pingpong-ebpf --output logs) exchange by exchange and\n"
 		 "writes one row per exchange plus the summary, as pingpong-client does live.\n",
@@ -104,9 +105,6 @@ static const struct pp_opts_spec spec = {
 		  "count as rows). The connection is the client's earliest send; events of other\n"
 		  "connections, pure ACKs and earlier bytes are ignored and counted. Numbers are\n"
 		  "decimal. Exit: 0 ok, 1 failure, 2 usage.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
 };
 
 /* 0 to go on, else the exit status (0 after --help). */

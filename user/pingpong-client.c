@@ -253,19 +253,10 @@ static int open_trace(struct run *r)
  * capability at all. Before the reader thread starts, so that every thread has dropped. */
 static int drop_privileges(const struct run *r)
 {
-	struct pp_privdrop_user u;
-	int rc;
+	struct pp_err err = { 0 };
+	int rc = pp_privdrop_to(r->opts.user, r->opts.keep_root, false, &err);
 
-	if (r->opts.keep_root || geteuid() != 0)
-		return 0;
-	if ((rc = pp_privdrop_lookup(r->opts.user, &u)) < 0) {
-		pp_log_error("no user '%s' to run as (give --user NAME or --keep-root)",
-			r->opts.user);
-		return rc;
-	}
-	if ((rc = pp_privdrop(&u, false)) < 0)
-		pp_log_error("cannot become user '%s': %s", r->opts.user, strerror(-rc));
-	return rc;
+	return rc < 0 ? pp_log_fail(&err, rc) : 0;
 }
 
 /* Before anything is opened: the helper that creates our outputs as root holds nothing else. */
@@ -610,7 +601,7 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((rc = pp_client_opts_parse(argc, argv, &r.opts, &err)) != PP_OPTS_OK)
-		return rc == PP_OPTS_HELP ? (pp_client_usage(stdout), 0) : pp_log_fail(&err, 2);
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_client_opts_spec, stdout), 0) : pp_log_fail(&err, 2);
 	pp_log_more(r.opts.verbosity);
 	setup_signals();
 	rc = run(&r);

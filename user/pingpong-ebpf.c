@@ -340,20 +340,10 @@ static int finish(struct agent *a, double started)
  * CAP_KILL (and nothing else) to stop it; waiting for it needs no privilege. */
 static int drop_privileges(struct agent *a)
 {
-	struct pp_privdrop_user u;
-	int err;
+	struct pp_err err = { 0 };
 
-	if (a->opts.keep_root || geteuid() != 0)
-		return 0;
-	if ((err = pp_privdrop_lookup(a->opts.user, &u)) < 0) {
-		pp_log_error("no user '%s' to run as (give --user NAME or --keep-root)",
-			a->opts.user);
-		return 1;
-	}
-	if ((err = pp_privdrop(&u, a->opts.cmd != NULL)) < 0) {
-		pp_log_error("cannot become user '%s': %s", a->opts.user, strerror(-err));
-		return 1;
-	}
+	if (pp_privdrop_to(a->opts.user, a->opts.keep_root, a->opts.cmd != NULL, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -381,7 +371,7 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((err = pp_agent_parse(argc, argv, &a.opts, &perr)) != PP_OPTS_OK)
-		return err == PP_OPTS_HELP ? (pp_agent_usage(stdout), 0) : pp_log_fail(&perr, 2);
+		return err == PP_OPTS_HELP ? (pp_opts_usage(&pp_agent_opts_spec, stdout), 0) : pp_log_fail(&perr, 2);
 	pp_log_more(a.opts.verbosity);
 	if ((status = resolve_targets(&a)) != 0)
 		return status;

@@ -147,6 +147,7 @@ static const struct pp_opt options[] = {
 };
 
 static const struct pp_opts_spec spec = {
+	PP_OPTS_TABLE(options, defaults),
 	.usage = "Usage: " PROG " --input results.csv --output FILE.png|FILE.svg [options]\n"
 		 "Draws one latency CDF per component of a results.csv with gnuplot and prints\n"
 		 "a percentile table (microseconds) on stdout; plots/plot_cdf.py prints the same.\n",
@@ -154,9 +155,6 @@ static const struct pp_opts_spec spec = {
 		  "cell is \"not measured\" and left out. Scripts cdf.gp and stack.gp are taken from\n"
 		  "$PINGPONG_PLOTS_DIR, else <bindir>/../plots, else <bindir>/../share/pingpong;\n"
 		  "the gnuplot program from $GNUPLOT, else gnuplot on PATH.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
 	.quote_got = true,
 };
 

@@ -112,14 +112,13 @@ static const struct pp_opt options[] = {
 	  .help = "become NAME once BPF, capture and control port are set up (keeps only CAP_KILL "
 		  "to stop CMD, which runs as root; --output goes through a root helper that only "
 		  "renames it)" },
-	{ "keep-root", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, keep_root),
-	  .help = "stay root throughout" },
-	{ "verbose", 'v', PP_OPT_COUNT, PP_OPT_AT(cfg_t, verbosity), .no_default = true,
-	  .help = "libbpf's messages (twice: debug)" },
+	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
+	PP_OPT_VERBOSE(cfg_t, verbosity, "libbpf's messages (twice: debug)"),
 	{ 0 },
 };
 
-static const struct pp_opts_spec spec = {
+const struct pp_opts_spec pp_agent_opts_spec = {
+	PP_OPTS_TABLE(options, defaults),
 	.usage = "Usage: pingpong-ebpf [OPTIONS] -- CMD [ARGS...]   trace CMD (and its children) from its start\n"
 		 "       pingpong-ebpf [OPTIONS] --pid PID          trace a running process (and new children)\n"
 		 "       pingpong-ebpf [OPTIONS] --port PORT        trace whoever listens on PORT\n"
@@ -127,23 +126,15 @@ static const struct pp_opts_spec spec = {
 		 "in this network namespace, for the traced processes. Needs root (or CAP_BPF+CAP_PERFMON).\n",
 	.epilog = "Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on "
 		  "bad usage.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
 	.stop_at_operand = true, /* CMD's own options are not ours */
 	.quote_got = true,
 };
-
-void pp_agent_usage(FILE *f)
-{
-	pp_opts_usage(&spec, f);
-}
 
 int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, struct pp_err *err)
 {
 	int rc, first;
 
-	if ((rc = pp_opts_parse(&spec, argc, argv, o, &first, err)) != PP_OPTS_OK)
+	if ((rc = pp_opts_parse(&pp_agent_opts_spec, argc, argv, o, &first, err)) != PP_OPTS_OK)
 		return rc;
 	if (first < argc)
 		o->cmd = &argv[first];

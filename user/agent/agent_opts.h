@@ -39,7 +39,8 @@ struct pp_agent_opts {
 /* PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with the reason in err (one line, without the program
  * name). */
 int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, struct pp_err *err);
-void pp_agent_usage(FILE *f);
+/* The table: pp_opts_usage(&pp_agent_opts_spec, stdout) is the --help text. */
+extern const struct pp_opts_spec pp_agent_opts_spec;
 
 /* The port a command line asks its program to use: "--port N" or "--port=N". 0 = none,
  * -EINVAL when the value is not a port. */

@@ -78,6 +78,16 @@ struct pp_opt {
 #define PP_OPT_AT(type, field) .offset = offsetof(type, field), \
 			       .size = sizeof(((type *)0)->field)
 
+/* Options more than one program has, with one meaning and one help text everywhere. */
+#define PP_OPT_KEEP_ROOT(type, field) \
+	{ "keep-root", 0, PP_OPT_FLAG, PP_OPT_AT(type, field), .help = "stay root throughout" }
+#define PP_OPT_VERBOSE(type, field, what) \
+	{ "verbose", 'v', PP_OPT_COUNT, PP_OPT_AT(type, field), .no_default = true, .help = (what) }
+
+/* A spec's table and the defaults (a struct of the options' type) it starts from. */
+#define PP_OPTS_TABLE(table, defaults_struct) \
+	.opts = (table), .defaults = &(defaults_struct), .cfg_size = sizeof(defaults_struct)
+
 struct pp_opts_spec {
 	const char *prog;          /* for nothing but the usage text's reader */
 	const char *usage;         /* "Usage: ..." lines and what the program does, as printed */

@@ -80,29 +80,20 @@ static const struct pp_opt options[] = {
 	{ "user", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, user), .metavar = "NAME", .nonempty = "",
 	  .help = "as root: become NAME once trace and capture are up; outputs are still created "
 		  "where asked, by a root helper that only creates and renames them" },
-	{ "keep-root", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, keep_root),
-	  .help = "stay root throughout" },
-	{ "verbose", 'v', PP_OPT_COUNT, PP_OPT_AT(cfg_t, verbosity), .no_default = true,
-	  .help = "event counts, capture clock; twice: libbpf debug" },
+	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
+	PP_OPT_VERBOSE(cfg_t, verbosity, "event counts, capture clock; twice: libbpf debug"),
 	{ 0 },
 };
 
-static const struct pp_opts_spec spec = {
+const struct pp_opts_spec pp_client_opts_spec = {
+	PP_OPTS_TABLE(options, defaults),
 	.usage = "Usage: pingpong-client --addr HOST --port PORT [options]\n"
 		 "Measures TCP round trips to a pingpong-server (a message out, as much back)\n"
 		 "and, as root, splits each into client stack, network, server stack, server app.\n",
 	.epilog = "Kernel points and capture need root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); without\n"
 		  "them the client says so once and measures rtt_app only. The summary (percentiles\n"
 		  "in microseconds) goes to stdout. Exit: 0 done, 1 runtime failure, 2 bad usage.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
 };
-
-void pp_client_usage(FILE *out)
-{
-	pp_opts_usage(&spec, out);
-}
 
 /* Options that ask for something another one turns off, and outputs that would overwrite
  * each other: refused, rather than one of them silently winning. */
@@ -133,7 +124,7 @@ static int check_combination(struct pp_client_opts *o, struct pp_err *err)
 
 int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, struct pp_err *err)
 {
-	int rc = pp_opts_parse(&spec, argc, argv, o, NULL, err);
+	int rc = pp_opts_parse(&pp_client_opts_spec, argc, argv, o, NULL, err);
 
 	return rc == PP_OPTS_OK ? check_combination(o, err) : rc;
 }

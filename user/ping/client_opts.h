@@ -51,6 +51,7 @@ struct pp_client_opts {
 /* Parses argv (resets getopt first). Returns PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with a
  * one-line reason (no program name, no newline) in err. */
 int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, struct pp_err *err);
-void pp_client_usage(FILE *out);
+/* The table: pp_opts_usage(&pp_client_opts_spec, stdout) is the --help text. */
+extern const struct pp_opts_spec pp_client_opts_spec;
 
 #endif

@@ -33,23 +33,16 @@ static const struct pp_opt options[] = {
 	{ 0 },
 };
 
-static const struct pp_opts_spec spec = {
+const struct pp_opts_spec pp_server_opts_spec = {
+	PP_OPTS_TABLE(options, defaults),
 	.usage = "Usage: pingpong-server --port PORT [options]\n"
 		 "Echoes every message of a pingpong-client back, one connection per client.\n",
 	.epilog = "Messages are 1 B..16 MiB, fixed per connection by the "
 		  "client's handshake. No root needed.\n"
 		  "Stops on SIGINT/SIGTERM. Exit status: 0 stopped, 1 cannot listen, 2 bad usage.\n",
-	.opts = options,
-	.defaults = &defaults,
-	.cfg_size = sizeof(defaults),
 };
-
-void pp_server_usage(FILE *out)
-{
-	pp_opts_usage(&spec, out);
-}
 
 int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, struct pp_err *err)
 {
-	return pp_opts_parse(&spec, argc, argv, o, NULL, err);
+	return pp_opts_parse(&pp_server_opts_spec, argc, argv, o, NULL, err);
 }
