@@ -534,7 +534,8 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((ret = pp_opts_parse(&spec, argc, argv, &o, &first, &err)) != PP_OPTS_OK)
-		return ret == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0) : pp_log_fail(&err, 2);
+		return ret == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0)
+		                           : pp_log_fail(&err, 2);
 	ret = 1;
 	if (argc - first != 2) {
 		pp_log_error("needs two interfaces, IF_A and IF_B (got %d; --help)", argc - first);

@@ -115,7 +115,8 @@ static int parse_args(int argc, char **argv, struct options *o, bool *done)
 
 	if ((rc = pp_opts_parse(&spec, argc, argv, o, &first, &err)) != PP_OPTS_OK) {
 		*done = true;
-		return rc == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0) : pp_log_fail(&err, 2);
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
 	}
 	if (argc - first != 2) {
 		pp_log_error("expected CLIENT_EVENTS.csv SERVER_EVENTS.csv (got %d file%s)",

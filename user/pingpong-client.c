@@ -601,7 +601,8 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((rc = pp_client_opts_parse(argc, argv, &r.opts, &err)) != PP_OPTS_OK)
-		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_client_opts_spec, stdout), 0) : pp_log_fail(&err, 2);
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_client_opts_spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
 	pp_log_more(r.opts.verbosity);
 	setup_signals();
 	rc = run(&r);

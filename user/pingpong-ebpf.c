@@ -371,7 +371,8 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((err = pp_agent_parse(argc, argv, &a.opts, &perr)) != PP_OPTS_OK)
-		return err == PP_OPTS_HELP ? (pp_opts_usage(&pp_agent_opts_spec, stdout), 0) : pp_log_fail(&perr, 2);
+		return err == PP_OPTS_HELP ? (pp_opts_usage(&pp_agent_opts_spec, stdout), 0)
+		                           : pp_log_fail(&perr, 2);
 	pp_log_more(a.opts.verbosity);
 	if ((status = resolve_targets(&a)) != 0)
 		return status;

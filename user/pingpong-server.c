@@ -213,7 +213,8 @@ int main(int argc, char **argv)
 
 	pp_log_init(PROG);
 	if ((rc = pp_server_opts_parse(argc, argv, &opts, &err)) != PP_OPTS_OK)
-		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_server_opts_spec, stdout), 0) : pp_log_fail(&err, 2);
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_server_opts_spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
 	pp_log_more(opts.verbose);
 	n_lfds = pp_listen(opts.bind, opts.port, lfds, MAX_LISTEN);
 	if (n_lfds < 0) {
