@@ -156,6 +156,12 @@ static const char *loop_error(int rc)
 	}
 }
 
+/* On a terminal: "done/total exchanges", rewritten in place. */
+static void show_progress(uint64_t done, uint64_t total)
+{
+	pp_log_status("%llu/%llu exchanges", (unsigned long long)done, (unsigned long long)total);
+}
+
 static int exchange(struct run *r)
 {
 	struct pp_client_loop loop;
@@ -182,13 +188,11 @@ static int exchange(struct run *r)
 	}
 	loop.watch = &watch;
 	loop.stop = &stop_signal;
-	loop.progress = isatty(STDERR_FILENO);
+	loop.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
 	loop.progress_total = r->opts.warmup + r->opts.count;
 	rc = pp_client_loop_run(&loop, r->opts.warmup, NULL, &done);
 	if (rc) {
 		pp_watchdog_stop(&dog);
-		if (loop.progress)
-			fputc('\n', stderr);
 		pp_log_error("%s during the warm-up (%llu of %llu); nothing recorded",
 			loop_error(rc), (unsigned long long)done,
 			(unsigned long long)r->opts.warmup);
@@ -201,8 +205,7 @@ static int exchange(struct run *r)
 	rc = pp_client_loop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
 	r->end_ns = pp_monotonic_ns();
 	pp_watchdog_stop(&dog);
-	if (loop.progress)
-		fputc('\n', stderr);
+	pp_log_status_end();
 	pp_client_loop_free(&loop);
 	if (rc && r->recorded == 0) {
 		pp_log_error("%s before the first recorded exchange; nothing recorded",

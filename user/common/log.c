@@ -1,4 +1,6 @@
 /* The logging of common/log.h: one level for the whole program, lines to stderr. */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 
 static const char *log_prog = "pingpong";
 static enum pp_log_level log_level = PP_LOG_INFO;
+static bool status_shown;   /* a status line without its newline is on stderr */
 
 void pp_log_init(const char *prog)
 {
@@ -49,7 +52,27 @@ void pp_log_v(enum pp_log_level level, const char *fmt, va_list ap)
 		return;
 	/* One write per line, so that lines of two threads (or two processes) never mix. */
 	vsnprintf(line, sizeof(line), fmt, ap);
+	pp_log_status_end();
 	fprintf(stderr, "%s: %s\n", log_prog, line);
+}
+
+void pp_log_status(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\r%s", line);
+	status_shown = true;
+}
+
+void pp_log_status_end(void)
+{
+	if (status_shown)
+		fputc('\n', stderr);
+	status_shown = false;
 }
 
 void pp_log(enum pp_log_level level, const char *fmt, ...)

@@ -43,6 +43,12 @@ void pp_log_v(enum pp_log_level level, const char *fmt, va_list ap);
 #define pp_log_info(...)  pp_log(PP_LOG_INFO, __VA_ARGS__)
 #define pp_log_debug(...) pp_log(PP_LOG_DEBUG, __VA_ARGS__)
 
+/* A status that rewrites itself in place on a terminal ("\r12000/20000 exchanges", no
+ * newline); the next line of any level, or pp_log_status_end, ends it first. */
+__attribute__((format(printf, 1, 2)))
+void pp_log_status(const char *fmt, ...);
+void pp_log_status_end(void);
+
 /* Each line of text (newline-separated, as a module's report) as a line of this level. */
 void pp_log_lines(enum pp_log_level level, const char *text);
 
