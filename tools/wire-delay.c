@@ -488,11 +488,6 @@ struct relay_opts {
 	uint64_t delay_us, base_us, queue, spin_us, rt_prio;
 };
 
-static const struct relay_opts defaults = {
-	.base_us = DEFAULT_BASE_US, .queue = DEFAULT_QUEUE, .spin_us = DEFAULT_SPIN_US,
-	.rt_prio = DEFAULT_RT_PRIORITY,
-};
-
 static const struct pp_opt options[] = {
 	{ "delay-us", 'd', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, delay_us), .metavar = "N",
 	  .max = MAX_DELAY_US, .help = "one-way delay added to every frame, microseconds" },
@@ -510,6 +505,12 @@ static const struct pp_opt options[] = {
 	  .max = 99, .help = "SCHED_FIFO priority of the relay threads; 0 = normal scheduling (a "
 			     "busy machine delays normal threads)" },
 	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const struct relay_opts defaults = {
+	.base_us = DEFAULT_BASE_US, .queue = DEFAULT_QUEUE, .spin_us = DEFAULT_SPIN_US,
+	.rt_prio = DEFAULT_RT_PRIORITY,
 };
 
 static const struct pp_opts_spec spec = {

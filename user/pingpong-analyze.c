@@ -34,8 +34,6 @@ struct options {
 
 typedef struct options cfg_t;
 
-static const cfg_t defaults = { .output = "results.csv" };
-
 /* Both: the two directions' handshakes differ, a shared value would misalign. */
 static int take_skip(const struct pp_opts_spec *spec, const struct pp_opt *opt, const char *arg,
 		     void *cfg, struct pp_err *err)
@@ -95,6 +93,9 @@ static const struct pp_opt options[] = {
 	  .max = UINT32_MAX, .help = "TCP seq of exchange 0's first pong byte" },
 	{ 0 },
 };
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = { .output = "results.csv" };
 
 static const struct pp_opts_spec spec = {
 	PP_OPTS_TABLE(options, defaults),

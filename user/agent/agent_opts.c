@@ -13,12 +13,6 @@
 
 typedef struct pp_agent_opts cfg_t;
 
-static const cfg_t defaults = {
-	.max_events = PP_AGENT_DEFAULT_MAX_EVENTS,
-	.control_port = -1,
-	.user = "nobody",
-};
-
 int pp_port_in_args(char *const *argv, __u16 *port)
 {
 	uint64_t v;
@@ -115,6 +109,13 @@ static const struct pp_opt options[] = {
 	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
 	PP_OPT_VERBOSE(cfg_t, verbosity, "libbpf's messages (twice: debug)"),
 	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = {
+	.max_events = PP_AGENT_DEFAULT_MAX_EVENTS,
+	.control_port = -1,
+	.user = "nobody",
 };
 
 const struct pp_opts_spec pp_agent_opts_spec = {

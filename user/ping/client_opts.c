@@ -13,15 +13,6 @@
 
 typedef struct pp_client_opts cfg_t;
 
-static const cfg_t defaults = {
-	.size = PP_CLIENT_DEFAULT_SIZE,
-	.count = PP_CLIENT_DEFAULT_COUNT,
-	.warmup = PP_CLIENT_DEFAULT_WARMUP,
-	.output = PP_CLIENT_DEFAULT_OUTPUT,
-	.max_events = PP_CLIENT_DEFAULT_MAX_EVENTS,
-	.user = "nobody",
-};
-
 static int take_iface(const struct pp_opts_spec *spec, const struct pp_opt *opt, const char *arg,
 		      void *cfg, struct pp_err *err)
 {
@@ -83,6 +74,16 @@ static const struct pp_opt options[] = {
 	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
 	PP_OPT_VERBOSE(cfg_t, verbosity, "event counts, capture clock; twice: libbpf debug"),
 	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = {
+	.size = PP_CLIENT_DEFAULT_SIZE,
+	.count = PP_CLIENT_DEFAULT_COUNT,
+	.warmup = PP_CLIENT_DEFAULT_WARMUP,
+	.output = PP_CLIENT_DEFAULT_OUTPUT,
+	.max_events = PP_CLIENT_DEFAULT_MAX_EVENTS,
+	.user = "nobody",
 };
 
 const struct pp_opts_spec pp_client_opts_spec = {

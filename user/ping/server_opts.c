@@ -6,11 +6,6 @@
 
 typedef struct pp_server_opts cfg_t;
 
-static const cfg_t defaults = {
-	.max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS,
-	.idle_timeout_s = PP_SERVER_DEFAULT_IDLE_S,
-};
-
 static const struct pp_opt options[] = {
 	{ "port", 'p', PP_OPT_UINT, PP_OPT_AT(cfg_t, port), .metavar = "PORT",
 	  .help = "port to listen on", .min = 1, .max = 65535, .required = "" },
@@ -31,6 +26,12 @@ static const struct pp_opt options[] = {
 	{ "verbose", 'v', PP_OPT_FLAG, PP_OPT_AT(cfg_t, verbose),
 	  .help = "one line per connection on stderr" },
 	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = {
+	.max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS,
+	.idle_timeout_s = PP_SERVER_DEFAULT_IDLE_S,
 };
 
 const struct pp_opts_spec pp_server_opts_spec = {
