@@ -3,13 +3,17 @@
  * the bounds a value is checked against and the bounds --help promises are the same numbers.
  *
  * Why our own table over getopt_long, and not glibc's argp (bcc's libbpf-tools use argp):
- *  - argp reports a bad option as two lines ("prog: msg" and "Try `prog --help' ...") and
- *    exits 64 (EX_USAGE) from inside argp_parse; our programs promise one line and exit 2,
- *    and the tests parse many command lines in one process, so the parser must return.
+ *  - argp_error reports a bad option as two lines ("prog: msg" and "Try `prog --help' ...")
+ *    and exits 64 (EX_USAGE) from inside argp_parse (ARGP_NO_EXIT keeps the process but not
+ *    the one line); our programs promise one line and exit 2, and the tests parse many
+ *    command lines in one process, so the parser must return a reason, not print it.
  *  - argp knows no types or bounds: every number would still need a hand-written check and
  *    a hand-written range in the help text, which is what drifted apart before.
- *  - argp's messages ("unrecognized option", "option requires an argument") are not ours,
- *    and its --help adds --usage and -? that the programs never had.
+ *  - argp's messages (getopt's "unrecognized option", "option requires an argument") are
+ *    not the ones the tests and users know, and its --help adds --usage and -? that the
+ *    programs never had.
+ *  - bpftool's command tables (struct cmd: a word and its function) dispatch subcommands;
+ *    our programs have none, only options, so only its habits below carry over.
  * From xdp-tools (lib/util/params.h) comes the shape: typed entries whose destination is an
  * offset into the program's own options struct, defaults taken from a struct of defaults,
  * and usage generated from the table. From bpftool: the table is plain data that the code
