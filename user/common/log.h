@@ -1,8 +1,7 @@
 /* The one way the programs talk to their user on stderr: "prog: message" lines, each with a
- * level, shown up to the level -v raised (as xdp-tools' lib/util/logging.h: info by default,
- * debug with -v).
- * Only mains (and the libbpf print callback they install) print; modules fill a struct
- * pp_err (common/err.h) and return -errno.
+ * level, shown up to the level -v raised (as xdp-tools' logging helper: info by default,
+ * debug with -v). Only mains (and the libbpf print callback collect/trace.c installs for
+ * them) print; modules fill a struct pp_err (common/err.h) and return -errno.
  *
  *	pp_log_init("pingpong-ebpf");
  *	pp_log_more(opts.verbosity);             // -v: debug lines too

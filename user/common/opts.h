@@ -14,7 +14,7 @@
  *    programs never had.
  *  - bpftool's command tables (struct cmd: a word and its function) dispatch subcommands;
  *    our programs have none, only options, so only its habits below carry over.
- * From xdp-tools (lib/util/params.h) comes the shape: typed entries whose destination is an
+ * From xdp-tools' option helper comes the shape: typed entries whose destination is an
  * offset into the program's own options struct, defaults taken from a struct of defaults,
  * and usage generated from the table. From bpftool: the table is plain data that the code
  * walks (bpftool's struct cmd arrays), and errors go to one place that prints them (p_err).
