@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 	};
 	struct pp_capture_opts opts = { 0 };
 	struct pp_capture *cap = NULL;
-	char err[PP_CAPTURE_ERRLEN];
+	struct pp_err err = { 0 };
+	char report[PP_CAPTURE_REPORT_MAX];
 	const char *ready = NULL;
 	double duration_s = 10;
 	bool list = false;
@@ -113,22 +114,22 @@ int main(int argc, char **argv)
 		char iface[64], types[256];
 
 		if (!opts.iface && opts.peer &&
-		    pp_capture_route_iface(opts.peer, iface, sizeof(iface), err, sizeof(err)) == 0)
+		    pp_capture_route_iface(opts.peer, iface, sizeof(iface), &err) == 0)
 			opts.iface = iface;
 		if (!opts.iface) {
 			fprintf(stderr, "capture_probe: --list-tstamp-types needs --iface or --peer\n");
 			return 2;
 		}
-		if (pp_capture_tstamp_types(opts.iface, types, sizeof(types), err, sizeof(err))) {
-			fprintf(stderr, "capture_probe: %s\n", err);
+		if (pp_capture_tstamp_types(opts.iface, types, sizeof(types), &err)) {
+			fprintf(stderr, "capture_probe: %s\n", pp_err_text(&err));
 			return 1;
 		}
 		printf("%s: %s\n", opts.iface, types);
 		return 0;
 	}
-	ret = pp_capture_open(&cap, &opts, err, sizeof(err));
+	ret = pp_capture_open(&cap, &opts, &err);
 	if (ret) {
-		fprintf(stderr, "capture_probe: %s\n", err);
+		fprintf(stderr, "capture_probe: %s\n", pp_err_text(&err));
 		return ret == -EINVAL ? 2 : 1;
 	}
 	signal(SIGINT, on_signal);
@@ -150,15 +151,19 @@ int main(int argc, char **argv)
 			break;
 		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
 			break;
-		if (pp_capture_dispatch(cap, print_event, NULL) < 0) {
+		if (pp_capture_dispatch(cap, print_event, NULL, &err) < 0) {
+			fprintf(stderr, "capture_probe: capture: %s\n", pp_err_text(&err));
 			ret = 1;
 			break;
 		}
 	}
-	if (pp_capture_finish(cap, print_event, NULL))
+	if (pp_capture_finish(cap, print_event, NULL, &err)) {
+		fprintf(stderr, "capture_probe: capture: %s\n", pp_err_text(&err));
 		ret = 1;
+	}
 	fflush(stdout);
-	pp_capture_report(cap, stderr);
+	pp_capture_report(cap, report, sizeof(report));
+	fputs(report, stderr);
 	pp_capture_close(cap);
 	return ret;
 }

@@ -11,13 +11,13 @@
 #include "agent/procnet.h"
 #include "check_main.h"
 
-static int parse(struct pp_agent_opts *o, char *msg, char **argv)
+static int parse(struct pp_agent_opts *o, struct pp_err *err, char **argv)
 {
 	int argc = 0;
 
 	while (argv[argc])
 		argc++;
-	return pp_agent_parse(argc, argv, o, msg, 256);
+	return pp_agent_parse(argc, argv, o, err);
 }
 
 START_TEST(test_command_after_double_dash_keeps_its_own_options)
@@ -25,9 +25,9 @@ START_TEST(test_command_after_double_dash_keeps_its_own_options)
 	char *argv[] = { "pingpong-ebpf", "-p", "7", "--port=8", "-o", "ev.csv", "--",
 			 "pingpong-server", "--port", "12345", "-v", NULL };
 	struct pp_agent_opts o;
-	char msg[256];
+	struct pp_err msg;
 
-	ck_assert_int_eq(parse(&o, msg, argv), 0);
+	ck_assert_int_eq(parse(&o, &msg, argv), 0);
 	ck_assert_uint_eq(o.n_ports, 2);
 	ck_assert_uint_eq(o.ports[0], 7);
 	ck_assert_uint_eq(o.ports[1], 8);
@@ -48,19 +48,19 @@ START_TEST(test_bad_values_give_one_line_reasons)
 	char *nothing[] = { "a", "-v", NULL };
 	char *unknown[] = { "a", "--frobnicate", NULL };
 	struct pp_agent_opts o;
-	char msg[256];
+	struct pp_err msg;
 
-	ck_assert_int_eq(parse(&o, msg, port0), -EINVAL);
-	ck_assert_str_eq(msg, "--port must be 1..65535 (got '0')");
-	ck_assert_int_eq(parse(&o, msg, pages), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(msg, "power of 2"));
-	ck_assert_int_eq(parse(&o, msg, dur), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(msg, "--duration"));
-	ck_assert_int_eq(parse(&o, msg, both), -EINVAL);
-	ck_assert_int_eq(parse(&o, msg, nothing), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(msg, "nothing to trace"));
-	ck_assert_int_eq(parse(&o, msg, unknown), -EINVAL);
-	ck_assert_ptr_null(strchr(msg, '\n'));
+	ck_assert_int_eq(parse(&o, &msg, port0), -EINVAL);
+	ck_assert_str_eq(msg.msg, "--port must be 1..65535 (got '0')");
+	ck_assert_int_eq(parse(&o, &msg, pages), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg.msg, "power of 2"));
+	ck_assert_int_eq(parse(&o, &msg, dur), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg.msg, "--duration"));
+	ck_assert_int_eq(parse(&o, &msg, both), -EINVAL);
+	ck_assert_int_eq(parse(&o, &msg, nothing), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg.msg, "nothing to trace"));
+	ck_assert_int_eq(parse(&o, &msg, unknown), -EINVAL);
+	ck_assert_ptr_null(strchr(msg.msg, '\n'));
 }
 END_TEST
 
@@ -68,10 +68,9 @@ START_TEST(test_help_needs_nothing_else)
 {
 	char *argv[] = { "a", "--help", NULL };
 	struct pp_agent_opts o;
-	char msg[256];
+	struct pp_err msg;
 
-	ck_assert_int_eq(parse(&o, msg, argv), 0);
-	ck_assert(o.help);
+	ck_assert_int_eq(parse(&o, &msg, argv), PP_OPTS_HELP);
 }
 END_TEST
 

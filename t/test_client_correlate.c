@@ -231,7 +231,7 @@ START_TEST(test_with_agent_every_row_is_split_exactly)
 	cc = run_config(&client, &k);
 	cc.agent = &src;
 	ck_assert_int_eq(pp_client_correlate_run(&cc, &st), 0);
-	ck_assert_int_eq(src.err, 0);
+	ck_assert_int_eq(src.err.code, 0);
 	ck_assert(pp_agent_source_stats(&src)->complete);
 	ck_assert_uint_eq(src.events, a.ev.n);
 	pp_agent_source_close(&src);
@@ -272,7 +272,6 @@ START_TEST(test_no_agent_is_a_refused_connection_in_words)
 	static struct agent a;
 	struct pp_fetch_req req = { .flow = flow() };
 	struct pp_agent_source src;
-	char why[256];
 	uint16_t port;
 
 	/* a port that was free a moment ago: nobody listens there now */
@@ -282,8 +281,8 @@ START_TEST(test_no_agent_is_a_refused_connection_in_words)
 	pthread_cancel(a.thread);
 	agent_stop(&a);
 	ck_assert_int_eq(pp_agent_source_open(&src, "127.0.0.1", port, &req, TIMEOUT_MS), -ECONNREFUSED);
-	ck_assert_str_eq(pp_agent_error(src.err, &src, why, sizeof(why)),
-			 "connection refused (is pingpong-ebpf running there?)");
+	ck_assert_int_eq(src.err.code, -ECONNREFUSED);
+	ck_assert_str_eq(pp_err_text(&src.err), "connection refused (is pingpong-ebpf running there?)");
 	ck_assert_int_eq(pp_agent_source_next(&src, &a.ev.ev[0]), 0);
 	pp_agent_source_close(&src);
 }

@@ -9,15 +9,20 @@
 
 #define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))
-#define CLIENT(o, err, ...) pp_client_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, \
-						 sizeof(err))
-#define SERVER(o, err, ...) pp_server_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, \
-						 sizeof(err))
+#define CLIENT(o, err, ...) pp_client_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, &(err))
+#define SERVER(o, err, ...) pp_server_opts_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, &(err))
+
+/* The parse was refused with exactly this reason. */
+static void refused(int rc, const struct pp_err *err, const char *why)
+{
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_str_eq(err->msg, why);
+}
 
 START_TEST(test_client_defaults)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "198.18.0.2", "--port", "12345"), PP_OPTS_OK);
 	ck_assert_str_eq(o.addr, "198.18.0.2");
@@ -35,7 +40,7 @@ END_TEST
 START_TEST(test_client_traces_by_default_with_the_agent_on_port_plus_one)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "198.18.0.2", "--port", "12345"), PP_OPTS_OK);
 	ck_assert(!o.no_trace);
@@ -54,7 +59,7 @@ END_TEST
 START_TEST(test_client_tracing_options)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--iface", "eth1", "--control-port",
 				"9000", "--perf-pages", "1024", "--max-events", "5", "--events-out",
@@ -78,7 +83,7 @@ END_TEST
 START_TEST(test_client_port_65535_has_no_default_control_port)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "65535"), PP_OPTS_OK);
 	ck_assert_uint_eq(o.control_port, 0);
@@ -91,56 +96,50 @@ END_TEST
 START_TEST(test_client_bad_tracing_values)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "3"), -EINVAL);
-	ck_assert_str_eq(err, "--perf-pages must be a power of 2, 1..65536 pages (got 3)");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "131072"), -EINVAL);
-	ck_assert_str_eq(err, "--perf-pages must be 1..65536 pages (got 131072)");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--control-port", "0"), -EINVAL);
-	ck_assert_str_eq(err, "--control-port must be 1..65535 (got 0)");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--max-events", "0"), -EINVAL);
-	ck_assert_str_eq(err, "--max-events must be 1..1000000000 events (got 0)");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", ""), -EINVAL);
-	ck_assert_str_eq(err, "--iface must not be empty");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", "a-name-far-too-long"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--iface must be at most 15 characters (got 'a-name-far-too-long')");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace=1"), -EINVAL);
-	ck_assert_str_eq(err, "option '--no-trace' takes no value");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "3"),
+		&err, "--perf-pages must be a power of 2, 1..65536 pages (got 3)");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--perf-pages", "131072"),
+		&err, "--perf-pages must be 1..65536 pages (got 131072)");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--control-port", "0"),
+		&err, "--control-port must be 1..65535 (got 0)");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--max-events", "0"),
+		&err, "--max-events must be 1..1000000000 events (got 0)");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", ""),
+		&err, "--iface must not be empty");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--iface", "a-name-far-too-long"),
+		&err, "--iface must be at most 15 characters (got 'a-name-far-too-long')");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace=1"),
+		&err, "option '--no-trace' takes no value");
 }
 END_TEST
 
 START_TEST(test_client_contradicting_options_are_refused)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace", "--events-out", "e"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--events-out needs tracing: drop --no-trace");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--pcap-out", "x", "--no-trace"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--pcap-out needs tracing: drop --no-trace");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-capture", "--iface", "lo"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--iface needs the capture: drop --no-capture");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-agent", "--control-port", "2"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--control-port and --no-agent contradict each other");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "results.csv"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--output and --events-out must be different files");
-	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "a", "--pcap-out",
-				"a"), -EINVAL);
-	ck_assert_str_eq(err, "--events-out and --pcap-out must be different files");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-trace", "--events-out", "e"),
+		&err, "--events-out needs tracing: drop --no-trace");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--pcap-out", "x", "--no-trace"),
+		&err, "--pcap-out needs tracing: drop --no-trace");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-capture", "--iface", "lo"),
+		&err, "--iface needs the capture: drop --no-capture");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--no-agent", "--control-port", "2"),
+		&err, "--control-port and --no-agent contradict each other");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "results.csv"),
+		&err, "--output and --events-out must be different files");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "1", "--events-out", "a", "--pcap-out",
+		"a"),
+		&err, "--events-out and --pcap-out must be different files");
 }
 END_TEST
 
 START_TEST(test_client_every_option)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "-a", "::1", "-p", "1", "--size=16777216", "-c", "5",
 				"--warmup", "0", "--interval", "250", "-o", "x.csv",
@@ -160,13 +159,12 @@ END_TEST
 START_TEST(test_client_size_zero_is_refused_with_range_and_unit)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "0"), -EINVAL);
-	ck_assert_str_eq(err, "--size must be 1..16777216 bytes (got 0)");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "16777217"),
-			 -EINVAL);
-	ck_assert_str_eq(err, "--size must be 1..16777216 bytes (got 16777217)");
+	refused(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "0"),
+		&err, "--size must be 1..16777216 bytes (got 0)");
+	refused(CLIENT(&o, err, "--addr", "h", "--port", "1", "--size", "16777217"),
+		&err, "--size must be 1..16777216 bytes (got 16777217)");
 }
 END_TEST
 
@@ -181,14 +179,14 @@ START_TEST(test_client_bad_numbers)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pp_client_opts o;
-		char err[256];
+		struct pp_err err;
 		char *argv[] = { "prog", "--addr", "h", "--port", "2", (char *)bad[i][0],
 				 (char *)bad[i][1], NULL };
 
-		ck_assert_msg(pp_client_opts_parse(7, argv, &o, err, sizeof(err)) == -EINVAL,
+		ck_assert_msg(pp_client_opts_parse(7, argv, &o, &err) == -EINVAL,
 			      "%s %s accepted", bad[i][0], bad[i][1]);
-		ck_assert_msg(strncmp(err, bad[i][0], strlen(bad[i][0])) == 0, "err '%s'", err);
-		ck_assert_ptr_null(strchr(err, '\n'));
+		ck_assert_msg(strncmp(err.msg, bad[i][0], strlen(bad[i][0])) == 0, "err '%s'", err.msg);
+		ck_assert_ptr_null(strchr(err.msg, '\n'));
 	}
 }
 END_TEST
@@ -196,41 +194,37 @@ END_TEST
 START_TEST(test_client_requires_addr_and_port)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--port", "1"), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "--addr is required"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "--addr is required"));
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h"), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "--port is required"));
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "", "--port", "1"), -EINVAL);
-	ck_assert_str_eq(err, "--addr must not be empty");
+	ck_assert_ptr_nonnull(strstr(err.msg, "--port is required"));
+	refused(CLIENT(&o, err, "--addr", "", "--port", "1"), &err, "--addr must not be empty");
 }
 END_TEST
 
 START_TEST(test_client_unknown_option_and_stray_argument)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "--frobnicate"), -EINVAL);
-	ck_assert_str_eq(err, "unknown option '--frobnicate'");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "-Z"), -EINVAL);
-	ck_assert_str_eq(err, "unknown option '-Z'");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "extra"), -EINVAL);
-	ck_assert_str_eq(err, "unexpected argument 'extra'");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--size"), -EINVAL);
-	ck_assert_str_eq(err, "option '--size' needs a value");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "-s"), -EINVAL);
-	ck_assert_str_eq(err, "option '-s' needs a value");
-	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--help=yes"), -EINVAL);
-	ck_assert_str_eq(err, "option '--help' takes no value");
+	refused(CLIENT(&o, err, "--addr", "h", "--port", "1", "--frobnicate"),
+		&err, "unknown option '--frobnicate'");
+	refused(CLIENT(&o, err, "--addr", "h", "--port", "1", "-Z"), &err, "unknown option '-Z'");
+	refused(CLIENT(&o, err, "--addr", "h", "--port", "1", "extra"),
+		&err, "unexpected argument 'extra'");
+	refused(CLIENT(&o, err, "--addr", "h", "--size"), &err, "option '--size' needs a value");
+	refused(CLIENT(&o, err, "--addr", "h", "-s"), &err, "option '-s' needs a value");
+	refused(CLIENT(&o, err, "--addr", "h", "--help=yes"),
+		&err, "option '--help' takes no value");
 }
 END_TEST
 
 START_TEST(test_client_help_wins)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--help"), PP_OPTS_HELP);
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "-h"), PP_OPTS_HELP);
@@ -240,18 +234,18 @@ END_TEST
 START_TEST(test_client_outputs_must_differ)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "h", "--port", "1", "-o", "a",
 				"--summary-json", "a"), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "different"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "different"));
 }
 END_TEST
 
 START_TEST(test_client_parses_twice)
 {
 	struct pp_client_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "a", "--port", "1", "--count", "7"), PP_OPTS_OK);
 	ck_assert_int_eq(CLIENT(&o, err, "--addr", "b", "--port", "2"), PP_OPTS_OK);
@@ -263,7 +257,7 @@ END_TEST
 START_TEST(test_server_defaults_and_options)
 {
 	struct pp_server_opts o;
-	char err[256];
+	struct pp_err err;
 
 	ck_assert_int_eq(SERVER(&o, err, "--port", "12345"), PP_OPTS_OK);
 	ck_assert_uint_eq(o.port, 12345);
@@ -287,28 +281,25 @@ END_TEST
 START_TEST(test_server_requires_port)
 {
 	struct pp_server_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(SERVER(&o, err, "--bind", "::"), -EINVAL);
-	ck_assert_str_eq(err, "--port is required");
+	refused(SERVER(&o, err, "--bind", "::"), &err, "--port is required");
 }
 END_TEST
 
 START_TEST(test_server_bad_values)
 {
 	struct pp_server_opts o;
-	char err[256];
+	struct pp_err err;
 
-	ck_assert_int_eq(SERVER(&o, err, "--port", "70000"), -EINVAL);
-	ck_assert_str_eq(err, "--port must be 1..65535 (got 70000)");
-	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--reply-delay", "1000001"), -EINVAL);
-	ck_assert_str_eq(err, "--reply-delay must be 0..1000000 microseconds (got 1000001)");
+	refused(SERVER(&o, err, "--port", "70000"), &err, "--port must be 1..65535 (got 70000)");
+	refused(SERVER(&o, err, "--port", "1", "--reply-delay", "1000001"),
+		&err, "--reply-delay must be 0..1000000 microseconds (got 1000001)");
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--max-clients", "0"), -EINVAL);
-	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--idle-timeout", "0"), -EINVAL);
-	ck_assert_str_eq(err, "--idle-timeout must be 1..86400 seconds (got 0)");
+	refused(SERVER(&o, err, "--port", "1", "--idle-timeout", "0"),
+		&err, "--idle-timeout must be 1..86400 seconds (got 0)");
 	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--bind", ""), -EINVAL);
-	ck_assert_int_eq(SERVER(&o, err, "--port", "1", "--nope"), -EINVAL);
-	ck_assert_str_eq(err, "unknown option '--nope'");
+	refused(SERVER(&o, err, "--port", "1", "--nope"), &err, "unknown option '--nope'");
 	ck_assert_int_eq(SERVER(&o, err, "--help"), PP_OPTS_HELP);
 }
 END_TEST

@@ -1,5 +1,6 @@
 /* wire-delay: an L2 relay between two interfaces that forwards every frame after a fixed delay,
- * the known wire of the testbed (this kernel has no netem). Links with -lpthread.
+ * the known wire of the testbed (this kernel has no netem). Links with -lpthread and, for its
+ * options and messages, common/opts and common/log from build/libpingpong.a.
  *
  * A frame leaves exactly base + delay after the kernel stamped its arrival. Counting from the
  * kernel's stamp, not from when a relay thread got round to it, and holding every frame for a
@@ -13,7 +14,6 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <linux/ethtool.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
@@ -35,6 +35,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/log.h"
+#include "common/opts.h"
 
 #define PROG "wire-delay"
 #define MAX_DELAY_US 10000000    /* 10 s */
@@ -111,48 +114,6 @@ static void measure_realtime_offset(void)
 	}
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: " PROG " [options] IF_A IF_B\n"
-		"Relays every Ethernet frame between IF_A and IF_B (both ways) after a fixed delay.\n"
-		"Run it in the router namespace of `tools/testbed up --router`.\n"
-		"\n"
-		"  -d, --delay-us N      one-way delay added to every frame, microseconds (default 0,\n"
-		"                        at most %d)\n"
-		"  -b, --base-us N       constant hold on top of the delay, so that changing the delay\n"
-		"                        changes the wire by exactly that (default %d us; with\n"
-		"                        --base-us 0 --delay-us 0 frames are forwarded at once)\n"
-		"  -q, --queue-frames N  frames held per direction before new ones are dropped\n"
-		"                        (default %d)\n"
-		"  -s, --spin-us N       busy-wait this long before each deadline for precision\n"
-		"                        (default %d us; 0 = sleep only)\n"
-		"  -r, --rt-priority N   SCHED_FIFO priority of the relay threads, 1..99; 0 = normal\n"
-		"                        scheduling (default %d; a busy machine delays normal threads)\n"
-		"  -h, --help            this text\n"
-		"\n"
-		"Offloads must be off on the whole path so frames stay wire-sized: on IF_A and IF_B\n"
-		"`ethtool -K IF gro off` (the relay warns otherwise), and on the endpoints' interfaces\n"
-		"`ethtool -K IF tx off tso off gso off` (frames larger than the MTU, or without their\n"
-		"checksum, are counted and reported). Stops on SIGINT/SIGTERM and prints statistics.\n",
-		MAX_DELAY_US, DEFAULT_BASE_US, DEFAULT_QUEUE, DEFAULT_SPIN_US, DEFAULT_RT_PRIORITY);
-}
-
-static int parse_uint(const char *opt, const char *text, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || *end || end == text || v < 0 || v > max) {
-		fprintf(stderr, PROG ": %s must be 0..%ld (got '%s')\n", opt, max, text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Legacy ethtool GET commands still answer on every kernel: enough to see GRO/LRO. */
 static int ethtool_get(int fd, const char *ifname, uint32_t cmd, uint32_t *value)
 {
@@ -172,10 +133,10 @@ static void check_offloads(int fd, const char *ifname)
 	uint32_t gro = 0, flags = 0;
 
 	if (ethtool_get(fd, ifname, ETHTOOL_GGRO, &gro) == 0 && gro)
-		fprintf(stderr, PROG ": warning: GRO is on on %s: received frames may be merged past the "
-			"MTU (ethtool -K %s gro off)\n", ifname, ifname);
+		pp_log_warn("warning: GRO is on on %s: received frames may be merged past the "
+			"MTU (ethtool -K %s gro off)", ifname, ifname);
 	if (ethtool_get(fd, ifname, ETHTOOL_GFLAGS, &flags) == 0 && (flags & ETH_FLAG_LRO))
-		fprintf(stderr, PROG ": warning: LRO is on on %s (ethtool -K %s lro off)\n", ifname, ifname);
+		pp_log_warn("warning: LRO is on on %s (ethtool -K %s lro off)", ifname, ifname);
 }
 
 static int get_mtu(int fd, const char *ifname, int *mtu)
@@ -199,13 +160,13 @@ static int open_port(const char *ifname, int *mtu)
 	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
 
 	if (fd < 0) {
-		fprintf(stderr, PROG ": packet socket: %s%s\n", strerror(errno),
+		pp_log_error("packet socket: %s%s", strerror(errno),
 			errno == EPERM ? " (needs root or CAP_NET_RAW)" : "");
 		return -1;
 	}
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	if (!sll.sll_ifindex) {
-		fprintf(stderr, PROG ": no interface '%s' in this network namespace\n", ifname);
+		pp_log_error("no interface '%s' in this network namespace", ifname);
 		goto fail;
 	}
 	mr.mr_ifindex = sll.sll_ifindex;
@@ -213,18 +174,18 @@ static int open_port(const char *ifname, int *mtu)
 	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
-		fprintf(stderr, PROG ": %s: socket options: %s\n", ifname, strerror(errno));
+		pp_log_error("%s: socket options: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	/* Best effort: a larger buffer absorbs bursts, the qdisc bypass saves a little time. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		fprintf(stderr, PROG ": bind to %s: %s\n", ifname, strerror(errno));
+		pp_log_error("bind to %s: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	if (get_mtu(fd, ifname, mtu)) {
-		fprintf(stderr, PROG ": MTU of %s: %s\n", ifname, strerror(errno));
+		pp_log_error("MTU of %s: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	check_offloads(fd, ifname);
@@ -286,8 +247,8 @@ static int receive(struct direction *d, uint8_t *buf, uint32_t *len, uint64_t *a
 		d->drop_oversize++;
 		if (!d->warned_oversize) {
 			d->warned_oversize = true;
-			fprintf(stderr, PROG ": warning: %zd-byte frame on %s is larger than the MTU: GSO/TSO "
-				"or GRO is on upstream (ethtool -K IF tso off gso off gro off); dropped\n",
+			pp_log_warn("warning: %zd-byte frame on %s is larger than the MTU: GSO/TSO "
+				"or GRO is on upstream (ethtool -K IF tso off gso off gro off); dropped",
 				n, d->in_name);
 		}
 		return 0;
@@ -306,8 +267,8 @@ static int receive(struct direction *d, uint8_t *buf, uint32_t *len, uint64_t *a
 		d->csum_partial++;
 		if (!d->warned_csum) {
 			d->warned_csum = true;
-			fprintf(stderr, PROG ": warning: frames on %s arrive without their checksum (checksum "
-				"offload on the sender: ethtool -K IF tx off); the far end will drop them\n",
+			pp_log_warn("warning: frames on %s arrive without their checksum (checksum "
+				"offload on the sender: ethtool -K IF tx off); the far end will drop them",
 				d->in_name);
 		}
 	}
@@ -360,8 +321,8 @@ static void set_realtime(void)
 		return;
 	err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	if (err && !atomic_exchange(&warned, true))
-		fprintf(stderr, PROG ": warning: no SCHED_FIFO (%s): delays will be less exact on a busy "
-			"machine\n", strerror(err));
+		pp_log_warn("warning: no SCHED_FIFO (%s): delays will be less exact on a busy "
+			"machine", strerror(err));
 }
 
 static void *rx_main(void *arg)
@@ -371,7 +332,7 @@ static void *rx_main(void *arg)
 
 	set_realtime();
 	if (!delay_ns && !direct) {
-		fprintf(stderr, PROG ": out of memory\n");
+		pp_log_error("out of memory");
 		atomic_store(&stop, true);
 		return NULL;
 	}
@@ -494,91 +455,101 @@ static void free_direction(struct direction *d)
 static void report(const struct direction *d)
 {
 	uint64_t dropped = d->drop_full + d->drop_oversize + d->send_errors + d->recv_errors;
+	char line[1024];
+	size_t at;
 
-	fprintf(stderr, PROG ": %s -> %s: %llu frames forwarded, %llu dropped (queue full %llu, "
-		"larger than MTU %llu, send errors %llu, receive errors %llu), %llu held at exit",
-		d->in_name, d->out_name, (unsigned long long)d->forwarded, (unsigned long long)dropped,
-		(unsigned long long)d->drop_full, (unsigned long long)d->drop_oversize,
-		(unsigned long long)d->send_errors, (unsigned long long)d->recv_errors,
-		(unsigned long long)d->count);
+	/* One line a direction, built whole, so that it goes out in one write. */
+#define ADD(...) (at += (size_t)snprintf(line + at, at < sizeof(line) ? sizeof(line) - at : 0, \
+					 __VA_ARGS__))
+	at = 0;
+	ADD("%s -> %s: %llu frames forwarded, %llu dropped (queue full %llu, larger than MTU %llu, "
+	    "send errors %llu, receive errors %llu), %llu held at exit",
+	    d->in_name, d->out_name, (unsigned long long)d->forwarded, (unsigned long long)dropped,
+	    (unsigned long long)d->drop_full, (unsigned long long)d->drop_oversize,
+	    (unsigned long long)d->send_errors, (unsigned long long)d->recv_errors,
+	    (unsigned long long)d->count);
 	if (d->forwarded)
-		fprintf(stderr, "; pick-up after arrival max %.1f us, mean %.1f us",
-			d->pickup_max_ns / 1e3, (double)d->pickup_sum_ns / (double)d->forwarded / 1e3);
+		ADD("; pick-up after arrival max %.1f us, mean %.1f us", d->pickup_max_ns / 1e3,
+		    (double)d->pickup_sum_ns / (double)d->forwarded / 1e3);
 	if (delay_ns && d->forwarded)
-		fprintf(stderr, "; sent after deadline max %.1f us, mean %.2f us, %llu over 1 us",
-			d->late_max_ns / 1e3, (double)d->late_sum_ns / (double)d->forwarded / 1e3,
-			(unsigned long long)d->late_count);
+		ADD("; sent after deadline max %.1f us, mean %.2f us, %llu over 1 us",
+		    d->late_max_ns / 1e3, (double)d->late_sum_ns / (double)d->forwarded / 1e3,
+		    (unsigned long long)d->late_count);
 	if (d->unstamped)
-		fprintf(stderr, "; %llu without a kernel arrival stamp (timed from pick-up)",
-			(unsigned long long)d->unstamped);
+		ADD("; %llu without a kernel arrival stamp (timed from pick-up)",
+		    (unsigned long long)d->unstamped);
 	if (d->csum_partial)
-		fprintf(stderr, "; %llu without checksum", (unsigned long long)d->csum_partial);
-	fputc('\n', stderr);
+		ADD("; %llu without checksum", (unsigned long long)d->csum_partial);
+#undef ADD
+	pp_log_info("%s", line);
 }
+
+struct relay_opts {
+	uint64_t delay_us, base_us, queue, spin_us, rt_prio;
+};
+
+static const struct pp_opt options[] = {
+	{ "delay-us", 'd', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, delay_us), .metavar = "N",
+	  .max = MAX_DELAY_US, .help = "one-way delay added to every frame, microseconds" },
+	{ "base-us", 'b', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, base_us), .metavar = "N",
+	  .max = MAX_DELAY_US,
+	  .help = "constant hold on top of the delay, so that changing the delay changes the wire "
+		  "by exactly that (with --base-us 0 --delay-us 0 frames are forwarded at once)" },
+	{ "queue-frames", 'q', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, queue), .metavar = "N",
+	  .min = 1, .max = 1 << 20,
+	  .help = "frames held per direction before new ones are dropped" },
+	{ "spin-us", 's', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, spin_us), .metavar = "N",
+	  .max = 10000, .help = "busy-wait this long before each deadline for precision (0 = sleep "
+				"only)" },
+	{ "rt-priority", 'r', PP_OPT_UINT, PP_OPT_AT(struct relay_opts, rt_prio), .metavar = "N",
+	  .max = 99, .help = "SCHED_FIFO priority of the relay threads; 0 = normal scheduling (a "
+			     "busy machine delays normal threads)" },
+	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const struct relay_opts defaults = {
+	.base_us = DEFAULT_BASE_US, .queue = DEFAULT_QUEUE, .spin_us = DEFAULT_SPIN_US,
+	.rt_prio = DEFAULT_RT_PRIORITY,
+};
+
+static const struct pp_opts_spec spec = {
+	PP_OPTS_TABLE(options, defaults),
+	.usage = "usage: " PROG " [options] IF_A IF_B\n"
+		 "Relays every Ethernet frame between IF_A and IF_B (both ways) after a fixed delay.\n"
+		 "Run it in the router namespace of `tools/testbed up --router`.\n",
+	.epilog = "Offloads must be off on the whole path so frames stay wire-sized: on IF_A and IF_B\n"
+		  "`ethtool -K IF gro off` (the relay warns otherwise), and on the endpoints' interfaces\n"
+		  "`ethtool -K IF tx off tso off gso off` (frames larger than the MTU, or without their\n"
+		  "checksum, are counted and reported). Stops on SIGINT/SIGTERM and prints statistics.\n",
+	.quote_got = true,
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "delay-us", required_argument, 0, 'd' },
-		{ "base-us", required_argument, 0, 'b' },
-		{ "queue-frames", required_argument, 0, 'q' },
-		{ "spin-us", required_argument, 0, 's' },
-		{ "rt-priority", required_argument, 0, 'r' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0 }
-	};
+	struct relay_opts o;
+	struct pp_err err = { 0 };
 	struct direction dir[2] = { 0 };
-	long delay_us = 0, base_us = DEFAULT_BASE_US, queue = DEFAULT_QUEUE, spin_us = DEFAULT_SPIN_US;
-	long rt_prio = DEFAULT_RT_PRIORITY;
-	int fd_a = -1, fd_b = -1, mtu_a = 0, mtu_b = 0, opt, ret = 1, sig;
+	int fd_a = -1, fd_b = -1, mtu_a = 0, mtu_b = 0, first, ret = 1, sig;
 	sigset_t sigs;
 
-	while ((opt = getopt_long(argc, argv, "d:b:q:s:r:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			if (parse_uint("--delay-us", optarg, MAX_DELAY_US, &delay_us))
-				return 2;
-			break;
-		case 'b':
-			if (parse_uint("--base-us", optarg, MAX_DELAY_US, &base_us))
-				return 2;
-			break;
-		case 'q':
-			if (parse_uint("--queue-frames", optarg, 1 << 20, &queue))
-				return 2;
-			if (!queue) {
-				fprintf(stderr, PROG ": --queue-frames must be 1..%d (got 0)\n", 1 << 20);
-				return 2;
-			}
-			break;
-		case 's':
-			if (parse_uint("--spin-us", optarg, 10000, &spin_us))
-				return 2;
-			break;
-		case 'r':
-			if (parse_uint("--rt-priority", optarg, 99, &rt_prio))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, PROG ": needs two interfaces, IF_A and IF_B (got %d; --help)\n", argc - optind);
+	pp_log_init(PROG);
+	if ((ret = pp_opts_parse(&spec, argc, argv, &o, &first, &err)) != PP_OPTS_OK)
+		return ret == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0)
+		                           : pp_log_fail(&err, 2);
+	ret = 1;
+	if (argc - first != 2) {
+		pp_log_error("needs two interfaces, IF_A and IF_B (got %d; --help)", argc - first);
 		return 2;
 	}
-	if (!strcmp(argv[optind], argv[optind + 1])) {
-		fprintf(stderr, PROG ": IF_A and IF_B must differ (got %s twice)\n", argv[optind]);
+	if (!strcmp(argv[first], argv[first + 1])) {
+		pp_log_error("IF_A and IF_B must differ (got %s twice)", argv[first]);
 		return 2;
 	}
-	delay_ns = (uint64_t)(base_us + delay_us) * 1000;
+	delay_ns = (o.base_us + o.delay_us) * 1000;
 	measure_realtime_offset();
-	spin_ns = (uint64_t)spin_us * 1000;
-	rt_priority = (int)rt_prio;
+	spin_ns = o.spin_us * 1000;
+	rt_priority = (int)o.rt_prio;
 	/* Default timer slack is 50 us: far too coarse for a delay we promise to the microsecond. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	mlockall(MCL_CURRENT | MCL_FUTURE); /* best effort: no page fault in the middle of a frame */
@@ -589,31 +560,32 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	fd_a = open_port(argv[optind], &mtu_a);
-	fd_b = fd_a < 0 ? -1 : open_port(argv[optind + 1], &mtu_b);
+	fd_a = open_port(argv[first], &mtu_a);
+	fd_b = fd_a < 0 ? -1 : open_port(argv[first + 1], &mtu_b);
 	if (fd_a < 0 || fd_b < 0)
 		goto cleanup;
-	dir[0] = (struct direction){ .in_name = argv[optind], .out_name = argv[optind + 1],
+	dir[0] = (struct direction){ .in_name = argv[first], .out_name = argv[first + 1],
 				     .in_fd = fd_a, .out_fd = fd_b };
-	dir[1] = (struct direction){ .in_name = argv[optind + 1], .out_name = argv[optind],
+	dir[1] = (struct direction){ .in_name = argv[first + 1], .out_name = argv[first],
 				     .in_fd = fd_b, .out_fd = fd_a };
-	if (setup_direction(&dir[0], (uint32_t)queue, mtu_a, mtu_b) ||
-	    setup_direction(&dir[1], (uint32_t)queue, mtu_b, mtu_a)) {
-		fprintf(stderr, PROG ": out of memory for %ld frames per direction\n", queue);
+	if (setup_direction(&dir[0], (uint32_t)o.queue, mtu_a, mtu_b) ||
+	    setup_direction(&dir[1], (uint32_t)o.queue, mtu_b, mtu_a)) {
+		pp_log_error("out of memory for %llu frames per direction", (unsigned long long)o.queue);
 		goto cleanup;
 	}
 	for (int i = 0; i < 2; i++) {
 		dir[i].rx_started = !pthread_create(&dir[i].rx_thread, NULL, rx_main, &dir[i]);
 		dir[i].tx_started = delay_ns && !pthread_create(&dir[i].tx_thread, NULL, tx_main, &dir[i]);
 		if (!dir[i].rx_started || (delay_ns && !dir[i].tx_started)) {
-			fprintf(stderr, PROG ": cannot start threads\n");
+			pp_log_error("cannot start threads");
 			atomic_store(&stop, true);
 			goto cleanup;
 		}
 	}
-	fprintf(stderr, PROG ": relaying %s <-> %s, one-way delay %ld us + base %ld us, up to %ld "
-		"frames held per direction\n", argv[optind], argv[optind + 1], delay_us, base_us,
-		delay_ns ? queue : 0);
+	pp_log_info("relaying %s <-> %s, one-way delay %llu us + base %llu us, up to %llu frames "
+		    "held per direction", argv[first], argv[first + 1],
+		    (unsigned long long)o.delay_us, (unsigned long long)o.base_us,
+		    (unsigned long long)(delay_ns ? o.queue : 0));
 	while (sigwait(&sigs, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
 		;
 	atomic_store(&stop, true);

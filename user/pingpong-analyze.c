@@ -1,7 +1,6 @@
 /* pingpong-analyze: correlates two saved event logs (client host, server host) offline into
  * results.csv and the summary, exactly as pingpong-client does after a live run. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 #include "collect/eventlog.h"
 #include "analyze/results.h"
 #include "analyze/summary.h"
+#include "common/log.h"
+#include "common/opts.h"
 
 #define PROG "pingpong-analyze"
 
@@ -28,130 +29,101 @@ struct options {
 	const char *client_log, *server_log;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: " PROG " [OPTIONS] CLIENT_EVENTS.csv SERVER_EVENTS.csv\n"
-		"Matches the two hosts' events (pingpong-ebpf --output logs) exchange by exchange and\n"
-		"writes one row per exchange plus the summary, as pingpong-client does live.\n"
-		"\n"
-		"  -s, --size BYTES        message size, 1..16777216 (default: the client's most\n"
-		"                          common send length)\n"
-		"  -n, --count N           exchanges recorded (default: as many as the logs show)\n"
-		"  -o, --output FILE       results CSV (default: results.csv)\n"
-		"  -j, --summary-json FILE also write the summary as JSON\n"
-		"      --skip-bytes P,Q    exchange 0 is P (Q) bytes after the first ping (pong) byte\n"
-		"                          of the connection: handshake + warm-up of each direction\n"
-		"      --start-ns NS       exchange 0 is the client's first send/recv at or after this\n"
-		"                          CLOCK_MONOTONIC time (client clock)\n"
-		"      --ping-seq SEQ      TCP seq of exchange 0's first ping byte (overrides the above)\n"
-		"      --pong-seq SEQ      TCP seq of exchange 0's first pong byte\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"Default: exchange 0 is the client's first send of a whole message (warm-up exchanges\n"
-		"count as rows). The connection is the client's earliest send; events of other\n"
-		"connections, pure ACKs and earlier bytes are ignored and counted.\n"
-		"Exit: 0 ok, 1 failure, 2 usage.\n");
-}
+typedef struct options cfg_t;
 
-static int parse_u64(const char *text, uint64_t max, uint64_t *out)
+/* Both: the two directions' handshakes differ, a shared value would misalign. */
+static int take_skip(const struct pp_opts_spec *spec, const struct pp_opt *opt, const char *arg,
+		     void *cfg, struct pp_err *err)
 {
-	char *end;
+	struct options *o = cfg;
+	const char *comma = strchr(arg, ',');
+	char ping[32];
 
-	if (!*text || *text == '-')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(text, &end, 0);
-	if (errno || *end || *out > max)
-		return -EINVAL;
+	if (!comma || (size_t)(comma - arg) >= sizeof(ping))
+		return pp_opt_bad_value(spec, opt, opt->range, arg, err);
+	memcpy(ping, arg, (size_t)(comma - arg));
+	ping[comma - arg] = '\0';
+	if (pp_parse_u64(ping, 0, UINT32_MAX, &o->ping_skip) ||
+	    pp_parse_u64(comma + 1, 0, UINT32_MAX, &o->pong_skip))
+		return pp_opt_bad_value(spec, opt, opt->range, arg, err);
+	o->have_skip = true;
 	return 0;
 }
 
-static int bad(const char *what, const char *range, const char *got)
+static int take_seq(const struct pp_opts_spec *spec, const struct pp_opt *opt, const char *arg,
+		    void *cfg, struct pp_err *err)
 {
-	fprintf(stderr, PROG ": %s must be %s (got %s)\n", what, range, got);
-	return 2;
+	struct options *o = cfg;
+	bool ping = strcmp(opt->name, "ping-seq") == 0;
+	uint64_t v;
+	int rc;
+
+	if ((rc = pp_opt_number(spec, opt, arg, &v, err)) < 0)
+		return rc;
+	*(ping ? &o->ping_seq : &o->pong_seq) = (uint32_t)v;
+	*(ping ? &o->have_ping_seq : &o->have_pong_seq) = true;
+	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	enum { OPT_SKIP = 256, OPT_START, OPT_PING, OPT_PONG };
-	static const struct option longopts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "summary-json", required_argument, NULL, 'j' },
-		{ "skip-bytes", required_argument, NULL, OPT_SKIP },
-		{ "start-ns", required_argument, NULL, OPT_START },
-		{ "ping-seq", required_argument, NULL, OPT_PING },
-		{ "pong-seq", required_argument, NULL, OPT_PONG },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	uint64_t v;
-	char *comma;
-	int opt;
+static const struct pp_opt options[] = {
+	{ "size", 's', PP_OPT_UINT, PP_OPT_AT(cfg_t, size), .metavar = "BYTES", .min = 1,
+	  .max = PP_MSG_SIZE_MAX, .unit = "bytes", .help = "message size",
+	  .def = "the client's most common send length" },
+	{ "count", 'n', PP_OPT_UINT, PP_OPT_AT(cfg_t, count), .metavar = "N", .min = 1,
+	  .max = UINT64_MAX, .range = "a positive number of exchanges",
+	  .help = "exchanges recorded", .def = "as many as the logs show" },
+	{ "output", 'o', PP_OPT_STRING, PP_OPT_AT(cfg_t, output), .metavar = "FILE",
+	  .help = "results CSV" },
+	{ "summary-json", 'j', PP_OPT_STRING, PP_OPT_AT(cfg_t, summary_json), .metavar = "FILE",
+	  .help = "also write the summary as JSON" },
+	{ "skip-bytes", 0, PP_OPT_CUSTOM, 0, 0, .metavar = "P,Q", .parse = take_skip,
+	  .range = "PING,PONG bytes, each 0..4294967295",
+	  .help = "exchange 0 is P (Q) bytes after the first ping (pong) byte of the connection: "
+		  "handshake + warm-up of each direction" },
+	{ "start-ns", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, start_ns), .metavar = "NS", .min = 1,
+	  .max = UINT64_MAX, .range = "a positive CLOCK_MONOTONIC time in ns", .no_default = true,
+	  .help = "exchange 0 is the client's first send/recv at or after this CLOCK_MONOTONIC "
+		  "time (client clock)" },
+	{ "ping-seq", 0, PP_OPT_CUSTOM, 0, 0, .metavar = "SEQ", .parse = take_seq,
+	  .max = UINT32_MAX, .help = "TCP seq of exchange 0's first ping byte (overrides the above)" },
+	{ "pong-seq", 0, PP_OPT_CUSTOM, 0, 0, .metavar = "SEQ", .parse = take_seq,
+	  .max = UINT32_MAX, .help = "TCP seq of exchange 0's first pong byte" },
+	{ 0 },
+};
 
-	memset(o, 0, sizeof(*o));
-	o->output = "results.csv";
-	while ((opt = getopt_long(argc, argv, "s:n:o:j:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			if (parse_u64(optarg, PP_MSG_SIZE_MAX, &v) || !v)
-				return bad("--size", "1..16777216 bytes", optarg);
-			o->size = (uint32_t)v;
-			break;
-		case 'n':
-			if (parse_u64(optarg, UINT64_MAX, &o->count) || !o->count)
-				return bad("--count", "a positive number of exchanges", optarg);
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'j':
-			o->summary_json = optarg;
-			break;
-		case OPT_SKIP:
-			/* both: the two directions' handshakes differ, a shared value would misalign */
-			comma = strchr(optarg, ',');
-			if (comma)
-				*comma = '\0';
-			if (!comma || parse_u64(optarg, UINT32_MAX, &o->ping_skip) ||
-			    parse_u64(comma + 1, UINT32_MAX, &o->pong_skip)) {
-				if (comma)
-					*comma = ',';
-				return bad("--skip-bytes", "PING,PONG bytes, each 0..4294967295", optarg);
-			}
-			o->have_skip = true;
-			break;
-		case OPT_START:
-			if (parse_u64(optarg, UINT64_MAX, &o->start_ns) || !o->start_ns)
-				return bad("--start-ns", "a positive CLOCK_MONOTONIC time in ns", optarg);
-			break;
-		case OPT_PING:
-		case OPT_PONG:
-			if (parse_u64(optarg, UINT32_MAX, &v))
-				return bad(opt == OPT_PING ? "--ping-seq" : "--pong-seq", "0..4294967295", optarg);
-			if (opt == OPT_PING)
-				o->have_ping_seq = true, o->ping_seq = (uint32_t)v;
-			else
-				o->have_pong_seq = true, o->pong_seq = (uint32_t)v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = { .output = "results.csv" };
+
+static const struct pp_opts_spec spec = {
+	PP_OPTS_TABLE(options, defaults),
+	.usage = "Usage: " PROG " [OPTIONS] CLIENT_EVENTS.csv SERVER_EVENTS.csv\n"
+		 "Matches the two hosts' events (pingpong-ebpf --output logs) exchange by exchange and\n"
+		 "writes one row per exchange plus the summary, as pingpong-client does live.\n",
+	.epilog = "Default: exchange 0 is the client's first send of a whole message (warm-up exchanges\n"
+		  "count as rows). The connection is the client's earliest send; events of other\n"
+		  "connections, pure ACKs and earlier bytes are ignored and counted. Numbers are\n"
+		  "decimal. Exit: 0 ok, 1 failure, 2 usage.\n",
+};
+
+/* 0 to go on, else the exit status (0 after --help). */
+static int parse_args(int argc, char **argv, struct options *o, bool *done)
+{
+	struct pp_err err = { 0 };
+	int rc, first;
+
+	if ((rc = pp_opts_parse(&spec, argc, argv, o, &first, &err)) != PP_OPTS_OK) {
+		*done = true;
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, PROG ": expected CLIENT_EVENTS.csv SERVER_EVENTS.csv (got %d file%s)\n",
-			argc - optind, argc - optind == 1 ? "" : "s");
+	if (argc - first != 2) {
+		pp_log_error("expected CLIENT_EVENTS.csv SERVER_EVENTS.csv (got %d file%s)",
+			     argc - first, argc - first == 1 ? "" : "s");
+		*done = true;
 		return 2;
 	}
-	o->client_log = argv[optind];
-	o->server_log = argv[optind + 1];
+	o->client_log = argv[first];
+	o->server_log = argv[first + 1];
 	return 0;
 }
 
@@ -205,7 +177,7 @@ static int open_log(struct pp_eventlog_reader **r, const char *path)
 	int err = pp_eventlog_open(r, path);
 
 	if (err < 0)
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-err));
+		pp_log_error("%s: %s", path, strerror(-err));
 	return err;
 }
 
@@ -237,7 +209,7 @@ static int scan_client(const struct options *o, struct client_scan *cs)
 	}
 	pp_eventlog_close(r);
 	if (err < 0)
-		fprintf(stderr, PROG ": %s: %s\n", o->client_log, strerror(-err));
+		pp_log_error("%s: %s", o->client_log, strerror(-err));
 	return err;
 }
 
@@ -278,7 +250,7 @@ static int server_instance(const char *path, const struct pp_flow_key *flow, boo
 		pp_instance_scan(in, &ev);
 	pp_eventlog_close(r);
 	if (err < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-err));
+		pp_log_error("%s: %s", path, strerror(-err));
 		return err;
 	}
 	pp_instance_decide(in);
@@ -360,14 +332,14 @@ static int analyze(const struct options *o)
 	if ((err = scan_client(o, &cs)) < 0)
 		goto out;
 	if (!cs.have_flow) {
-		fprintf(stderr, PROG ": %s: no send with payload%s: cannot tell the connection\n",
+		pp_log_error("%s: no send with payload%s: cannot tell the connection",
 			o->client_log, o->start_ns ? " at or after --start-ns" : "");
 		goto out;
 	}
 	size_stat = find_len(&cs, o->size);
 	cfg.size = o->size ? o->size : size_stat ? size_stat->len : 0;
 	if (!cfg.size || cfg.size > PP_MSG_SIZE_MAX) {
-		fprintf(stderr, PROG ": cannot tell the message size from %s: give --size\n", o->client_log);
+		pp_log_error("cannot tell the message size from %s: give --size", o->client_log);
 		goto out;
 	}
 	client_instance(&cs, &inst[PP_CLIENT], &have_isn, &isn);
@@ -377,7 +349,7 @@ static int analyze(const struct options *o)
 	 * before it is shorter), and its pong is the first recv after that on the client. */
 	if (!o->start_ns && !o->have_skip && !o->have_ping_seq && !o->have_pong_seq) {
 		if (!size_stat) {
-			fprintf(stderr, PROG ": %s: no send of %" PRIu32 " bytes: give --skip-bytes or --ping-seq\n",
+			pp_log_error("%s: no send of %" PRIu32 " bytes: give --skip-bytes or --ping-seq",
 				o->client_log, cfg.size);
 			goto out;
 		}
@@ -397,15 +369,15 @@ static int analyze(const struct options *o)
 	cfg.on_row = on_row;
 	cfg.ctx = &sink;
 	if ((err = pp_correlate_new(&c, &cfg)) < 0) {
-		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		pp_log_error("%s", strerror(-err));
 		goto out;
 	}
 	if (!(sink.summary = pp_summary_new())) {
-		fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
+		pp_log_error("%s", strerror(ENOMEM));
 		goto out;
 	}
 	if ((err = pp_results_open(&sink.results, o->output)) < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", o->output, strerror(-err));
+		pp_log_error("%s: %s", o->output, strerror(-err));
 		goto out;
 	}
 	if (open_log(&readers[PP_CLIENT], o->client_log) < 0 || open_log(&readers[PP_SERVER], o->server_log) < 0)
@@ -416,13 +388,13 @@ static int analyze(const struct options *o)
 	}
 	err = pp_correlate_run(c, log_next, &src[PP_CLIENT], log_next, &src[PP_SERVER]);
 	if (err < 0) {
-		fprintf(stderr, PROG ": correlating: %s\n", strerror(-err));
+		pp_log_error("correlating: %s", strerror(-err));
 		goto out;
 	}
 	err = pp_results_commit(sink.results);
 	sink.results = NULL;
 	if (err < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", o->output, strerror(-err));
+		pp_log_error("%s: %s", o->output, strerror(-err));
 		goto out;
 	}
 
@@ -441,14 +413,14 @@ static int analyze(const struct options *o)
 	info.server_events = src[PP_SERVER].any_of_flow;
 	info.capture = cs.capture;
 	if ((err = pp_summary_print(sink.summary, &info, stdout)) < 0) {
-		fprintf(stderr, PROG ": printing the summary: %s\n", strerror(-err));
+		pp_log_error("printing the summary: %s", strerror(-err));
 		goto out;
 	}
 	if (!info.server_events)
 		printf("no events of this connection in %s: server columns are empty\n", o->server_log);
 	print_ignored(st, src, readers);
 	if (o->summary_json && (err = pp_summary_write_json(sink.summary, &info, o->summary_json)) < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", o->summary_json, strerror(-err));
+		pp_log_error("%s: %s", o->summary_json, strerror(-err));
 		goto out;
 	}
 	ret = 0;
@@ -470,9 +442,10 @@ out:
 int main(int argc, char **argv)
 {
 	struct options o;
-	int err = parse_args(argc, argv, &o);
+	bool done = false;
+	int status;
 
-	if (err)
-		return err;
-	return analyze(&o);
+	pp_log_init(PROG);
+	status = parse_args(argc, argv, &o, &done);
+	return done ? status : analyze(&o);
 }

@@ -22,6 +22,7 @@
 #include "analyze/results.h"
 #include "analyze/summary.h"
 #include "collect/trace.h"
+#include "common/log.h"
 
 #define PROG "pingpong-client"
 /* The agent drains its perf buffers every 100 ms or so (pingpong-ebpf's poll period), then
@@ -71,11 +72,11 @@ static int resolve_server(struct run *r)
 	int rc = pp_resolve(r->opts.addr, r->opts.port, false, r->addrs, PP_MAX_ADDRS, &r->naddrs);
 
 	if (rc == -ENOENT) {
-		fprintf(stderr, PROG ": unknown host '%s'\n", r->opts.addr);
+		pp_log_error("unknown host '%s'", r->opts.addr);
 		return rc;
 	}
 	if (rc) {
-		fprintf(stderr, PROG ": cannot resolve '%s': %s\n", r->opts.addr,
+		pp_log_error("cannot resolve '%s': %s", r->opts.addr,
 			rc == -EAGAIN ? "temporary resolver failure" : strerror(-rc));
 		return rc;
 	}
@@ -92,7 +93,7 @@ static int connect_server(struct run *r)
 	rc = pp_connect(addrs, n, PP_CLIENT_HELLO_TIMEOUT_MS, &r->server);
 	if (rc < 0) {
 		pp_addr_format(&addrs[n - 1], r->server_text, sizeof(r->server_text));
-		fprintf(stderr, PROG ": cannot connect to %s: %s\n", r->server_text,
+		pp_log_error("cannot connect to %s: %s", r->server_text,
 			rc == -ETIMEDOUT ? "no answer within 5 s" : strerror(-rc));
 		return rc;
 	}
@@ -113,22 +114,22 @@ static int handshake(struct run *r)
 	pp_set_timeouts(r->fd, PP_CLIENT_HELLO_TIMEOUT_MS, PP_CLIENT_HELLO_TIMEOUT_MS);
 	rc = pp_client_hello(r->fd, r->opts.size, r->opts.warmup + r->opts.count, &reply);
 	if (rc == -EAGAIN) {
-		fprintf(stderr, PROG ": %s did not answer the handshake within 5 s "
-			"(is it a pingpong-server?)\n", r->server_text);
+		pp_log_error("%s did not answer the handshake within 5 s "
+			"(is it a pingpong-server?)", r->server_text);
 		return rc;
 	}
 	if (rc == -EPROTO) {
-		fprintf(stderr, PROG ": %s answered the handshake with something else "
-			"(is it a pingpong-server?)\n", r->server_text);
+		pp_log_error("%s answered the handshake with something else "
+			"(is it a pingpong-server?)", r->server_text);
 		return rc;
 	}
 	if (rc) {
-		fprintf(stderr, PROG ": handshake with %s failed: %s\n", r->server_text,
+		pp_log_error("handshake with %s failed: %s", r->server_text,
 			rc == -EPIPE ? "server closed the connection" : strerror(-rc));
 		return rc;
 	}
 	if (reply.status != PP_HS_OK) {
-		fprintf(stderr, PROG ": %s refused: %s%s%s%s\n", r->server_text,
+		pp_log_error("%s refused: %s%s%s%s", r->server_text,
 			pp_hs_status_name(reply.status), reply.reason[0] ? " (" : "", reply.reason,
 			reply.reason[0] ? ")" : "");
 		return -ECONNREFUSED;
@@ -155,6 +156,12 @@ static const char *loop_error(int rc)
 	}
 }
 
+/* On a terminal: "done/total exchanges", rewritten in place. */
+static void show_progress(uint64_t done, uint64_t total)
+{
+	pp_log_status("%llu/%llu exchanges", (unsigned long long)done, (unsigned long long)total);
+}
+
 static int exchange(struct run *r)
 {
 	struct pp_client_loop loop;
@@ -165,7 +172,7 @@ static int exchange(struct run *r)
 
 	rc = pp_client_loop_init(&loop, r->fd, r->opts.size);
 	if (rc) {
-		fprintf(stderr, PROG ": cannot allocate 2 x %u bytes\n", r->opts.size);
+		pp_log_error("cannot allocate 2 x %u bytes", r->opts.size);
 		return rc;
 	}
 	loop.interval_ns = r->opts.interval_us * 1000;
@@ -175,20 +182,18 @@ static int exchange(struct run *r)
 	rc = pp_watchdog_start(&dog, &watch, r->fd,
 			       (uint64_t)PP_CLIENT_PONG_TIMEOUT_MS * 1000000 + loop.interval_ns);
 	if (rc) {
-		fprintf(stderr, PROG ": cannot start the watchdog thread: %s\n", strerror(-rc));
+		pp_log_error("cannot start the watchdog thread: %s", strerror(-rc));
 		pp_client_loop_free(&loop);
 		return rc;
 	}
 	loop.watch = &watch;
 	loop.stop = &stop_signal;
-	loop.progress = isatty(STDERR_FILENO);
+	loop.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
 	loop.progress_total = r->opts.warmup + r->opts.count;
 	rc = pp_client_loop_run(&loop, r->opts.warmup, NULL, &done);
 	if (rc) {
 		pp_watchdog_stop(&dog);
-		if (loop.progress)
-			fputc('\n', stderr);
-		fprintf(stderr, PROG ": %s during the warm-up (%llu of %llu); nothing recorded\n",
+		pp_log_error("%s during the warm-up (%llu of %llu); nothing recorded",
 			loop_error(rc), (unsigned long long)done,
 			(unsigned long long)r->opts.warmup);
 		pp_client_loop_free(&loop);
@@ -200,11 +205,10 @@ static int exchange(struct run *r)
 	rc = pp_client_loop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
 	r->end_ns = pp_monotonic_ns();
 	pp_watchdog_stop(&dog);
-	if (loop.progress)
-		fputc('\n', stderr);
+	pp_log_status_end();
 	pp_client_loop_free(&loop);
 	if (rc && r->recorded == 0) {
-		fprintf(stderr, PROG ": %s before the first recorded exchange; nothing recorded\n",
+		pp_log_error("%s before the first recorded exchange; nothing recorded",
 			loop_error(rc));
 		return rc;
 	}
@@ -231,20 +235,20 @@ static int open_trace(struct run *r)
 		.verbosity = r->opts.verbosity,
 	};
 	const char *needed = needs_tracing(&r->opts);
-	char err[256];
+	struct pp_err err = { 0 };
 	int rc;
 
 	if (r->opts.no_trace)
 		return 0;
-	rc = pp_client_trace_open(&r->ct, &to, err, sizeof(err));
+	rc = pp_client_trace_open(&r->ct, &to, &err);
 	if (!rc)
 		return 0;
 	if (needed) {
-		fprintf(stderr, PROG ": %s (%s needs it)\n", err, needed);
+		pp_log_error("%s (%s needs it)", pp_err_text(&err), needed);
 		return rc;
 	}
-	fprintf(stderr, PROG ": %s: measuring rtt_app only; --no-trace does so without this "
-		"warning\n", err);
+	pp_log_warn("%s: measuring rtt_app only; --no-trace does so without this "
+		"warning", pp_err_text(&err));
 	return 0;
 }
 
@@ -252,19 +256,10 @@ static int open_trace(struct run *r)
  * capability at all. Before the reader thread starts, so that every thread has dropped. */
 static int drop_privileges(const struct run *r)
 {
-	struct pp_privdrop_user u;
-	int rc;
+	struct pp_err err = { 0 };
+	int rc = pp_privdrop_to(r->opts.user, r->opts.keep_root, false, &err);
 
-	if (r->opts.keep_root || geteuid() != 0)
-		return 0;
-	if ((rc = pp_privdrop_lookup(r->opts.user, &u)) < 0) {
-		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
-			r->opts.user);
-		return rc;
-	}
-	if ((rc = pp_privdrop(&u, false)) < 0)
-		fprintf(stderr, PROG ": cannot become user '%s': %s\n", r->opts.user, strerror(-rc));
-	return rc;
+	return rc < 0 ? pp_log_fail(&err, rc) : 0;
 }
 
 /* Before anything is opened: the helper that creates our outputs as root holds nothing else. */
@@ -277,7 +272,7 @@ static int start_output_helper(const struct run *r)
 	if (r->opts.keep_root || geteuid() != 0)
 		return 0;
 	if ((rc = pp_privdrop_outputs(outputs, 4)) < 0)
-		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-rc));
+		pp_log_error("cannot start the output helper: %s", strerror(-rc));
 	return rc;
 }
 
@@ -290,41 +285,39 @@ static int start_trace(struct run *r)
 		.port = r->opts.port,
 		.pcap_out = r->opts.pcap_out,
 	};
-	char err[PP_CAPTURE_ERRLEN];
+	struct pp_err err = { 0 };
 	int rc;
 
 	if (!r->ct)
 		return drop_privileges(r);
 	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
 				   (const struct sockaddr *)&r->server.ss);
-	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, err, sizeof(err)))) {
-		if (r->opts.iface || r->opts.pcap_out) {
-			fprintf(stderr, PROG ": %s\n", err);
-			return rc;
-		}
-		fprintf(stderr, PROG ": no wire capture (%s): wire columns are empty\n", err);
+	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, &err))) {
+		if (r->opts.iface || r->opts.pcap_out)
+			return pp_log_fail(&err, rc);
+		pp_log_warn("no wire capture (%s): wire columns are empty", pp_err_text(&err));
 	}
 	if ((rc = drop_privileges(r)) != 0)
 		return rc;
 	rc = pp_client_trace_start(r->ct, &r->flow);
 	if (rc)
-		fprintf(stderr, PROG ": cannot start the trace reader: %s\n", strerror(-rc));
+		pp_log_error("cannot start the trace reader: %s", strerror(-rc));
 	return rc;
 }
 
 static void stop_trace(struct run *r)
 {
 	struct pp_client_trace_stats st;
-	char err[256];
+	struct pp_err err = { 0 };
 
 	if (!r->ct)
 		return;
-	if (pp_client_trace_stop(r->ct, err, sizeof(err)))
-		fprintf(stderr, PROG ": %s; the events read until then are used\n", err);
+	if (pp_client_trace_stop(r->ct, &err))
+		pp_log_warn("%s; the events read until then are used", pp_err_text(&err));
 	pp_client_trace_get_stats(r->ct, &st);
 	if (st.overflow)
-		fprintf(stderr, PROG ": --max-events %" PRIu64 " reached: %" PRIu64 " later events "
-			"dropped, their exchanges are incomplete\n", r->opts.max_events, st.overflow);
+		pp_log_warn("--max-events %" PRIu64 " reached: %" PRIu64 " later events "
+			"dropped, their exchanges are incomplete", r->opts.max_events, st.overflow);
 }
 
 static int write_event_log(const struct run *r)
@@ -335,7 +328,7 @@ static int write_event_log(const struct run *r)
 		return 0;
 	rc = pp_client_trace_write_log(r->ct, r->opts.events_out);
 	if (rc)
-		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.events_out, strerror(-rc));
+		pp_log_error("cannot write %s: %s", r->opts.events_out, strerror(-rc));
 	return rc;
 }
 
@@ -353,18 +346,18 @@ static void sleep_until(uint64_t mono_ns)
 static void fetch_agent(struct run *r)
 {
 	struct pp_fetch_req req = { .flow = r->flow };
-	char agent[PP_ADDRSTRLEN + 8], why[PP_PROTO_ERROR_TEXT_MAX + 64];
+	char agent[PP_ADDRSTRLEN + 8];
 	int rc;
 
 	if (!r->ct || r->opts.no_agent)
 		return;
 	if (stop_signal) { /* the user asked us to stop: not another 5 s for the agent */
-		fprintf(stderr, PROG ": interrupted: the server's events are not fetched\n");
+		pp_log_warn("interrupted: the server's events are not fetched");
 		return;
 	}
 	if (!r->opts.control_port) {
-		fprintf(stderr, PROG ": no control port to ask (--port 65535 has no port + 1; give "
-			"--control-port): server columns are empty\n");
+		pp_log_warn("no control port to ask (--port 65535 has no port + 1; give "
+			"--control-port): server columns are empty");
 		return;
 	}
 	snprintf(agent, sizeof(agent), r->flow.family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u",
@@ -379,11 +372,11 @@ static void fetch_agent(struct run *r)
 		return;
 	}
 	if (rc == 0)
-		fprintf(stderr, PROG ": the agent at %s has no events of this connection: server "
-			"columns are empty\n", agent);
+		pp_log_warn("the agent at %s has no events of this connection: server "
+			"columns are empty", agent);
 	else
-		fprintf(stderr, PROG ": no agent at %s (%s): server columns are empty\n", agent,
-			pp_agent_error(rc, &r->agent, why, sizeof(why)));
+		pp_log_warn("no agent at %s (%s): server columns are empty", agent,
+			pp_err_text(&r->agent.err));
 	pp_agent_source_close(&r->agent);
 }
 
@@ -422,17 +415,21 @@ static void verbose_counts(const struct run *r, const struct pp_correlate_stats 
 	const struct pp_capture *cap = pp_client_trace_capture(r->ct);
 
 	pp_client_trace_get_stats(r->ct, &ts);
-	fprintf(stderr, PROG ": client host: %" PRIu64 " events of this connection, %" PRIu64
+	pp_log_debug("client host: %" PRIu64 " events of this connection, %" PRIu64
 		" of others not kept, %" PRIu64 " lost, %" PRIu64 " tracepoint hits skipped by the "
-		"kernel\n", ts.events, ts.foreign, ts.lost, ts.skipped);
-	if (cap)
-		pp_capture_report(cap, stderr);
+		"kernel", ts.events, ts.foreign, ts.lost, ts.skipped);
+	if (cap) {
+		char report[PP_CAPTURE_REPORT_MAX];
+
+		pp_capture_report(cap, report, sizeof(report));
+		pp_log_lines(PP_LOG_DEBUG, report);
+	}
 	if (r->have_agent)
-		fprintf(stderr, PROG ": agent: %" PRIu64 " events of this connection\n",
+		pp_log_debug("agent: %" PRIu64 " events of this connection",
 			r->agent.events);
-	fprintf(stderr, PROG ": correlation: %" PRIu64 " events used; ignored: %" PRIu64
+	pp_log_debug("correlation: %" PRIu64 " events used; ignored: %" PRIu64
 		" of other connections, %" PRIu64 " without payload, %" PRIu64 " before exchange 0, %"
-		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order\n",
+		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order",
 		st->events_used, st->events_foreign, st->events_no_payload, st->events_stale,
 		st->events_after, st->events_unplaced, st->events_out_of_order);
 }
@@ -442,13 +439,13 @@ static void explain_losses(const struct run *r, const struct pp_client_trace_sta
 			   const struct pp_correlate_stats *st)
 {
 	if (ts->lost)
-		fprintf(stderr, PROG ": the kernel dropped %" PRIu64 " events (perf buffer full): "
-			"raise --perf-pages (now %zu per CPU)\n", ts->lost,
+		pp_log_warn("the kernel dropped %" PRIu64 " events (perf buffer full): "
+			"raise --perf-pages (now %zu per CPU)", ts->lost,
 			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
 	if (st->incomplete && ts->skipped)
-		fprintf(stderr, PROG ": %" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
+		pp_log_warn("%" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
 			" tracepoint hits on this host (another BPF program was running on that "
-			"CPU)\n", st->incomplete, ts->skipped);
+			"CPU)", st->incomplete, ts->skipped);
 }
 
 static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
@@ -465,7 +462,6 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 	};
 	struct pp_client_trace_stats ts;
 	struct pp_correlate_stats st;
-	char why[PP_PROTO_ERROR_TEXT_MAX + 64];
 	int rc;
 
 	cc.client_ev = pp_client_trace_events(r->ct, &cc.n_client);
@@ -488,13 +484,13 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 		info->server_events = r->agent.events > 0;
 		info->lost_samples_server = fs->agent.lost_samples;
 		info->pcap_drops_server = fs->agent.pcap_drops;
-		if (r->agent.err)
-			fprintf(stderr, PROG ": the agent's events ended early (%s): later rows lack "
-				"server points, and its loss counts are unknown\n",
-				pp_agent_error(r->agent.err, &r->agent, why, sizeof(why)));
+		if (r->agent.err.code)
+			pp_log_warn("the agent's events ended early (%s): later rows lack "
+				"server points, and its loss counts are unknown",
+				pp_err_text(&r->agent.err));
 	}
 	explain_losses(r, &ts, &st);
-	if (r->opts.verbosity)
+	if (pp_log_enabled(PP_LOG_DEBUG))
 		verbose_counts(r, &st);
 	return 0;
 }
@@ -521,21 +517,21 @@ static int report(struct run *r, struct pp_results *csv)
 	rc = r->ct ? traced_rows(r, &sink, &info) : untraced_rows(r, &sink, &info);
 	if (rc) {
 		pp_results_abort(csv);
-		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.output, strerror(-rc));
+		pp_log_error("cannot write %s: %s", r->opts.output, strerror(-rc));
 		goto out;
 	}
 	rc = pp_results_commit(csv);
 	if (rc) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.output, strerror(-rc));
+		pp_log_error("cannot write %s: %s", r->opts.output, strerror(-rc));
 		goto out;
 	}
 	rc = pp_summary_print(sink.sum, &info, stdout);
 	if (rc)
-		fprintf(stderr, PROG ": cannot print the summary: %s\n", strerror(-rc));
+		pp_log_error("cannot print the summary: %s", strerror(-rc));
 	if (!rc && r->opts.summary_json) {
 		rc = pp_summary_write_json(sink.sum, &info, r->opts.summary_json);
 		if (rc)
-			fprintf(stderr, PROG ": cannot write %s: %s\n", r->opts.summary_json,
+			pp_log_error("cannot write %s: %s", r->opts.summary_json,
 				strerror(-rc));
 	}
 out:
@@ -554,12 +550,12 @@ static int run(struct run *r)
 	 * not after the whole run; it gets its name only at the end. */
 	rc = pp_results_open(&csv, r->opts.output);
 	if (rc) {
-		fprintf(stderr, PROG ": cannot create %s: %s\n", r->opts.output, strerror(-rc));
+		pp_log_error("cannot create %s: %s", r->opts.output, strerror(-rc));
 		return rc;
 	}
 	r->rtt_ns = malloc(r->opts.count * sizeof(*r->rtt_ns));
 	if (!r->rtt_ns) {
-		fprintf(stderr, PROG ": cannot allocate %llu samples\n",
+		pp_log_error("cannot allocate %llu samples",
 			(unsigned long long)r->opts.count);
 		pp_results_abort(csv);
 		return -ENOMEM;
@@ -591,8 +587,8 @@ static int run(struct run *r)
 		r->end_err = -EINTR; /* during the fetch: the exchanges are all there, not the server's events */
 	rc = report(r, csv);
 	if (!rc && r->end_err) {
-		fprintf(stderr, PROG ": %s after %llu of %llu exchanges; %s holds the %llu "
-			"completed (marked PARTIAL in the summary)\n", loop_error(r->end_err),
+		pp_log_error("%s after %llu of %llu exchanges; %s holds the %llu "
+			"completed (marked PARTIAL in the summary)", loop_error(r->end_err),
 			(unsigned long long)r->recorded, (unsigned long long)r->opts.count,
 			r->opts.output, (unsigned long long)r->recorded);
 		rc = r->end_err;
@@ -603,18 +599,14 @@ static int run(struct run *r)
 int main(int argc, char **argv)
 {
 	struct run r = { .fd = -1 };
-	char err[256];
+	struct pp_err err = { 0 };
 	int rc;
 
-	rc = pp_client_opts_parse(argc, argv, &r.opts, err, sizeof(err));
-	if (rc == PP_OPTS_HELP) {
-		pp_client_usage(stdout);
-		return 0;
-	}
-	if (rc) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 2;
-	}
+	pp_log_init(PROG);
+	if ((rc = pp_client_opts_parse(argc, argv, &r.opts, &err)) != PP_OPTS_OK)
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_client_opts_spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
+	pp_log_more(r.opts.verbosity);
 	setup_signals();
 	rc = run(&r);
 	pp_agent_source_close(&r.agent);

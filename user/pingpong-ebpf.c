@@ -24,6 +24,7 @@
 #include "agent/procnet.h"
 #include "agent/spawn.h"
 #include "collect/trace.h"
+#include "common/log.h"
 
 #define PROG "pingpong-ebpf"
 #define POLL_MS 100
@@ -87,22 +88,22 @@ static int resolve_targets(struct agent *a)
 
 	if (o->cmd && !o->n_ports) {
 		if (pp_port_in_args(o->cmd, &o->ports[0]) < 0 || !o->ports[0]) {
-			fprintf(stderr, PROG ": give --port PORT (CMD has no valid --port N to take it from)\n");
+			pp_log_error("give --port PORT (CMD has no valid --port N to take it from)");
 			return 2;
 		}
 		o->n_ports = 1;
 	}
 	if (o->pid) {
 		if (kill(o->pid, 0) < 0 && errno == ESRCH) {
-			fprintf(stderr, PROG ": no process with pid %d\n", (int)o->pid);
+			pp_log_error("no process with pid %d", (int)o->pid);
 			return 1;
 		}
 		a->tgids[a->n_tgids++] = (__u32)o->pid;
 		if (!o->n_ports) {
 			n = pp_listen_ports(o->pid, o->ports, PP_MAX_PORTS);
 			if (n <= 0) {
-				fprintf(stderr, PROG ": pid %d listens on no TCP port in this network "
-					"namespace: give --port PORT\n", (int)o->pid);
+				pp_log_error("pid %d listens on no TCP port in this network "
+					"namespace: give --port PORT", (int)o->pid);
 				return 1;
 			}
 			o->n_ports = (size_t)n;
@@ -114,8 +115,8 @@ static int resolve_targets(struct agent *a)
 				a->tgids[a->n_tgids++] = (__u32)owners[i];
 		}
 		if (!a->n_tgids) {
-			fprintf(stderr, PROG ": nothing listens on TCP port %u in this network namespace "
-				"(give --pid or -- CMD)\n", o->ports[0]);
+			pp_log_error("nothing listens on TCP port %u in this network namespace "
+				"(give --pid or -- CMD)", o->ports[0]);
 			return 1;
 		}
 	}
@@ -127,7 +128,7 @@ static int start_child(struct agent *a)
 	int err = pp_spawn_gated(&a->child, a->opts.cmd);
 
 	if (err < 0) {
-		fprintf(stderr, PROG ": cannot start %s: %s\n", a->opts.cmd[0], strerror(-err));
+		pp_log_error("cannot start %s: %s", a->opts.cmd[0], strerror(-err));
 		return 1;
 	}
 	a->child_running = true;
@@ -148,12 +149,10 @@ static int start_trace(struct agent *a)
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a->store,
 	};
-	int err = pp_trace_open(&a->trace, &topts);
+	struct pp_err err = { 0 };
 
-	if (err < 0) {
-		fprintf(stderr, PROG ": %s\n", pp_trace_errmsg());
-		return 1;
-	}
+	if (pp_trace_open(&a->trace, &topts, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -173,18 +172,16 @@ static int start_serving(struct agent *a)
 		.tstamp_type = o->tstamp_type,
 		.keep_acks = o->keep_acks,
 	};
-	char err[320];
+	struct pp_err err = { 0 };
 
 	if (port > 65535) {
-		fprintf(stderr, PROG ": the control port would be %d: give --control-port\n", port);
+		pp_log_error("the control port would be %d: give --control-port", port);
 		return 1;
 	}
 	if (port == 0 && !sopts.capture)
 		return 0;
-	if (pp_agent_serve_open(&a->serve, a->store, &sopts, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 1;
-	}
+	if (pp_agent_serve_open(&a->serve, a->store, &sopts, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -211,6 +208,7 @@ static bool targets_gone(const struct agent *a)
 static int trace_loop(struct agent *a)
 {
 	double deadline = a->opts.duration_s > 0 ? now_s() + a->opts.duration_s : 0;
+	struct pp_err err = { 0 };
 	int n;
 
 	while (!stop_signal) {
@@ -219,7 +217,7 @@ static int trace_loop(struct agent *a)
 
 		/* The perf buffers wake us only at their watermark; the timeout drains them. */
 		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
-			fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
+			pp_log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		/* a control request wants everything so far, partial batches too */
@@ -227,9 +225,10 @@ static int trace_loop(struct agent *a)
 									       : pp_trace_poll(a->trace, 0);
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
-		pp_agent_serve_handle(&a->serve, &fds[1], nserve);
+		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
+			pp_log_warn("%s", pp_err_text(&err));
 		if (n < 0) {
-			fprintf(stderr, PROG ": reading the perf buffer failed: %s\n", strerror(-n));
+			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
 			return 1;
 		}
 		if (a->opts.cmd ? reap_child(a, WNOHANG) : targets_gone(a))
@@ -309,8 +308,8 @@ static int write_events(const struct agent *a, const char *path)
 
 static void print_summary(const struct agent *a, double secs)
 {
-	fprintf(stderr, PROG ": %llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
-		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s\n",
+	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
+		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_eventstore_overflow(a->store), a->opts.max_events,
@@ -319,13 +318,18 @@ static void print_summary(const struct agent *a, double secs)
 
 static int finish(struct agent *a, double started)
 {
+	char report[PP_CAPTURE_REPORT_MAX];
+	struct pp_err why = { 0 };
 	int err, status = 0;
 
 	pp_trace_flush(a->trace);
-	pp_agent_serve_finish(&a->serve, stderr);
+	if (pp_agent_serve_finish(&a->serve, &why) < 0)
+		pp_log_warn("%s", pp_err_text(&why));
+	pp_agent_serve_report(&a->serve, report, sizeof(report));
+	pp_log_lines(PP_LOG_INFO, report);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", a->opts.output, strerror(-err));
+		pp_log_error("cannot write %s: %s", a->opts.output, strerror(-err));
 		status = 1;
 	}
 	if (a->opts.cmd && !status)
@@ -337,20 +341,10 @@ static int finish(struct agent *a, double started)
  * CAP_KILL (and nothing else) to stop it; waiting for it needs no privilege. */
 static int drop_privileges(struct agent *a)
 {
-	struct pp_privdrop_user u;
-	int err;
+	struct pp_err err = { 0 };
 
-	if (a->opts.keep_root || geteuid() != 0)
-		return 0;
-	if ((err = pp_privdrop_lookup(a->opts.user, &u)) < 0) {
-		fprintf(stderr, PROG ": no user '%s' to run as (give --user NAME or --keep-root)\n",
-			a->opts.user);
-		return 1;
-	}
-	if ((err = pp_privdrop(&u, a->opts.cmd != NULL)) < 0) {
-		fprintf(stderr, PROG ": cannot become user '%s': %s\n", a->opts.user, strerror(-err));
-		return 1;
-	}
+	if (pp_privdrop_to(a->opts.user, a->opts.keep_root, a->opts.cmd != NULL, &err) < 0)
+		return pp_log_fail(&err, 1);
 	return 0;
 }
 
@@ -363,7 +357,7 @@ static int start_output_helper(const struct agent *a)
 	if (a->opts.keep_root || geteuid() != 0)
 		return 0;
 	if ((err = pp_privdrop_outputs(outputs, 2)) < 0) {
-		fprintf(stderr, PROG ": cannot start the output helper: %s\n", strerror(-err));
+		pp_log_error("cannot start the output helper: %s", strerror(-err));
 		return 1;
 	}
 	return 0;
@@ -371,23 +365,20 @@ static int start_output_helper(const struct agent *a)
 
 int main(int argc, char **argv)
 {
-	struct agent a = { .child = { .pid = -1, .gate_fd = -1 } };
-	char msg[256];
+	struct agent a = { .child = { .pid = -1, .gate_fd = -1, .err_fd = -1 } };
+	struct pp_err perr = { 0 };
 	double started;
 	int status, err;
 
-	if (pp_agent_parse(argc, argv, &a.opts, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, PROG ": %s\n", msg);
-		return 2;
-	}
-	if (a.opts.help) {
-		pp_agent_usage(stdout);
-		return 0;
-	}
+	pp_log_init(PROG);
+	if ((err = pp_agent_parse(argc, argv, &a.opts, &perr)) != PP_OPTS_OK)
+		return err == PP_OPTS_HELP ? (pp_opts_usage(&pp_agent_opts_spec, stdout), 0)
+		                           : pp_log_fail(&perr, 2);
+	pp_log_more(a.opts.verbosity);
 	if ((status = resolve_targets(&a)) != 0)
 		return status;
 	if ((err = pp_eventstore_new(&a.store, a.opts.max_events)) < 0) {
-		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		pp_log_error("%s", strerror(-err));
 		return 1;
 	}
 	status = 1;
@@ -398,9 +389,11 @@ int main(int argc, char **argv)
 	install_signals();
 	if (start_trace(&a) != 0 || start_serving(&a) != 0 || drop_privileges(&a) != 0)
 		goto cleanup;
-	if (a.opts.cmd && (err = pp_spawn_release(&a.child)) < 0) {
-		fprintf(stderr, PROG ": cannot release %s: %s\n", a.opts.cmd[0], strerror(-err));
-		goto cleanup;
+	/* A CMD that cannot run exits 127, which becomes our status as any CMD's would. */
+	if (a.opts.cmd && (err = pp_spawn_release(&a.child, &perr)) < 0) {
+		pp_log_fail(&perr, 1);
+		if (!a.child.exec_failed)
+			goto cleanup;
 	}
 	started = now_s();
 	if (trace_loop(&a) == 0) {

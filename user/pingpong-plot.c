@@ -2,7 +2,6 @@
  * gnuplot from a compact quantile table, and the percentile table plots/plot_cdf.py prints. */
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -20,6 +19,8 @@
 #include "plot/samples.h"
 #include "plot/stacksplit.h"
 #include "common/stats.h"
+#include "common/log.h"
+#include "common/opts.h"
 
 #define PROG "pingpong-plot"
 
@@ -54,43 +55,6 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: " PROG " --input results.csv --output FILE.png|FILE.svg [options]\n"
-		"Draws one latency CDF per component of a results.csv with gnuplot and prints\n"
-		"a percentile table (microseconds) on stdout; plots/plot_cdf.py prints the same.\n"
-		"\n"
-		"  -i, --input FILE         results.csv from pingpong-client (required)\n"
-		"  -o, --output FILE        .png or .svg, written whole or not at all (required)\n"
-		"  -p, --percentiles LIST   percentiles to mark and print, 0..100, comma or space\n"
-		"                           separated (default 50,90,99,99.9)\n"
-		"  -l, --logx               logarithmic latency axis (default linear, cut a little\n"
-		"                           past the highest percentile, at least p99)\n"
-		"  -c, --components LIST    comma-separated from rtt client_stack network\n"
-		"                           server_stack server_app client_dev wire server_dev rtt_app\n"
-		"                           (default: all but rtt_app, those that have values)\n"
-		"  -s, --stacked            instead of CDFs, one bar per percentile: how the RTT\n"
-		"                           splits into client_stack network server_stack server_app\n"
-		"                           (mean over the exchanges whose RTT is nearest it)\n"
-		"  -t, --title TEXT         plot title (default \"<input>: <N> exchanges\")\n"
-		"  -q, --quiet              no table on stdout\n"
-		"  -h, --help               this help\n"
-		"\n"
-		"Percentiles interpolate linearly between closest ranks (numpy's default); an empty\n"
-		"cell is \"not measured\" and left out. Scripts cdf.gp and stack.gp are taken from\n"
-		"$PINGPONG_PLOTS_DIR, else <bindir>/../plots, else <bindir>/../share/pingpong;\n"
-		"the gnuplot program from $GNUPLOT, else gnuplot on PATH.\n");
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see --help)\n");
-	return 2;
-}
-
 static int parse_components(const char *list, struct options *o)
 {
 	char buf[512], *save = NULL, *name;
@@ -123,66 +87,120 @@ static const char *term_of(const char *path)
 	return NULL;
 }
 
-/* 0 to go on, else the exit status (0 after --help). */
-static int parse_options(int argc, char **argv, struct options *o, bool *done)
+static int take_percentiles(const struct pp_opts_spec *spec, const struct pp_opt *opt,
+			    const char *arg, void *cfg, struct pp_err *err)
 {
-	static const struct option longopts[] = {
-		{ "input", required_argument, NULL, 'i' },   { "output", required_argument, NULL, 'o' },
-		{ "percentiles", required_argument, NULL, 'p' }, { "logx", no_argument, NULL, 'l' },
-		{ "components", required_argument, NULL, 'c' }, { "stacked", no_argument, NULL, 's' },
-		{ "title", required_argument, NULL, 't' },   { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-	};
-	int opt, err;
+	struct options *o = cfg;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "i:o:p:lc:st:qh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': o->input = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'l': o->logx = true; break;
-		case 's': o->stacked = true; break;
-		case 't': o->title = optarg; break;
-		case 'q': o->quiet = true; break;
-		case 'h': usage(stdout); *done = true; return 0;
-		case 'p':
-			if (!o->pct_given)
-				o->npct = 0;
-			o->pct_given = true;
-			err = pp_parse_percentiles(optarg, o->pct, &o->npct);
-			if (err == -E2BIG)
-				return usage_error("--percentiles takes at most 16 values (got %s)", optarg);
-			if (err)
-				return usage_error("--percentiles must be numbers 0..100 (got '%s')", optarg);
-			break;
-		case 'c':
-			o->comps_given = true;
-			if (parse_components(optarg, o))
-				return usage_error("--components must name components like rtt,network (got '%s')", optarg);
-			break;
-		default:
-			fprintf(stderr, PROG ": see --help\n");
-			return 2;
-		}
-	}
+	if (!o->pct_given)
+		o->npct = 0; /* the first --percentiles replaces the default list */
+	o->pct_given = true;
+	rc = pp_parse_percentiles(arg, o->pct, &o->npct);
+	if (rc == -E2BIG)
+		return pp_err_set(err, -EINVAL, "--%s takes at most 16 values (got %s)", opt->name, arg);
+	return rc ? pp_opt_bad_value(spec, opt, opt->range, arg, err) : 0;
+}
+
+static int take_components(const struct pp_opts_spec *spec, const struct pp_opt *opt,
+			   const char *arg, void *cfg, struct pp_err *err)
+{
+	struct options *o = cfg;
+
+	o->comps_given = true;
+	(void)spec;
+	if (parse_components(arg, o))
+		return pp_err_set(err, -EINVAL, "--%s must name components like rtt,network "
+				  "(got '%s')", opt->name, arg);
+	return 0;
+}
+
+typedef struct options cfg_t;
+
+static const struct pp_opt options[] = {
+	{ "input", 'i', PP_OPT_STRING, PP_OPT_AT(cfg_t, input), .metavar = "FILE",
+	  .help = "results.csv from pingpong-client (required)" },
+	{ "output", 'o', PP_OPT_STRING, PP_OPT_AT(cfg_t, output), .metavar = "FILE",
+	  .help = ".png or .svg, written whole or not at all (required)" },
+	{ "percentiles", 'p', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, pct), .metavar = "LIST",
+	  .parse = take_percentiles, .range = "numbers 0..100",
+	  .help = "percentiles to mark and print, comma or space separated",
+	  .def = "50,90,99,99.9" },
+	{ "logx", 'l', PP_OPT_FLAG, PP_OPT_AT(cfg_t, logx),
+	  .help = "logarithmic latency axis",
+	  .def = "linear, cut a little past the highest percentile, at least p99" },
+	{ "components", 'c', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, comps), .metavar = "LIST",
+	  .parse = take_components,
+	  .help = "comma-separated from rtt client_stack network server_stack server_app "
+		  "client_dev wire server_dev rtt_app",
+	  .def = "all but rtt_app, those that have values" },
+	{ "stacked", 's', PP_OPT_FLAG, PP_OPT_AT(cfg_t, stacked),
+	  .help = "instead of CDFs, one bar per percentile: how the RTT splits into client_stack "
+		  "network server_stack server_app (mean over the exchanges whose RTT is nearest "
+		  "it)" },
+	{ "title", 't', PP_OPT_STRING, PP_OPT_AT(cfg_t, title), .metavar = "TEXT",
+	  .help = "plot title", .def = "\"<input>: <N> exchanges\"" },
+	{ "quiet", 'q', PP_OPT_FLAG, PP_OPT_AT(cfg_t, quiet), .help = "no table on stdout" },
+	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = { .pct = { 50, 90, 99, 99.9 }, .npct = 4 };
+
+static const struct pp_opts_spec spec = {
+	PP_OPTS_TABLE(options, defaults),
+	.usage = "Usage: " PROG " --input results.csv --output FILE.png|FILE.svg [options]\n"
+		 "Draws one latency CDF per component of a results.csv with gnuplot and prints\n"
+		 "a percentile table (microseconds) on stdout; plots/plot_cdf.py prints the same.\n",
+	.epilog = "Percentiles interpolate linearly between closest ranks (numpy's default); an empty\n"
+		  "cell is \"not measured\" and left out. Scripts cdf.gp and stack.gp are taken from\n"
+		  "$PINGPONG_PLOTS_DIR, else <bindir>/../plots, else <bindir>/../share/pingpong;\n"
+		  "the gnuplot program from $GNUPLOT, else gnuplot on PATH.\n",
+	.quote_got = true,
+};
+
+/* The checks after parsing: what needs two options, or none given. */
+static int check_options(int argc, char **argv, int first, struct options *o, struct pp_err *err)
+{
 	/* "--percentiles 50 90 99", as plot_cdf.py takes it: the rest arrive as operands. */
-	for (int i = optind; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		if (!o->pct_given)
-			return usage_error("unexpected argument '%s'", argv[i]);
-		err = pp_parse_percentiles(argv[i], o->pct, &o->npct);
-		if (err)
-			return usage_error("--percentiles must be numbers 0..100 (got '%s')", argv[i]);
+			return pp_err_set(err, -EINVAL, "unexpected argument '%s'", argv[i]);
+		if (pp_parse_percentiles(argv[i], o->pct, &o->npct))
+			return pp_opt_bad_value(&spec, &options[2], options[2].range, argv[i], err);
 	}
 	if (!o->input)
-		return usage_error("%s", "--input FILE is required");
+		return pp_err_set(err, -EINVAL, "--input FILE is required");
 	if (!o->output)
-		return usage_error("%s", "--output FILE.png|FILE.svg is required");
+		return pp_err_set(err, -EINVAL, "--output FILE.png|FILE.svg is required");
 	if (!(o->term = term_of(o->output)))
-		return usage_error("--output must end in .png or .svg (got '%s')", o->output);
+		return pp_err_set(err, -EINVAL, "--output must end in .png or .svg (got '%s')", o->output);
 	if (o->npct == 0)
-		return usage_error("%s", "--percentiles needs at least one value");
+		return pp_err_set(err, -EINVAL, "--percentiles needs at least one value");
 	if (o->stacked && (o->comps_given || o->logx))
-		return usage_error("%s", "--stacked always shows rtt's four parts on a linear axis: "
-					 "drop --components and --logx");
+		return pp_err_set(err, -EINVAL, "--stacked always shows rtt's four parts on a linear "
+				  "axis: drop --components and --logx");
+	return 0;
+}
+
+/* 0 to go on, else the exit status (0 after --help). Every usage error points at --help. */
+static int parse_options(int argc, char **argv, struct options *o, bool *done)
+{
+	struct pp_err err = { 0 };
+	int rc, first;
+
+	rc = pp_opts_parse(&spec, argc, argv, o, &first, &err);
+	if (rc == PP_OPTS_HELP) {
+		pp_opts_usage(&spec, stdout);
+		*done = true;
+		return 0;
+	}
+	if (rc == PP_OPTS_OK)
+		rc = check_options(argc, argv, first, o, &err);
+	if (rc < 0) {
+		pp_log_error("%s (see --help)", pp_err_text(&err));
+		return 2;
+	}
 	return 0;
 }
 
@@ -190,29 +208,29 @@ static void print_load_error(int err, const char *path, const struct pp_samples_
 {
 	switch (err) {
 	case -ENODATA:
-		fprintf(stderr, PROG ": %s is empty (no header line)\n", path);
+		pp_log_error("%s is empty (no header line)", path);
 		break;
 	case -EBADMSG:
 		if (e->line <= 1)
-			fprintf(stderr, PROG ": %s:%zu: header has an empty or repeated column name\n", path, e->line);
+			pp_log_error("%s:%zu: header has an empty or repeated column name", path, e->line);
 		else
-			fprintf(stderr, PROG ": %s:%zu: row has a different number of cells than the header\n",
+			pp_log_error("%s:%zu: row has a different number of cells than the header",
 				path, e->line);
 		break;
 	case -E2BIG:
-		fprintf(stderr, PROG ": %s:%zu: line longer than %u bytes\n", path, e->line, PP_CSV_MAX_LINE);
+		pp_log_error("%s:%zu: line longer than %u bytes", path, e->line, PP_CSV_MAX_LINE);
 		break;
 	case -EINVAL:
-		fprintf(stderr, PROG ": %s:%zu: %s: '%s' is not a decimal number\n", path, e->line, e->column, e->cell);
+		pp_log_error("%s:%zu: %s: '%s' is not a decimal number", path, e->line, e->column, e->cell);
 		break;
 	case -ERANGE:
-		fprintf(stderr, PROG ": %s:%zu: %s: '%s' is not finite\n", path, e->line, e->column, e->cell);
+		pp_log_error("%s:%zu: %s: '%s' is not finite", path, e->line, e->column, e->cell);
 		break;
 	default:
 		if (err == -ENOENT && e->column[0])
-			fprintf(stderr, PROG ": %s has no column %s\n", path, e->column);
+			pp_log_error("%s has no column %s", path, e->column);
 		else
-			fprintf(stderr, PROG ": cannot read %s: %s\n", path, strerror(-err));
+			pp_log_error("cannot read %s: %s", path, strerror(-err));
 	}
 }
 
@@ -223,7 +241,7 @@ static int check_samples(const struct pp_samples *s, const char *path)
 	size_t with_values = 0, in_header = 0;
 
 	if (s->rows == 0) {
-		fprintf(stderr, PROG ": %s has a header but no rows\n", path);
+		pp_log_error("%s has a header but no rows", path);
 		return -ENODATA;
 	}
 	for (size_t i = 0; i < s->ncols; i++) {
@@ -235,15 +253,15 @@ static int check_samples(const struct pp_samples *s, const char *path)
 		}
 	}
 	if (in_header == 0) {
-		fprintf(stderr, PROG ": %s has none of the latency columns (rtt_us, client_stack_us, ...)\n", path);
+		pp_log_error("%s has none of the latency columns (rtt_us, client_stack_us, ...)", path);
 		return -ENODATA;
 	}
 	if (with_values == 0) {
-		fprintf(stderr, PROG ": %s has no latency values in any of its %zu rows\n", path, s->rows);
+		pp_log_error("%s has no latency values in any of its %zu rows", path, s->rows);
 		return -ENODATA;
 	}
 	if (empty[0])
-		fprintf(stderr, PROG ": not measured in any row, not drawn: %s\n", empty);
+		pp_log_warn("not measured in any row, not drawn: %s", empty);
 	return 0;
 }
 
@@ -266,11 +284,11 @@ static int check_log_axis(const struct pp_samples *s)
 		}
 	}
 	if (drawn == 0) {
-		fprintf(stderr, PROG ": no positive values to draw on a log axis (drop --logx)\n");
+		pp_log_error("no positive values to draw on a log axis (drop --logx)");
 		return -ERANGE;
 	}
 	if (left_out[0])
-		fprintf(stderr, PROG ": no positive values, not drawn on the log axis: %s\n", left_out);
+		pp_log_warn("no positive values, not drawn on the log axis: %s", left_out);
 	return 0;
 }
 
@@ -304,9 +322,9 @@ static int stack_bars(const struct pp_samples *s, const struct options *o, struc
 	int err = pp_stack_split(s->col[0].v, part, s->rows, o->pct, o->npct, bar);
 
 	if (err == -ENODATA)
-		fprintf(stderr, PROG ": %s has no row with rtt and all four parts; nothing to stack\n", o->input);
+		pp_log_error("%s has no row with rtt and all four parts; nothing to stack", o->input);
 	else if (err)
-		fprintf(stderr, PROG ": %s\n", strerror(-err));
+		pp_log_error("%s", strerror(-err));
 	return err;
 }
 
@@ -329,12 +347,12 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 
 	snprintf(dir, sizeof(dir), "%s/pingpong-plot.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(dir)) {
-		fprintf(stderr, PROG ": cannot make a temporary directory %s: %s\n", dir, strerror(errno));
+		pp_log_error("cannot make a temporary directory %s: %s", dir, strerror(errno));
 		return 1;
 	}
 	err = pp_atomic_open(&out, o->output);
 	if (err) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(-err));
+		pp_log_error("cannot write %s: %s", o->output, strerror(-err));
 		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}
@@ -347,15 +365,15 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 	err = o->stacked ? pp_write_stack_files(dir, bar, o->npct, &popts) : pp_write_cdf_files(dir, s, &popts);
 	snprintf(params, sizeof(params), "%s/params.gp", dir);
 	if (err)
-		fprintf(stderr, PROG ": cannot write plot data in %s: %s\n", dir, strerror(-err));
+		pp_log_error("cannot write plot data in %s: %s", dir, strerror(-err));
 	else if ((err = pp_run_gnuplot(params, script, &stop_requested)) == -ENOENT)
-		fprintf(stderr, PROG ": gnuplot not found (Debian: apt install gnuplot-nox)\n");
+		pp_log_error("gnuplot not found (Debian: apt install gnuplot-nox)");
 	else if (err == -EINTR)
-		fprintf(stderr, PROG ": interrupted; %s not written\n", o->output);
+		pp_log_error("interrupted; %s not written", o->output);
 	else if (err)
-		fprintf(stderr, PROG ": gnuplot failed on %s; %s not written\n", script, o->output);
+		pp_log_error("gnuplot failed on %s; %s not written", script, o->output);
 	else if ((err = pp_atomic_commit_nonempty(&out)))
-		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output,
+		pp_log_error("cannot write %s: %s", o->output,
 			err == -ENODATA ? "gnuplot produced nothing" : strerror(-err));
 	if (err)
 		pp_atomic_abort(&out);
@@ -375,7 +393,7 @@ static void catch_signals(void)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .pct = { 50, 90, 99, 99.9 }, .npct = 4 };
+	struct options o;
 	struct pp_stack_bar bar[PP_MAX_PERCENTILES];
 	struct pp_samples_error load_err;
 	struct pp_samples s;
@@ -383,6 +401,7 @@ int main(int argc, char **argv)
 	bool done = false;
 	int ret;
 
+	pp_log_init(PROG);
 	ret = parse_options(argc, argv, &o, &done);
 	if (ret || done)
 		return ret;
@@ -394,7 +413,7 @@ int main(int argc, char **argv)
 		o.ncomps = sizeof(default_components) / sizeof(*default_components);
 	}
 	if (pp_find_plot_script(o.stacked ? "stack.gp" : "cdf.gp", script, sizeof(script))) {
-		fprintf(stderr, PROG ": cannot find plots/%s (set PINGPONG_PLOTS_DIR)\n", o.stacked ? "stack.gp" : "cdf.gp");
+		pp_log_error("cannot find plots/%s (set PINGPONG_PLOTS_DIR)", o.stacked ? "stack.gp" : "cdf.gp");
 		return 1;
 	}
 	ret = pp_samples_load(&s, o.input, o.comps, o.ncomps, o.comps_given || o.stacked, &load_err);

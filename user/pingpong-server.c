@@ -17,6 +17,7 @@
 #include "common/net.h"
 #include "ping/server_opts.h"
 #include "ping/watchdog.h"
+#include "common/log.h"
 
 #define PROG "pingpong-server"
 #define MAX_LISTEN 8
@@ -31,7 +32,6 @@ struct conn {
 	struct pp_watch watch;         /* checked by the main thread's tick */
 	struct pp_addr peer;
 	const struct pp_server_conn_cfg *cfg;
-	bool verbose;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -48,12 +48,12 @@ static void *conn_main(void *arg)
 	char peer[PP_ADDRSTRLEN];
 
 	pp_server_conn_serve(c->fd, c->cfg, &c->watch, &res);
-	if (c->verbose) {
+	if (pp_log_enabled(PP_LOG_DEBUG)) {
 		pp_addr_format(&c->peer, peer, sizeof(peer));
 		/* EPIPE is the peer's EOF here, which the end's name already says. */
 		bool why = res.err && res.err != -EPIPE;
 
-		fprintf(stderr, PROG ": %s: %u B x %llu announced, %llu echoed, %s%s%s\n", peer,
+		pp_log_debug("%s: %u B x %llu announced, %llu echoed, %s%s%s", peer,
 			res.msg_size, (unsigned long long)res.count, (unsigned long long)res.echoed,
 			pp_server_conn_end_name(res.end), why ? ": " : "", why ? strerror(-res.err) : "");
 	}
@@ -117,8 +117,7 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 		close(fd);
 		return;
 	}
-	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg,
-			    .verbose = o->verbose };
+	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg };
 	pp_watch_init(&c->watch);
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {
@@ -210,35 +209,30 @@ int main(int argc, char **argv)
 {
 	struct pp_server_opts opts;
 	int lfds[MAX_LISTEN], n_lfds, rc;
-	char err[256];
+	struct pp_err err = { 0 };
 
-	rc = pp_server_opts_parse(argc, argv, &opts, err, sizeof(err));
-	if (rc == PP_OPTS_HELP) {
-		pp_server_usage(stdout);
-		return 0;
-	}
-	if (rc) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 2;
-	}
+	pp_log_init(PROG);
+	if ((rc = pp_server_opts_parse(argc, argv, &opts, &err)) != PP_OPTS_OK)
+		return rc == PP_OPTS_HELP ? (pp_opts_usage(&pp_server_opts_spec, stdout), 0)
+		                          : pp_log_fail(&err, 2);
+	pp_log_more(opts.verbose);
 	n_lfds = pp_listen(opts.bind, opts.port, lfds, MAX_LISTEN);
 	if (n_lfds < 0) {
 		if (n_lfds == -ENOENT || n_lfds == -EAGAIN)
-			fprintf(stderr, PROG ": cannot resolve --bind '%s'\n", opts.bind);
+			pp_log_error("cannot resolve --bind '%s'", opts.bind);
 		else
-			fprintf(stderr, PROG ": cannot listen on %s port %u: %s\n",
+			pp_log_error("cannot listen on %s port %u: %s",
 				opts.bind ? opts.bind : "all addresses", opts.port,
 				strerror(-n_lfds));
 		return 1;
 	}
-	if (opts.verbose)
-		fprintf(stderr, PROG ": listening on port %u (%d socket%s), up to %u clients\n",
-			opts.port, n_lfds, n_lfds == 1 ? "" : "s", opts.max_clients);
+	pp_log_debug("listening on port %u (%d socket%s), up to %u clients",
+		    opts.port, n_lfds, n_lfds == 1 ? "" : "s", opts.max_clients);
 	rc = serve(lfds, n_lfds, &opts);
 	for (int i = 0; i < n_lfds; i++)
 		close(lfds[i]);
 	if (rc) {
-		fprintf(stderr, PROG ": %s\n", strerror(-rc));
+		pp_log_error("%s", strerror(-rc));
 		return 1;
 	}
 	return 0;

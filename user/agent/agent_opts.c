@@ -1,63 +1,17 @@
-/* pingpong-ebpf's options: getopt_long into struct pp_agent_opts, every value range-checked. */
+/* pingpong-ebpf's options: one table (common/opts.h) gives the parsing, the bounds and the
+ * --help text; the repeatable --port and the fractional --duration parse themselves. */
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent_opts.h"
-#include "common/cli.h"
 #include "collect/trace.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define MAX_DURATION_S (365.0 * 86400)
-#define MAX_PERF_PAGES 65536
 
-void pp_agent_usage(FILE *f)
-{
-	fprintf(f,
-"Usage: pingpong-ebpf [OPTIONS] -- CMD [ARGS...]   trace CMD (and its children) from its start\n"
-"       pingpong-ebpf [OPTIONS] --pid PID          trace a running process (and new children)\n"
-"       pingpong-ebpf [OPTIONS] --port PORT        trace whoever listens on PORT\n"
-"Records the kernel's view (send, xmit, rx, tcp, recv points) of TCP traffic on the ports,\n"
-"in this network namespace, for the traced processes. Needs root (or CAP_BPF+CAP_PERFMON).\n"
-"  -p, --port PORT       TCP port to trace (either end), repeatable (max %d); default: the\n"
-"                        --port N in CMD's arguments, or the ports PID listens on\n"
-"  -P, --pid PID         trace this process instead of starting CMD\n"
-"  -o, --output FILE     write the raw events as CSV at exit (events.csv format)\n"
-"  -d, --duration SEC    stop after SEC seconds (CMD gets SIGTERM); default: until CMD or\n"
-"                        PID exits, or SIGINT/SIGTERM\n"
-"      --perf-pages N    perf buffer pages per CPU, a power of 2 (default %d = %d KiB)\n"
-"      --max-events N    events kept in memory, more are counted as dropped (default %d)\n"
-"      --keep-acks       also record segments without payload (pure ACKs)\n"
-"      --btf FILE        kernel BTF, for kernels without /sys/kernel/btf/vmlinux\n"
-"      --control-port N  serve the events to clients on this TCP port (default: the first\n"
-"                        traced port + 1; 0 = no control channel)\n"
-"      --control-bind A  numeric address the control port listens on (default: all)\n"
-"      --no-capture      no libpcap wire capture (no wire_tx / wire_rx points)\n"
-"      --iface IF        capture on IF only (default: every interface, \"any\")\n"
-"      --pcap-out FILE   also save the captured frames (pcap, for Wireshark)\n"
-"      --tstamp-type T   pcap time stamp type, e.g. adapter (default: the host's clock)\n"
-"      --user NAME       become NAME once BPF, capture and control port are set up\n"
-"                        (default nobody; keeps only CAP_KILL to stop CMD, which runs as\n"
-"                        root; --output goes through a root helper that only renames it)\n"
-"      --keep-root       stay root throughout\n"
-"  -v, --verbose         libbpf's messages (twice: debug)\n"
-"  -h, --help            this help\n"
-"Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on bad usage.\n",
-		PP_MAX_PORTS, PP_TRACE_DEFAULT_PAGES, PP_TRACE_DEFAULT_PAGES * 4,
-		PP_AGENT_DEFAULT_MAX_EVENTS);
-}
-
-__attribute__((format(printf, 3, 4)))
-static int bad(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+typedef struct pp_agent_opts cfg_t;
 
 int pp_port_in_args(char *const *argv, __u16 *port)
 {
@@ -81,152 +35,120 @@ int pp_port_in_args(char *const *argv, __u16 *port)
 	return 0;
 }
 
-enum { OPT_PERF_PAGES = 256, OPT_MAX_EVENTS, OPT_KEEP_ACKS, OPT_BTF, OPT_CONTROL_PORT,
-       OPT_CONTROL_BIND, OPT_NO_CAPTURE, OPT_IFACE, OPT_PCAP_OUT, OPT_TSTAMP_TYPE,
-       OPT_USER, OPT_KEEP_ROOT };
-
-static const struct option long_options[] = {
-	{ "port", required_argument, NULL, 'p' },
-	{ "pid", required_argument, NULL, 'P' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "perf-pages", required_argument, NULL, OPT_PERF_PAGES },
-	{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
-	{ "keep-acks", no_argument, NULL, OPT_KEEP_ACKS },
-	{ "btf", required_argument, NULL, OPT_BTF },
-	{ "control-port", required_argument, NULL, OPT_CONTROL_PORT },
-	{ "control-bind", required_argument, NULL, OPT_CONTROL_BIND },
-	{ "no-capture", no_argument, NULL, OPT_NO_CAPTURE },
-	{ "iface", required_argument, NULL, OPT_IFACE },
-	{ "pcap-out", required_argument, NULL, OPT_PCAP_OUT },
-	{ "tstamp-type", required_argument, NULL, OPT_TSTAMP_TYPE },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "keep-root", no_argument, NULL, OPT_KEEP_ROOT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int parse_one(int opt, const char *arg, struct pp_agent_opts *o, char *msg, size_t msglen)
+static int take_port(const struct pp_opts_spec *spec, const struct pp_opt *opt, const char *arg,
+		     void *cfg, struct pp_err *err)
 {
+	cfg_t *o = cfg;
 	uint64_t v;
-	char *end;
+	int rc;
 
-	switch (opt) {
-	case 'p':
-		if (pp_parse_u64(arg, 1, 65535, &v) < 0)
-			return bad(msg, msglen, "--port must be 1..65535 (got '%s')", arg);
-		if (o->n_ports == PP_MAX_PORTS)
-			return bad(msg, msglen, "--port given more than %d times", PP_MAX_PORTS);
-		o->ports[o->n_ports++] = (__u16)v;
-		return 0;
-	case 'P':
-		if (pp_parse_u64(arg, 1, 4194304, &v) < 0)
-			return bad(msg, msglen, "--pid must be a process id 1..4194304 (got '%s')", arg);
-		o->pid = (pid_t)v;
-		return 0;
-	case 'o':
-		if (!*arg)
-			return bad(msg, msglen, "--output needs a file name");
-		o->output = arg;
-		return 0;
-	case 'd':
-		errno = 0;
-		o->duration_s = strtod(arg, &end);
-		if (errno || end == arg || *end || !(o->duration_s > 0 && o->duration_s <= MAX_DURATION_S))
-			return bad(msg, msglen, "--duration must be 0 < SEC <= %.0f seconds (got '%s')",
-				   MAX_DURATION_S, arg);
-		return 0;
-	case OPT_PERF_PAGES:
-		if (pp_parse_u64(arg, 1, MAX_PERF_PAGES, &v) < 0 || (v & (v - 1)))
-			return bad(msg, msglen, "--perf-pages must be a power of 2, 1..%d pages (got '%s')",
-				   MAX_PERF_PAGES, arg);
-		o->perf_pages = v;
-		return 0;
-	case OPT_MAX_EVENTS:
-		if (pp_parse_u64(arg, 1, 1000000000, &v) < 0)
-			return bad(msg, msglen, "--max-events must be 1..1000000000 (got '%s')", arg);
-		o->max_events = v;
-		return 0;
-	case OPT_KEEP_ACKS:
-		o->keep_acks = true;
-		return 0;
-	case OPT_BTF:
-		o->btf_path = arg;
-		return 0;
-	case OPT_CONTROL_PORT:
-		if (pp_parse_u64(arg, 0, 65535, &v) < 0)
-			return bad(msg, msglen, "--control-port must be 0..65535 (got '%s')", arg);
-		o->control_port = (int)v;
-		return 0;
-	case OPT_CONTROL_BIND:
-		if (!*arg)
-			return bad(msg, msglen, "--control-bind needs a numeric address");
-		o->control_bind = arg;
-		return 0;
-	case OPT_NO_CAPTURE:
-		o->no_capture = true;
-		return 0;
-	case OPT_IFACE:
-		if (!*arg || strlen(arg) >= 16)
-			return bad(msg, msglen, "--iface must be an interface name (got '%s')", arg);
-		o->iface = arg;
-		return 0;
-	case OPT_PCAP_OUT:
-		if (!*arg)
-			return bad(msg, msglen, "--pcap-out needs a file name");
-		o->pcap_out = arg;
-		return 0;
-	case OPT_TSTAMP_TYPE:
-		o->tstamp_type = arg;
-		return 0;
-	case OPT_USER:
-		if (!*arg)
-			return bad(msg, msglen, "--user needs a user name");
-		o->user = arg;
-		return 0;
-	case OPT_KEEP_ROOT:
-		o->keep_root = true;
-		return 0;
-	case 'v':
-		o->verbosity++;
-		return 0;
-	case 'h':
-		o->help = true;
-		return 0;
-	default:
-		return bad(msg, msglen, "unknown option (see --help)");
-	}
+	if ((rc = pp_opt_number(spec, opt, arg, &v, err)) < 0)
+		return rc;
+	if (o->n_ports == PP_MAX_PORTS)
+		return pp_err_set(err, -EINVAL, "--port given more than %d times", PP_MAX_PORTS);
+	o->ports[o->n_ports++] = (__u16)v;
+	return 0;
 }
 
-int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, size_t msglen)
+static int take_duration(const struct pp_opts_spec *spec, const struct pp_opt *opt,
+			 const char *arg, void *cfg, struct pp_err *err)
 {
-	int opt, err;
+	cfg_t *o = cfg;
+	char *end;
 
-	memset(o, 0, sizeof(*o));
-	o->max_events = PP_AGENT_DEFAULT_MAX_EVENTS;
-	o->control_port = -1;
-	o->user = "nobody";
-	msg[0] = '\0';
-	optind = 1;
-	opterr = 0;
-	/* '+': stop at CMD, whose own options are not ours */
-	while ((opt = getopt_long(argc, argv, "+p:P:o:d:vh", long_options, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return bad(msg, msglen, "unknown option or missing value: '%s' (see --help)",
-				   argv[optind - 1]);
-		if ((err = parse_one(opt, optarg, o, msg, msglen)) < 0)
-			return err;
-	}
-	if (o->help)
-		return 0;
-	if (optind < argc)
-		o->cmd = &argv[optind];
-	if (o->cmd && o->pid)
-		return bad(msg, msglen, "give either --pid or a command to start, not both");
-	if (!o->cmd && !o->pid && !o->n_ports)
-		return bad(msg, msglen, "nothing to trace: give -- CMD, --pid PID or --port PORT");
-	if (o->no_capture && (o->iface || o->pcap_out || o->tstamp_type))
-		return bad(msg, msglen, "--iface, --pcap-out and --tstamp-type need the capture (drop --no-capture)");
+	errno = 0;
+	o->duration_s = strtod(arg, &end);
+	if (errno || end == arg || *end || !(o->duration_s > 0 && o->duration_s <= MAX_DURATION_S))
+		return pp_opt_bad_value(spec, opt, opt->range, arg, err);
 	return 0;
+}
+
+static const struct pp_opt options[] = {
+	{ "port", 'p', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, ports), .metavar = "PORT",
+	  .parse = take_port, .min = 1, .max = 65535,
+	  .help = "TCP port to trace (either end), repeatable (max " STR(PP_MAX_PORTS) ")",
+	  .def = "the --port N in CMD's arguments, or the ports PID listens on" },
+	{ "pid", 'P', PP_OPT_UINT, PP_OPT_AT(cfg_t, pid), .metavar = "PID", .min = 1,
+	  .max = 4194304, .range = "a process id 1..4194304", .no_default = true,
+	  .help = "trace this process instead of starting CMD" },
+	{ "output", 'o', PP_OPT_STRING, PP_OPT_AT(cfg_t, output), .metavar = "FILE",
+	  .nonempty = "a file name",
+	  .help = "write the raw events as CSV at exit (events.csv format)" },
+	{ "duration", 'd', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, duration_s), .metavar = "SEC",
+	  .parse = take_duration, .range = "0 < SEC <= 31536000 seconds",
+	  .help = "stop after SEC seconds (CMD gets SIGTERM)",
+	  .def = "until CMD or PID exits, or SIGINT/SIGTERM" },
+	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
+	  .min = 1, .max = 65536, .unit = "pages", .help = "perf buffer pages per CPU, a power of 2",
+	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB" },
+	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N", .min = 1,
+	  .max = 1000000000, .help = "events kept in memory, more are counted as dropped" },
+	{ "keep-acks", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, keep_acks),
+	  .help = "also record segments without payload (pure ACKs)" },
+	{ "btf", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, btf_path), .metavar = "FILE",
+	  .help = "kernel BTF, for kernels without /sys/kernel/btf/vmlinux" },
+	{ "control-port", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, control_port), .metavar = "N",
+	  .max = 65535, .help = "serve the events to clients on this TCP port; 0 = no control channel",
+	  .def = "the first traced port + 1" },
+	{ "control-bind", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, control_bind), .metavar = "A",
+	  .nonempty = "a numeric address",
+	  .help = "numeric address the control port listens on", .def = "all" },
+	{ "no-capture", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, no_capture),
+	  .help = "no libpcap wire capture (no wire_tx / wire_rx points)" },
+	{ "iface", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, iface), .metavar = "IF",
+	  .help = "capture on IF only", .def = "every interface, \"any\"" },
+	{ "pcap-out", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, pcap_out), .metavar = "FILE",
+	  .nonempty = "a file name", .help = "also save the captured frames (pcap, for Wireshark)" },
+	{ "tstamp-type", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, tstamp_type), .metavar = "T",
+	  .help = "pcap time stamp type, e.g. adapter", .def = "the host's clock" },
+	{ "user", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, user), .metavar = "NAME",
+	  .nonempty = "a user name",
+	  .help = "become NAME once BPF, capture and control port are set up (keeps only CAP_KILL "
+		  "to stop CMD, which runs as root; --output goes through a root helper that only "
+		  "renames it)" },
+	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
+	PP_OPT_VERBOSE(cfg_t, verbosity, "libbpf's messages (twice: debug)"),
+	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = {
+	.max_events = PP_AGENT_DEFAULT_MAX_EVENTS,
+	.control_port = -1,
+	.user = "nobody",
+};
+
+const struct pp_opts_spec pp_agent_opts_spec = {
+	PP_OPTS_TABLE(options, defaults),
+	.usage = "Usage: pingpong-ebpf [OPTIONS] -- CMD [ARGS...]   trace CMD (and its children) from its start\n"
+		 "       pingpong-ebpf [OPTIONS] --pid PID          trace a running process (and new children)\n"
+		 "       pingpong-ebpf [OPTIONS] --port PORT        trace whoever listens on PORT\n"
+		 "Records the kernel's view (send, xmit, rx, tcp, recv points) of TCP traffic on the ports,\n"
+		 "in this network namespace, for the traced processes. Needs root (or CAP_BPF+CAP_PERFMON).\n",
+	.epilog = "Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on "
+		  "bad usage.\n",
+	.stop_at_operand = true, /* CMD's own options are not ours */
+	.quote_got = true,
+};
+
+int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, struct pp_err *err)
+{
+	int rc, first;
+
+	if ((rc = pp_opts_parse(&pp_agent_opts_spec, argc, argv, o, &first, err)) != PP_OPTS_OK)
+		return rc;
+	if (first < argc)
+		o->cmd = &argv[first];
+	if (o->iface && (!*o->iface || strlen(o->iface) >= 16))
+		return pp_err_set(err, -EINVAL, "--iface must be an interface name (got '%s')",
+				  o->iface);
+	if (o->cmd && o->pid)
+		return pp_err_set(err, -EINVAL, "give either --pid or a command to start, not both");
+	if (!o->cmd && !o->pid && !o->n_ports)
+		return pp_err_set(err, -EINVAL,
+				  "nothing to trace: give -- CMD, --pid PID or --port PORT");
+	if (o->no_capture && (o->iface || o->pcap_out || o->tstamp_type))
+		return pp_err_set(err, -EINVAL, "--iface, --pcap-out and --tstamp-type need the "
+				  "capture (drop --no-capture)");
+	return PP_OPTS_OK;
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common/err.h"
+#include "common/opts.h"
 #include "pingpong.h"
 
 #define PP_AGENT_DEFAULT_MAX_EVENTS 2000000 /* 160 MB at most */
@@ -32,12 +34,13 @@ struct pp_agent_opts {
 	const char *user;     /* --user to become once set up (default "nobody") */
 	bool keep_root;       /* --keep-root: no privilege drop */
 	int verbosity;
-	bool help;
 };
 
-/* 0, or -EINVAL with the reason in msg (one line, without the program name). */
-int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, char *msg, size_t msglen);
-void pp_agent_usage(FILE *f);
+/* PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with the reason in err (one line, without the program
+ * name). */
+int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, struct pp_err *err);
+/* The table: pp_opts_usage(&pp_agent_opts_spec, stdout) is the --help text. */
+extern const struct pp_opts_spec pp_agent_opts_spec;
 
 /* The port a command line asks its program to use: "--port N" or "--port=N". 0 = none,
  * -EINVAL when the value is not a port. */

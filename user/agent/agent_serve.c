@@ -8,8 +8,6 @@
 
 #include "agent/agent_serve.h"
 
-#define PROG "pingpong-ebpf"
-
 static bool same_flow(const struct pp_flow_key *a, const struct pp_flow_key *b)
 {
 	return a->family == b->family && a->client_port == b->client_port &&
@@ -67,7 +65,7 @@ static void store_wire_event(void *ctx, const struct pp_event *ev)
 }
 
 int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
-			const struct pp_agent_serve_opts *opts, char *err, size_t errlen)
+			const struct pp_agent_serve_opts *opts, struct pp_err *e)
 {
 	struct pp_control_server_opts copts = {
 		.bind_addr = opts->control_bind,
@@ -78,11 +76,10 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 
 	*s = (struct pp_agent_serve){ .store = store };
 	rc = opts->control ? pp_control_server_open(&s->control, &copts) : 0;
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot serve events on control port %u: %s%s", opts->control_port,
-			 strerror(-rc), rc == -EADDRINUSE ? " (--control-port to choose another)" : "");
-		return rc;
-	}
+	if (rc < 0)
+		return pp_err_set(e, rc, "cannot serve events on control port %u: %s%s",
+				  opts->control_port, strerror(-rc),
+				  rc == -EADDRINUSE ? " (--control-port to choose another)" : "");
 	if (opts->capture) {
 		struct pp_capture_opts cap = {
 			.iface = opts->iface ? opts->iface : "any",
@@ -94,11 +91,12 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 			 * would perturb the server it measures; see PP_AGENT_CAPTURE_BATCH_MS. */
 			.batch_ms = PP_AGENT_CAPTURE_BATCH_MS,
 		};
-		char cerr[PP_CAPTURE_ERRLEN];
+		struct pp_err why = { 0 };
 
-		rc = pp_capture_open(&s->capture, &cap, cerr, sizeof(cerr));
+		rc = pp_capture_open(&s->capture, &cap, &why);
 		if (rc < 0) {
-			snprintf(err, errlen, "wire capture: %s (--no-capture to run without)", cerr);
+			pp_err_set(e, rc, "wire capture: %s (--no-capture to run without)",
+				   pp_err_text(&why));
 			pp_control_server_close(s->control);
 			s->control = NULL;
 			return rc;
@@ -127,8 +125,22 @@ bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct
 	return false;
 }
 
-void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n)
+/* Keeps the first failure of a round in e; the others cost only their own request. */
+static int first_failure(struct pp_err *e, int rc, const struct pp_err *why, const char *what)
 {
+	if (rc >= 0 || (e && e->code))
+		return 0;
+	return pp_err_set(e, rc, "%s: %s", what, pp_err_text(why));
+}
+
+int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
+			  struct pp_err *e)
+{
+	struct pp_err why = { 0 };
+	int rc, first = 0;
+
+	if (e)
+		*e = (struct pp_err){ 0 };
 	for (int i = 0; i < n; i++) {
 		if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
 			continue;
@@ -137,25 +149,39 @@ void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, i
 				struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
 
 				nanosleep(&wait, NULL);
-				pp_capture_dispatch(s->capture, store_wire_event, s);
+				rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);
+				first = first ? first : first_failure(e, rc, &why, "capture");
 			}
-			struct pp_err err = { 0 };
-
-			if (pp_control_server_serve_one(s->control, &err) < 0)
-				fprintf(stderr, PROG ": control request: %s\n", pp_err_text(&err));
+			why = (struct pp_err){ 0 };
+			rc = pp_control_server_serve_one(s->control, &why);
+			first = first ? first : first_failure(e, rc, &why, "control request");
 		} else if (s->capture && fds[i].fd == pp_capture_fd(s->capture)) {
-			pp_capture_dispatch(s->capture, store_wire_event, s);
+			rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);
+			first = first ? first : first_failure(e, rc, &why, "capture");
 		}
 	}
+	return first;
 }
 
-void pp_agent_serve_finish(struct pp_agent_serve *s, FILE *report)
+int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e)
 {
+	struct pp_err why = { 0 };
+	int rc;
+
 	if (!s->capture)
-		return;
-	pp_capture_finish(s->capture, store_wire_event, s);
-	if (report)
-		pp_capture_report(s->capture, report);
+		return 0;
+	rc = pp_capture_finish(s->capture, store_wire_event, s, &why);
+	return rc < 0 ? pp_err_set(e, rc, "capture: %s", pp_err_text(&why)) : 0;
+}
+
+size_t pp_agent_serve_report(const struct pp_agent_serve *s, char *buf, size_t len)
+{
+	if (!s->capture) {
+		if (len)
+			buf[0] = '\0';
+		return 0;
+	}
+	return pp_capture_report(s->capture, buf, len);
 }
 
 void pp_agent_serve_close(struct pp_agent_serve *s)

@@ -10,6 +10,7 @@
 #include "collect/capture.h"
 #include "agent/control.h"
 #include "agent/eventstore.h"
+#include "common/err.h"
 
 /* How long captured frames may wait in the kernel ring; a control request waits this long
  * first, so the last exchange's frames are in the store when they are served. */
@@ -39,18 +40,24 @@ struct pp_agent_serve {
 	struct pp_flow_key order_flow;
 };
 
-/* 0 or -errno with a one-line reason in err. */
+/* 0 or -errno with a one-line reason in e. */
 int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
-			const struct pp_agent_serve_opts *opts, char *err, size_t errlen);
+			const struct pp_agent_serve_opts *opts, struct pp_err *e);
 /* Fills up to 2 pollfds (control, capture); returns how many. */
 int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
 /* A client's request is among the ready fds (then flush the trace before handling). */
 bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n);
 /* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds).
- * A failed control request is reported on stderr and costs only that request. */
-void pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n);
-/* Ends the capture (its last frames land in the store) and prints its report. */
-void pp_agent_serve_finish(struct pp_agent_serve *s, FILE *report);
+ * A failed control request (or capture read) costs only itself: everything ready is
+ * handled, and the first failure is returned (-errno) with its reason in e
+ * ("control request: ..."), for the caller to report. */
+int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
+			  struct pp_err *e);
+/* Ends the capture (its last frames land in the store, pcap_out is published). 0, or -errno
+ * with the reason in e. */
+int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e);
+/* The capture's report (capture.h) into buf; empty without a capture. Its length. */
+size_t pp_agent_serve_report(const struct pp_agent_serve *s, char *buf, size_t len);
 void pp_agent_serve_close(struct pp_agent_serve *s);
 
 #endif

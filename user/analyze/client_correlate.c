@@ -16,6 +16,29 @@ int pp_array_source_next(void *ctx, struct pp_event *ev)
 	return 1;
 }
 
+/* Records why the agent's events failed or ended early, in words, while the fetch (and the
+ * agent's own error text) is still there. Returns err. */
+static int agent_failed(struct pp_agent_source *s, int err)
+{
+	switch (err) {
+	case -ECONNREFUSED:
+		return pp_err_set(&s->err, err, "connection refused (is pingpong-ebpf running there?)");
+	case -ETIMEDOUT:
+		return pp_err_set(&s->err, err, "no answer in time");
+	case -ECONNRESET:
+		return pp_err_set(&s->err, err, "the agent hung up before the end");
+	case -EPROTO:
+		return pp_err_set(&s->err, err, "the agent broke the control protocol");
+	case -EPROTONOSUPPORT:
+		return pp_err_set(&s->err, err, "the agent speaks another protocol version");
+	case -EREMOTEIO:
+		return pp_err_set(&s->err, err, "the agent answered: %s", s->fetch ?
+				  pp_control_fetch_stats(s->fetch)->error_text : "an error");
+	default:
+		return pp_err_set(&s->err, err, "%s", strerror(-err));
+	}
+}
+
 int pp_agent_source_open(struct pp_agent_source *s, const char *addr, uint16_t port,
 			 const struct pp_fetch_req *req, int timeout_ms)
 {
@@ -23,15 +46,13 @@ int pp_agent_source_open(struct pp_agent_source *s, const char *addr, uint16_t p
 
 	*s = (struct pp_agent_source){ 0 };
 	rc = pp_control_fetch_open(&s->fetch, addr, port, req, timeout_ms);
-	if (rc < 0) {
-		s->err = rc;
-		return rc;
-	}
+	if (rc < 0)
+		return agent_failed(s, rc);
 	rc = pp_control_fetch_next(s->fetch, &s->first);
-	if (rc <= 0) {
-		s->err = rc;
-		return rc;
-	}
+	if (rc < 0)
+		return agent_failed(s, rc);
+	if (rc == 0)
+		return 0;
 	s->have_first = true;
 	return 1;
 }
@@ -47,11 +68,11 @@ int pp_agent_source_next(void *ctx, struct pp_event *ev)
 		s->events++;
 		return 1;
 	}
-	if (!s->fetch || s->err)
+	if (!s->fetch || s->err.code)
 		return 0;
 	rc = pp_control_fetch_next(s->fetch, ev);
 	if (rc < 0) {
-		s->err = rc;
+		agent_failed(s, rc);
 		return 0;
 	}
 	if (rc > 0)
@@ -71,34 +92,6 @@ void pp_agent_source_close(struct pp_agent_source *s)
 	pp_control_fetch_close(s->fetch);
 	s->fetch = NULL;
 	s->have_first = false;
-}
-
-const char *pp_agent_error(int err, const struct pp_agent_source *s, char *buf, size_t len)
-{
-	switch (err) {
-	case -ECONNREFUSED:
-		snprintf(buf, len, "connection refused (is pingpong-ebpf running there?)");
-		break;
-	case -ETIMEDOUT:
-		snprintf(buf, len, "no answer in time");
-		break;
-	case -ECONNRESET:
-		snprintf(buf, len, "the agent hung up before the end");
-		break;
-	case -EPROTO:
-		snprintf(buf, len, "the agent broke the control protocol");
-		break;
-	case -EPROTONOSUPPORT:
-		snprintf(buf, len, "the agent speaks another protocol version");
-		break;
-	case -EREMOTEIO:
-		snprintf(buf, len, "the agent answered: %s", s && s->fetch ?
-			 pp_control_fetch_stats(s->fetch)->error_text : "an error");
-		break;
-	default:
-		snprintf(buf, len, "%s", strerror(-err));
-	}
-	return buf;
 }
 
 struct row_ctx {

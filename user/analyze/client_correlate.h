@@ -10,6 +10,7 @@
 
 #include "collect/fetch.h"
 #include "analyze/correlate.h"
+#include "common/err.h"
 #include "pingpong.h"
 
 /* Slots a row needs when only the client host was traced (no agent's events). */
@@ -28,14 +29,16 @@ struct pp_agent_source {
 	struct pp_fetch *fetch;
 	struct pp_event first;  /* read by open, handed out first */
 	bool have_first;
-	int err;                /* why the events ended before the agent's END; 0 = they did not */
+	struct pp_err err;      /* why the events ended before the agent's END, in words
+				 * ("connection refused (is pingpong-ebpf running there?)", "the
+				 * agent answered: <text>", ...); code 0 = they did not */
 	uint64_t events;        /* handed to the correlator */
 };
 
 /* Connects to the agent (each wait at most timeout_ms), asks for req's connection and reads
  * its first event, so that an agent without events is known before correlating.
  * 1 = events follow; 0 = the agent answered but has none of this connection (closed);
- * <0 = no agent or a failed fetch (closed; pp_agent_error says why). */
+ * <0 = no agent or a failed fetch (closed; s->err says why). */
 int pp_agent_source_open(struct pp_agent_source *s, const char *addr, uint16_t port,
 			 const struct pp_fetch_req *req, int timeout_ms);
 /* pp_event_source_fn. A failure after the first event ends the stream (0) and is kept in
@@ -44,9 +47,6 @@ int pp_agent_source_next(void *ctx, struct pp_event *ev);
 /* The agent's END counters (valid once the stream ended without error). */
 const struct pp_fetch_stats *pp_agent_source_stats(const struct pp_agent_source *s);
 void pp_agent_source_close(struct pp_agent_source *s);
-
-/* Words for a fetch error ("connection refused", "the agent answered: <text>", ...). */
-const char *pp_agent_error(int err, const struct pp_agent_source *s, char *buf, size_t len);
 
 /* ---- the run ---- */
 struct pp_client_correlate {

@@ -65,7 +65,16 @@ struct pp_capture {
 	void *cb_ctx;
 };
 
-#define errf(err, errlen, ...) snprintf(err, errlen, __VA_ARGS__)
+/* The reason goes into the caller's record at once; its code is set by the public function
+ * that returns (failed()), which knows the -errno it returns. */
+#define errf(e, ...) pp_err_set(e, -EIO, __VA_ARGS__)
+
+static int failed(struct pp_err *e, int ret)
+{
+	if (e && ret < 0)
+		e->code = ret;
+	return ret;
+}
 
 static uint64_t mono_now_ns(void)
 {
@@ -102,7 +111,7 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
 }
 
 /* A connected UDP socket sends nothing but makes the kernel pick the route and source address. */
-int pp_capture_route_iface(const char *peer, char *iface, size_t len, char *err, size_t errlen)
+int pp_capture_route_iface(const char *peer, char *iface, size_t len, struct pp_err *e)
 {
 	struct sockaddr_storage dst, src;
 	socklen_t dstlen, srclen = sizeof(src);
@@ -110,23 +119,23 @@ int pp_capture_route_iface(const char *peer, char *iface, size_t len, char *err,
 	int fd, ret = -ENODEV;
 
 	if (parse_numeric(peer, &dst, &dstlen)) {
-		errf(err, errlen, "peer '%s' is not a numeric IPv4/IPv6 address", peer);
-		return -EINVAL;
+		errf(e, "peer '%s' is not a numeric IPv4/IPv6 address", peer);
+		return failed(e, -EINVAL);
 	}
 	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, dstlen) ||
 	    getsockname(fd, (struct sockaddr *)&src, &srclen)) {
 		ret = -errno;
-		errf(err, errlen, "no route to %s: %s", peer, strerror(errno));
+		errf(e, "no route to %s: %s", peer, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return ret;
+		return failed(e, ret);
 	}
 	close(fd);
 	if (getifaddrs(&ifs)) {
 		ret = -errno;
-		errf(err, errlen, "getifaddrs: %s", strerror(errno));
-		return ret;
+		errf(e, "getifaddrs: %s", strerror(errno));
+		return failed(e, ret);
 	}
 	for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
 		if (ifa->ifa_addr && same_addr(ifa->ifa_addr, (struct sockaddr *)&src)) {
@@ -137,17 +146,17 @@ int pp_capture_route_iface(const char *peer, char *iface, size_t len, char *err,
 	}
 	freeifaddrs(ifs);
 	if (ret)
-		errf(err, errlen, "no interface holds the source address used toward %s", peer);
-	return ret;
+		errf(e, "no interface holds the source address used toward %s", peer);
+	return failed(e, ret);
 }
 
 /* Every address of this host (namespace): a frame from one of them is leaving. */
-static int load_local_addrs(struct pp_capture *c, char *err, size_t errlen)
+static int load_local_addrs(struct pp_capture *c, struct pp_err *e)
 {
 	struct ifaddrs *ifs, *ifa;
 
 	if (getifaddrs(&ifs)) {
-		errf(err, errlen, "getifaddrs: %s", strerror(errno));
+		errf(e, "getifaddrs: %s", strerror(errno));
 		return -errno;
 	}
 	for (ifa = ifs; ifa && c->nlocal < MAX_LOCAL_ADDRS; ifa = ifa->ifa_next) {
@@ -179,8 +188,7 @@ static bool is_local(const struct pp_capture *c, const struct pp_event *ev)
 }
 
 /* Only the measured flow reaches user space; VLAN-tagged copies (one or two tags) as well. */
-static int build_filter(struct pp_capture *c, const struct pp_capture_opts *o, char *err,
-			size_t errlen)
+static int build_filter(struct pp_capture *c, const struct pp_capture_opts *o, struct pp_err *e)
 {
 	char flow[160];
 	int n;
@@ -194,7 +202,7 @@ static int build_filter(struct pp_capture *c, const struct pp_capture_opts *o, c
 	else
 		n = snprintf(flow, sizeof(flow), "tcp");
 	if (n < 0 || (size_t)n >= sizeof(flow)) {
-		errf(err, errlen, "peer address too long for a filter");
+		errf(e, "peer address too long for a filter");
 		return -EINVAL;
 	}
 	if (c->linktype == DLT_EN10MB)
@@ -205,16 +213,16 @@ static int build_filter(struct pp_capture *c, const struct pp_capture_opts *o, c
 	return 0;
 }
 
-static int set_filter(struct pp_capture *c, char *err, size_t errlen)
+static int set_filter(struct pp_capture *c, struct pp_err *e)
 {
 	struct bpf_program prog;
 
 	if (pcap_compile(c->pcap, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN)) {
-		errf(err, errlen, "filter '%s': %s", c->filter, pcap_geterr(c->pcap));
+		errf(e, "filter '%s': %s", c->filter, pcap_geterr(c->pcap));
 		return -EINVAL;
 	}
 	if (pcap_setfilter(c->pcap, &prog)) {
-		errf(err, errlen, "cannot set filter: %s", pcap_geterr(c->pcap));
+		errf(e, "cannot set filter: %s", pcap_geterr(c->pcap));
 		pcap_freecode(&prog);
 		return -EIO;
 	}
@@ -223,49 +231,49 @@ static int set_filter(struct pp_capture *c, char *err, size_t errlen)
 }
 
 /* The *_unsynced types count on the NIC's own clock, which no offset maps onto MONOTONIC. */
-static int choose_tstamp_type(struct pp_capture *c, const char *name, char *err, size_t errlen)
+static int choose_tstamp_type(struct pp_capture *c, const char *name, struct pp_err *e)
 {
 	int type = pcap_tstamp_type_name_to_val(name);
 	int ret;
 
 	if (type < 0) {
-		errf(err, errlen, "unknown --tstamp-type '%s' (host, host_lowprec, host_hiprec, adapter)",
+		errf(e, "unknown --tstamp-type '%s' (host, host_lowprec, host_hiprec, adapter)",
 		     name);
 		return -EINVAL;
 	}
 	if (type == PCAP_TSTAMP_ADAPTER_UNSYNCED || type == PCAP_TSTAMP_HOST_HIPREC_UNSYNCED) {
-		errf(err, errlen, "--tstamp-type %s is not on the system clock and cannot be mapped "
+		errf(e, "--tstamp-type %s is not on the system clock and cannot be mapped "
 			"onto CLOCK_MONOTONIC", name);
 		return -EINVAL;
 	}
 	ret = pcap_set_tstamp_type(c->pcap, type);
 	if (ret == PCAP_WARNING_TSTAMP_TYPE_NOTSUP || ret == PCAP_ERROR_CANTSET_TSTAMP_TYPE) {
-		char offered[128], e2[8];
+		char offered[128] = "";
 
-		pp_capture_tstamp_types(c->iface, offered, sizeof(offered), e2, sizeof(e2));
-		errf(err, errlen, "%s does not offer --tstamp-type %s (%s)", c->iface, name, offered);
+		pp_capture_tstamp_types(c->iface, offered, sizeof(offered), NULL);
+		errf(e, "%s does not offer --tstamp-type %s (%s)", c->iface, name, offered);
 		return -ENOTSUP;
 	}
 	if (ret) {
-		errf(err, errlen, "--tstamp-type %s: %s", name, pcap_statustostr(ret));
+		errf(e, "--tstamp-type %s: %s", name, pcap_statustostr(ret));
 		return -EIO;
 	}
 	c->tstamp_type = type;
 	return 0;
 }
 
-static int open_dump(struct pp_capture *c, const char *path, char *err, size_t errlen)
+static int open_dump(struct pp_capture *c, const char *path, struct pp_err *e)
 {
 	FILE *f = NULL;
 	int fd, ret;
 
 	c->dump_path = strdup(path);
 	if (!c->dump_path) {
-		errf(err, errlen, "out of memory");
+		errf(e, "out of memory");
 		return -ENOMEM;
 	}
 	if ((ret = pp_atomic_open(&c->dump_file, path)) < 0) {
-		errf(err, errlen, "--pcap-out %s: %s", path, strerror(-ret));
+		errf(e, "--pcap-out %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	c->dump_open = true;
@@ -274,7 +282,7 @@ static int open_dump(struct pp_capture *c, const char *path, char *err, size_t e
 		f = fdopen(fd, "wb");
 	c->dumper = f ? pcap_dump_fopen(c->pcap, f) : NULL;
 	if (!c->dumper) {
-		errf(err, errlen, "--pcap-out %s: %s", path, f ? pcap_geterr(c->pcap) : strerror(errno));
+		errf(e, "--pcap-out %s: %s", path, f ? pcap_geterr(c->pcap) : strerror(errno));
 		if (f)
 			fclose(f);
 		else if (fd >= 0)
@@ -301,14 +309,14 @@ static void hold_timestamp_socket(struct pp_capture *c)
 	usleep(1000);
 }
 
-static int activate(struct pp_capture *c, const struct pp_capture_opts *o, char *err, size_t errlen)
+static int activate(struct pp_capture *c, const struct pp_capture_opts *o, struct pp_err *e)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	int ret;
 
 	c->pcap = pcap_create(c->iface, pcap_err);
 	if (!c->pcap) {
-		errf(err, errlen, "pcap on %s: %s", c->iface, pcap_err);
+		errf(e, "pcap on %s: %s", c->iface, pcap_err);
 		return -ENODEV;
 	}
 	pcap_set_snaplen(c->pcap, SNAPLEN);
@@ -321,11 +329,11 @@ static int activate(struct pp_capture *c, const struct pp_capture_opts *o, char 
 	}
 	pcap_set_buffer_size(c->pcap, o->buffer_bytes > 0 ? o->buffer_bytes : DEFAULT_BUFFER_BYTES);
 	pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO); /* falls back to us below */
-	if (o->tstamp_type && (ret = choose_tstamp_type(c, o->tstamp_type, err, errlen)))
+	if (o->tstamp_type && (ret = choose_tstamp_type(c, o->tstamp_type, e)))
 		return ret;
 	ret = pcap_activate(c->pcap);
 	if (ret < 0) {
-		errf(err, errlen, "pcap on %s: %s%s%s", c->iface, pcap_statustostr(ret),
+		errf(e, "pcap on %s: %s%s%s", c->iface, pcap_statustostr(ret),
 		     *pcap_geterr(c->pcap) ? ": " : "", pcap_geterr(c->pcap));
 		return ret == PCAP_ERROR_PERM_DENIED ? -EPERM :
 		       ret == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV : -EIO;
@@ -333,11 +341,11 @@ static int activate(struct pp_capture *c, const struct pp_capture_opts *o, char 
 	c->resolution_ns = pcap_get_tstamp_precision(c->pcap) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	c->linktype = pcap_datalink(c->pcap);
 	if (pcap_setnonblock(c->pcap, 1, pcap_err)) {
-		errf(err, errlen, "pcap_setnonblock: %s", pcap_err);
+		errf(e, "pcap_setnonblock: %s", pcap_err);
 		return -EIO;
 	}
 	if (pcap_get_selectable_fd(c->pcap) < 0) {
-		errf(err, errlen, "%s has no selectable descriptor", c->iface);
+		errf(e, "%s has no selectable descriptor", c->iface);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -357,46 +365,44 @@ static int take_first_sample(struct pp_capture *c)
 	return 0;
 }
 
-int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *o, char *err,
-		    size_t errlen)
+int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *o, struct pp_err *e)
 {
 	struct pp_capture *c;
 	int ret;
 
 	*out = NULL;
-	err[0] = '\0';
 	if (!o->iface && !o->peer) {
-		errf(err, errlen, "capture needs an interface or a peer address to route to");
-		return -EINVAL;
+		errf(e, "capture needs an interface or a peer address to route to");
+		return failed(e, -EINVAL);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		errf(err, errlen, "out of memory");
-		return -ENOMEM;
+		errf(e, "out of memory");
+		return failed(e, -ENOMEM);
 	}
 	c->stamp_fd = -1;
 	c->keep_acks = o->keep_acks;
 	c->tstamp_type = -1;
 	if (o->iface)
 		snprintf(c->iface, sizeof(c->iface), "%s", o->iface);
-	else if ((ret = pp_capture_route_iface(o->peer, c->iface, sizeof(c->iface), err, errlen)))
+	else if ((ret = pp_capture_route_iface(o->peer, c->iface, sizeof(c->iface), e)))
 		goto fail;
-	if ((ret = load_local_addrs(c, err, errlen)) || (ret = activate(c, o, err, errlen)) ||
-	    (ret = build_filter(c, o, err, errlen)) || (ret = set_filter(c, err, errlen)))
+	if ((ret = load_local_addrs(c, e)) || (ret = activate(c, o, e)) ||
+	    (ret = build_filter(c, o, e)) || (ret = set_filter(c, e)))
 		goto fail;
-	if (o->pcap_out && (ret = open_dump(c, o->pcap_out, err, errlen)))
+	if (o->pcap_out && (ret = open_dump(c, o->pcap_out, e)))
 		goto fail;
 	if (!o->no_early_rx_stamp)
 		hold_timestamp_socket(c);
 	if ((ret = take_first_sample(c))) {
-		errf(err, errlen, "clock_gettime: %s", strerror(-ret));
+		errf(e, "clock_gettime: %s", strerror(-ret));
 		goto fail;
 	}
 	*out = c;
 	return 0;
 fail:
 	pp_capture_close(c);
-	return ret;
+	return failed(e, ret);
 }
 
 int pp_capture_fd(const struct pp_capture *c)
@@ -463,7 +469,7 @@ static void resample_clock(struct pp_capture *c, bool force)
 	pp_clockmap_set_end(&c->run, &s);
 }
 
-int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx)
+int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e)
 {
 	uint64_t before = c->stats.delivered;
 	int ret;
@@ -480,10 +486,8 @@ int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx)
 			break;
 	}
 	c->cb = NULL;
-	if (ret == PCAP_ERROR) {
-		fprintf(stderr, "capture: %s: %s\n", c->iface, pcap_geterr(c->pcap));
-		return -EIO;
-	}
+	if (ret == PCAP_ERROR)
+		return pp_err_set(e, -EIO, "%s: %s", c->iface, pcap_geterr(c->pcap));
 	return (int)(c->stats.delivered - before);
 }
 
@@ -498,7 +502,7 @@ static void read_pcap_stats(struct pp_capture *c)
 	c->stats.pcap_ifdrop = ps.ps_ifdrop;
 }
 
-static int publish_dump(struct pp_capture *c)
+static int publish_dump(struct pp_capture *c, struct pp_err *e)
 {
 	int ret = 0;
 
@@ -514,22 +518,27 @@ static int publish_dump(struct pp_capture *c)
 	else
 		pp_atomic_abort(&c->dump_file);
 	if (ret)
-		fprintf(stderr, "capture: cannot write %s: %s\n", c->dump_path, strerror(-ret));
+		pp_err_set(e, ret, "cannot write %s: %s", c->dump_path, strerror(-ret));
 	return ret;
 }
 
-int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx)
+int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e)
 {
+	struct pp_err dump_err = { 0 };
 	int ret;
 
 	if (c->finished)
 		return 0;
 	resample_clock(c, true);
-	ret = pp_capture_dispatch(c, cb, ctx);
+	ret = pp_capture_dispatch(c, cb, ctx, e);
 	c->finished = true;
 	read_pcap_stats(c);
-	if (publish_dump(c) && ret >= 0)
-		ret = -EIO;
+	/* the file is published (or removed) either way; the first failure is the reason */
+	if (publish_dump(c, &dump_err) && ret >= 0) {
+		ret = dump_err.code;
+		if (e)
+			*e = dump_err;
+	}
 	return ret < 0 ? ret : 0;
 }
 
@@ -569,35 +578,42 @@ const struct pp_clockmap *pp_capture_clock(const struct pp_capture *c)
 	return &c->run;
 }
 
-void pp_capture_report(const struct pp_capture *c, FILE *f)
+size_t pp_capture_report(const struct pp_capture *c, char *buf, size_t len)
 {
 	const struct pp_clockmap *m = &c->run;
 	const char *tstamp = c->tstamp_type >= 0 ? pcap_tstamp_type_val_to_name(c->tstamp_type)
 						 : "default (host)";
+	size_t at = 0;
 
-	fprintf(f, "capture: %s, %s time stamps (%s), %llu frames, %llu events, %llu pure ACKs "
-		"left out, %llu skipped, %llu malformed\n", c->iface, tstamp,
-		c->resolution_ns == 1 ? "ns" : "us", (unsigned long long)c->stats.frames,
-		(unsigned long long)c->stats.delivered, (unsigned long long)c->stats.acks,
-		(unsigned long long)c->stats.skipped, (unsigned long long)c->stats.malformed);
-	fprintf(f, "capture: pcap drops %llu (capture buffer full) + %llu (interface, all traffic)\n",
-		(unsigned long long)c->stats.pcap_drop, (unsigned long long)c->stats.pcap_ifdrop);
-	fprintf(f, "capture: clock offset realtime-monotonic %lld ns at start",
-		(long long)m->start.offset_ns);
+#define ADD(...) (at += (size_t)snprintf(buf + at, at < len ? len - at : 0, __VA_ARGS__))
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	ADD("capture: %s, %s time stamps (%s), %llu frames, %llu events, %llu pure ACKs "
+	    "left out, %llu skipped, %llu malformed\n", c->iface, tstamp,
+	    c->resolution_ns == 1 ? "ns" : "us", (unsigned long long)c->stats.frames,
+	    (unsigned long long)c->stats.delivered, (unsigned long long)c->stats.acks,
+	    (unsigned long long)c->stats.skipped, (unsigned long long)c->stats.malformed);
+	ADD("capture: pcap drops %llu (capture buffer full) + %llu (interface, all traffic)\n",
+	    (unsigned long long)c->stats.pcap_drop, (unsigned long long)c->stats.pcap_ifdrop);
+	ADD("capture: clock offset realtime-monotonic %lld ns at start",
+	    (long long)m->start.offset_ns);
 	if (m->have_end)
-		fprintf(f, ", %lld ns at end, drift %.1f ns/s", (long long)m->end.offset_ns,
-			pp_clockmap_drift_ns_per_s(m));
-	fprintf(f, "; wire times converted within +-%llu ns\n",
-		(unsigned long long)pp_clockmap_uncertainty_ns(m));
+		ADD(", %lld ns at end, drift %.1f ns/s", (long long)m->end.offset_ns,
+		    pp_clockmap_drift_ns_per_s(m));
+	ADD("; wire times converted within +-%llu ns\n",
+	    (unsigned long long)pp_clockmap_uncertainty_ns(m));
 	if (c->stats.clock_steps)
-		fprintf(f, "capture: WARNING the wall clock was stepped %u times during the run; wire "
-			"times next to a step may be off by the step\n", c->stats.clock_steps);
+		ADD("capture: WARNING the wall clock was stepped %u times during the run; wire "
+		    "times next to a step may be off by the step\n", c->stats.clock_steps);
 	if (c->stamp_fd < 0)
-		fprintf(f, "capture: kernel RX time stamps not requested: received frames may be "
-			"stamped at the packet tap, after `rx`\n");
+		ADD("capture: kernel RX time stamps not requested: received frames may be "
+		    "stamped at the packet tap, after `rx`\n");
+#undef ADD
+	return at < len ? at : len - 1;
 }
 
-int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, char *err, size_t errlen)
+int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, struct pp_err *e)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *p = pcap_create(iface, pcap_err);
@@ -606,14 +622,14 @@ int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, char *err,
 	size_t used = 0;
 
 	if (!p) {
-		errf(err, errlen, "pcap on %s: %s", iface, pcap_err);
-		return -ENODEV;
+		errf(e, "pcap on %s: %s", iface, pcap_err);
+		return failed(e, -ENODEV);
 	}
 	n = pcap_list_tstamp_types(p, &types);
 	if (n < 0) {
-		errf(err, errlen, "%s: %s", iface, pcap_geterr(p));
+		errf(e, "%s: %s", iface, pcap_geterr(p));
 		pcap_close(p);
-		return -EIO;
+		return failed(e, -EIO);
 	}
 	buf[0] = '\0';
 	for (int i = 0; i < n && used < len; i++) {

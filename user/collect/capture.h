@@ -10,9 +10,8 @@
 #include <stdio.h>
 
 #include "collect/clockmap.h"
+#include "common/err.h"
 #include "pingpong.h"
-
-#define PP_CAPTURE_ERRLEN 256
 
 struct pp_capture_opts {
 	const char *iface;       /* NULL: the interface whose address routes to `peer` */
@@ -42,10 +41,10 @@ struct pp_capture_stats {
 struct pp_capture;
 typedef void (*pp_capture_cb)(void *ctx, const struct pp_event *ev);
 
-/* Opens and activates the capture (root or CAP_NET_RAW). On error returns -errno and writes
- * one line (no trailing newline) into err. */
-int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *opts, char *err,
-		    size_t errlen);
+/* Opens and activates the capture (root or CAP_NET_RAW). On error returns -errno with the
+ * reason in e. */
+int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *opts,
+		    struct pp_err *e);
 
 /* A descriptor to poll for POLLIN; the capture never blocks in dispatch. */
 int pp_capture_fd(const struct pp_capture *c);
@@ -54,12 +53,14 @@ int pp_capture_fd(const struct pp_capture *c);
  * point PP_WIRE_TX if the frame's source is one of this host's addresses, else PP_WIRE_RX,
  * and ts_ns on CLOCK_MONOTONIC. Returns the number of events delivered, or -errno.
  * On loopback libpcap keeps one copy of each frame (the received one) and its source is
- * local, so every frame comes as PP_WIRE_TX: there is no wire to split there. */
-int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx);
+ * local, so every frame comes as PP_WIRE_TX: there is no wire to split there. On a capture
+ * error: -EIO with the reason ("eth0: ...") in e. */
+int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e);
 
 /* Ends the capture: reads the remaining frames, takes the closing clock sample, the final
- * pcap_stats, and publishes pcap_out (rename of its temp file). Idempotent. */
-int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx);
+ * pcap_stats, and publishes pcap_out (rename of its temp file). Idempotent. 0, or the first
+ * failure (of the last dispatch, or of writing pcap_out) with its reason in e. */
+int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e);
 
 /* Frees everything; an unfinished pcap_out temp file is removed. NULL is fine. */
 void pp_capture_close(struct pp_capture *c);
@@ -75,15 +76,18 @@ const struct pp_clockmap *pp_capture_clock(const struct pp_capture *c);
  * callers that hold raw pcap times. */
 uint64_t pp_capture_to_mono(const struct pp_capture *c, uint64_t realtime_ns);
 
-/* Writes the capture report: interface, timestamp source, drops, clock offsets, drift and the
- * conversion's uncertainty (a few lines, each starting with "capture: "). */
-void pp_capture_report(const struct pp_capture *c, FILE *f);
+/* The capture report: interface, timestamp source, drops, clock offsets, drift and the
+ * conversion's uncertainty, into buf (a few lines, each starting with "capture: " and ending
+ * in a newline; cut at len). Returns its length. The caller prints it (pp_log_lines). */
+#define PP_CAPTURE_REPORT_MAX 1024
+size_t pp_capture_report(const struct pp_capture *c, char *buf, size_t len);
 
 /* Describes the timestamp types `iface` offers ("host, adapter_unsynced" or a sentence saying
- * the NIC offers no hardware time stamps). Returns 0 or -errno (err filled). */
-int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, char *err, size_t errlen);
+ * the NIC offers no hardware time stamps). Returns 0 or -errno (e filled). */
+int pp_capture_tstamp_types(const char *iface, char *buf, size_t len, struct pp_err *e);
 
-/* The interface whose address a connected socket to `peer` uses (loopback too). */
-int pp_capture_route_iface(const char *peer, char *iface, size_t len, char *err, size_t errlen);
+/* The interface whose address a connected socket to `peer` uses (loopback too); 0 or -errno
+ * (e filled). */
+int pp_capture_route_iface(const char *peer, char *iface, size_t len, struct pp_err *e);
 
 #endif

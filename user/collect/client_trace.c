@@ -35,8 +35,7 @@ struct pp_client_trace {
 	size_t nchunks, capchunks;
 	size_t count, max_events;
 	uint64_t foreign, overflow;
-	int reader_err;
-	char reader_msg[160];
+	struct pp_err reader_err;       /* the reader's first failure */
 
 	struct pp_event *sorted;        /* after stop */
 	bool stopped;
@@ -87,7 +86,7 @@ static void on_event(void *ctx, const struct pp_event *ev)
 }
 
 int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_trace_opts *o,
-			 char *err, size_t errlen)
+			 struct pp_err *e)
 {
 	struct pp_client_trace *ct;
 	__u32 self = (__u32)getpid();
@@ -102,23 +101,19 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 	int rc;
 
 	*out = NULL;
-	if (!(ct = calloc(1, sizeof(*ct)))) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!(ct = calloc(1, sizeof(*ct))))
+		return pp_err_set(e, -ENOMEM, "out of memory");
 	ct->stop_fd = -1;
 	ct->max_events = o->max_events ? o->max_events : 1;
 	topts.ctx = ct;
-	rc = pp_trace_open(&ct->trace, &topts);
+	rc = pp_trace_open(&ct->trace, &topts, e);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", pp_trace_errmsg());
 		free(ct);
 		return rc;
 	}
 	ct->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ct->stop_fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		rc = pp_err_set(e, -errno, "eventfd: %s", strerror(errno));
 		pp_client_trace_close(ct);
 		return rc;
 	}
@@ -127,24 +122,26 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 }
 
 int pp_client_trace_add_capture(struct pp_client_trace *ct, const struct pp_capture_opts *copts,
-				char *err, size_t errlen)
+				struct pp_err *e)
 {
 	struct pp_capture_opts o = *copts;
 
 	if (ct->running || ct->capture)
-		return -EBUSY;
+		return pp_err_set(e, -EBUSY, "the capture is added before the reader starts, once");
 	if (o.batch_ms <= 0)
 		o.batch_ms = PP_CLIENT_CAPTURE_BATCH_MS;
 	ct->batch_ms = o.batch_ms;
-	return pp_capture_open(&ct->capture, &o, err, errlen);
+	return pp_capture_open(&ct->capture, &o, e);
 }
 
-static void reader_failed(struct pp_client_trace *ct, int err, const char *what)
+/* Keeps the first failure: what failed, and why (why's reason, or strerror). */
+static void reader_failed(struct pp_client_trace *ct, int err, const char *what,
+			  const struct pp_err *why)
 {
-	if (ct->reader_err)
+	if (ct->reader_err.code)
 		return;
-	ct->reader_err = err;
-	snprintf(ct->reader_msg, sizeof(ct->reader_msg), "%s: %s", what, strerror(-err));
+	pp_err_set(&ct->reader_err, err, "%s: %s", what,
+		   why && why->msg[0] ? why->msg : strerror(-err));
 }
 
 /* Sleeps until a perf buffer passes its wakeup mark, a capture block is ready, the timeout
@@ -158,24 +155,25 @@ static void *reader_main(void *arg)
 		{ .fd = pp_trace_epoll_fd(ct->trace), .events = POLLIN },
 		{ .fd = ct->capture ? pp_capture_fd(ct->capture) : -1, .events = POLLIN },
 	};
+	struct pp_err why = { 0 };
 	int n, rc;
 
 	for (;;) {
 		n = poll(fds, 3, PP_CLIENT_TRACE_POLL_MS);
 		if (n < 0 && errno != EINTR) {
-			reader_failed(ct, -errno, "poll");
+			reader_failed(ct, -errno, "poll", NULL);
 			break;
 		}
 		if (fds[0].revents)
 			break;
 		if (fds[1].fd >= 0 && (n == 0 || fds[1].revents) &&
 		    (rc = pp_trace_poll(ct->trace, 0)) < 0) {
-			reader_failed(ct, rc, "reading the perf buffer");
+			reader_failed(ct, rc, "reading the perf buffer", NULL);
 			fds[1].fd = -1;
 		}
 		if (fds[2].fd >= 0 && (n == 0 || fds[2].revents) &&
-		    (rc = pp_capture_dispatch(ct->capture, on_event, ct)) < 0) {
-			reader_failed(ct, rc, "reading the capture");
+		    (rc = pp_capture_dispatch(ct->capture, on_event, ct, &why)) < 0) {
+			reader_failed(ct, rc, "reading the capture", &why);
 			fds[2].fd = -1;
 		}
 	}
@@ -224,15 +222,15 @@ static void join_reader(struct pp_client_trace *ct)
 }
 
 /* In batched mode the kernel hands over the ring's current block only when it times out. */
-static int drain_capture(struct pp_client_trace *ct)
+static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 {
 	struct pollfd pfd = { .fd = pp_capture_fd(ct->capture), .events = POLLIN };
 	int rc;
 
 	if (poll(&pfd, 1, ct->batch_ms + CAPTURE_DRAIN_EXTRA_MS) > 0 &&
-	    (rc = pp_capture_dispatch(ct->capture, on_event, ct)) < 0)
+	    (rc = pp_capture_dispatch(ct->capture, on_event, ct, e)) < 0)
 		return rc;
-	return pp_capture_finish(ct->capture, on_event, ct);
+	return pp_capture_finish(ct->capture, on_event, ct, e);
 }
 
 static int sort_events(struct pp_client_trace *ct)
@@ -256,36 +254,32 @@ static int sort_events(struct pp_client_trace *ct)
 	return 0;
 }
 
-int pp_client_trace_stop(struct pp_client_trace *ct, char *err, size_t errlen)
+int pp_client_trace_stop(struct pp_client_trace *ct, struct pp_err *e)
 {
+	struct pp_err why = { 0 };
 	int rc = 0, trc;
 
 	if (ct->stopped)
 		return 0;
 	join_reader(ct);
 	ct->stopped = true;
-	err[0] = '\0';
-	if (ct->reader_err) {
-		rc = ct->reader_err;
-		snprintf(err, errlen, "%s", ct->reader_msg);
+	/* every step runs; the first failure is the one reported */
+	if (ct->reader_err.code) {
+		rc = ct->reader_err.code;
+		if (e)
+			*e = ct->reader_err;
 	}
 	if (ct->capture) {
-		int crc = drain_capture(ct);
+		int crc = drain_capture(ct, &why);
 
-		if (crc < 0 && !rc) {
-			rc = crc;
-			snprintf(err, errlen, "finishing the capture: %s", strerror(-crc));
-		}
+		if (crc < 0 && !rc)
+			rc = pp_err_set(e, crc, "finishing the capture: %s", pp_err_text(&why));
 	}
 	trc = pp_trace_flush(ct->trace);
-	if (trc < 0 && !rc) {
-		rc = trc;
-		snprintf(err, errlen, "draining the perf buffer: %s", strerror(-trc));
-	}
-	if (sort_events(ct) < 0 && !rc) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "cannot sort %zu events: out of memory", ct->count);
-	}
+	if (trc < 0 && !rc)
+		rc = pp_err_set(e, trc, "draining the perf buffer: %s", strerror(-trc));
+	if (sort_events(ct) < 0 && !rc)
+		rc = pp_err_set(e, -ENOMEM, "cannot sort %zu events: out of memory", ct->count);
 	return rc;
 }
 

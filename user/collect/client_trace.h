@@ -2,12 +2,12 @@
  * (capture.h) for its own connection, read by a thread of their own while the exchanges run,
  * and kept in memory (bounded) until the correlator takes them, sorted by time.
  *
- *	pp_client_trace_open(&ct, &opts, err, errlen);       // before connect: sees the SYN
+ *	pp_client_trace_open(&ct, &opts, &err);              // before connect: sees the SYN
  *	connect ...
  *	pp_client_trace_add_capture(ct, &capture_opts, ...);  // optional, once the peer is known
  *	pp_client_trace_start(ct, &flow);                     // the reader thread
  *	... hello, warm-up, timed exchanges ...
- *	pp_client_trace_stop(ct);                             // drain; events now sorted
+ *	pp_client_trace_stop(ct, &err);                       // drain; events now sorted
  *	events = pp_client_trace_events(ct, &n);
  *	pp_client_trace_close(ct);
  *
@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "collect/capture.h"
+#include "common/err.h"
 #include "pingpong.h"
 #include "model/proto.h"
 
@@ -48,24 +49,24 @@ struct pp_client_trace_stats {
 
 struct pp_client_trace;
 
-/* Loads and attaches the tracer for this process on server_port. 0 or -errno, with one line
- * (no program name) in err: -EPERM not root, -ENOENT no BTF or tracepoint, -ENOMEM. */
+/* Loads and attaches the tracer for this process on server_port. 0 or -errno, with the
+ * reason in e: -EPERM not root, -ENOENT no BTF or tracepoint, -ENOMEM. */
 int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_trace_opts *o,
-			 char *err, size_t errlen);
+			 struct pp_err *e);
 
 /* Opens the capture (before start). batch_ms 0 in copts is taken as
  * PP_CLIENT_CAPTURE_BATCH_MS: immediate mode wakes the reader per frame, which the bench
- * measured doubling a 64 B round trip. 0 or -errno with err filled. */
+ * measured doubling a 64 B round trip. 0 or -errno with e filled. */
 int pp_client_trace_add_capture(struct pp_client_trace *ct, const struct pp_capture_opts *copts,
-				char *err, size_t errlen);
+				struct pp_err *e);
 
 /* Starts the reader; from now on only events of flow (either direction) are kept. */
 int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *flow);
 
 /* Stops the reader, drains the perf buffers and the capture (publishing its pcap_out), and
  * sorts the events by time. 0, or the first error the reader or the drain met (what was
- * read is kept); err says it in one line. */
-int pp_client_trace_stop(struct pp_client_trace *ct, char *err, size_t errlen);
+ * read is kept), with its reason in e. */
+int pp_client_trace_stop(struct pp_client_trace *ct, struct pp_err *e);
 
 /* After stop: this connection's events in time order. */
 const struct pp_event *pp_client_trace_events(const struct pp_client_trace *ct, size_t *n);

@@ -18,6 +18,7 @@
 
 #include "pingpong.skel.h"
 #include "collect/trace.h"
+#include "common/log.h"
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT   38
@@ -54,30 +55,23 @@ struct pp_lost_record {
 	__u64 lost;
 };
 
-static __thread char trace_errmsg[512];
 static int libbpf_verbosity;
 
-const char *pp_trace_errmsg(void)
-{
-	return trace_errmsg[0] ? trace_errmsg : "no error";
-}
-
-__attribute__((format(printf, 2, 3)))
-static int fail(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(trace_errmsg, sizeof(trace_errmsg), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
+/* libbpf's own lines ("libbpf: ..."), shown as -v asked: the one print of this module,
+ * through the program's logger so that they read like the program's other lines. */
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[1024];
+	size_t len;
+
 	if ((level == LIBBPF_DEBUG && libbpf_verbosity < 2) || libbpf_verbosity < 1)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	pp_log(level == LIBBPF_DEBUG ? PP_LOG_DEBUG : PP_LOG_INFO, "%s", line);
+	return 0;
 }
 
 /* Root, or CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN: read from CapEff because
@@ -106,7 +100,7 @@ static const char *tracefs_root(void)
 	return access(DEBUGFS_TRACING, F_OK) == 0 ? DEBUGFS_TRACING : TRACEFS;
 }
 
-static int ensure_tracefs(void)
+static int ensure_tracefs(struct pp_err *e)
 {
 	char events[128];
 
@@ -114,28 +108,28 @@ static int ensure_tracefs(void)
 	if (access(events, F_OK) == 0)
 		return 0;
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0)
-		return fail(-errno, "tracefs is not mounted and mounting it on %s failed: %s", TRACEFS,
+		return pp_err_set(e, -errno, "tracefs is not mounted and mounting it on %s failed: %s", TRACEFS,
 			    strerror(errno));
 	if (access(TRACEFS "/events", F_OK) < 0)
-		return fail(-ENOENT, "tracefs mounted on %s has no events/ (kernel without tracepoints?)",
+		return pp_err_set(e, -ENOENT, "tracefs mounted on %s has no events/ (kernel without tracepoints?)",
 			    TRACEFS);
 	return 0;
 }
 
-static int check_btf(const char *btf_path)
+static int check_btf(const char *btf_path, struct pp_err *e)
 {
 	const char *path = btf_path ? btf_path : KERNEL_BTF;
 
 	if (access(path, R_OK) == 0)
 		return 0;
 	if (btf_path)
-		return fail(-errno, "cannot read BTF file %s: %s", btf_path, strerror(errno));
-	return fail(-ENOENT, "this kernel has no BTF (%s missing): pass a BTF file (--btf FILE) "
+		return pp_err_set(e, -errno, "cannot read BTF file %s: %s", btf_path, strerror(errno));
+	return pp_err_set(e, -ENOENT, "this kernel has no BTF (%s missing): pass a BTF file (--btf FILE) "
 		    "for it", KERNEL_BTF);
 }
 
 /* Says which tracepoint is missing before libbpf fails on it with a bare ENOENT. */
-static int check_tracepoints(struct bpf_object *obj)
+static int check_tracepoints(struct bpf_object *obj, struct pp_err *e)
 {
 	const char *root = tracefs_root();
 	struct bpf_program *prog;
@@ -148,47 +142,47 @@ static int check_tracepoints(struct bpf_object *obj)
 			continue;
 		snprintf(path, sizeof(path), "%s/events/%s", root, sec + 11);
 		if (access(path, F_OK) < 0)
-			return fail(-ENOENT, "tracepoint %s is missing on this kernel (%s)", sec + 11,
+			return pp_err_set(e, -ENOENT, "tracepoint %s is missing on this kernel (%s)", sec + 11,
 				    path);
 	}
 	return 0;
 }
 
-static int check_opts(const struct pp_trace_opts *o)
+static int check_opts(const struct pp_trace_opts *o, struct pp_err *e)
 {
 	size_t i;
 
 	if (o->n_ports < 1 || o->n_ports > PP_MAX_PORTS)
-		return fail(-EINVAL, "1..%d ports to trace are needed (got %zu)", PP_MAX_PORTS, o->n_ports);
+		return pp_err_set(e, -EINVAL, "1..%d ports to trace are needed (got %zu)", PP_MAX_PORTS, o->n_ports);
 	for (i = 0; i < o->n_ports; i++)
 		if (!o->ports[i])
-			return fail(-EINVAL, "port 0 cannot be traced");
+			return pp_err_set(e, -EINVAL, "port 0 cannot be traced");
 	if (o->n_tgids > PP_MAX_TGIDS)
-		return fail(-EINVAL, "at most %d processes can be traced (got %zu)", PP_MAX_TGIDS,
+		return pp_err_set(e, -EINVAL, "at most %d processes can be traced (got %zu)", PP_MAX_TGIDS,
 			    o->n_tgids);
 	if (o->perf_pages & (o->perf_pages - 1))
-		return fail(-EINVAL, "perf buffer pages must be a power of 2 (got %zu)", o->perf_pages);
+		return pp_err_set(e, -EINVAL, "perf buffer pages must be a power of 2 (got %zu)", o->perf_pages);
 	return 0;
 }
 
-static int own_netns_ino(__u32 *ino)
+static int own_netns_ino(__u32 *ino, struct pp_err *e)
 {
 	struct stat st;
 
 	if (stat("/proc/self/ns/net", &st) < 0)
-		return fail(-errno, "cannot find this process's network namespace "
+		return pp_err_set(e, -errno, "cannot find this process's network namespace "
 			    "(/proc/self/ns/net): %s", strerror(errno));
 	*ino = (__u32)st.st_ino;
 	return 0;
 }
 
 /* What is fixed for the whole run goes into the object's read-only data, before the load. */
-static int set_load_knobs(struct pp_trace *t, const struct pp_trace_opts *o)
+static int set_load_knobs(struct pp_trace *t, const struct pp_trace_opts *o, struct pp_err *e)
 {
 	__u32 netns_ino = o->netns_ino;
 	int err;
 
-	if (!netns_ino && (err = own_netns_ino(&netns_ino)) < 0)
+	if (!netns_ino && (err = own_netns_ino(&netns_ino, e)) < 0)
 		return err;
 	t->skel->rodata->pp_netns_ino = netns_ino;
 	t->skel->rodata->pp_keep_acks = o->keep_acks;
@@ -197,7 +191,7 @@ static int set_load_knobs(struct pp_trace *t, const struct pp_trace_opts *o)
 }
 
 /* The filter maps, after the load and before the attach. */
-static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
+static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o, struct pp_err *e)
 {
 	size_t i;
 	int err;
@@ -211,11 +205,11 @@ static int set_filters(struct pp_trace *t, const struct pp_trace_opts *o)
 		err = bpf_map__update_elem(t->skel->maps.pp_ports, &word, sizeof(word), &bits,
 					   sizeof(bits), BPF_ANY);
 		if (err < 0)
-			return fail(err, "setting the port filter failed: %s", strerror(-err));
+			return pp_err_set(e, err, "setting the port filter failed: %s", strerror(-err));
 	}
 	for (i = 0; i < o->n_tgids; i++)
 		if ((err = pp_trace_add_tgid(t, o->tgids[i])) < 0)
-			return fail(err, "setting the process filter failed: %s", strerror(-err));
+			return pp_err_set(e, err, "setting the process filter failed: %s", strerror(-err));
 	return 0;
 }
 
@@ -250,7 +244,7 @@ static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_h
 
 /* Wakeup at a quarter full, not per event: a wakeup per event would cost the traced
  * exchange a context switch per point on a small machine; the poll timeout bounds latency. */
-static int open_perf_buffer(struct pp_trace *t, size_t pages)
+static int open_perf_buffer(struct pp_trace *t, size_t pages, struct pp_err *e)
 {
 	struct perf_event_attr attr = {
 		.size = sizeof(attr),
@@ -269,57 +263,57 @@ static int open_perf_buffer(struct pp_trace *t, size_t pages)
 				     NULL);
 	if (!t->pb) {
 		err = -errno;
-		return fail(err, "cannot open the perf buffer (%zu pages per CPU): %s", pages,
+		return pp_err_set(e, err, "cannot open the perf buffer (%zu pages per CPU): %s", pages,
 			    strerror(-err));
 	}
 	return 0;
 }
 
-static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o)
+static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
+			   struct pp_err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	int err;
 
 	t->skel = pingpong_bpf__open_opts(&open_opts);
 	if (!t->skel)
-		return fail(-errno, "cannot open the BPF object: %s", strerror(errno));
+		return pp_err_set(e, -errno, "cannot open the BPF object: %s", strerror(errno));
 	if (!o->follow_children) {
 		bpf_program__set_autoload(t->skel->progs.on_fork, false);
 		bpf_program__set_autoload(t->skel->progs.on_exit, false);
 	}
-	if ((err = check_tracepoints(t->skel->obj)) < 0)
+	if ((err = check_tracepoints(t->skel->obj, e)) < 0)
 		return err;
-	if ((err = set_load_knobs(t, o)) < 0)
+	if ((err = set_load_knobs(t, o, e)) < 0)
 		return err;
 	err = pingpong_bpf__load(t->skel);
 	if (err == -EPERM)
-		return fail(err, "the kernel refused to load the BPF programs (EPERM): needs root or "
+		return pp_err_set(e, err, "the kernel refused to load the BPF programs (EPERM): needs root or "
 			    "CAP_BPF+CAP_PERFMON, and before Linux 5.11 a high memlock limit (ulimit -l)");
 	if (err < 0)
-		return fail(err, "loading the BPF programs failed: %s%s", strerror(-err),
+		return pp_err_set(e, err, "loading the BPF programs failed: %s%s", strerror(-err),
 			    o->verbosity ? "" : " (-v shows libbpf's log)");
-	if ((err = set_filters(t, o)) < 0)
+	if ((err = set_filters(t, o, e)) < 0)
 		return err;
 	err = pingpong_bpf__attach(t->skel);
 	if (err < 0)
-		return fail(err, "attaching to the tracepoints failed: %s%s", strerror(-err),
+		return pp_err_set(e, err, "attaching to the tracepoints failed: %s%s", strerror(-err),
 			    o->verbosity ? "" : " (-v shows which)");
 	return 0;
 }
 
-int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
+int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct pp_err *e)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	struct pp_trace *t;
 	int err;
 
-	trace_errmsg[0] = '\0';
 	*out = NULL;
-	if ((err = check_opts(o)) < 0)
+	if ((err = check_opts(o, e)) < 0)
 		return err;
 	if (!has_bpf_privileges())
-		return fail(-EPERM, "tracing needs root (or CAP_BPF and CAP_PERFMON)");
-	if ((err = ensure_tracefs()) < 0 || (err = check_btf(o->btf_path)) < 0)
+		return pp_err_set(e, -EPERM, "tracing needs root (or CAP_BPF and CAP_PERFMON)");
+	if ((err = ensure_tracefs(e)) < 0 || (err = check_btf(o->btf_path, e)) < 0)
 		return err;
 	/* kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones ignore it */
 	setrlimit(RLIMIT_MEMLOCK, &unlimited);
@@ -334,12 +328,12 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o)
 	}
 	if (!t || !t->per_cpu || !t->batches) {
 		pp_trace_close(t);
-		return fail(-ENOMEM, "out of memory");
+		return pp_err_set(e, -ENOMEM, "out of memory");
 	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
-	if ((err = load_and_attach(t, o)) < 0 ||
-	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES)) < 0) {
+	if ((err = load_and_attach(t, o, e)) < 0 ||
+	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES, e)) < 0) {
 		pp_trace_close(t);
 		return err;
 	}

@@ -2,7 +2,7 @@
  * and delivers its events from the perf buffer; used by pingpong-ebpf and pingpong-client.
  *
  *	struct pp_trace *t;
- *	if (pp_trace_open(&t, &opts) < 0) { fprintf(stderr, "prog: %s\n", pp_trace_errmsg()); ... }
+ *	if (pp_trace_open(&t, &opts, &err) < 0) return pp_log_fail(&err, 1);
  *	while (running) pp_trace_poll(t, 100);   // calls opts.on_event for each event
  *	pp_trace_consume(t); pp_trace_close(t);   // drain, then detach everything
  *
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "pingpong.h"
 
 #define PP_TRACE_DEFAULT_PAGES 256 /* per CPU: 1 MiB, ~13,000 events of 80 bytes each */
@@ -40,11 +41,10 @@ struct pp_trace_opts {
 
 struct pp_trace;
 
-/* 0, or -errno with pp_trace_errmsg() saying what is wrong in one line (no program name).
+/* 0, or -errno with e saying what is wrong in one line (no program name).
  * -EPERM: not root / no CAP_BPF+CAP_PERFMON, or the memlock limit; -ENOENT: no kernel BTF or
  * a tracepoint missing on this kernel; -EINVAL: bad options. */
-int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *opts);
-const char *pp_trace_errmsg(void);
+int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *opts, struct pp_err *e);
 
 /* Adds a process to the traced set after open (e.g. a child released after attaching). */
 int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid);

@@ -311,3 +311,18 @@ int pp_privdrop(const struct pp_privdrop_user *u, bool keep_kill)
 		return -EPERM; /* root could be regained: refuse to go on */
 	return 0;
 }
+
+int pp_privdrop_to(const char *name, bool keep_root, bool keep_kill, struct pp_err *e)
+{
+	struct pp_privdrop_user u;
+	int rc;
+
+	if (keep_root || geteuid() != 0)
+		return 0;
+	if ((rc = pp_privdrop_lookup(name, &u)) < 0)
+		return pp_err_set(e, rc, "no user '%s' to run as (give --user NAME or --keep-root)",
+				  name);
+	if ((rc = pp_privdrop(&u, keep_kill)) < 0)
+		return pp_err_set(e, rc, "cannot become user '%s': %s", name, strerror(-rc));
+	return 0;
+}

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/err.h"
+
 struct pp_privdrop_user {
 	uid_t uid;
 	gid_t gid;
@@ -27,6 +29,10 @@ int pp_privdrop_outputs(const char *const *paths, size_t n);
  * (CAP_SYS_ADMIN before 5.8); and no_new_privs. Checks that root cannot be regained.
  * 0 or -errno. */
 int pp_privdrop(const struct pp_privdrop_user *u, bool keep_kill);
+/* What the programs do once set up: as root and unless keep_root, becomes the user named
+ * `name` (pp_privdrop_lookup, pp_privdrop). 0 (also when nothing was to be done) or -errno
+ * with the reason in e ("no user 'x' to run as (give --user NAME or --keep-root)"). */
+int pp_privdrop_to(const char *name, bool keep_root, bool keep_kill, struct pp_err *e);
 /* Ends the helper (it removes temp files never committed) and waits for it. */
 void pp_privdrop_outputs_close(void);
 

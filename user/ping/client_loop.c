@@ -82,8 +82,7 @@ static size_t stamp(uint8_t *msg, uint32_t size, uint64_t number)
 
 static void show_progress(const struct pp_client_loop *l, uint64_t done)
 {
-	fprintf(stderr, "\r%llu/%llu exchanges", (unsigned long long)(l->progress_done + done),
-		(unsigned long long)l->progress_total);
+	l->progress(l->progress_done + done, l->progress_total);
 }
 
 int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, int64_t *rtt_ns, uint64_t *done)

@@ -26,7 +26,9 @@ struct pp_client_loop {
 	volatile sig_atomic_t *stop;   /* set from a signal handler: end after this exchange */
 	struct pp_watch *watch;        /* bumped per exchange; NULL = none (watchdog.h) */
 	bool spin;                     /* wait for each pong by polling, not asleep in recv */
-	bool progress;                 /* "\r done/total" on stderr twice a second */
+	/* Called twice a second and at the end with the exchanges done and due (both counting
+	 * progress_done); NULL = none. The caller shows it (this module prints nothing). */
+	void (*progress)(uint64_t done, uint64_t total);
 	uint64_t progress_total;
 	uint64_t progress_done;        /* exchanges before this run, for the progress line */
 };

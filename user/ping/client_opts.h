@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include "common/cli.h"
+#include "common/err.h"
+#include "common/opts.h"
 
 #define PP_CLIENT_DEFAULT_SIZE     1024
 #define PP_CLIENT_DEFAULT_COUNT    10000
@@ -49,7 +50,8 @@ struct pp_client_opts {
 
 /* Parses argv (resets getopt first). Returns PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with a
  * one-line reason (no program name, no newline) in err. */
-int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, char *err, size_t errlen);
-void pp_client_usage(FILE *out);
+int pp_client_opts_parse(int argc, char **argv, struct pp_client_opts *o, struct pp_err *err);
+/* The table: pp_opts_usage(&pp_client_opts_spec, stdout) is the --help text. */
+extern const struct pp_opts_spec pp_client_opts_spec;
 
 #endif

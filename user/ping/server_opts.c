@@ -1,109 +1,49 @@
-/* pingpong-server's options: getopt_long, each value checked against its bounds, every
- * rejection one line that names the option, its range and unit, and what was given. */
-#include <errno.h>
-#include <getopt.h>
-#include <stdio.h>
-
+/* pingpong-server's options: one table (common/opts.h) gives the parsing, the bounds and the
+ * --help text. */
 #include "ping/handshake.h"
 #include "ping/server_opts.h"
 
-void pp_server_usage(FILE *out)
-{
-	fprintf(out,
-"Usage: pingpong-server --port PORT [options]\n"
-"Echoes every message of a pingpong-client back, one connection per client.\n"
-"\n"
-"  -p, --port PORT          port to listen on, 1..65535 (required)\n"
-"  -b, --bind ADDR          listen on this address only (default: all IPv4 and IPv6)\n"
-"  -d, --reply-delay USEC   wait this long before each pong, 0..%llu microseconds\n"
-"                           (default 0; below 200 us busy-waits, above sleeps)\n"
-"  -m, --max-clients N      connections served at once, 1..%u (default %u)\n"
-"  -t, --idle-timeout SEC   drop a client that completes no message for this long,\n"
-"                           1..%u seconds (default %u)\n"
-"      --spin               wait for each ping by polling the socket instead of asleep\n"
-"                           in recv: no wake-up in the round trip, a CPU per client\n"
-"  -v, --verbose            one line per connection on stderr\n"
-"  -h, --help               this text\n"
-"\n"
-"Messages are 1 B..%u B, fixed per connection by the client's handshake. No root needed.\n"
-"Stops on SIGINT/SIGTERM. Exit status: 0 stopped, 1 cannot listen, 2 bad usage.\n",
-		(unsigned long long)PP_SERVER_REPLY_DELAY_MAX_US, PP_SERVER_MAX_CLIENTS_MAX,
-		PP_SERVER_DEFAULT_MAX_CLIENTS, PP_SERVER_IDLE_MAX_S, PP_SERVER_DEFAULT_IDLE_S,
-		PP_MSG_SIZE_MAX);
-}
 
-int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *err, size_t errlen)
-{
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "bind", required_argument, NULL, 'b' },
-		{ "reply-delay", required_argument, NULL, 'd' },
-		{ "max-clients", required_argument, NULL, 'm' },
-		{ "idle-timeout", required_argument, NULL, 't' },
-		{ "spin", no_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool have_port = false;
-	uint64_t value;
-	int c, rc = 0;
+typedef struct pp_server_opts cfg_t;
 
-	*o = (struct pp_server_opts){ .max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS,
-				      .idle_timeout_s = PP_SERVER_DEFAULT_IDLE_S };
-	err[0] = '\0';
-	optind = 0; /* glibc: full reset, so tests may parse again */
-	opterr = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, ":p:b:d:m:t:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			rc = pp_cli_number("--port", optarg, 1, 65535, "", &value, err, errlen);
-			o->port = (uint16_t)value;
-			have_port = true;
-			break;
-		case 'b':
-			if (!*optarg) {
-				snprintf(err, errlen, "--bind must not be empty");
-				return -EINVAL;
-			}
-			o->bind = optarg;
-			break;
-		case 'd':
-			rc = pp_cli_number("--reply-delay", optarg, 0, PP_SERVER_REPLY_DELAY_MAX_US,
-					   "microseconds", &o->reply_delay_us, err, errlen);
-			break;
-		case 'm':
-			rc = pp_cli_number("--max-clients", optarg, 1, PP_SERVER_MAX_CLIENTS_MAX,
-					   "connections", &value, err, errlen);
-			o->max_clients = (uint32_t)value;
-			break;
-		case 't':
-			rc = pp_cli_number("--idle-timeout", optarg, 1, PP_SERVER_IDLE_MAX_S,
-					   "seconds", &value, err, errlen);
-			o->idle_timeout_s = (uint32_t)value;
-			break;
-		case 'S':
-			o->spin = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			return PP_OPTS_HELP;
-		default:
-			pp_cli_bad_option(c, argv, err, errlen);
-			return -EINVAL;
-		}
-	}
-	if (rc)
-		return rc;
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
-	if (!have_port) {
-		snprintf(err, errlen, "--port is required");
-		return -EINVAL;
-	}
-	return PP_OPTS_OK;
+static const struct pp_opt options[] = {
+	{ "port", 'p', PP_OPT_UINT, PP_OPT_AT(cfg_t, port), .metavar = "PORT",
+	  .help = "port to listen on", .min = 1, .max = 65535, .required = "" },
+	{ "bind", 'b', PP_OPT_STRING, PP_OPT_AT(cfg_t, bind), .metavar = "ADDR", .nonempty = "",
+	  .help = "listen on this address only", .def = "all IPv4 and IPv6 addresses" },
+	{ "reply-delay", 'd', PP_OPT_UINT, PP_OPT_AT(cfg_t, reply_delay_us), .metavar = "USEC",
+	  .help = "wait this long before each pong (below 200 us busy-waits, above sleeps)",
+	  .max = PP_SERVER_REPLY_DELAY_MAX_US, .unit = "microseconds" },
+	{ "max-clients", 'm', PP_OPT_UINT, PP_OPT_AT(cfg_t, max_clients), .metavar = "N",
+	  .help = "connections served at once", .min = 1, .max = PP_SERVER_MAX_CLIENTS_MAX,
+	  .unit = "connections" },
+	{ "idle-timeout", 't', PP_OPT_UINT, PP_OPT_AT(cfg_t, idle_timeout_s), .metavar = "SEC",
+	  .help = "drop a client that completes no message for this long", .min = 1,
+	  .max = PP_SERVER_IDLE_MAX_S, .unit = "seconds" },
+	{ "spin", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, spin),
+	  .help = "wait for each ping by polling the socket instead of asleep in recv: no "
+		  "wake-up in the round trip, a CPU per client" },
+	{ "verbose", 'v', PP_OPT_FLAG, PP_OPT_AT(cfg_t, verbose),
+	  .help = "one line per connection on stderr" },
+	{ 0 },
+};
+
+/* Where parsing starts; --help shows these as the defaults. */
+static const cfg_t defaults = {
+	.max_clients = PP_SERVER_DEFAULT_MAX_CLIENTS,
+	.idle_timeout_s = PP_SERVER_DEFAULT_IDLE_S,
+};
+
+const struct pp_opts_spec pp_server_opts_spec = {
+	PP_OPTS_TABLE(options, defaults),
+	.usage = "Usage: pingpong-server --port PORT [options]\n"
+		 "Echoes every message of a pingpong-client back, one connection per client.\n",
+	.epilog = "Messages are 1 B..16 MiB, fixed per connection by the "
+		  "client's handshake. No root needed.\n"
+		  "Stops on SIGINT/SIGTERM. Exit status: 0 stopped, 1 cannot listen, 2 bad usage.\n",
+};
+
+int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, struct pp_err *err)
+{
+	return pp_opts_parse(&pp_server_opts_spec, argc, argv, o, NULL, err);
 }

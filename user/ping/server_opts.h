@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common/cli.h"
+#include "common/err.h"
+#include "common/opts.h"
 
 #define PP_SERVER_DEFAULT_MAX_CLIENTS 64
 #define PP_SERVER_MAX_CLIENTS_MAX     4096
@@ -27,7 +28,8 @@ struct pp_server_opts {
 
 /* Parses argv (resets getopt first). Returns PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with a
  * one-line reason (no program name, no newline) in err. */
-int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, char *err, size_t errlen);
-void pp_server_usage(FILE *out);
+int pp_server_opts_parse(int argc, char **argv, struct pp_server_opts *o, struct pp_err *err);
+/* The table: pp_opts_usage(&pp_server_opts_spec, stdout) is the --help text. */
+extern const struct pp_opts_spec pp_server_opts_spec;
 
 #endif
