@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /* Kernel side of pingpong: stable tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
  * filtered in the kernel by port, process tree and network namespace; one pp_event per point,
  * sent to user space in per-CPU batches (output()).
@@ -641,7 +642,7 @@ int on_exit(void *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* the kernel lets GPL-only helpers run for this */
 
 #ifdef PP_TEST_TRACEPOINT
 /* Test-only, never set by a normal build: `make test-kernels BROKEN=1` (tools/test-kernels)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /* What kern/pingpong.bpf.c and user/ share: the event (the layout of every perf record the
  * kernel side sends), the per-CPU batch, the filter maps' sizes. Fixed-width types only, and it
  * compiles on its own on either side: __u8..__u64 come from vmlinux.h in BPF, <linux/types.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # plots/cdf.gp: one latency CDF per component, drawn from the quantile table pingpong-plot
 # writes (data_dir/cdf.dat, marks.dat); its parameters come from data_dir/params.gp, the
 # script given before this one: gnuplot params.gp cdf.gp.

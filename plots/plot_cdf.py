@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Latency CDFs of a results.csv with matplotlib: pingpong's alternative to pingpong-plot.
 
 Same CSV in, same percentile table out (byte for byte) as pingpong-plot: the percentile is

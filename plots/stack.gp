@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # plots/stack.gp: per RTT percentile, how the round trip splits into client stack, network,
 # server stack and server app, in microseconds (left) and as shares (right). pingpong-plot
 # writes data_dir/stack.dat (per percentile: the mean parts of the few exchanges whose RTT is

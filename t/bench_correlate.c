@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Times the correlator on 1,000,000 synthetic exchanges (5 points per host per message, per-CPU
  * style reordering, pure ACKs, a few losses and retransmits, a seq wrap) and reports wall time
  * and peak RSS. Events are generated on the fly, so the RSS is the correlator's own. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Test and debug helper: runs the capture module and prints its events, one CSV line each
  * (point,ts_ns,family,saddr,sport,daddr,dport,seq,len,flags), then the capture report on stderr. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one runner of the Check unit tests: every t/test_*.c ends with PP_CHECK_TESTS (its
  * tests form one case), PP_CHECK_TESTS_AND_TABLE or PP_CHECK_TABLE (a test run once per row
  * of a table of cases) or PP_CHECK_MAIN (it builds its own suite: fixtures), instead of its own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* PP_SANITIZED is 1 in the ASan+UBSan build of the unit tests (make san-lib), else 0. A
  * wall-clock bound is a timed test: under the sanitizers it would time them, several times
  * slower, not our code, so the few bounds that are the point of their test (a complexity

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-ebpf's command line and its target lookups: options parse into the struct or give a
  * one-line reason; CMD's own --port is found; a listening socket is found by port and by pid. */
 #include <arpa/inet.h>

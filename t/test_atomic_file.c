@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The output file that appears whole or not at all (common/atomic_file.h): written through its
  * fd, or by name by another program (gnuplot) and then checked non-empty. */
 #include <errno.h>

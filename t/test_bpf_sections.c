@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The embedded BPF object stays within what the design allows: stable tracepoints only, in
  * classic mode, and in raw mode for the three packet points (see kern/pingpong.bpf.c: raw mode
  * is not blocked by the classic programs' shared recursion guard); no kprobe, fentry/fexit,

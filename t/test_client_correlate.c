@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's correlation on synthetic runs: its own events alone (no agent), and with an
  * agent's events served over loopback by the real control server in a thread. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's tracing session, the parts that need no kernel: the connection's key as the
  * events will carry it. */
 #include <arpa/inet.h>

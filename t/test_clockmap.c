@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Wall clock -> CLOCK_MONOTONIC: the bracket arithmetic, constant offsets, interpolated drift,
  * step detection, and a real measurement on this machine. */
 #include <errno.h>

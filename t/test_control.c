@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The control channel over loopback in one process: the agent's server in a thread, the
  * client's fetch in the test; who gets which events, and every wait bounded. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The correlator on synthetic event streams of a known connection: every expected timestamp is
  * known, so rows are compared exactly (GRO, many skbs and reads, reordering, loss, retransmits,
  * seq wrap, garbage, memory bounds). */

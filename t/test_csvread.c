@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The results.csv reader: columns by name, empty = not measured, strict numbers that read the
  * same as strtod (and Python's float), and one clear error for every malformed input. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* events.csv: a written event parses back to the same struct (IPv4 and IPv6), the reader skips
  * the header and counts malformed rows, and the parser rejects every kind of bad field. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's event store: keeps arrival order across chunks, counts what overflows its bound,
  * and serves one connection's events in both directions. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The handshake codecs: round trips, and every malformed or truncated input refused without
  * reading past its end. */
 #include <errno.h>

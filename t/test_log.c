@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* common/log: "prog: message" lines, the level -v raises, a pp_err's reason, and the status
  * line that the next line ends. stderr is sent to a temporary file and read back. */
 #include <check.h>

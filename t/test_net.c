@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Sockets and addresses on loopback: port parsing, resolution of literals, formatting, and the
  * full-length reads and writes (EOF, timeout, refused connection). */
 #include <arpa/inet.h>

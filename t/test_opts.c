@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-client's and pingpong-server's command lines: defaults, bounds, and the one-line
  * reasons given for bad values. */
 #include <errno.h>

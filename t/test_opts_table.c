@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The option table itself (common/opts.h): bounds and their errors, strict numbers, unknown
  * options and missing values, defaults, operands, and the --help it writes. */
 #include <check.h>

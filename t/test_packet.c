@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The frame parser: every link type and header layout we accept, what we skip, and that no
  * input (cut at any length, or garbage) makes it read outside the captured bytes. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The control channel's frame codec: round trips, the exact wire bytes, every truncation,
  * and rejection of bad magic, versions, lengths and field values. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The percentile table and the CDF's quantile grid: what both plot backends print and draw. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* results.csv: the header, empty cells for what was not measured, exact microseconds, and
  * the file appearing only when complete (no file after an abort or a full disk). */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Loading latency components from results.csv. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One server connection end to end over a socketpair: the handshake's refusals, the echo,
  * the reply delay, and a misbehaving client costing only its connection. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The stacked view's RTT split: parts come from whole exchanges, so each bar adds up. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The summary: percentiles from known samples, what was measured and lost stated first, and
  * the JSON carrying the same numbers as the text. */
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The remote half of `make run HOST=...`: copied next to pingpong-ebpf and pingpong-server by
 # tools/run-remote and run there as root. Starts the agent in its own session, records its PID
 # in agent.pid, and later stops exactly that process group (never by name).

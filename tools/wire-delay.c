@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* wire-delay: an L2 relay between two interfaces that forwards every frame after a fixed delay,
  * the known wire of the testbed (this kernel has no netem). Links with -lpthread and, for its
  * options and messages, common/opts and common/log from build/libpingpong.a.

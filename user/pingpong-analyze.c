@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-analyze: correlates two saved event logs (client host, server host) offline into
  * results.csv and the summary, exactly as pingpong-client does after a live run. */
 #include <errno.h>

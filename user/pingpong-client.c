@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-client: traces its own side (unless --no-trace), connects, runs the warm-up and the
  * recorded exchanges, fetches the server host's events from the agent, correlates, writes
  * results.csv and prints the summary. Every failure is one line on stderr; exit 0 ok,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-ebpf: the tracing agent. Starts CMD (or finds --pid / the owner of --port), traces
  * its TCP send/recv calls and its host's packets on the ports, captures the wire, keeps the
  * events in memory and serves each client its connection's events on the control port;

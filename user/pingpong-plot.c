@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-plot: latency CDFs (or the per-percentile RTT split) of a results.csv, drawn by
  * gnuplot from a compact quantile table, and the percentile table plots/plot_cdf.py prints. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-server: the echo peer. The main thread accepts; each client gets its own thread
  * that blocks in recv and send (user/ping/server_conn.c), so a pong costs two syscalls and one wakeup, and a
  * client that misbehaves costs only its own thread. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libFuzzer targets (t/fuzz/<target>/fuzz_<target>.c), included by GNUmakefile. Each target is
 # built with clang's fuzzer + ASan + UBSan straight from the user/<job>/*.c it needs, never from the
 # library (that one is built without sanitizers), and runs on a scratch copy of its corpus so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Writes the seed corpora of the fuzz targets (t/fuzz/<target>/corpus/) from real encodings: the
  * control frames, hellos and event-log lines come from the project's own encoders and writer,
  * the packets are the frames a capture of a ping-pong holds, the correlator inputs a clean run.

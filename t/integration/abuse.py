@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Abusive peers for test_abuse.sh: of pingpong-server (connections reset mid-message, bad and
 oversized hellos, a stalled client) and of the agent's control port (garbage, FETCH for a
 connection that is not the asker's). Every wait is bounded; prints one result line."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Incomplete rows of a results.csv against the ftrace witness (lib.sh): every point a row lacks
 must be excused by witness.explains (a PID 1 hit of that packet on the sandbox kernel), or the
 row is unexplained. Exit 1 when any row is; one line per kind of excuse, as a note.

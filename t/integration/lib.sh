@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by t/integration/test_*.sh: a private testbed per test, background processes
 # tracked by PID, and cleanup on every exit path (pass, fail, signal).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Rejects `check` calls that cannot fail, or whose failure does not count.
 
 lib.sh's `check "what" CMD...` runs CMD and records ok or FAIL. Two shapes escape it:

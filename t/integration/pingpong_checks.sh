@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the ping-pong integration tests (after lib.sh): checks on one client run's
 # results.csv and summary, against the CSV itself.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Server and agent under abuse: 1000 connections reset mid-message, malformed and oversized
 # hellos and a stalled client cost pingpong-server nothing a real traced run would notice, and
 # its memory stays bounded; the agent gives no events of another connection to a FETCH that

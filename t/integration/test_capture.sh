@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Wire capture in the testbed: both hosts capture while a TCP echo runs (64 B and 64 KiB
 # messages); the events carry the right flows, cover every payload byte by seq exactly once,
 # match across hosts, lie inside the run on CLOCK_MONOTONIC, and --pcap-out is a valid file.

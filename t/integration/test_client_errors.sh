@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # pingpong-client's failures: bad usage -> exit 2, a runtime failure (unknown host, nothing
 # listening, no route, not a pingpong-server) -> exit 1; one line on stderr and no output file
 # either way. A server killed mid-run -> exit 1 with the completed exchanges written, marked.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # pingpong-client's split end to end: the agent (pingpong-ebpf) runs pingpong-server in the
 # server namespace, the traced client runs in the other and fetches the agent's events. For
 # 64 B, 1448 B, 64 KiB and 1 MiB over IPv4 and IPv6: every point on every row but those the

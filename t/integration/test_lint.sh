@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # lint_checks.py, which the runner applies to every test before running any: it flags a
 # check whose command line goes on with && or || (or a pipe) after check's command, on one
 # line or across backslash continuations, and check "..." true / check "..." :; it leaves

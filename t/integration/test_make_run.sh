@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Issue 7 acceptance: `make run` on the testbed leaves a results folder with results.csv
 # (COUNT rows, every split column on >= 99.9% of them), summary.txt and summary.json that
 # agree (exchanges = COUNT), and latency_cdf.png; afterwards no namespace of its testbed and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # pingpong-server in one namespace, pingpong-client in the other over IPv4: every exchange
 # recorded, RTTs sane, the summary's p50 the CSV's; the server serves two clients at once and
 # outlives them.

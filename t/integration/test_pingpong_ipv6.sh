@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The same ping-pong over IPv6: the server bound to its IPv6 address only (--bind), the client
 # given the literal address; the IPv4 address then refuses.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Messages larger than the MSS (64 KiB: several segments per message) and 1 MiB: every
 # exchange completes and the echo stays framed (the client checks each pong's number).
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Plots from a results.csv: both backends (pingpong-plot with gnuplot, plots/plot_cdf.py with
 # matplotlib) draw valid PNG and SVG with one curve per component, print identical percentile
 # tables (numpy's definition), and refuse bad input with one line, exit 1/2 and no file.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Least privilege. The client, once its trace and capture are up, runs as --user (default
 # nobody, no capability) and still writes results.csv, --summary-json and --events-out where
 # asked (a root-only directory here). Once its BPF programs, capture and control port are up, the agent runs as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # `make run HOST=root@...` end to end: an sshd with a key made here runs inside the server
 # namespace, tools/run-remote runs in the client namespace, copies the server side over scp,
 # and leaves a full results folder (also over IPv6 via REMOTE_ADDR); nothing of the run is left

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # pingpong-server: bad usage -> exit 2, cannot listen -> exit 1; clients that send garbage,
 # stall, or vanish mid-message cost their own connection only; --max-clients answers "busy";
 # --reply-delay shows in the RTT; SIGTERM stops it promptly with clients connected.

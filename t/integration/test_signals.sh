@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Signals and faults: SIGINT or SIGTERM to the agent (right after start, during a client's run,
 # during a control request) and to the client (warm-up, run, fetch) leaves no BPF program or
 # link of theirs, no child process, no temp file; a full disk (64 KiB tmpfs) under --output or

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The split puts a delay where it happens, with bounds stated here and never widened:
 #  - through the router testbed, tools/wire-delay adding D = 500 us each way (over a constant
 #    50 us base hold) raises the median of network by 2*D within 2% (1000 +- 20 us), and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The testbed itself: both address families reach across, a second testbed coexists, and
 # `down` leaves no namespace behind even with a process still running inside.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # pingpong-ebpf as a program: usage errors, clear one-line failures (no root, no BTF), tracing
 # that starts before CMD's first instruction and follows its children, CMD's exit status,
 # --pid and --port targets, --duration, SIGTERM with a summary, an atomic output file, tracefs

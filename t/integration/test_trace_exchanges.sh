@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The tracer's acceptance: pingpong-ebpf on each host of the testbed records, for every
 # exchange of pingpong-client with pingpong-server, send and xmit on the sending host and rx,
 # tcp and recv on the receiving host, each with the right flow and the seq of the message's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Lost samples: at full back-to-back rate (64 B exchanges, no interval) both agents lose no
 # sample with the default perf buffer; and when a reader stalls (SIGSTOP) the kernel's losses
 # are counted and reported, not hidden.

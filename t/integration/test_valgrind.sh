@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The userspace programs are clean under valgrind (memcheck, full leak check): pingpong-server
 # and an untraced pingpong-client on a short run (200 exchanges) in the testbed, then
 # pingpong-analyze on the event logs of a traced run and pingpong-plot on t/data. The traced

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tools/wire-delay: usage errors, and in the routed testbed the median ping RTT rises by
 # 2*(D - 100) (within 5% + 10 us, ping's own resolution) for D = 200, 500, 1000 us over
 # D = 100; bulk TCP crosses it with no frame dropped; SIGTERM ends it cleanly with statistics.

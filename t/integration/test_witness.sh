@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The witness's rules on a made-up ftrace record (witness.py), so that what it excuses is
 # itself tested: an event lost by our program is never excused; on the sandbox kernel a PID 1
 # hit of that packet is, once; on a stock kernel nothing is; an event without a hit is counted.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ftrace witness (lib.sh witness_start/witness_stop) against our events.
 
 ftrace calls its probe first (it was registered before the agents attached), then ours, in the

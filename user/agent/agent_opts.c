@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-ebpf's options: one table (common/opts.h) gives the parsing, the bounds and the
  * --help text; the repeatable --port and the fractional --duration parse themselves. */
 #include <errno.h>

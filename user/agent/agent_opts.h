@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-ebpf's command line: parsed into one struct, checked, with one-line reasons. */
 #ifndef PP_AGENT_OPTS_H
 #define PP_AGENT_OPTS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's service: the control channel serves stored events by connection, and the wire
  * capture adds this host's wire_tx / wire_rx points to the same store. */
 #include <errno.h>

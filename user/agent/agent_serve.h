@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's service to clients: its event store behind the control channel, and the wire
  * capture on its host, both driven from the agent's one poll loop. */
 #ifndef PP_AGENT_SERVE_H

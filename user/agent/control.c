@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's end of the control channel (agent/control.h): one request at a time, over the
  * agent's event store; every read and write waits at most the timeout. */
 #include <arpa/inet.h>

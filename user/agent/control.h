@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's end of the control channel over TCP (docs/protocol.md): serves the events of one
  * connection instance (model/conn.h) to the client that asks for it by 4-tuple. The client's
  * end is collect/fetch.h.

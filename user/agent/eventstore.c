@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's bounded in-memory event store: fixed-size chunks, so growing never moves
  * stored events and memory follows the event count, not the bound. */
 #include <errno.h>

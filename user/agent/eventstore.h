@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The agent's in-memory event store: events in arrival order, bounded (overflow is counted,
  * never silent), readable by connection so a control channel can serve one client's events. */
 #ifndef PP_EVENTSTORE_H

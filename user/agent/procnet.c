@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Listening sockets by inode from /proc/net/tcp{,6}, matched to processes by the
  * "socket:[inode]" links in /proc/PID/fd. */
 #include <ctype.h>

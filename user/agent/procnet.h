@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Who listens where, from /proc/net/tcp{,6} (this network namespace) and /proc/PID/fd:
  * lets pingpong-ebpf find the server behind --port, or the ports behind --pid. */
 #ifndef PP_PROCNET_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Gated fork+exec (see spawn.h): a pipe the child reads one byte from before execvp, and a
  * second one, closed by a successful exec (O_CLOEXEC), that carries exec's errno back when
  * it fails: the child cannot return to anyone's main, so it prints nothing and the parent

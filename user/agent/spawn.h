@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Starts a command held at a gate: the child is forked at once but execs only when
  * released, so the tracer can attach to its pid before the program's first instruction. */
 #ifndef PP_SPAWN_H

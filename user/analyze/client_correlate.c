@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's correlation: its sorted events and the agent's streamed ones through the
  * correlator, each row completed with the loop's own round trip. */
 #include <errno.h>

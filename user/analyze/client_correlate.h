@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* What pingpong-client feeds the correlator after its run: its own events (sorted, in memory)
  * and the agent's, fetched over the control channel while the correlator consumes them; and
  * the run itself, which gives every row the loop's own round trip (rtt_app). */

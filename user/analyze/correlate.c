@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Matching both hosts' events to exchanges by flow and TCP sequence number, in bounded memory
  * and linear time, then the split of each exchange (see correlate.h for the model). */
 #include <assert.h>

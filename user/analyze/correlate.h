@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The correlator: turns the client host's and the server host's event streams into one
  * struct pp_row per exchange, in order, matched by flow and TCP sequence number (docs/design.md).
  *

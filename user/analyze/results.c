@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* results.csv (columns in results.h): rows formatted into our own buffer and written with
  * write(2), so that a full disk is reported by the call that hit it rather than lost in stdio;
  * the file appears under its name only once complete (atomic_file.h). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* results.csv: one row per exchange, written atomically (temp file beside the target, then
  * rename), so a failed run never leaves a half-written file.
  *

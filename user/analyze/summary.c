@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The run's summary: collects every component's samples, then states what was measured and
  * lost before any number, and gives p50 p90 p99 p99.9 max mean (stats.h) as text and JSON.
  * Both forms print the same doubles with the same precision, so they agree digit for digit. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The run's summary: what was measured and lost first, then p50 p90 p99 p99.9 max mean of
  * every component that has samples; as text (stdout) and as JSON (--summary-json). */
 #ifndef PP_SUMMARY_H

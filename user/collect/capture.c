@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libpcap capture of the measured flow, turned into PP_WIRE_TX / PP_WIRE_RX events.
  *
  * Where the timestamps are taken (Linux 6.18, veth; measured against perf's net_dev_queue and

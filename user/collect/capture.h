@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Wire capture with libpcap: the measured flow's frames on the interface toward the peer, as
  * PP_WIRE_TX / PP_WIRE_RX events on CLOCK_MONOTONIC, optionally saved for Wireshark. */
 #ifndef PP_CAPTURE_H

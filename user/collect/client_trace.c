@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client host's tracing session: the collector and the capture, read by one thread while
  * the exchanges run, their events kept in fixed-size chunks (no copy as the store grows, so
  * the reader never stalls on a large realloc), sorted once at the end. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client host's side of a traced run: its kernel points (trace.h) and its wire capture
  * (capture.h) for its own connection, read by a thread of their own while the exchanges run,
  * and kept in memory (bounded) until the correlator takes them, sorted by time.

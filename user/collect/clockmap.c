@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Wall clock -> CLOCK_MONOTONIC. The offset is read by bracketing one CLOCK_REALTIME read
  * between two CLOCK_MONOTONIC reads; the tightest of many brackets is the least disturbed by
  * preemption or an interrupt. Both clocks come from the same vDSO clocksource, so a bracket

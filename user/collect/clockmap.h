@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Maps wall-clock (CLOCK_REALTIME) timestamps, as libpcap gives them, onto CLOCK_MONOTONIC, the
  * clock of the BPF events, from offsets measured at the start and the end of a run. */
 #ifndef PP_CLOCKMAP_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* events.csv: writes and parses the raw event log, one struct pp_event per row (eventlog.h).
  * Parsing is strict (every field, every range) because the file may come from another host. */
 #include <arpa/inet.h>

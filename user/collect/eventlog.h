@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* events.csv: the raw event log of one host (pingpong-ebpf --output, pingpong-analyze input).
  * One row per struct pp_event, header line first:
  *   point,ts_ns,ts_other_ns,family,saddr,sport,daddr,dport,seq,len,ack,flags,tgid

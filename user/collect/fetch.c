@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The control channel's client end (collect/fetch.h): one FETCH, then EVENTS frames until END,
  * each checked by the codec of model/proto.h. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's end of the control channel (docs/protocol.md): fetches the server host's events
  * of one connection from the agent after the run, every wait timed out (common/net.h).
  *

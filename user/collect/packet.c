@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Parses captured frames into pp_event flow fields. Every read is preceded by a length check
  * against caplen; lengths from the packet are only trusted after they are checked. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Pure parser of one captured frame (link header, VLAN tags, IPv4/IPv6, TCP) into the flow, seq and
  * payload length of a struct pp_event. No I/O, no allocation: it is fuzzed with any bytes. */
 #ifndef PP_PACKET_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The collector: checks what the kernel side needs (privileges, tracefs, BTF, tracepoints),
  * loads and attaches the embedded BPF object, sets its filter maps and reads its perf buffer. */
 #include <errno.h>

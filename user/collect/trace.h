@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The collector: loads and attaches kern/pingpong.bpf.c (embedded skeleton), sets its filters,
  * and delivers its events from the perf buffer; used by pingpong-ebpf and pingpong-client.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Write-then-rename output files, so that a failed or interrupted run never leaves a
  * half-written results.csv or summary behind. */
 #include <errno.h>

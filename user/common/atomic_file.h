@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Output files that appear under their name only when complete: a temp file beside the
  * target, fsync, rename, fsync of the directory; after a privilege drop, the root helper of
  * common/privdrop.h creates and renames the temp file. The one output-file module: written

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The error record of common/err.h. */
 #include "common/err.h"
 

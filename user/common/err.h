@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one error convention: a module's function returns 0 (or a count) on success and -errno
  * on failure, and, where a reason helps the user, fills the caller's struct pp_err with one
  * line (no program name, no newline). Only the programs' mains print it, through common/log.h.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The logging of common/log.h: one level for the whole program, lines to stderr. */
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one way the programs talk to their user on stderr: "prog: message" lines, each with a
  * level, shown up to the level -v raised (as xdp-tools' logging helper: info by default,
  * debug with -v). Only mains (and the libbpf print callback collect/trace.c installs for

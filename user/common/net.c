@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Sockets and addresses for every program: resolution, listen, connect with a timeout, and
  * full-length reads and writes on blocking and on non-blocking sockets (net.h). */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one socket layer: name/IPv4/IPv6 resolution, listening, connecting with a timeout, and
  * the read/write loops that survive EINTR and partial transfers, in two kinds: pp_sock_*_full
  * on blocking sockets (the measured ping-pong: one syscall per message, timeouts from

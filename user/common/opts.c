@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The option table of common/opts.h: getopt_long's arrays are built from it, each value is
  * checked and stored through it, and --help is written from it. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one way the programs read their command lines: a table of options (name, short letter,
  * type, bounds, default, help, destination) that both parses argv and writes --help, so that
  * the bounds a value is checked against and the bounds --help promises are the same numbers.

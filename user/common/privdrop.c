@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Dropping root after setup, and the root helper that still renames our output files into
  * directories only root may write (see privdrop.h). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Least privilege: once the BPF programs, the capture and the sockets are open, the process
  * becomes an ordinary user (no groups, no capabilities but an optional CAP_KILL, and CAP_BPF
  * where an older kernel needs it to read our own maps). The few output

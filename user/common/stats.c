@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Percentiles and means over sorted samples; see stats.h for the definition. */
 #include <math.h>
 #include <stdlib.h>

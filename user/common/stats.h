@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The one percentile definition, shared by the summary, pingpong-plot and plots/plot_cdf.py:
  * linear interpolation between closest ranks (numpy's default, Hyndman-Fan type 7):
  * for sorted x[0..n-1], h = (n-1)*p/100, q = x[floor h] + (h - floor h)*(x[floor h + 1] - x[floor h]). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Which events of a 4-tuple are one connection's (model/conn.h): the client's SYNs, sorted by
  * time, bound the instance. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One connection instance among the events of its 4-tuple: a 4-tuple can be reused by a later
  * connection, so the client's SYN (its ISN) tells the instances apart. Pure functions over
  * events, used by the agent when it serves a FETCH and by pingpong-analyze on two logs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The control channel's frame codec: field-by-field big-endian encoding (never a struct memcpy,
  * so both ends agree whatever their compiler or byte order), bounds checked on every read. */
 #include <arpa/inet.h>

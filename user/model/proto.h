@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The control channel's frame codec (docs/protocol.md): pure functions over byte buffers, no I/O,
  * every length checked before it is used, so it can be fuzzed. Also the 4-tuple of a connection. */
 #ifndef PP_PROTO_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The split of docs/design.md: every difference is taken on one host, so no clock sync is needed,
  * and the parts add up to the round trip exactly, in integer nanoseconds. */
 #include "model/split.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One exchange's points on both hosts, and the split of its round trip (docs/design.md). */
 #ifndef PP_SPLIT_H
 #define PP_SPLIT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's exchanges. Everything that could cost time inside the timed window (page
  * faults, allocation, formatting) is done before it or after it. */
 #include <errno.h>

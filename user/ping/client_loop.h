@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The client's side of a connection: the hello, then the timed exchanges. The loop does per
  * exchange only clock_gettime (vDSO), one send and one recv: no allocation, no printing. */
 #ifndef PP_CLIENT_LOOP_H

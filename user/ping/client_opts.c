@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-client's options: one table (common/opts.h) gives the parsing, the bounds and the
  * --help text; what is left here are the checks that involve two options at once. */
 #include <errno.h>

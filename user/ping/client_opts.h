@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-client's command line: defaults, bounds, and the one-line reason for a bad value. */
 #ifndef PP_CLIENT_OPTS_H
 #define PP_CLIENT_OPTS_H

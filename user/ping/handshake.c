@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Encoders and decoders of the connection handshake (docs/protocol.md). Every read is
  * checked against the buffer's length first, so any byte string is safe input. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The handshake that opens every ping-pong connection (docs/protocol.md): the client's hello
  * (magic, version, message size, count, flags) and the server's reply (status + reason).
  * Pure codecs on byte buffers: big-endian, every length bounded, never read past the input. */

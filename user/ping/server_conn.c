@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One server connection. The echo loop is what the client measures, so it does the least a
  * server can: recv(MSG_WAITALL) returns once the whole ping is in (one syscall, one wakeup
  * when it has arrived), then one blocking send hands the whole pong over; the buffer is

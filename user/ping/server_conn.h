@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* One server connection: the handshake, then every message echoed with one blocking read and
  * one blocking write; bounded in memory, and in time through a watch (watchdog.h). */
 #ifndef PP_SERVER_CONN_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-server's options: one table (common/opts.h) gives the parsing, the bounds and the
  * --help text. */
 #include "ping/handshake.h"

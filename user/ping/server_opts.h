@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pingpong-server's command line: defaults, bounds, and the one-line reason for a bad value. */
 #ifndef PP_SERVER_OPTS_H
 #define PP_SERVER_OPTS_H

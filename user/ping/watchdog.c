@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Stall detection off the measured path: see watchdog.h for why not SO_RCVTIMEO. */
 #include <errno.h>
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Stall detection that costs the watched loop one plain store per unit of work: a watcher
  * (a thread of its own, or the server's accept loop) shuts the socket down when the progress
  * counter has not moved for a while. A socket receive timeout would instead arm and cancel a

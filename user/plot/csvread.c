@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Reads a header-named CSV row by row through one buffer that grows to the longest line (up to
  * PP_CSV_MAX_LINE); numbers are parsed only for the cells a caller asks about, with an exact
  * fast path because a million-row file is the norm. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Reads results.csv-style files: a header line of column names, then comma-separated rows
  * (no quoting); cells are looked up by column name. An empty cell means "not measured". */
 #ifndef PP_CSVREAD_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Runs gnuplot as a child process: exec failures come back through a close-on-exec pipe, so
  * "gnuplot is not installed" is told apart from "gnuplot failed". */
 #include <errno.h>

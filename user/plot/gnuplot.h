@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Finds pingpong's gnuplot scripts (plots/cdf.gp, plots/stack.gp) and runs gnuplot on them. */
 #ifndef PP_GNUPLOT_H
 #define PP_GNUPLOT_H

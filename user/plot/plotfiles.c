@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Writes the quantile tables and parameters the gnuplot scripts draw, so gnuplot handles about
  * a thousand points per curve however many rows the CSV has. */
 #include <errno.h>

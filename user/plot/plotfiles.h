@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The files plots/cdf.gp and plots/stack.gp read: a parameter script (gnuplot variables) and
  * small data files, written into a private temporary directory. */
 #ifndef PP_PLOTFILES_H

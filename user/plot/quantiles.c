@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The percentile table and the CDF's quantile grid; plots/plot_cdf.py mirrors both, so a
  * change here is a change there. */
 #include <errno.h>

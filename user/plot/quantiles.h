@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Quantile views of sorted samples: the percentile table both plot backends print, and the
  * compact, tail-dense quantile grid that stands in for a million points in a CDF plot. */
 #ifndef PP_QUANTILES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Loads latency components from results.csv column by column name, growing arrays as rows come,
  * and sorts them for percentiles. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Latency components of a results.csv, loaded into memory for percentiles and plots:
  * column "<component>_us" of every row, an empty cell meaning "not measured". */
 #ifndef PP_SAMPLES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Per-percentile split of the RTT into parts, averaged over the whole exchanges nearest it. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* How the RTT at a percentile splits into its parts. Parts taken at their own percentiles come
  * from different exchanges and do not add up, so the split is taken from whole exchanges: the
  * mean of each part over the few exchanges whose RTT is nearest the RTT percentile. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the correlator (user/analyze/correlate.c). The input is decoded into a config and
  * two hosts' event streams of one known connection: each event names its host, point, exchange,
  * byte offset and length compactly, so the fuzzer reaches real matches, retransmissions, gaps,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the results.csv reader (user/plot/csvread.c) and what pingpong-plot builds on
  * it (user/plot/samples.c, the percentile table of user/plot/quantiles.c): any file must load or be
  * refused with an error, and every number pp_parse_double accepts must be exactly what strtod

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the event log (user/collect/eventlog.c): the input is both one line for
  * pp_eventlog_parse_line and a whole events.csv for the reader. Every event that parses must
  * write back as a line that parses to the same event (the log is read on another host). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the handshake decoders: any byte string, any length, must decode or be
  * refused without reading past its end, a decoded hello must re-encode to the same bytes, and
  * any reason text must survive a reply's encode and decode (cleaned). `make fuzz` builds it:

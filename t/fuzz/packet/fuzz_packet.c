@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the capture's frame parser (user/collect/packet.c). Input: a link type selector
  * byte, two bytes of extra wire length (what the snap length cut off), then the captured bytes.
  * The parser must never read outside the captured bytes and must fill *out consistently. */

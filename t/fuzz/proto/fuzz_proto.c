@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libFuzzer target for the control channel's frame codec (user/model/proto.c): the input is a byte
  * stream as a control connection would carry it, cut into frames the way the agent and the
  * client read them. Nothing may read past a frame, and every payload that decodes must encode
