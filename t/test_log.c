@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "common/log.h"
 
 static char text[4096];
@@ -101,26 +102,5 @@ START_TEST(test_a_line_ends_the_status_first)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("log");
-
-	tcase_add_test(tc, test_info_is_the_default_level);
-	tcase_add_test(tc, test_v_shows_debug);
-	tcase_add_test(tc, test_reasons_and_reports_are_prog_lines);
-	tcase_add_test(tc, test_a_line_ends_the_status_first);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("log", 0, test_info_is_the_default_level, test_v_shows_debug,
+	       test_reasons_and_reports_are_prog_lines, test_a_line_ends_the_status_first)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "common/opts.h"
 
 struct cfg {
@@ -194,27 +195,7 @@ START_TEST(test_help_wins_and_lists_bounds_and_defaults)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("opts_table");
-	TCase *tc = tcase_create("opts_table");
-
-	tcase_add_test(tc, test_values_land_in_their_fields_over_the_defaults);
-	tcase_add_test(tc, test_bounds_give_the_range_unit_and_value);
-	tcase_add_test(tc, test_numbers_are_strict_decimal);
-	tcase_add_test(tc, test_unknown_options_missing_values_and_operands);
-	tcase_add_test(tc, test_help_wins_and_lists_bounds_and_defaults);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+PP_CHECK_TESTS("opts_table", 0, test_values_land_in_their_fields_over_the_defaults,
+	       test_bounds_give_the_range_unit_and_value, test_numbers_are_strict_decimal,
+	       test_unknown_options_missing_values_and_operands,
+	       test_help_wins_and_lists_bounds_and_defaults)

@@ -516,6 +516,7 @@ static const struct relay_opts defaults = {
 
 static const struct pp_opts_spec spec = {
 	PP_OPTS_TABLE(options, defaults),
+	.quote_got = true,
 	.usage = "usage: " PROG " [options] IF_A IF_B\n"
 		 "Relays every Ethernet frame between IF_A and IF_B (both ways) after a fixed delay.\n"
 		 "Run it in the router namespace of `tools/testbed up --router`.\n",
@@ -523,7 +524,6 @@ static const struct pp_opts_spec spec = {
 		  "`ethtool -K IF gro off` (the relay warns otherwise), and on the endpoints' interfaces\n"
 		  "`ethtool -K IF tx off tso off gso off` (frames larger than the MTU, or without their\n"
 		  "checksum, are counted and reported). Stops on SIGINT/SIGTERM and prints statistics.\n",
-	.quote_got = true,
 };
 
 int main(int argc, char **argv)
