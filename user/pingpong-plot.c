@@ -153,11 +153,11 @@ static const struct pp_opts_spec spec = {
 	.usage = "Usage: " PROG " --input results.csv --output FILE.png|FILE.svg [options]\n"
 		 "Draws one latency CDF per component of a results.csv with gnuplot and prints\n"
 		 "a percentile table (microseconds) on stdout; plots/plot_cdf.py prints the same.\n",
+	.quote_got = true,
 	.epilog = "Percentiles interpolate linearly between closest ranks (numpy's default); an empty\n"
 		  "cell is \"not measured\" and left out. Scripts cdf.gp and stack.gp are taken from\n"
 		  "$PINGPONG_PLOTS_DIR, else <bindir>/../plots, else <bindir>/../share/pingpong;\n"
 		  "the gnuplot program from $GNUPLOT, else gnuplot on PATH.\n",
-	.quote_got = true,
 };
 
 /* The checks after parsing: what needs two options, or none given. */
