@@ -69,11 +69,11 @@ static const struct pp_opt options[] = {
 	  .nonempty = "", .help = "this host's raw events (pingpong-analyze input)" },
 	{ "pcap-out", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, pcap_out), .metavar = "FILE",
 	  .nonempty = "", .help = "this host's capture, pcap with ns time stamps" },
+	PP_OPT_VERBOSE(cfg_t, verbosity, "event counts, capture clock; twice: libbpf debug"),
 	{ "user", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, user), .metavar = "NAME", .nonempty = "",
 	  .help = "as root: become NAME once trace and capture are up; outputs are still created "
 		  "where asked, by a root helper that only creates and renames them" },
 	PP_OPT_KEEP_ROOT(cfg_t, keep_root),
-	PP_OPT_VERBOSE(cfg_t, verbosity, "event counts, capture clock; twice: libbpf debug"),
 	{ 0 },
 };
 
