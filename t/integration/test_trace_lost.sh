@@ -8,8 +8,9 @@
 AGENT=$BUILD/pingpong-ebpf
 COUNT=${COUNT:-100000}
 require_built pingpong-ebpf pingpong-server pingpong-client
-lost_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* lost samples' | cut -d' ' -f1; }
-events_in() { grep '^pingpong-ebpf: ' "$1" | grep -o '[0-9]* events' | cut -d' ' -f1; }
+# the agent's closing line (its capture report lines count events too)
+lost_in() { grep '^pingpong-ebpf: [0-9]* events, ' "$1" | grep -o '[0-9]* lost samples' | cut -d' ' -f1; }
+events_in() { grep '^pingpong-ebpf: [0-9]* events, ' "$1" | grep -o '^pingpong-ebpf: [0-9]* events' | grep -o '[0-9]*'; }
 
 tb_up
 tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
