@@ -213,8 +213,10 @@ static int trace_loop(struct agent *a)
 	int n;
 
 	while (!stop_signal) {
-		struct pollfd fds[3] = { { .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
+		struct pollfd fds[1 + PP_AGENT_SERVE_MAX_POLLFDS] = {
+			{ .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
 		int nserve = pp_agent_serve_pollfds(&a->serve, &fds[1]);
+		char line[256];
 
 		/* The perf buffers wake us only at their watermark; the timeout drains them. */
 		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
@@ -228,6 +230,9 @@ static int trace_loop(struct agent *a)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
 			pp_log_warn("%s", pp_err_text(&err));
+		/* refused control connections: a line now and then, never one each */
+		if (pp_agent_serve_summary(&a->serve, false, line, sizeof(line)))
+			pp_log_info("%s", line);
 		if (n < 0) {
 			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
 			return 1;
@@ -324,6 +329,8 @@ static int finish(struct agent *a, double started)
 	int err, status = 0;
 
 	pp_trace_flush(a->trace);
+	if (pp_agent_serve_summary(&a->serve, true, report, sizeof(report)))
+		pp_log_info("%s", report);
 	if (pp_agent_serve_finish(&a->serve, &why) < 0)
 		pp_log_warn("%s", pp_err_text(&why));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));
