@@ -453,8 +453,7 @@ static int accept_one(struct pp_control_server *s, struct conn **accepted)
 		s->st.failed++;
 		return 1;
 	}
-	if (victim) {
-		send_error(victim->fd, PP_ERR_TIMEOUT, "no request in time: closed to make room");
+	if (victim) { /* no ERROR: a client that did ask hears a reset and asks again */
 		conn_fail(s, victim, PP_REFUSED_SHED, -ETIMEDOUT, "request: shed to make room");
 	}
 	c = free_slot(s);
