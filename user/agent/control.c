@@ -17,8 +17,12 @@
 #include "common/net.h"
 #include "model/conn.h"
 
-/* Events per EVENTS frame of an answer: a chunk, sent before the next is read from the store. */
-#define CHUNK_EVENTS   1024
+/* Events per EVENTS frame of an answer: a chunk, sent before the next is read from the store
+ * (the fuzz target makes it small, so that its small store still spans several). */
+#ifndef PP_CONTROL_CHUNK_EVENTS
+#define PP_CONTROL_CHUNK_EVENTS 1024
+#endif
+#define CHUNK_EVENTS   PP_CONTROL_CHUNK_EVENTS
 #define CHUNK_FRAME    (PP_PROTO_HDR_LEN + 4 + PP_PROTO_EVENT_LEN * CHUNK_EVENTS)
 #define OUT_SIZE       (CHUNK_FRAME + PP_PROTO_HDR_LEN + PP_PROTO_END_LEN)
 /* Chunks one connection may send per round, so that a large answer does not delay others. */
@@ -421,41 +425,21 @@ static struct conn *free_slot(struct pp_control_server *s)
 	return NULL;
 }
 
-/* Accepts one waiting client. 1 = accepted (or refused: counted), 0 = nobody waiting. */
-static int accept_one(struct pp_control_server *s, struct conn **accepted)
+/* Takes fd in as a connection of peer key, within the caps: 1 = taken (*taken set), or refused
+ * (counted, fd closed, *taken NULL). */
+static int admit(struct pp_control_server *s, int fd, const uint8_t key[16], struct conn **taken)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	uint8_t key[16];
 	struct conn *c, *victim = NULL;
-	int fd;
 
-	*accepted = NULL;
-	fd = accept4(s->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ECONNABORTED || errno == EINTR)
-			return 1;
-		return 0; /* EAGAIN, or out of fds (EMFILE): the backlog keeps them */
-	}
+	*taken = NULL;
 	s->st.requests++;
-	peer_key(&ss, key);
-	if (peer_count(s, key) >= s->max_per_peer) {
-		if (!(victim = oldest_idle(s, key)) && peer_count(s, key) >= s->max_per_peer) {
-			close(fd);
-			s->st.refused[PP_REFUSED_OVER_CAP]++;
-			s->st.failed++;
-			return 1;
-		}
-	}
-	if (!victim && !free_slot(s) && !(victim = oldest_idle(s, NULL)) && !free_slot(s)) {
-		close(fd);
-		s->st.refused[PP_REFUSED_OVER_CAP]++;
-		s->st.failed++;
-		return 1;
-	}
-	if (victim) { /* no ERROR: a client that did ask hears a reset and asks again */
+	if (peer_count(s, key) >= s->max_per_peer &&
+	    !(victim = oldest_idle(s, key)) && peer_count(s, key) >= s->max_per_peer)
+		goto over_cap;
+	if (!victim && !free_slot(s) && !(victim = oldest_idle(s, NULL)) && !free_slot(s))
+		goto over_cap;
+	if (victim) /* no ERROR: a client that did ask hears a reset and asks again */
 		conn_fail(s, victim, PP_REFUSED_SHED, -ETIMEDOUT, "request: shed to make room");
-	}
 	c = free_slot(s);
 	*c = (struct conn){
 		.fd = fd, .state = C_READ, .order = s->next_order++,
@@ -465,8 +449,40 @@ static int accept_one(struct pp_control_server *s, struct conn **accepted)
 	s->st.open_conns++;
 	if (s->st.open_conns > s->st.max_open_conns)
 		s->st.max_open_conns = s->st.open_conns;
-	*accepted = c;
+	*taken = c;
 	return 1;
+over_cap:
+	close(fd);
+	s->st.refused[PP_REFUSED_OVER_CAP]++;
+	s->st.failed++;
+	return 1;
+}
+
+/* Accepts one waiting client. 1 = accepted (or refused: counted), 0 = nobody waiting. */
+static int accept_one(struct pp_control_server *s, struct conn **accepted)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	uint8_t key[16];
+	int fd;
+
+	*accepted = NULL;
+	fd = accept4(s->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ECONNABORTED || errno == EINTR)
+			return 1;
+		return 0; /* EAGAIN, or out of fds (EMFILE): the backlog keeps them */
+	}
+	peer_key(&ss, key);
+	return admit(s, fd, key, accepted);
+}
+
+int pp_control_server_adopt(struct pp_control_server *s, int fd, const uint8_t peer[16])
+{
+	struct conn *c;
+
+	admit(s, fd, peer, &c);
+	return c ? 0 : -EBUSY;
 }
 
 static void expire(struct pp_control_server *s, struct conn *c, int64_t now)

@@ -102,6 +102,10 @@ bool pp_control_server_owns(const struct pp_control_server *s, int fd);
  * event store failed, with the reason in err); refusals are counted, never returned. */
 int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *fds, int n,
 			     struct pp_err *err);
+/* Serves fd (connected, non-blocking; e.g. a socketpair end) as if it had been accepted from
+ * the peer address peer (16 bytes, IPv4 as IPv4-mapped IPv6), within the caps: for tests and
+ * the fuzz target. 0, or -EBUSY (over the caps: fd is closed). */
+int pp_control_server_adopt(struct pp_control_server *s, int fd, const uint8_t peer[16]);
 /* A line counting the refusals since the last one ("control port: refused 12 connections in
  * 10 s: 3 bad frame, ..."), when there are any and PP_CONTROL_SUMMARY_MS passed since the last
  * line (or force, e.g. at exit). Its length, or 0 when no line is due. */
