@@ -62,14 +62,18 @@ static int for_each_event(void *ctx, const struct pp_flow_key *flow, pp_emit_fn 
 
 static void store_wire_event(void *ctx, const struct pp_event *ev);
 
-/* Before the answers of a round: the last exchange's frames may still wait in the capture
- * ring (PP_AGENT_CAPTURE_BATCH_MS); let them land in the store first. */
+/* Before the answers of a round (not for every ready control fd: a flood of garbage must not
+ * make the agent flush per connection): the tracer's partial batches, then the last exchange's
+ * frames, which may still wait in the capture ring (PP_AGENT_CAPTURE_BATCH_MS), land in the
+ * store first. */
 static void prepare(void *ctx)
 {
 	struct pp_agent_serve *s = ctx;
 	struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
 	struct pp_err why = { 0 };
 
+	if (s->flush)
+		s->flush(s->flush_ctx);
 	if (!s->capture)
 		return;
 	nanosleep(&wait, NULL);
@@ -148,15 +152,6 @@ int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds)
 	if (s->control)
 		n += pp_control_server_pollfds(s->control, fds + n, PP_CONTROL_MAX_POLLFDS);
 	return n;
-}
-
-bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (s->control && (fds[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) &&
-		    pp_control_server_owns(s->control, fds[i].fd))
-			return true;
-	return false;
 }
 
 int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,

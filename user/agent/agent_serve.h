@@ -34,6 +34,10 @@ struct pp_agent_serve {
 	struct pp_control_server *control;
 	struct pp_capture *capture;
 	uint64_t lost_samples;      /* kept current by the agent, reported in END */
+	/* Optional: sends the tracer's partial batches up before the answers of a round start
+	 * (so an answer holds the client's last exchanges); set by the agent after open. */
+	int (*flush)(void *ctx);
+	void *flush_ctx;
 	uint64_t capture_errors;    /* wire events the store refused */
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
@@ -50,8 +54,6 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 /* Fills up to PP_AGENT_SERVE_MAX_POLLFDS pollfds (capture, then the control server's);
  * returns how many. */
 int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
-/* One of the control server's fds is ready (a client connects, sends or can take more) (then flush the trace before handling). */
-bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n);
 /* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds), without
  * blocking; call it every round (the control connections' deadlines run here). Refused control
  * connections are only counted (pp_agent_serve_summary); a capture read or the event store
