@@ -37,6 +37,7 @@ struct conn {
 	int fd;
 	enum conn_state state;
 	uint64_t order;               /* accept order: the smallest is the oldest */
+	uint64_t round;               /* the round of the loop it came in */
 	int64_t deadline;             /* CLOCK_MONOTONIC ms */
 	uint8_t peer[16];             /* the peer's address, IPv4 as IPv4-mapped IPv6 */
 	uint8_t req[REQ_SIZE];
@@ -57,6 +58,7 @@ struct pp_control_server {
 	struct pp_control_source src;
 	struct conn *conns;           /* max_conns */
 	uint64_t next_order;
+	uint64_t round;               /* pp_control_server_handle calls */
 	struct pp_event *batch;       /* CHUNK_EVENTS */
 	bool prepared;                /* src.prepare ran this round */
 	struct pp_control_server_stats st;
@@ -395,7 +397,9 @@ static int peer_count(const struct pp_control_server *s, const uint8_t key[16])
 }
 
 /* The oldest connection (of peer key, or of anyone when key is NULL) without a complete FETCH,
- * after a last look at what it sent; NULL when none is idle. */
+ * after a last look at what it sent; NULL when none is idle. One that came in this round is
+ * not idle yet: a client's FETCH follows its connect by a moment, and a flood of newcomers
+ * must not shed it before the next poll has had a chance to see that FETCH. */
 static struct conn *oldest_idle(struct pp_control_server *s, const uint8_t *key)
 {
 	for (;;) {
@@ -404,8 +408,8 @@ static struct conn *oldest_idle(struct pp_control_server *s, const uint8_t *key)
 		for (int i = 0; i < s->max_conns; i++) {
 			struct conn *c = &s->conns[i];
 
-			if (c->state == C_READ && (!key || !memcmp(c->peer, key, 16)) &&
-			    (!best || c->order < best->order))
+			if (c->state == C_READ && c->round != s->round &&
+			    (!key || !memcmp(c->peer, key, 16)) && (!best || c->order < best->order))
 				best = c;
 		}
 		if (!best)
@@ -442,7 +446,7 @@ static int admit(struct pp_control_server *s, int fd, const uint8_t key[16], str
 		conn_fail(s, victim, PP_REFUSED_SHED, -ETIMEDOUT, "request: shed to make room");
 	c = free_slot(s);
 	*c = (struct conn){
-		.fd = fd, .state = C_READ, .order = s->next_order++,
+		.fd = fd, .state = C_READ, .order = s->next_order++, .round = s->round,
 		.deadline = now_ms() + s->first_frame_ms, .need = PP_PROTO_HDR_LEN,
 	};
 	memcpy(c->peer, key, 16);
@@ -541,6 +545,7 @@ int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *f
 	int64_t now;
 
 	s->prepared = false;
+	s->round++;
 	/* the connections first: a request that has arrived is not shed for a newcomer */
 	for (int i = 0; i < n; i++) {
 		struct conn *c;
