@@ -622,7 +622,7 @@ size_t pp_control_server_summary(struct pp_control_server *s, bool force, char *
 /* One client at a time: accepts it and drives it to the end, waiting on its socket. */
 int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 {
-	uint64_t order;
+	uint64_t order, over = s->st.refused[PP_REFUSED_OVER_CAP];
 	struct conn *c;
 	int slot;
 
@@ -630,8 +630,10 @@ int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 	s->last_err = (struct pp_err){ 0 };
 	if (!accept_one(s, &c))
 		return 0;
-	if (!c)
+	if (!c && s->st.refused[PP_REFUSED_OVER_CAP] != over)
 		return pp_err_set(e, -EBUSY, "request: over the connection cap");
+	if (!c)
+		return 0; /* aborted before we took it */
 	order = c->order;
 	slot = (int)(c - s->conns);
 	for (;;) {
@@ -646,8 +648,8 @@ int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 			return pp_err_set(e, s->last_err.code ? s->last_err.code : -EIO, "%s", s->last_err.msg);
 		p.events = c->state == C_READ ? POLLIN : POLLOUT;
 		wait = c->deadline - now_ms();
-		if (wait > 0 && poll(&p, 1, (int)(wait > 1000 ? 1000 : wait)) < 0 && errno != EINTR)
-			wait = 0;
+		if (wait > 0)
+			poll(&p, 1, (int)(wait > 1000 ? 1000 : wait)); /* EINTR: the deadline still holds */
 		expire(s, c, now_ms());
 		if (s->conns[slot].state == C_FREE)
 			return pp_err_set(e, s->last_err.code, "%s", s->last_err.msg);
