@@ -85,10 +85,12 @@ static void watch_all(struct conn *conns, unsigned n, uint64_t idle_ns)
 			pp_watch_check(&conns[i].watch, conns[i].fd, now, idle_ns);
 }
 
-/* When every slot is taken: the oldest connection that has not sent a complete hello after
- * SHED_AFTER_NS (idle, or a port scanner) is shut down and reaped, and its slot given to the
- * newcomer; a real client's hello follows its connect at once. NULL when none is idle. */
-#define SHED_AFTER_NS 200000000ull
+/* When every slot is taken: the oldest connection that has not sent a complete hello (idle, or
+ * a port scanner) is shut down and reaped, and its slot given to the newcomer. A real client's
+ * hello follows its connect at once (it is usually there before the accept), so it is shed only
+ * if it is the oldest of them all; SHED_AFTER_NS keeps a burst of newcomers from shedding each
+ * other before their threads could read a hello. NULL when none is idle. */
+#define SHED_AFTER_NS 1000000ull
 
 static struct conn *shed_idle(struct conn *conns, unsigned n)
 {
