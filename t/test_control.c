@@ -529,6 +529,50 @@ START_TEST(test_agent_hanging_up_mid_frame_is_reported)
 }
 END_TEST
 
+/* A fake agent that resets the first connection after its FETCH (a busy agent shedding it),
+ * then answers the second with END: the fetch tries again within its deadline. */
+static void *reset_then_answer(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	uint8_t req[64], frame[64];
+	struct pp_end_counts end = { 0 };
+	ssize_t len = pp_proto_encode_end(frame, sizeof(frame), &end);
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+		recv(fd, req, PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN, MSG_WAITALL);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(fd);
+	}
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		if (recv(fd, req, PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN, MSG_WAITALL) > 0 && len > 0 &&
+		    send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+		close(fd);
+	}
+	return NULL;
+}
+
+START_TEST(test_fetch_tries_again_after_a_reset)
+{
+	static struct got g;
+	struct pp_fetch_stats st;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, reset_then_answer, &lfd), 0);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, &st), 0);
+	ck_assert(st.complete);
+	ck_assert_uint_eq(g.n, 0);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+END_TEST
+
 START_TEST(test_server_options_are_checked)
 {
 	struct pp_control_server *s;
@@ -766,6 +810,7 @@ PP_CHECK_TESTS("control", 30,
 	       test_bad_requests_get_an_error,
 	       test_store_failure_reaches_the_client,
 	       test_agent_hanging_up_mid_frame_is_reported,
+	       test_fetch_tries_again_after_a_reset,
 	       test_server_options_are_checked,
 	       test_concurrent_abuse_does_not_starve_a_client,
 	       test_caps_shed_the_idle_first)
