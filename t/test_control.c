@@ -529,6 +529,50 @@ START_TEST(test_agent_hanging_up_mid_frame_is_reported)
 }
 END_TEST
 
+/* A fake agent that resets the first connection after its FETCH (a busy agent shedding it),
+ * then answers the second with END: the fetch tries again within its deadline. */
+static void *reset_then_answer(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	uint8_t req[64], frame[64];
+	struct pp_end_counts end = { 0 };
+	ssize_t len = pp_proto_encode_end(frame, sizeof(frame), &end);
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+		recv(fd, req, PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN, MSG_WAITALL);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(fd);
+	}
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		if (recv(fd, req, PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN, MSG_WAITALL) > 0 && len > 0 &&
+		    send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+		close(fd);
+	}
+	return NULL;
+}
+
+START_TEST(test_fetch_tries_again_after_a_reset)
+{
+	static struct got g;
+	struct pp_fetch_stats st;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port);
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, reset_then_answer, &lfd), 0);
+	ck_assert_int_eq(fetch(port, key_for(40000), &g, &st), 0);
+	ck_assert(st.complete);
+	ck_assert_uint_eq(g.n, 0);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+END_TEST
+
 START_TEST(test_server_options_are_checked)
 {
 	struct pp_control_server *s;
@@ -546,6 +590,214 @@ START_TEST(test_server_options_are_checked)
 }
 END_TEST
 
+/* ---- many connections at once: the agent's loop (pollfds + handle) in a thread ---- */
+
+struct loop_agent {
+	struct pp_control_server *srv;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int rounds;
+	struct store store;
+};
+
+static void *loop_agent_run(void *arg)
+{
+	struct loop_agent *a = arg;
+
+	/* bounded: the test stops it, and 30 s is far beyond any test here */
+	for (int i = 0; i < 3000 && !atomic_load(&a->stop); i++) {
+		struct pollfd fds[PP_CONTROL_MAX_POLLFDS];
+		int n = pp_control_server_pollfds(a->srv, fds, PP_CONTROL_MAX_POLLFDS);
+
+		if (poll(fds, (nfds_t)n, 10) < 0)
+			break;
+		ck_assert_int_ge(pp_control_server_handle(a->srv, fds, n, NULL), 0);
+		atomic_fetch_add(&a->rounds, 1);
+	}
+	return NULL;
+}
+
+static void loop_agent_start(struct loop_agent *a, int max_conns, int max_per_peer)
+{
+	struct pp_control_server_opts opts = {
+		.bind_addr = "127.0.0.1",
+		.timeout_ms = 1000,
+		.first_frame_ms = 400,
+		.max_conns = max_conns,
+		.max_per_peer = max_per_peer,
+		.source = { store_each, store_counts, &a->store },
+	};
+
+	ck_assert_int_eq(pp_control_server_open(&a->srv, &opts), 0);
+	atomic_store(&a->stop, false);
+	ck_assert_int_eq(pthread_create(&a->thread, NULL, loop_agent_run, a), 0);
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static size_t fetch_frame(uint8_t *buf, size_t size, uint16_t cport)
+{
+	struct pp_fetch_req req = { .flow = key_for(cport) };
+	ssize_t len = pp_proto_encode_fetch(buf, size, &req);
+
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* Reads until the peer closes or ms pass; the bytes read. */
+static size_t drain(int fd, int ms)
+{
+	static uint8_t buf[1 << 16];
+	int64_t end = ms_now() + ms;
+	size_t total = 0;
+
+	while (ms_now() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((r = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+		total += (size_t)r;
+	}
+	return total;
+}
+
+static void reset_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* Idle, garbage, reset and a slow reader of a large answer, all at once with a good request:
+ * the good one is served in full and at once, the others are counted, not logged. */
+START_TEST(test_concurrent_abuse_does_not_starve_a_client)
+{
+	static struct loop_agent a;
+	static struct got g;
+	struct pp_fetch_stats st;
+	int idle[6], junk[6], slow, rcvbuf = 4096;
+	uint8_t req[64];
+	size_t len, slow_got;
+	char line[256];
+	struct pp_flow_key k;
+	int64_t t0;
+
+	/* 15000 events each of 40000 (a large answer: 15 chunks) and 40001 */
+	fill_two_connections(&a.store, 15000);
+	loop_agent_start(&a, 64, 32);
+	uint16_t port = pp_control_server_port(a.srv);
+
+	for (int i = 0; i < 6; i++) {
+		idle[i] = raw_connect(port);
+		if (i & 1)
+			send_all(idle[i], "\x01", 1); /* one byte of a header, then nothing */
+	}
+	/* the slow reader: asks for the large answer and reads nothing for a while */
+	slow = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		ck_assert_int_eq(connect(slow, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	len = fetch_frame(req, sizeof(req), 40000);
+	send_all(slow, req, len);
+	for (int i = 0; i < 6; i++) {
+		junk[i] = raw_connect(port);
+		send_all(junk[i], "GET / HTTP/1.0\r\n\r\n", 18);
+	}
+	for (int i = 0; i < 4; i++)
+		reset_close(raw_connect(port));
+	usleep(50000);
+
+	/* the good one, while all of that is held: served in full, well within its timeout */
+	t0 = ms_now();
+	k = key_for(40001);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, 1000, collect, &g, &st), 0);
+	ck_assert_int_lt(ms_now() - t0, 500);
+	ck_assert(st.complete);
+	ck_assert_uint_eq(g.n, 15000);
+
+	/* the slow reader still gets its whole answer once it reads */
+	slow_got = drain(slow, 3000);
+	ck_assert_uint_gt(slow_got, 15000u * PP_PROTO_EVENT_LEN);
+	close(slow);
+	for (int i = 0; i < 6; i++) {
+		drain(junk[i], 500); /* ERROR, then closed */
+		close(junk[i]);
+	}
+	usleep(500000); /* past the first-frame deadline of the idle ones */
+	for (int i = 0; i < 6; i++)
+		close(idle[i]);
+	usleep(50000);
+	atomic_store(&a.stop, true);
+	pthread_join(a.thread, NULL);
+	atomic_store(&a.stop, false);
+	{
+		const struct pp_control_server_stats *ss = pp_control_server_stats(a.srv);
+
+		ck_assert_uint_eq(ss->served, 2);
+		ck_assert_uint_eq(ss->refused[PP_REFUSED_BAD_FRAME], 6);
+		ck_assert_uint_eq(ss->refused[PP_REFUSED_RESET], 4);
+		ck_assert_uint_eq(ss->refused[PP_REFUSED_TIMEOUT], 6);
+		ck_assert_uint_eq(ss->open_conns, 0);
+		ck_assert_uint_le(ss->max_open_conns, 64);
+	}
+	ck_assert_uint_gt(pp_control_server_summary(a.srv, true, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "refused 16 connections"));
+	ck_assert_ptr_nonnull(strstr(line, "6 bad frame, 4 reset, 6 timed out"));
+	/* nothing new: no line, forced or not */
+	ck_assert_uint_eq(pp_control_server_summary(a.srv, true, line, sizeof(line)), 0);
+	pp_control_server_close(a.srv);
+	free(a.store.ev);
+}
+END_TEST
+
+/* At the caps (4 in all, 3 per peer), the oldest idle connection makes room for a newcomer,
+ * which is served. */
+START_TEST(test_caps_shed_the_idle_first)
+{
+	static struct loop_agent a;
+	static struct got g;
+	struct pp_fetch_stats st;
+	struct pp_flow_key k;
+	int idle[4];
+
+	fill_two_connections(&a.store, 10);
+	loop_agent_start(&a, 4, 3);
+	uint16_t port = pp_control_server_port(a.srv);
+
+	for (int i = 0; i < 4; i++)
+		idle[i] = raw_connect(port);
+	usleep(50000);
+	k = key_for(40000);
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, 1000, collect, &g, &st), 0);
+	ck_assert_uint_eq(g.n, 10);
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+	usleep(50000);
+	atomic_store(&a.stop, true);
+	pthread_join(a.thread, NULL);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->served, 1);
+	/* the 4th idle one: the 3 before it shed one, or (all in one round: none is idle yet)
+	 * it is refused; the good one then sheds one */
+	ck_assert_uint_ge(pp_control_server_stats(a.srv)->refused[PP_REFUSED_SHED], 1);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->refused[PP_REFUSED_SHED] +
+			  pp_control_server_stats(a.srv)->refused[PP_REFUSED_OVER_CAP], 2);
+	ck_assert_uint_le(pp_control_server_stats(a.srv)->max_open_conns, 4);
+	pp_control_server_close(a.srv);
+	free(a.store.ev);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
 	       test_fetch_gets_only_its_connection,
 	       test_wrong_tuple_gets_nothing,
@@ -558,4 +810,7 @@ PP_CHECK_TESTS("control", 30,
 	       test_bad_requests_get_an_error,
 	       test_store_failure_reaches_the_client,
 	       test_agent_hanging_up_mid_frame_is_reported,
-	       test_server_options_are_checked)
+	       test_fetch_tries_again_after_a_reset,
+	       test_server_options_are_checked,
+	       test_concurrent_abuse_does_not_starve_a_client,
+	       test_caps_shed_the_idle_first)

@@ -41,6 +41,7 @@ struct agent {
 	struct pp_eventstore *store;
 	struct pp_trace *trace;
 	struct pp_agent_serve serve;
+	int flush_err;              /* a flush before an answer failed (-errno) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -157,6 +158,20 @@ static int start_trace(struct agent *a)
 	return 0;
 }
 
+/* The control server's hook before it answers: every partial batch up, so an answer holds
+ * the events up to the moment the request arrived. A failure ends the loop (flush_err). */
+static int flush_for_answer(void *ctx)
+{
+	struct agent *a = ctx;
+	int n = pp_trace_flush(a->trace);
+
+	if (n < 0 && !a->flush_err)
+		a->flush_err = n;
+	if (n >= 0)
+		a->serve.lost_samples = pp_trace_lost(a->trace);
+	return n;
+}
+
 /* The control channel (default: first traced port + 1) and the wire capture. */
 static int start_serving(struct agent *a)
 {
@@ -183,6 +198,8 @@ static int start_serving(struct agent *a)
 		return 0;
 	if (pp_agent_serve_open(&a->serve, a->store, &sopts, &err) < 0)
 		return pp_log_fail(&err, 1);
+	a->serve.flush = flush_for_answer;
+	a->serve.flush_ctx = a;
 	return 0;
 }
 
@@ -213,21 +230,28 @@ static int trace_loop(struct agent *a)
 	int n;
 
 	while (!stop_signal) {
-		struct pollfd fds[3] = { { .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
+		struct pollfd fds[1 + PP_AGENT_SERVE_MAX_POLLFDS] = {
+			{ .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
 		int nserve = pp_agent_serve_pollfds(&a->serve, &fds[1]);
+		char line[256];
 
 		/* The perf buffers wake us only at their watermark; the timeout drains them. */
 		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
 			pp_log_error("poll: %s", strerror(errno));
 			return 1;
 		}
-		/* a control request wants everything so far, partial batches too */
-		n = pp_agent_serve_request_waiting(&a->serve, &fds[1], nserve) ? pp_trace_flush(a->trace)
-									       : pp_trace_poll(a->trace, 0);
+		/* a control request wants everything so far, partial batches too: the server
+		 * flushes (flush_for_answer) before it answers */
+		n = pp_trace_poll(a->trace, 0);
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
 			pp_log_warn("%s", pp_err_text(&err));
+		if (n >= 0 && a->flush_err)
+			n = a->flush_err;
+		/* refused control connections: a line now and then, never one each */
+		if (pp_agent_serve_summary(&a->serve, false, line, sizeof(line)))
+			pp_log_info("%s", line);
 		if (n < 0) {
 			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
 			return 1;
@@ -324,6 +348,8 @@ static int finish(struct agent *a, double started)
 	int err, status = 0;
 
 	pp_trace_flush(a->trace);
+	if (pp_agent_serve_summary(&a->serve, true, report, sizeof(report)))
+		pp_log_info("%s", report);
 	if (pp_agent_serve_finish(&a->serve, &why) < 0)
 		pp_log_warn("%s", pp_err_text(&why));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));

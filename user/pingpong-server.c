@@ -30,7 +30,8 @@ struct conn {
 	int fd;                        /* closed by the main thread, after the join */
 	bool used;
 	atomic_bool done;
-	struct pp_watch watch;         /* checked by the main thread's tick */
+	uint64_t accepted_ns;
+	struct pp_watch watch;         /* checked by the main thread's tick; bumped by the hello too */
 	struct pp_addr peer;
 	const struct pp_server_conn_cfg *cfg;
 };
@@ -84,6 +85,34 @@ static void watch_all(struct conn *conns, unsigned n, uint64_t idle_ns)
 			pp_watch_check(&conns[i].watch, conns[i].fd, now, idle_ns);
 }
 
+/* When every slot is taken: the oldest connection that has not sent a complete hello (idle, or
+ * a port scanner) is shut down and reaped, and its slot given to the newcomer. A real client's
+ * hello follows its connect at once (it is usually there before the accept), so it is shed only
+ * if it is the oldest of them all; SHED_AFTER_NS keeps a burst of newcomers from shedding each
+ * other before their threads could read a hello. NULL when none is idle. */
+#define SHED_AFTER_NS 1000000ull
+
+static struct conn *shed_idle(struct conn *conns, unsigned n)
+{
+	uint64_t now = pp_monotonic_ns();
+	struct conn *best = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->used && !atomic_load(&c->done) && !atomic_load(&c->watch.progress) &&
+		    now - c->accepted_ns >= SHED_AFTER_NS && (!best || c->accepted_ns < best->accepted_ns))
+			best = c;
+	}
+	if (!best)
+		return NULL;
+	shutdown(best->fd, SHUT_RDWR); /* its recv of the hello returns at once */
+	pthread_join(best->thread, NULL);
+	close(best->fd);
+	best->used = false;
+	return best;
+}
+
 static struct conn *free_slot(struct conn *conns, unsigned n)
 {
 	reap(conns, n, false);
@@ -113,12 +142,15 @@ static void accept_one(int lfd, struct conn *conns, const struct pp_server_opts 
 		return;
 	}
 	c = free_slot(conns, o->max_clients);
+	if (!c)
+		c = shed_idle(conns, o->max_clients);
 	if (!c) {
 		pp_server_conn_refuse_busy(fd, "too many clients, try later");
 		close(fd);
 		return;
 	}
-	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg };
+	*c = (struct conn){ .fd = fd, .used = true, .peer = peer, .cfg = cfg,
+			    .accepted_ns = pp_monotonic_ns() };
 	pp_watch_init(&c->watch);
 	rc = pthread_create(&c->thread, attr, conn_main, c);
 	if (rc) {

@@ -26,6 +26,10 @@ FUZZ_SRCS_eventlog  := user/collect/eventlog.c
 FUZZ_SRCS_csvread   := user/plot/csvread.c user/plot/samples.c user/plot/quantiles.c user/common/stats.c user/model/split.c
 FUZZ_SRCS_packet    := user/collect/packet.c
 FUZZ_SRCS_correlate := user/analyze/correlate.c user/model/proto.c user/model/split.c
+FUZZ_SRCS_control   := user/agent/control.c user/model/proto.c user/model/conn.c user/common/net.c \
+                       user/common/err.c
+# Per target compile flags: the control server in small chunks, so a small store spans several.
+FUZZ_DEFS_control   := -DPP_CONTROL_CHUNK_EVENTS=16
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -37,7 +41,7 @@ define fuzz_bin_rule
 $(FUZZ_DIR)/fuzz_$(1): t/fuzz/$(1)/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(wildcard user/*/*.h kern/*.h) \
 		t/fuzz/fuzz.mk | $(FUZZ_DIR)
 	$$(call msg,FUZZCC,$$@)
-	$$(Q)$$(CLANG) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -lm -o $$@
+	$$(Q)$$(CLANG) $$(FUZZ_CFLAGS) $(FUZZ_DEFS_$(1)) $$< $(FUZZ_SRCS_$(1)) -lm -o $$@
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_bin_rule,$(t))))
 

@@ -384,6 +384,42 @@ static void correlate_corpus(void)
 	put_file("correlate", "syn_and_skip", e.b, e.n);
 }
 
+/* Scripts for t/fuzz/control (see fuzz_control.c): a first byte of flags, then steps, each a
+ * byte whose low 3 bits say what (0 open, 1 bytes, 2 FETCH, 3 read, 4 close, 5 half close,
+ * 6-7 a server round) and whose high bits say which connection (op >> 3, of 16). */
+#define C_OPEN(peer)   ((uint8_t)((peer) << 3))
+#define C_BYTES(i)     ((uint8_t)(((i) << 3) | 1))
+#define C_FETCH(i, f)  ((uint8_t)(((f) << 7) | ((i) << 3) | 2))
+#define C_READ(i)      ((uint8_t)(((i) << 3) | 3))
+#define C_CLOSE(i)     ((uint8_t)(((i) << 3) | 4))
+#define C_HALF(i)      ((uint8_t)(((i) << 3) | 5))
+#define C_ROUND        6
+
+static void control_corpus(void)
+{
+	static const uint8_t one[] = {
+		0, C_OPEN(0), C_FETCH(0, 0), C_ROUND, C_READ(0), C_ROUND, C_READ(0), C_ROUND, C_READ(0),
+		C_ROUND, C_READ(0), C_ROUND,
+	};
+	static const uint8_t mixed[] = {
+		1, C_OPEN(0), C_OPEN(1), C_OPEN(2), C_BYTES(1), 5, 'H', 'E', 'L', 'L', 'O',
+		C_FETCH(0, 0), C_FETCH(2, 1), C_ROUND, C_READ(0), C_ROUND, C_CLOSE(1), C_READ(2),
+		C_ROUND, C_READ(0), C_READ(2), C_ROUND, C_HALF(0), C_ROUND,
+	};
+	static const uint8_t caps[] = {
+		1, C_OPEN(0), C_OPEN(0), C_OPEN(0), C_OPEN(0), C_OPEN(1), C_OPEN(1), C_OPEN(1),
+		C_OPEN(0), C_ROUND, C_FETCH(7, 1), C_ROUND, C_READ(7), C_ROUND, C_READ(7), C_ROUND,
+	};
+	static const uint8_t store_fails[] = {
+		2 | (1 << 2), C_OPEN(0), C_FETCH(0, 0), C_ROUND, C_READ(0), C_ROUND, C_READ(0), C_ROUND,
+	};
+
+	put_file("control", "one_fetch", one, sizeof(one));
+	put_file("control", "idle_garbage_and_two_fetches", mixed, sizeof(mixed));
+	put_file("control", "over_the_caps", caps, sizeof(caps));
+	put_file("control", "store_fails", store_fails, sizeof(store_fails));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -394,5 +430,6 @@ int main(int argc, char **argv)
 	csvread_corpus();
 	packet_corpus();
 	correlate_corpus();
+	control_corpus();
 	return 0;
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Abusive peers for test_abuse.sh: of pingpong-server (connections reset mid-message, bad and
 oversized hellos, a stalled client) and of the agent's control port (garbage, FETCH for a
-connection that is not the asker's). Every wait is bounded; prints one result line."""
+connection that is not the asker's), and a held flood of idle, garbage and reset connections
+at either port (hold). Every wait is bounded; prints one result line."""
 import socket, struct, sys, time
 
 HELLO = struct.Struct(">IHHIIQ")  # magic, version, length, msg_size, flags, count
@@ -186,9 +187,89 @@ def control_garbage(host, ctl):
     print("refused", refused, "of", len(cases))
 
 
+def hold(host, port, idle, garbage, secs):
+    """For secs seconds: idle connections that send one byte and stay (one closed by the peer
+    is opened again, at most once per 20 ms round each), and garbage connections that send
+    junk, or reset at once, spread over the time (in rounds of 20 ms). Non-blocking, one loop."""
+    import selectors, random, errno as E
+    sel = selectors.DefaultSelector()
+    rng = random.Random(1)
+    end = time.monotonic() + secs
+    stats = dict(idle_opened=0, idle_closed_by_peer=0, garbage=0, reset=0, refused=0)
+    idle_socks = set()
+    junk = [b"GET / HTTP/1.0\r\n\r\n", b"\x00" * 64, bytes(range(256)),
+            struct.pack(">IHHI", PPCT, 1, 1, 0x7FFFFFFF), struct.pack(">IHHI", PPCT, 9, 1, 44) + b"\0" * 44,
+            struct.pack(">IHHI", PPCT, 1, 2, 4) + b"\0" * 4, b"SSH-2.0-OpenSSH_9.0\r\n"]
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    def nb_connect():
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setblocking(False)
+        rc = s.connect_ex((host, port))
+        if rc not in (0, E.EINPROGRESS):
+            s.close()
+            stats["refused"] += 1
+            return None
+        return s
+
+    rounds = max(1, int(secs / 0.02))
+    per_round = garbage / rounds
+    owed = 0.0
+    while time.monotonic() < end:
+        # idle: keep the count up
+        while len(idle_socks) < idle:
+            s = nb_connect()
+            if s is None:
+                break
+            idle_socks.add(s)
+            sel.register(s, selectors.EVENT_WRITE, "idle-new")
+            stats["idle_opened"] += 1
+        owed += per_round
+        while owed >= 1 and stats["garbage"] + stats["reset"] < garbage:
+            owed -= 1
+            s = nb_connect()
+            if s is None:
+                continue
+            kind = "reset" if rng.random() < 0.5 else "junk"
+            sel.register(s, selectors.EVENT_WRITE, kind)
+        for key, ev in sel.select(timeout=0.02):
+            s, kind = key.fileobj, key.data
+            if kind == "idle-new":
+                try:
+                    s.send(b"\x50")   # one byte of a header, then nothing
+                    sel.modify(s, selectors.EVENT_READ, "idle")
+                except OSError:
+                    sel.unregister(s); idle_socks.discard(s); s.close()
+                    stats["idle_closed_by_peer"] += 1
+            elif kind == "idle":
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(s); idle_socks.discard(s); s.close()
+                    stats["idle_closed_by_peer"] += 1
+            else:
+                sel.unregister(s)
+                if kind == "junk":
+                    try:
+                        s.send(rng.choice(junk))
+                    except OSError:
+                        pass
+                    stats["garbage"] += 1
+                    s.close()
+                else:
+                    stats["reset"] += 1
+                    reset(s)
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    print(" ".join("%s=%d" % kv for kv in stats.items()))
+
+
 if __name__ == "__main__":
     mode, host = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
     {"rst": lambda: rst_flood(host, *args), "bad": lambda: bad_hellos(host, *args),
      "stall": lambda: stall(host, *args), "fetch": lambda: own_and_others(host, *args),
-     "garbage": lambda: control_garbage(host, *args)}[mode]()
+     "garbage": lambda: control_garbage(host, *args),
+     "hold": lambda: hold(host, *args)}[mode]()

@@ -17,32 +17,68 @@ static bool same_flow(const struct pp_flow_key *a, const struct pp_flow_key *b)
 	       !memcmp(a->server_addr, b->server_addr, sizeof(a->server_addr));
 }
 
-/* In time order: the instance rules (docs/protocol.md) go by the SYN that comes first. The
- * order is built once per request: the control server walks the events twice. */
-static int for_each_event(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx)
+/* The flow's events in time order (the instance rules of docs/protocol.md go by the SYN that
+ * comes first), built once and kept while the store does not grow: the control server walks
+ * them twice per request, the second time a chunk at a time. Several requests at once take
+ * turns with this one order; each change of flow builds it again. */
+static int order_for(struct pp_agent_serve *s, const struct pp_flow_key *flow)
 {
-	struct pp_agent_serve *s = ctx;
 	struct pp_conn conn = {
 		.family = flow->family,
 		.a_port = flow->client_port,
 		.b_port = flow->server_port,
 	};
-	int ret = 0;
+	int ret;
 
-	if (!s->order || s->order_count != pp_eventstore_count(s->store) ||
-	    !same_flow(&s->order_flow, flow)) {
-		memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
-		memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
-		free(s->order);
-		s->order = NULL;
-		if ((ret = pp_eventstore_order_by_time(s->store, &conn, &s->order, &s->order_n)) < 0)
-			return ret;
-		s->order_count = pp_eventstore_count(s->store);
-		s->order_flow = *flow;
-	}
-	for (size_t i = 0; i < s->order_n && !ret; i++)
+	if (s->order && s->order_count == pp_eventstore_count(s->store) && same_flow(&s->order_flow, flow))
+		return 0;
+	memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
+	memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
+	free(s->order);
+	s->order = NULL;
+	s->order_n = 0;
+	if ((ret = pp_eventstore_order_by_time(s->store, &conn, &s->order, &s->order_n)) < 0)
+		return ret;
+	s->order_count = pp_eventstore_count(s->store);
+	s->order_flow = *flow;
+	return 0;
+}
+
+static int for_each_event_from(void *ctx, const struct pp_flow_key *flow, size_t start,
+			       pp_emit_fn emit, void *emit_ctx)
+{
+	struct pp_agent_serve *s = ctx;
+	int ret = order_for(s, flow);
+
+	for (size_t i = start; i < s->order_n && !ret; i++)
 		ret = emit(emit_ctx, pp_eventstore_get(s->store, s->order[i]));
 	return ret;
+}
+
+static int for_each_event(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx)
+{
+	return for_each_event_from(ctx, flow, 0, emit, emit_ctx);
+}
+
+static void store_wire_event(void *ctx, const struct pp_event *ev);
+
+/* Before the answers of a round (not for every ready control fd: a flood of garbage must not
+ * make the agent flush per connection): the tracer's partial batches, then the last exchange's
+ * frames, which may still wait in the capture ring (PP_AGENT_CAPTURE_BATCH_MS), land in the
+ * store first. */
+static void prepare(void *ctx)
+{
+	struct pp_agent_serve *s = ctx;
+	struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
+	struct pp_err why = { 0 };
+
+	if (s->flush)
+		s->flush(s->flush_ctx);
+	if (!s->capture)
+		return;
+	nanosleep(&wait, NULL);
+	if (pp_capture_dispatch(s->capture, store_wire_event, s, &why) < 0)
+		s->capture_errors++;
 }
 
 static void get_counts(void *ctx, uint64_t *lost_samples, uint64_t *pcap_drops)
@@ -71,7 +107,8 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 	struct pp_control_server_opts copts = {
 		.bind_addr = opts->control_bind,
 		.port = opts->control_port,
-		.source = { .for_each_event = for_each_event, .get_counts = get_counts, .ctx = s },
+		.source = { .for_each_event = for_each_event, .get_counts = get_counts,
+			    .for_each_event_from = for_each_event_from, .prepare = prepare, .ctx = s },
 	};
 	int rc;
 
@@ -110,28 +147,11 @@ int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds)
 {
 	int n = 0;
 
-	if (s->control)
-		fds[n++] = (struct pollfd){ .fd = pp_control_server_fd(s->control), .events = POLLIN };
 	if (s->capture)
 		fds[n++] = (struct pollfd){ .fd = pp_capture_fd(s->capture), .events = POLLIN };
+	if (s->control)
+		n += pp_control_server_pollfds(s->control, fds + n, PP_CONTROL_MAX_POLLFDS);
 	return n;
-}
-
-bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (s->control && fds[i].fd == pp_control_server_fd(s->control) &&
-		    (fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
-			return true;
-	return false;
-}
-
-/* Keeps the first failure of a round in e; the others cost only their own request. */
-static int first_failure(struct pp_err *e, int rc, const struct pp_err *why, const char *what)
-{
-	if (rc >= 0 || (e && e->code))
-		return 0;
-	return pp_err_set(e, rc, "%s: %s", what, pp_err_text(why));
 }
 
 int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
@@ -142,26 +162,25 @@ int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, in
 
 	if (e)
 		*e = (struct pp_err){ 0 };
-	for (int i = 0; i < n; i++) {
-		if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
-			continue;
-		if (s->control && fds[i].fd == pp_control_server_fd(s->control)) {
-			if (s->capture) {
-				struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
-
-				nanosleep(&wait, NULL);
-				rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);
-				first = first ? first : first_failure(e, rc, &why, "capture");
-			}
-			why = (struct pp_err){ 0 };
-			rc = pp_control_server_serve_one(s->control, &why);
-			first = first ? first : first_failure(e, rc, &why, "control request");
-		} else if (s->capture && fds[i].fd == pp_capture_fd(s->capture)) {
-			rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);
-			first = first ? first : first_failure(e, rc, &why, "capture");
-		}
+	if (s->capture && n > 0 && fds[0].fd == pp_capture_fd(s->capture) &&
+	    (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+		rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);
+		if (rc < 0)
+			first = pp_err_set(e, rc, "capture: %s", pp_err_text(&why));
+	}
+	/* every round, ready or not: the control server also runs its connections' deadlines */
+	if (s->control) {
+		why = (struct pp_err){ 0 };
+		rc = pp_control_server_handle(s->control, fds, n, &why);
+		if (rc < 0 && !first)
+			first = pp_err_set(e, rc, "control request: %s", pp_err_text(&why));
 	}
 	return first;
+}
+
+size_t pp_agent_serve_summary(struct pp_agent_serve *s, bool force, char *buf, size_t len)
+{
+	return s->control ? pp_control_server_summary(s->control, force, buf, len) : 0;
 }
 
 int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e)

@@ -34,6 +34,10 @@ struct pp_agent_serve {
 	struct pp_control_server *control;
 	struct pp_capture *capture;
 	uint64_t lost_samples;      /* kept current by the agent, reported in END */
+	/* Optional: sends the tracer's partial batches up before the answers of a round start
+	 * (so an answer holds the client's last exchanges); set by the agent after open. */
+	int (*flush)(void *ctx);
+	void *flush_ctx;
 	uint64_t capture_errors;    /* wire events the store refused */
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
@@ -44,16 +48,20 @@ struct pp_agent_serve {
 /* 0 or -errno with a one-line reason in e. */
 int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 			const struct pp_agent_serve_opts *opts, struct pp_err *e);
-/* Fills up to 2 pollfds (control, capture); returns how many. */
+/* pollfds the service may fill: the capture, the control listener and its connections */
+#define PP_AGENT_SERVE_MAX_POLLFDS (1 + PP_CONTROL_MAX_POLLFDS)
+
+/* Fills up to PP_AGENT_SERVE_MAX_POLLFDS pollfds (capture, then the control server's);
+ * returns how many. */
 int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
-/* A client's request is among the ready fds (then flush the trace before handling). */
-bool pp_agent_serve_request_waiting(const struct pp_agent_serve *s, const struct pollfd *fds, int n);
-/* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds).
- * A failed control request (or capture read) costs only itself: everything ready is
- * handled, and the first failure is returned (-errno) with its reason in e
- * ("control request: ..."), for the caller to report. */
+/* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds), without
+ * blocking; call it every round (the control connections' deadlines run here). Refused control
+ * connections are only counted (pp_agent_serve_summary); a capture read or the event store
+ * failing is returned (-errno) with its reason in e ("capture: ...", "control request: ..."). */
 int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
 			  struct pp_err *e);
+/* The control port's refusal summary line when one is due (control.h), else 0. */
+size_t pp_agent_serve_summary(struct pp_agent_serve *s, bool force, char *buf, size_t len);
 /* Ends the capture (its last frames land in the store, pcap_out is published). 0, or -errno
  * with the reason in e. */
 int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e);

@@ -1,27 +1,76 @@
 // SPDX-License-Identifier: MIT
-/* The agent's end of the control channel (agent/control.h): one request at a time, over the
- * agent's event store; every read and write waits at most the timeout. */
+/* The agent's end of the control channel (agent/control.h): many connections at once over the
+ * agent's event store, each a small state machine on a non-blocking socket (read the FETCH
+ * frame, then stream the answer a chunk at a time) with its own deadline. Nothing here blocks;
+ * only pp_control_server_serve_one waits, for one connection, with poll. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/control.h"
 #include "common/net.h"
 #include "model/conn.h"
 
+/* Events per EVENTS frame of an answer: a chunk, sent before the next is read from the store
+ * (the fuzz target makes it small, so that its small store still spans several). */
+#ifndef PP_CONTROL_CHUNK_EVENTS
+#define PP_CONTROL_CHUNK_EVENTS 1024
+#endif
+#define CHUNK_EVENTS   PP_CONTROL_CHUNK_EVENTS
+#define CHUNK_FRAME    (PP_PROTO_HDR_LEN + 4 + PP_PROTO_EVENT_LEN * CHUNK_EVENTS)
+#define OUT_SIZE       (CHUNK_FRAME + PP_PROTO_HDR_LEN + PP_PROTO_END_LEN)
+/* Chunks one connection may send per round, so that a large answer does not delay others. */
+#define CHUNKS_PER_ROUND 4
+/* Connections accepted per round (the rest wait in the listen backlog). */
+#define ACCEPTS_PER_ROUND 256
+#define REQ_SIZE       (PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN)
+
+enum conn_state { C_FREE, C_READ, C_SEND };
+
+struct conn {
+	int fd;
+	enum conn_state state;
+	uint64_t order;               /* accept order: the smallest is the oldest */
+	uint64_t round;               /* the round of the loop it came in */
+	int64_t deadline;             /* CLOCK_MONOTONIC ms */
+	uint8_t peer[16];             /* the peer's address, IPv4 as IPv4-mapped IPv6 */
+	uint8_t req[REQ_SIZE];
+	uint32_t got, need;
+	struct pp_fetch_req fetch;
+	struct pp_instance inst;
+	bool inst_live, walked, end_queued;
+	size_t pos;                   /* events the store has passed to the send walk */
+	uint8_t *out;                 /* OUT_SIZE while sending */
+	size_t out_len, out_off;
+	uint64_t sent;
+};
+
 struct pp_control_server {
 	int fd;
 	uint16_t port;
-	int timeout_ms;
+	int timeout_ms, first_frame_ms, max_conns, max_per_peer;
 	struct pp_control_source src;
-	uint8_t *frame;               /* PP_PROTO_MAX_FRAME */
-	struct pp_event *batch;       /* PP_PROTO_MAX_BATCH */
+	struct conn *conns;           /* max_conns */
+	uint64_t next_order;
+	uint64_t round;               /* pp_control_server_handle calls */
+	struct pp_event *batch;       /* CHUNK_EVENTS */
+	bool prepared;                /* src.prepare ran this round */
 	struct pp_control_server_stats st;
+	uint64_t logged[PP_REFUSED_KINDS]; /* refusals already in a summary line */
+	int64_t last_summary;
+	struct pp_err last_err;       /* why the last connection failed (serve_one) */
 };
+
+static int64_t now_ms(void)
+{
+	return pp_net_deadline_ms(0);
+}
 
 int pp_control_server_open(struct pp_control_server **out, const struct pp_control_server_opts *opts)
 {
@@ -31,7 +80,8 @@ int pp_control_server_open(struct pp_control_server **out, const struct pp_contr
 	int fd;
 
 	*out = NULL;
-	if (!opts->source.for_each_event || opts->timeout_ms < 0)
+	if (!opts->source.for_each_event || opts->timeout_ms < 0 || opts->first_frame_ms < 0 ||
+	    opts->max_conns < 0 || opts->max_per_peer < 0)
 		return -EINVAL;
 	if ((fd = pp_listen_one(opts->bind_addr, opts->port)) < 0)
 		return fd;
@@ -40,14 +90,24 @@ int pp_control_server_open(struct pp_control_server **out, const struct pp_contr
 		return -ENOMEM;
 	}
 	s->fd = fd;
-	s->frame = malloc(PP_PROTO_MAX_FRAME);
-	s->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*s->batch));
-	if (!s->frame || !s->batch) {
+	s->timeout_ms = opts->timeout_ms ? opts->timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
+	s->first_frame_ms = opts->first_frame_ms ? opts->first_frame_ms : PP_CONTROL_FIRST_FRAME_MS;
+	if (s->first_frame_ms > s->timeout_ms)
+		s->first_frame_ms = s->timeout_ms;
+	s->max_conns = opts->max_conns ? opts->max_conns : PP_CONTROL_MAX_CONNS;
+	if (s->max_conns > PP_CONTROL_MAX_CONNS)
+		s->max_conns = PP_CONTROL_MAX_CONNS;
+	s->max_per_peer = opts->max_per_peer ? opts->max_per_peer : PP_CONTROL_MAX_PER_PEER;
+	s->src = opts->source;
+	s->conns = calloc((size_t)s->max_conns, sizeof(*s->conns));
+	s->batch = malloc(CHUNK_EVENTS * sizeof(*s->batch));
+	s->last_summary = now_ms();
+	if (!s->conns || !s->batch) {
 		pp_control_server_close(s);
 		return -ENOMEM;
 	}
-	s->timeout_ms = opts->timeout_ms ? opts->timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
-	s->src = opts->source;
+	for (int i = 0; i < s->max_conns; i++)
+		s->conns[i].fd = -1;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
 		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 							 : ((struct sockaddr_in *)&ss)->sin_port);
@@ -70,173 +130,541 @@ const struct pp_control_server_stats *pp_control_server_stats(const struct pp_co
 	return &s->st;
 }
 
-struct serving {
-	struct pp_control_server *s;
-	int fd;
-	struct pp_instance inst;
-	uint32_t nbatch;
-	uint64_t sent;
-};
+/* ---- connections ---- */
 
-static int flush_batch(struct serving *v)
+static void conn_close(struct pp_control_server *s, struct conn *c)
 {
-	ssize_t len;
-	int err;
+	if (c->state == C_FREE)
+		return;
+	close(c->fd);
+	if (c->inst_live)
+		pp_instance_free(&c->inst);
+	free(c->out);
+	*c = (struct conn){ .fd = -1 };
+	s->st.open_conns--;
+}
 
-	if (!v->nbatch)
-		return 0;
-	len = pp_proto_encode_events(v->s->frame, PP_PROTO_MAX_FRAME, v->s->batch, v->nbatch);
-	if (len < 0)
-		return (int)len;
-	if ((err = pp_sock_write_timed(v->fd, v->s->frame, (size_t)len, v->s->timeout_ms)) < 0)
-		return err;
-	v->sent += v->nbatch;
-	v->nbatch = 0;
-	return 0;
+/* The end of a connection that failed: counted by kind, its reason kept for serve_one. */
+static void conn_fail(struct pp_control_server *s, struct conn *c, enum pp_control_refusal kind,
+		      int code, const char *why)
+{
+	s->st.refused[kind]++;
+	s->st.failed++;
+	pp_err_set(&s->last_err, code, "%s", why);
+	conn_close(s, c);
+}
+
+/* Best effort, never waits: an ERROR frame for a peer that is refused anyway. */
+static void send_error(int fd, uint16_t code, const char *text)
+{
+	uint8_t frame[PP_PROTO_HDR_LEN + 2 + PP_PROTO_ERROR_TEXT_MAX];
+	ssize_t len = pp_proto_encode_error(frame, sizeof(frame), code, text);
+
+	if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* nothing to do: the connection is closed next */
+	}
+}
+
+static void peer_key(const struct sockaddr_storage *ss, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
 }
 
 static int scan_one(void *ctx, const struct pp_event *ev)
 {
-	pp_instance_scan(&((struct serving *)ctx)->inst, ev);
+	pp_instance_scan(&((struct conn *)ctx)->inst, ev);
 	return 0;
 }
 
-static int send_one(void *ctx, const struct pp_event *ev)
+struct chunk {
+	struct pp_control_server *s;
+	struct conn *c;
+	size_t skip;                  /* events to pass over first (sources without _from) */
+	uint32_t n;
+	bool full;
+};
+
+static int chunk_one(void *ctx, const struct pp_event *ev)
 {
-	struct serving *v = ctx;
+	struct chunk *k = ctx;
 	struct pp_event *out;
 
-	/* the store may pass more than was asked; only this connection's events leave */
-	if (!pp_instance_has(&v->inst, ev) || ev->point < PP_SEND || ev->point >= PP_POINT_MAX) {
-		v->s->st.events_filtered++;
+	if (k->full)
+		return PP_CONTROL_PAUSE;
+	if (k->skip) {
+		k->skip--;
 		return 0;
 	}
-	out = &v->s->batch[v->nbatch++];
+	k->c->pos++;
+	/* the store may pass more than was asked; only this connection's events leave */
+	if (!pp_instance_has(&k->c->inst, ev) || ev->point < PP_SEND || ev->point >= PP_POINT_MAX) {
+		k->s->st.events_filtered++;
+		return 0;
+	}
+	out = &k->s->batch[k->n++];
 	*out = *ev;
 	if (out->family == PP_AF_INET) {
 		memset(out->saddr + 4, 0, 12);
 		memset(out->daddr + 4, 0, 12);
 	}
 	memset(out->pad, 0, sizeof(out->pad));
-	return v->nbatch == PP_PROTO_MAX_BATCH ? flush_batch(v) : 0;
+	if (k->n == CHUNK_EVENTS) {
+		k->full = true;
+		return PP_CONTROL_PAUSE;
+	}
+	return 0;
 }
 
-static void send_error(struct pp_control_server *s, int fd, uint16_t code, const char *text)
+/* The next frame(s) of the answer into c->out: up to CHUNK_EVENTS events, and END once the
+ * store has passed everything. 0 or -errno (the store failed). */
+static int next_chunk(struct pp_control_server *s, struct conn *c)
 {
-	ssize_t len = pp_proto_encode_error(s->frame, PP_PROTO_MAX_FRAME, code, text);
+	struct chunk k = { .s = s, .c = c };
+	ssize_t len = 0, end;
+	int rc;
 
-	if (len > 0)
-		pp_sock_write_timed(fd, s->frame, (size_t)len, s->timeout_ms);
+	if (s->src.for_each_event_from) {
+		rc = s->src.for_each_event_from(s->src.ctx, &c->fetch.flow, c->pos, chunk_one, &k);
+	} else {
+		k.skip = c->pos;
+		rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, chunk_one, &k);
+	}
+	if (rc < 0)
+		return rc;
+	if (!k.full)
+		c->walked = true;
+	if (k.n) {
+		len = pp_proto_encode_events(c->out, CHUNK_FRAME, s->batch, k.n);
+		if (len < 0)
+			return (int)len;
+		c->sent += k.n;
+		s->st.events_sent += k.n;
+	}
+	if (c->walked) {
+		struct pp_end_counts counts = { .events_sent = c->sent };
+
+		if (s->src.get_counts)
+			s->src.get_counts(s->src.ctx, &counts.lost_samples, &counts.pcap_drops);
+		end = pp_proto_encode_end(c->out + len, OUT_SIZE - (size_t)len, &counts);
+		if (end < 0)
+			return (int)end;
+		len += end;
+		c->end_queued = true;
+	}
+	c->out_len = (size_t)len;
+	c->out_off = 0;
+	return 0;
 }
 
-/* Reads and checks the request; on failure answers ERROR and says why in e. */
-static int read_request(struct pp_control_server *s, int fd, struct pp_fetch_req *req,
-			struct pp_err *e)
+/* A complete FETCH: find the connection instance (first pass), then the answer starts. */
+static void start_answer(struct pp_control_server *s, struct conn *c)
 {
-	int64_t deadline = pp_net_deadline_ms(s->timeout_ms); /* the whole request, so a trickle cannot hold us */
-	uint8_t buf[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
+	int rc;
+
+	if (!s->prepared && s->src.prepare) {
+		s->src.prepare(s->src.ctx);
+		s->prepared = true;
+	}
+	pp_instance_init(&c->inst, &c->fetch.flow, c->fetch.flags & PP_FETCH_HAVE_ISN, c->fetch.isn);
+	c->inst_live = true;
+	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
+	if (rc >= 0) {
+		pp_instance_decide(&c->inst);
+		rc = (c->out = malloc(OUT_SIZE)) ? 0 : -ENOMEM;
+	}
+	if (rc >= 0) {
+		c->state = C_SEND;
+		c->deadline = now_ms() + s->timeout_ms;
+		rc = next_chunk(s, c);
+	}
+	if (rc < 0) {
+		char why[128];
+
+		send_error(c->fd, PP_ERR_INTERNAL, "the agent failed to read its event store");
+		snprintf(why, sizeof(why), "the event store failed: %s", strerror(-rc));
+		conn_fail(s, c, PP_REFUSED_INTERNAL, rc, why);
+	}
+}
+
+/* Reads what has arrived of the FETCH frame. Leaves c in C_READ (more to come), C_SEND, or
+ * closed (refused). */
+static void read_step(struct pp_control_server *s, struct conn *c)
+{
 	struct pp_frame_hdr hdr;
+	ssize_t r;
 	int err;
 
-	if ((err = pp_sock_read_timed(fd, buf, PP_PROTO_HDR_LEN, s->timeout_ms, deadline)) < 0) {
-		pp_err_set(e, err, "request: %s", strerror(-err));
-		if (err == -ETIMEDOUT)
-			send_error(s, fd, PP_ERR_TIMEOUT, "no request within the timeout");
-		return err;
+	while (c->state == C_READ) {
+		r = recv(c->fd, c->req + c->got, c->need - c->got, MSG_DONTWAIT);
+		if (r == 0) {
+			conn_fail(s, c, PP_REFUSED_RESET, -ECONNRESET, "request: the peer hung up");
+			return;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			err = -errno;
+			conn_fail(s, c, PP_REFUSED_RESET, err, "request: the peer reset the connection");
+			return;
+		}
+		c->got += (uint32_t)r;
+		if (c->got < c->need)
+			continue;
+		if (c->need == PP_PROTO_HDR_LEN) {
+			err = pp_proto_decode_hdr(c->req, PP_PROTO_HDR_LEN, &hdr);
+			if (err == -EPROTONOSUPPORT) {
+				send_error(c->fd, PP_ERR_VERSION,
+					   "this agent speaks pingpong control protocol version 1");
+				conn_fail(s, c, PP_REFUSED_BAD_FRAME, err, "request: another protocol version");
+				return;
+			}
+			if (err == 0 && (hdr.type != PP_MSG_FETCH || hdr.length > PP_PROTO_FETCH_LEN))
+				err = -EBADMSG;
+			if (err < 0) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "request: not a FETCH frame (%s)", strerror(-err));
+				send_error(c->fd, PP_ERR_BAD_REQUEST, "expected a FETCH frame");
+				conn_fail(s, c, PP_REFUSED_BAD_FRAME, err, why);
+				return;
+			}
+			c->need = PP_PROTO_HDR_LEN + hdr.length;
+			if (c->got < c->need)
+				continue;
+		}
+		if (pp_proto_decode_fetch(c->req + PP_PROTO_HDR_LEN, c->need - PP_PROTO_HDR_LEN, &c->fetch) < 0) {
+			send_error(c->fd, PP_ERR_BAD_REQUEST, "malformed FETCH payload");
+			conn_fail(s, c, PP_REFUSED_BAD_FRAME, -EBADMSG, "request: malformed FETCH");
+			return;
+		}
+		start_answer(s, c);
 	}
-	err = pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, &hdr);
-	if (err == -EPROTONOSUPPORT) {
-		pp_err_set(e, err, "request: protocol version %u (this agent speaks %u)",
-			 hdr.version, PP_PROTO_VERSION);
-		send_error(s, fd, PP_ERR_VERSION, "this agent speaks pingpong control protocol version 1");
-		return err;
-	}
-	if (err == 0 && hdr.type != PP_MSG_FETCH)
-		err = -EBADMSG;
-	if (err < 0) {
-		pp_err_set(e, err, "request: not a FETCH frame (%s)", strerror(-err));
-		send_error(s, fd, PP_ERR_BAD_REQUEST, "expected a FETCH frame");
-		return err;
-	}
-	if ((err = pp_sock_read_timed(fd, buf + PP_PROTO_HDR_LEN, hdr.length, s->timeout_ms, deadline)) < 0) {
-		pp_err_set(e, err, "request: %s", strerror(-err));
-		return err;
-	}
-	if ((err = pp_proto_decode_fetch(buf + PP_PROTO_HDR_LEN, hdr.length, req)) < 0) {
-		pp_err_set(e, err, "request: malformed FETCH");
-		send_error(s, fd, PP_ERR_BAD_REQUEST, "malformed FETCH payload");
-		return err;
-	}
-	return 0;
 }
 
-static int serve(struct pp_control_server *s, int fd, struct pp_err *e)
+/* Sends what the socket takes, at most CHUNKS_PER_ROUND chunks. 1 when END went out (c is
+ * closed), else 0. */
+static int write_step(struct pp_control_server *s, struct conn *c)
 {
-	struct serving v = { .s = s, .fd = fd };
-	struct pp_fetch_req req;
-	struct pp_end_counts end = { 0 };
-	ssize_t len;
-	int err;
+	int chunks = 0, rc;
+	ssize_t w;
 
-	if ((err = read_request(s, fd, &req, e)) < 0)
-		return err;
-	pp_instance_init(&v.inst, &req.flow, req.flags & PP_FETCH_HAVE_ISN, req.isn);
-	err = s->src.for_each_event(s->src.ctx, &req.flow, scan_one, &v);
-	if (err >= 0) {
-		pp_instance_decide(&v.inst);
-		err = s->src.for_each_event(s->src.ctx, &req.flow, send_one, &v);
-	}
-	if (err >= 0)
-		err = flush_batch(&v);
-	pp_instance_free(&v.inst);
-	s->st.events_sent += v.sent;
-	if (err < 0) {
-		pp_err_set(e, err, "sending events: %s", strerror(-err));
-		/* a broken connection cannot carry an ERROR; a failed store can */
-		if (err != -ETIMEDOUT && err != -EPIPE && err != -ECONNRESET)
-			send_error(s, fd, PP_ERR_INTERNAL, "the agent failed to read its event store");
-		return err;
-	}
-	end.events_sent = v.sent;
-	if (s->src.get_counts)
-		s->src.get_counts(s->src.ctx, &end.lost_samples, &end.pcap_drops);
-	len = pp_proto_encode_end(s->frame, PP_PROTO_MAX_FRAME, &end);
-	if ((err = pp_sock_write_timed(fd, s->frame, (size_t)len, s->timeout_ms)) < 0) {
-		pp_err_set(e, err, "sending END: %s", strerror(-err));
-		return err;
+	while (c->state == C_SEND) {
+		if (c->out_off == c->out_len) {
+			if (c->end_queued) {
+				s->st.served++;
+				conn_close(s, c);
+				return 1;
+			}
+			if (++chunks > CHUNKS_PER_ROUND)
+				return 0;
+			if ((rc = next_chunk(s, c)) < 0) {
+				send_error(c->fd, PP_ERR_INTERNAL, "the agent failed to read its event store");
+				conn_fail(s, c, PP_REFUSED_INTERNAL, rc, "sending events: the event store failed");
+				return 0;
+			}
+			continue;
+		}
+		w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			conn_fail(s, c, PP_REFUSED_RESET, -errno, "sending events: the client hung up");
+			return 0;
+		}
+		c->out_off += (size_t)w;
+		c->deadline = now_ms() + s->timeout_ms; /* a write deadline: progress renews it */
 	}
 	return 0;
 }
 
+static int peer_count(const struct pp_control_server *s, const uint8_t key[16])
+{
+	int n = 0;
+
+	for (int i = 0; i < s->max_conns; i++)
+		n += s->conns[i].state != C_FREE && !memcmp(s->conns[i].peer, key, 16);
+	return n;
+}
+
+/* The oldest connection (of peer key, or of anyone when key is NULL) without a complete FETCH,
+ * after a last look at what it sent; NULL when none is idle. One that came in this round is
+ * not idle yet: a client's FETCH follows its connect by a moment, and a flood of newcomers
+ * must not shed it before the next poll has had a chance to see that FETCH. */
+static struct conn *oldest_idle(struct pp_control_server *s, const uint8_t *key)
+{
+	for (;;) {
+		struct conn *best = NULL;
+
+		for (int i = 0; i < s->max_conns; i++) {
+			struct conn *c = &s->conns[i];
+
+			if (c->state == C_READ && c->round != s->round &&
+			    (!key || !memcmp(c->peer, key, 16)) && (!best || c->order < best->order))
+				best = c;
+		}
+		if (!best)
+			return NULL;
+		read_step(s, best);
+		if (best->state == C_READ)
+			return best;
+		/* it had sent its FETCH (now answered) or was gone: look again */
+	}
+}
+
+static struct conn *free_slot(struct pp_control_server *s)
+{
+	for (int i = 0; i < s->max_conns; i++)
+		if (s->conns[i].state == C_FREE)
+			return &s->conns[i];
+	return NULL;
+}
+
+/* Takes fd in as a connection of peer key, within the caps: 1 = taken (*taken set), or refused
+ * (counted, fd closed, *taken NULL). */
+static int admit(struct pp_control_server *s, int fd, const uint8_t key[16], struct conn **taken)
+{
+	struct conn *c, *victim = NULL;
+
+	*taken = NULL;
+	s->st.requests++;
+	if (peer_count(s, key) >= s->max_per_peer &&
+	    !(victim = oldest_idle(s, key)) && peer_count(s, key) >= s->max_per_peer)
+		goto over_cap;
+	if (!victim && !free_slot(s) && !(victim = oldest_idle(s, NULL)) && !free_slot(s))
+		goto over_cap;
+	if (victim) /* no ERROR: a client that did ask hears a reset and asks again */
+		conn_fail(s, victim, PP_REFUSED_SHED, -ETIMEDOUT, "request: shed to make room");
+	c = free_slot(s);
+	*c = (struct conn){
+		.fd = fd, .state = C_READ, .order = s->next_order++, .round = s->round,
+		.deadline = now_ms() + s->first_frame_ms, .need = PP_PROTO_HDR_LEN,
+	};
+	memcpy(c->peer, key, 16);
+	s->st.open_conns++;
+	if (s->st.open_conns > s->st.max_open_conns)
+		s->st.max_open_conns = s->st.open_conns;
+	*taken = c;
+	return 1;
+over_cap:
+	close(fd);
+	s->st.refused[PP_REFUSED_OVER_CAP]++;
+	s->st.failed++;
+	return 1;
+}
+
+/* Accepts one waiting client. 1 = accepted (or refused: counted), 0 = nobody waiting. */
+static int accept_one(struct pp_control_server *s, struct conn **accepted)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	uint8_t key[16];
+	int fd;
+
+	*accepted = NULL;
+	fd = accept4(s->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ECONNABORTED || errno == EINTR)
+			return 1;
+		return 0; /* EAGAIN, or out of fds (EMFILE): the backlog keeps them */
+	}
+	peer_key(&ss, key);
+	return admit(s, fd, key, accepted);
+}
+
+int pp_control_server_adopt(struct pp_control_server *s, int fd, const uint8_t peer[16])
+{
+	struct conn *c;
+
+	admit(s, fd, peer, &c);
+	return c ? 0 : -EBUSY;
+}
+
+static void expire(struct pp_control_server *s, struct conn *c, int64_t now)
+{
+	if (c->state == C_FREE || now < c->deadline)
+		return;
+	if (c->state == C_READ) {
+		send_error(c->fd, PP_ERR_TIMEOUT, "no request within the timeout");
+		conn_fail(s, c, PP_REFUSED_TIMEOUT, -ETIMEDOUT, "request: Connection timed out");
+	} else {
+		conn_fail(s, c, PP_REFUSED_TIMEOUT, -ETIMEDOUT, "sending events: the client reads too slowly");
+	}
+}
+
+int pp_control_server_pollfds(const struct pp_control_server *s, struct pollfd *fds, int max)
+{
+	int n = 0;
+
+	if (max > 0)
+		fds[n++] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+	for (int i = 0; i < s->max_conns && n < max; i++) {
+		const struct conn *c = &s->conns[i];
+
+		if (c->state != C_FREE)
+			fds[n++] = (struct pollfd){ .fd = c->fd,
+						    .events = c->state == C_READ ? POLLIN : POLLOUT };
+	}
+	return n;
+}
+
+bool pp_control_server_owns(const struct pp_control_server *s, int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fd == s->fd)
+		return true;
+	for (int i = 0; i < s->max_conns; i++)
+		if (s->conns[i].state != C_FREE && s->conns[i].fd == fd)
+			return true;
+	return false;
+}
+
+static struct conn *conn_of(struct pp_control_server *s, int fd)
+{
+	for (int i = 0; i < s->max_conns; i++)
+		if (s->conns[i].state != C_FREE && s->conns[i].fd == fd)
+			return &s->conns[i];
+	return NULL;
+}
+
+int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *fds, int n,
+			     struct pp_err *e)
+{
+	uint64_t served = s->st.served, internal = s->st.refused[PP_REFUSED_INTERNAL];
+	bool listener_ready = false;
+	int64_t now;
+
+	s->prepared = false;
+	s->round++;
+	/* the connections first: a request that has arrived is not shed for a newcomer */
+	for (int i = 0; i < n; i++) {
+		struct conn *c;
+
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == s->fd) {
+			listener_ready = true;
+			continue;
+		}
+		if (!(c = conn_of(s, fds[i].fd)))
+			continue; /* closed earlier this round (shed) */
+		if (c->state == C_READ)
+			read_step(s, c);
+		if (c->state == C_SEND)
+			write_step(s, c);
+	}
+	for (int i = 0; listener_ready && i < ACCEPTS_PER_ROUND; i++) {
+		struct conn *c;
+
+		if (!accept_one(s, &c))
+			break;
+		if (c)
+			read_step(s, c); /* a client's FETCH usually came with the connection */
+		if (c && c->state == C_SEND)
+			write_step(s, c);
+	}
+	now = now_ms();
+	for (int i = 0; i < s->max_conns; i++)
+		expire(s, &s->conns[i], now);
+	if (s->st.refused[PP_REFUSED_INTERNAL] != internal)
+		return pp_err_set(e, s->last_err.code, "%s", s->last_err.msg);
+	return (int)(s->st.served - served);
+}
+
+size_t pp_control_server_summary(struct pp_control_server *s, bool force, char *buf, size_t len)
+{
+	static const char *const names[PP_REFUSED_KINDS] = {
+		[PP_REFUSED_BAD_FRAME] = "bad frame", [PP_REFUSED_RESET] = "reset",
+		[PP_REFUSED_TIMEOUT] = "timed out", [PP_REFUSED_SHED] = "shed",
+		[PP_REFUSED_OVER_CAP] = "over the cap", [PP_REFUSED_INTERNAL] = "store failure",
+	};
+	int64_t now = now_ms();
+	uint64_t total = 0, all = 0;
+	size_t at;
+	int w;
+
+	for (int k = 0; k < PP_REFUSED_KINDS; k++) {
+		total += s->st.refused[k] - s->logged[k];
+		all += s->st.refused[k];
+	}
+	if (!total || !len || (!force && now - s->last_summary < PP_CONTROL_SUMMARY_MS))
+		return 0;
+	w = snprintf(buf, len, "control port: refused %llu connection%s in %.0f s (",
+		     (unsigned long long)total, total == 1 ? "" : "s", (double)(now - s->last_summary) / 1000);
+	at = w < 0 ? 0 : (size_t)w < len ? (size_t)w : len - 1;
+	for (int k = 0, first = 1; k < PP_REFUSED_KINDS; k++) {
+		uint64_t d = s->st.refused[k] - s->logged[k];
+
+		if (!d)
+			continue;
+		w = snprintf(buf + at, len - at, "%s%llu %s", first ? "" : ", ", (unsigned long long)d, names[k]);
+		at = w < 0 ? at : at + (size_t)w < len ? at + (size_t)w : len - 1;
+		first = 0;
+		s->logged[k] = s->st.refused[k];
+	}
+	w = snprintf(buf + at, len - at, "); %llu served, %llu refused in all",
+		     (unsigned long long)s->st.served, (unsigned long long)all);
+	at = w < 0 ? at : at + (size_t)w < len ? at + (size_t)w : len - 1;
+	s->last_summary = now;
+	return at;
+}
+
+/* One client at a time: accepts it and drives it to the end, waiting on its socket. */
 int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 {
-	int fd, err;
+	uint64_t order, over = s->st.refused[PP_REFUSED_OVER_CAP];
+	struct conn *c;
+	int slot;
 
-	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-			return 0;
-		return pp_err_set(e, -errno, "accept: %s", strerror(errno));
+	s->prepared = false;
+	s->last_err = (struct pp_err){ 0 };
+	if (!accept_one(s, &c))
+		return 0;
+	if (!c && s->st.refused[PP_REFUSED_OVER_CAP] != over)
+		return pp_err_set(e, -EBUSY, "request: over the connection cap");
+	if (!c)
+		return 0; /* aborted before we took it */
+	order = c->order;
+	slot = (int)(c - s->conns);
+	for (;;) {
+		struct pollfd p = { .fd = c->fd };
+		int64_t wait;
+
+		if (c->state == C_READ)
+			read_step(s, c);
+		else if (write_step(s, c) == 1)
+			return 1;
+		if (s->conns[slot].state == C_FREE || s->conns[slot].order != order)
+			return pp_err_set(e, s->last_err.code ? s->last_err.code : -EIO, "%s", s->last_err.msg);
+		p.events = c->state == C_READ ? POLLIN : POLLOUT;
+		wait = c->deadline - now_ms();
+		if (wait > 0)
+			poll(&p, 1, (int)(wait > 1000 ? 1000 : wait)); /* EINTR: the deadline still holds */
+		expire(s, c, now_ms());
+		if (s->conns[slot].state == C_FREE)
+			return pp_err_set(e, s->last_err.code, "%s", s->last_err.msg);
 	}
-	s->st.requests++;
-	err = serve(s, fd, e);
-	close(fd);
-	if (err < 0) {
-		s->st.failed++;
-		return err;
-	}
-	s->st.served++;
-	return 1;
 }
 
 /* Also frees a server that pp_control_server_open could not finish. */
 void pp_control_server_close(struct pp_control_server *s)
 {
-	if (s) {
-		close(s->fd);
-		free(s->frame);
-		free(s->batch);
-	}
+	if (!s)
+		return;
+	for (int i = 0; s->conns && i < s->max_conns; i++)
+		conn_close(s, &s->conns[i]);
+	close(s->fd);
+	free(s->conns);
+	free(s->batch);
 	free(s);
 }
-

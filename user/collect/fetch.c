@@ -4,14 +4,29 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collect/fetch.h"
 #include "common/net.h"
 
+/* Tries within the overall deadline: a connection reset or shed by a busy agent is tried again
+ * after a pause that doubles from RETRY_FIRST_MS; a refused one only REFUSED_TRIES times
+ * (nobody listening is the usual reason, and the user should hear of it soon). */
+#define RETRY_FIRST_MS  50
+#define RETRY_MAX_MS    800
+#define REFUSED_TRIES   3
+
 struct pp_fetch {
 	int fd;
 	int timeout_ms;
+	int64_t deadline;             /* of the whole fetch's retries */
+	char addr[PP_ADDRSTRLEN];
+	uint16_t port;
+	uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
+	size_t frame_len;
+	int tries, refused;
+	bool answered;                /* a frame came: too late to try again */
 	struct pp_flow_key flow;
 	uint8_t *payload;             /* PP_PROTO_MAX_PAYLOAD */
 	struct pp_event *batch;
@@ -20,36 +35,79 @@ struct pp_fetch {
 	struct pp_fetch_stats st;
 };
 
+/* Whether err is worth another try, after a pause, within the deadline. */
+static bool try_again(struct pp_fetch *f, int err)
+{
+	int pause = RETRY_FIRST_MS << (f->tries < 5 ? f->tries : 5);
+	struct timespec ts;
+
+	if (err == -ECONNREFUSED && ++f->refused >= REFUSED_TRIES)
+		return false;
+	if (err != -ECONNREFUSED && err != -ECONNRESET && err != -EPIPE && err != -ETIMEDOUT)
+		return false;
+	if (pause > RETRY_MAX_MS)
+		pause = RETRY_MAX_MS;
+	/* the next try must still have time for a connect and an answer */
+	if (pp_net_deadline_ms(pause + 100) > f->deadline)
+		return false;
+	f->tries++;
+	ts.tv_sec = pause / 1000;
+	ts.tv_nsec = (long)(pause % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* Connects and sends FETCH, trying again (try_again) until the deadline. */
+static int connect_and_ask(struct pp_fetch *f)
+{
+	int err;
+
+	for (;;) {
+		int64_t left = f->deadline - pp_net_deadline_ms(0);
+		int wait = left < f->timeout_ms ? (int)(left > 0 ? left : 1) : f->timeout_ms;
+
+		if (f->fd >= 0)
+			close(f->fd);
+		f->fd = -1;
+		if ((err = pp_connect_numeric(f->addr, f->port, wait)) >= 0) {
+			f->fd = err;
+			err = pp_sock_write_timed(f->fd, f->frame, f->frame_len, f->timeout_ms);
+		}
+		if (err >= 0)
+			return 0;
+		if (err == -EINVAL || !try_again(f, err))
+			return err;
+	}
+}
+
 int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port,
 			  const struct pp_fetch_req *req, int timeout_ms)
 {
-	uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
 	struct pp_fetch *f;
 	ssize_t len;
 	int err;
 
 	*out = NULL;
-	if (timeout_ms < 0)
+	if (timeout_ms < 0 || !addr || strlen(addr) >= PP_ADDRSTRLEN)
 		return -EINVAL;
-	len = pp_proto_encode_fetch(frame, sizeof(frame), req);
-	if (len < 0)
-		return (int)len;
 	if (!(f = calloc(1, sizeof(*f))))
 		return -ENOMEM;
 	f->fd = -1;
+	len = pp_proto_encode_fetch(f->frame, sizeof(f->frame), req);
+	if (len < 0) {
+		free(f);
+		return (int)len;
+	}
+	f->frame_len = (size_t)len;
+	strcpy(f->addr, addr);
+	f->port = port;
 	f->payload = malloc(PP_PROTO_MAX_PAYLOAD);
 	f->batch = malloc(PP_PROTO_MAX_BATCH * sizeof(*f->batch));
 	f->timeout_ms = timeout_ms ? timeout_ms : PP_CONTROL_DEFAULT_TIMEOUT_MS;
+	f->deadline = pp_net_deadline_ms(f->timeout_ms);
 	f->flow = req->flow;
-	if (!f->payload || !f->batch)
-		err = -ENOMEM;
-	else if ((err = pp_connect_numeric(addr, port, f->timeout_ms)) >= 0)
-		f->fd = err;
+	err = !f->payload || !f->batch ? -ENOMEM : connect_and_ask(f);
 	if (err < 0) {
-		pp_control_fetch_close(f);
-		return err;
-	}
-	if ((err = pp_sock_write_timed(f->fd, frame, (size_t)len, f->timeout_ms)) < 0) {
 		pp_control_fetch_close(f);
 		return err;
 	}
@@ -66,6 +124,7 @@ static int read_frame(struct pp_fetch *f)
 
 	if ((err = pp_sock_read_timed(f->fd, hdrbuf, sizeof(hdrbuf), f->timeout_ms, -1)) < 0)
 		return err;
+	f->answered = true;
 	err = pp_proto_decode_hdr(hdrbuf, sizeof(hdrbuf), &hdr);
 	if (err == -EPROTONOSUPPORT)
 		return err;
@@ -114,6 +173,10 @@ int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev)
 			return 1;
 		}
 		r = read_frame(f);
+		/* hung up on before any answer (a busy agent sheds idle connections): ask again */
+		while (r < 0 && !f->answered && (r == -ECONNRESET || r == -EPIPE) && try_again(f, r) &&
+		       (r = connect_and_ask(f)) == 0)
+			r = read_frame(f);
 		if (r < 0)
 			return r;
 		if (r == 0)

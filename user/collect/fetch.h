@@ -25,7 +25,10 @@ struct pp_fetch_stats {
 struct pp_fetch;
 
 /* addr: numeric IPv4/IPv6. Connects and sends the request, each wait at most timeout_ms
- * (0 = default). 0 or -errno (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -EINVAL). */
+ * (0 = default). A connection reset (or shed by a busy agent before its first answer byte,
+ * seen by pp_control_fetch_next), a reset write or a refused connect (3 times at most) is tried
+ * again, after a pause doubling from 50 ms, while timeout_ms from the open leaves room.
+ * 0 or -errno (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -EINVAL). */
 int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port,
 			  const struct pp_fetch_req *req, int timeout_ms);
 /* 1 = *ev is the next event, 0 = END (all delivered), <0: -ETIMEDOUT, -ECONNRESET (the agent

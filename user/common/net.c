@@ -382,7 +382,7 @@ int pp_listen_one(const char *addr, uint16_t port)
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons(port);
 		a.len = sizeof(*a6);
-		return listen_addr(&a, -1, 16);
+		return listen_addr(&a, -1, SOMAXCONN);
 	}
 	if (addr) {
 		if (inet_pton(AF_INET, addr, &a4->sin_addr) != 1)
@@ -390,21 +390,21 @@ int pp_listen_one(const char *addr, uint16_t port)
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons(port);
 		a.len = sizeof(*a4);
-		return listen_addr(&a, -1, 16);
+		return listen_addr(&a, -1, SOMAXCONN);
 	}
 	/* every address: one IPv6 socket that takes IPv4 too, or IPv4 alone without IPv6 */
 	a6->sin6_family = AF_INET6;
 	a6->sin6_port = htons(port);
 	a6->sin6_addr = in6addr_any;
 	a.len = sizeof(*a6);
-	if ((fd = listen_addr(&a, 0, 16)) != -EAFNOSUPPORT)
+	if ((fd = listen_addr(&a, 0, SOMAXCONN)) != -EAFNOSUPPORT)
 		return fd;
 	memset(&a, 0, sizeof(a));
 	a4->sin_family = AF_INET;
 	a4->sin_port = htons(port);
 	a4->sin_addr.s_addr = htonl(INADDR_ANY);
 	a.len = sizeof(*a4);
-	return listen_addr(&a, -1, 16);
+	return listen_addr(&a, -1, SOMAXCONN);
 }
 
 int pp_connect_numeric(const char *addr, uint16_t port, int timeout_ms)

@@ -186,6 +186,9 @@ void pp_server_conn_serve(int fd, const struct pp_server_conn_cfg *cfg, struct p
 		return;
 	}
 	res->status = status;
+	/* a complete hello is progress: the accept loop sheds only connections without one */
+	if (watch)
+		pp_watch_bump(watch);
 	if (status != PP_HS_OK) {
 		char reason[PP_HS_REASON_MAX + 1];
 
