@@ -52,22 +52,37 @@ run_client ok --count 500
 check "a good client is served meanwhile (exit $rc: $(head -c 160 "$TMP/ok.err"))" [ "$rc" -eq 0 ]
 check "... all 500 exchanges" [ "$(wc -l < "$TMP/ok.csv")" -eq 501 ]
 
-# Three silent clients fill the 3 slots, whether or not the first silent one above is still
-# held (it is dropped 5 s after it connected, and the good run may take seconds on a busy host).
+# A full server sheds its oldest connection that has sent no hello: three silent clients
+# cannot keep a real one out. Three that said hello and then wait do fill the 3 slots.
 for _ in 1 2 3; do
 	tb_bg client bash -c "exec 3<>/dev/tcp/$SERVER_IP4/$PORT; sleep 6"
 done
 sleep 0.3
+run_client shed --count 10
+check "a full server sheds a silent client for a real one (exit $rc: $(head -c 160 "$TMP/shed.err"))" \
+	[ "$rc" -eq 0 ]
+for _ in 1 2 3; do
+	tb_bg client python3 -c '
+import socket, struct, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"PPNG" + struct.pack(">HHIIQ", 1, 24, 1000, 0, 5)); s.recv(64)
+open(sys.argv[3], "a").write("x\n"); time.sleep(6)' "$SERVER_IP4" "$PORT" "$TMP/waiting"
+done
+# until all three have their reply (python and a namespace take a moment to start)
+for _ in $(seq 1 50); do
+	[ "$(cat "$TMP/waiting" 2>/dev/null | wc -l)" -ge 3 ] && break
+	sleep 0.1
+done
 run_client busy --count 10
 check "client beyond --max-clients is refused (exit $rc)" [ "$rc" -eq 1 ]
 check "... with 'server busy' ($(head -c 160 "$TMP/busy.err"))" grep -q "refused: server busy" "$TMP/busy.err"
 check "... and no file" [ ! -e "$TMP/busy.csv" ]
-for _ in $(seq 1 80); do # silent clients are dropped 5 s after connecting
+for _ in $(seq 1 80); do # the waiting clients leave after 6 s
 	run_client after --count 10
 	[ "$rc" -eq 0 ] && break
 	sleep 0.1
 done
-check "once the silent clients are dropped, clients are served again" [ "$rc" -eq 0 ]
+check "once the waiting clients leave, clients are served again" [ "$rc" -eq 0 ]
 check "server logged the garbage as refused" grep -q "hello refused" "$TMP/server.log"
 check "server logged the cut message" grep -q "peer vanished mid-message" "$TMP/server.log"
 check "server logged the silent client" grep -q "no hello" "$TMP/server.log"

@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The split puts a delay where it happens, with bounds stated here and never widened:
-#  - through the router testbed, tools/wire-delay adding D = 500 us each way (over a constant
-#    50 us base hold) raises the median of network by 2*D within 2% (1000 +- 20 us), and the
-#    client_stack and server_stack medians move less than 1% of 2*D (10 us) with both ends
-#    spinning (--spin: no wake-up from sleep in any round trip), and less than 5% of 2*D
-#    (50 us) with sleeping ends, the default: a thread that sleeps through a 1 ms round trip
-#    wakes slower than one that slept 0.1 ms (an idle CPU's exit, 5-45 us on this VM as its
-#    load goes), real stack time that the split rightly puts in the stacks;
+#  - through the router testbed, tools/wire-delay holding each frame D0 + 50 us, then D + 50 us,
+#    each way (D0 = 100, D = 600: at D = 0 the relay is in a regime of its own), raises the
+#    median of network by 2*(D - D0) within 2% (1000 +- 20 us), and the client_stack and
+#    server_stack medians move less than 2% of that (20 us) with both ends spinning (--spin:
+#    no wake-up from sleep in any round trip; two spinners and the relay share 2 CPUs, so even
+#    a quiet host moves them 0..15 us), and less than 10% (100 us) with sleeping ends,
+#    the default: a thread that sleeps through a 1.3 ms round trip wakes slower than one that
+#    slept 0.3 ms (an idle CPU's exit, 2..55 us on this VM as its load goes), real stack time
+#    that the split rightly puts in the stacks;
 #  - a server that waits 150 us before each reply (spinning ends) raises server_app's median
 #    by 150 us within 10%, while network, client_stack and server_stack move less than 5 us.
 # Each comparison is one measurement of 3 interleaved rounds per side. Where the undelayed
@@ -16,7 +18,9 @@
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf RELAY=$BUILD/wire-delay
-COUNT=1000 ROUNDS=3 BASE_US=50 D=500
+# D0 is the baseline: at D = 0 the relay spins through its whole hold as each frame arrives,
+# a regime of its own that moves the baseline (test_wire_delay measures from D = 100 too)
+COUNT=1000 ROUNDS=3 BASE_US=50 D0=100 D=600
 require_built "$AGENT" "$RELAY" "$BUILD/pingpong-server" "$BUILD/pingpong-client"
 PY=/usr/bin/python3
 
@@ -103,14 +107,14 @@ judge() {
 # ---------------- network: D = 0 and D = 500 us through the router ----------------
 tb_up --router
 
-# wire MODE BOUND: ROUNDS rounds of a D=0 run then a D=500 run, each through a fresh relay,
+# wire MODE BOUND: ROUNDS rounds of a D0 run then a D run, each through a fresh relay,
 # interleaved so that the shared machine's load weighs on both sides alike; the medians pool
 # each side's rounds.
 wire() {
 	local mode=$1 bound=$2 d r c0 n0 s0 sc0 ss0 c1 n1 s1 n c s
 	start_agent
 	for r in $(seq 1 "$ROUNDS"); do
-		for d in 0 "$D"; do
+		for d in "$D0" "$D"; do
 			start_relay "$d"
 			run "$mode-$d-$r"
 			stop_pid "$RELAY_PID"
@@ -119,17 +123,17 @@ wire() {
 		done
 	done
 	stop_pid "$AGENT_PID"
-	read -r _ c0 n0 s0 _ sc0 ss0 < <(p50s $(runs "$mode-0")) || fail "$mode D=0: bad summary"
+	read -r _ c0 n0 s0 _ sc0 ss0 < <(p50s $(runs "$mode-$D0")) || fail "$mode D=$D0: bad summary"
 	read -r _ c1 n1 s1 _ _ _ < <(p50s $(runs "$mode-$D")) || fail "$mode D=$D: bad summary"
 	n=$(diff_of "$n0" "$n1") c=$(diff_of "$c0" "$c1") s=$(diff_of "$s0" "$s1")
 	echo "  $mode: p50 network $n0 -> $n1 us ($n), client_stack $c0 -> $c1 ($c, baseline spread $sc0)," \
 		"server_stack $s0 -> $s1 ($s, baseline spread $ss0)"
-	# the relay holds every frame BASE_US each way at D = 0: a relay that held frames longer
+	# the relay holds every frame D0 + BASE_US each way at D0: a relay that held frames longer
 	# than it says would keep every rise right and fail here (veth itself adds 2..40 us here)
-	check "$mode D=0: network p50 is the relay's 2*BASE_US hold and a little ($n0 us; want $((2 * BASE_US))..$((2 * BASE_US + 100)))" \
-		within "$n0" $((2 * BASE_US)) $((2 * BASE_US + 100))
-	check "$mode D=$D: network p50 rose by 2*D within 2% ($n us; want 980..1020)" \
-		within "$n" $((2 * D - 2 * D / 50)) $((2 * D + 2 * D / 50))
+	check "$mode D=$D0: network p50 is the relay's 2*(D0 + BASE_US) hold and a little ($n0 us; want $((2 * (D0 + BASE_US)))..$((2 * (D0 + BASE_US) + 100)))" \
+		within "$n0" $((2 * (D0 + BASE_US))) $((2 * (D0 + BASE_US) + 100))
+	check "$mode D=$D: network p50 rose by 2*(D - D0) within 2% ($n us; want $((2 * (D - D0) * 49 / 50))..$((2 * (D - D0) * 51 / 50)))" \
+		within "$n" $((2 * (D - D0) * 49 / 50)) $((2 * (D - D0) * 51 / 50))
 	judge "$mode D=$D: client_stack" "$sc0" "$bound"
 	judge "$mode D=$D: server_stack" "$ss0" "$bound"
 	check "$mode D=$D: client_stack p50 moved < $bound us ($c us)" below "${c#-}" "$bound"
@@ -138,9 +142,9 @@ wire() {
 runs() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1-$r"; done; } # prefix
 
 SPIN=--spin
-wire spin $((2 * D / 100))
+wire spin $((2 * (D - D0) / 50))
 SPIN=
-wire sleep $((2 * D * 5 / 100))
+wire sleep $((2 * (D - D0) / 10))
 "$TESTBED" down >/dev/null 2>&1
 
 # ---------------- server_app: --reply-delay 150 on the direct testbed ----------------

@@ -52,8 +52,9 @@ witness.claim(hits, [('xmit', 'client', t, 84) for t in (10000010500, 1000011050
 cases.append(('on the sandbox kernel an event never claims a PID 1 hit',
               len(witness.claim(hits, [('xmit', 'client', 10000210500, 84)], True)) == 1))
 hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
-cases.append(('an event claims only a hit that carries its payload',
-              len(witness.claim(hits, [('xmit', 'client', 10000010500, 900)])) == 1))
+witness.claim(hits, [('xmit', 'client', 10000300500, 910)])
+cases.append(('an event takes the hit that carries its payload over a nearer one',
+              hits[('xmit', 'client')][3].used and not hits[('xmit', 'client')][2].used))
 hits = witness.read(sys.argv[2], {'tb-c': 'client'}, 5000, 4)
 cases.append(('a hit on the idle task, whose tgid ftrace leaves blank, is read',
               len(hits[('xmit', 'client')]) == 6 and hits[('xmit', 'client')][5].tgid == 0))
