@@ -109,6 +109,20 @@ wait_port() { # host port [seconds]
 	fail "nothing listens on port $port in $host after ${3:-5}s"
 }
 
+# agent_with_server PORT: pingpong-ebpf tracing a pingpong-server on PORT in the server host,
+# both up (the server's port and the control port PORT + 1); sets AGENT and SERVER (pids).
+agent_with_server() {
+	tb_bg server "$BUILD/pingpong-ebpf" -- "$BUILD/pingpong-server" --port "$1" 2>"$TMP/agent.err"
+	AGENT=$!
+	wait_port server $(($1 + 1))
+	# ip netns exec runs the agent in its own process, but stay right if it ever forks first
+	[ "$(cat /proc/"$AGENT"/comm 2>/dev/null)" = pingpong-ebpf ] ||
+		AGENT=$(pgrep -P "$AGENT" -x pingpong-ebpf | head -1)
+	[ -n "$AGENT" ] || fail "cannot find pingpong-ebpf's pid"
+	SERVER=$(pgrep -P "$AGENT" -x pingpong-server | head -1)
+	[ -n "$SERVER" ] || fail "cannot find pingpong-server's pid"
+}
+
 # csv_col FILE NAME: prints column NAME of a CSV (header line first), one value per line.
 csv_col() {
 	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; if (!c) exit 3; next }

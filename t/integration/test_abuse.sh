@@ -12,11 +12,8 @@ PORT=7500
 require_built pingpong-ebpf pingpong-server pingpong-client
 
 tb_up
-tb_bg server "$BUILD/pingpong-ebpf" -- "$BUILD/pingpong-server" --port $PORT 2>"$TMP/agent.err"
-agent=$!
-wait_port server $((PORT + 1))
-server_pid=$(pgrep -P "$agent" -x pingpong-server)
-[ -n "$server_pid" ] || fail "cannot find pingpong-server's pid"
+agent_with_server $PORT
+agent=$AGENT server_pid=$SERVER
 
 # A real traced run (3000 exchanges, 2 ms apart) while the abuse goes on.
 tb_bg client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port $PORT --size 200 --count 3000 \

@@ -16,12 +16,8 @@ HOLD_S=14
 require_built pingpong-ebpf pingpong-server pingpong-client
 
 tb_up
-tb_bg server "$BUILD/pingpong-ebpf" -- "$BUILD/pingpong-server" --port $PORT 2>"$TMP/agent.err"
-agent=$!
-wait_port server $((PORT + 1))
-[ "$(cat /proc/"$agent"/comm 2>/dev/null)" = pingpong-ebpf ] ||
-	agent=$(pgrep -P "$agent" -x pingpong-ebpf | head -1)
-[ -n "$agent" ] || fail "cannot find pingpong-ebpf's pid"
+agent_with_server $PORT
+agent=$AGENT
 
 # complete_rows CSV: rows with every server column (server_stack_us, server_app_us) filled
 complete_rows() {
@@ -73,7 +69,7 @@ echo "  note: agent peak RSS after the control-port flood: VmHWM ${hwm_kb} kB"
 check "the agent's peak RSS stays bounded (VmHWM ${hwm_kb} kB < 256 MiB)" test "${hwm_kb:-999999}" -lt 262144
 flood server $PORT
 hwm2_kb=$(awk '$1 == "VmHWM:" { print $2 }' /proc/"$agent"/status)
-server_pid=$(pgrep -P "$agent" -x pingpong-server | head -1)
+server_pid=$SERVER
 shwm_kb=$(awk '$1 == "VmHWM:" { print $2 }' /proc/"$server_pid"/status 2>/dev/null)
 echo "  note: after the server-port flood: agent VmHWM ${hwm2_kb} kB, pingpong-server VmHWM ${shwm_kb} kB"
 check "the agent's peak RSS stays bounded (VmHWM ${hwm2_kb} kB < 256 MiB)" test "${hwm2_kb:-999999}" -lt 262144
