@@ -82,7 +82,7 @@ START_TEST(test_what_was_measured_comes_before_numbers)
 	char *text = print(s, &info);
 	char *measured = strstr(text, "measured: 100 exchanges, 90 matched, 10 incomplete, "
 				      "2 retransmitted\n");
-	char *lost = strstr(text, "lost: 7 samples (client 3, server 4), 11 pcap drops "
+	char *lost = strstr(text, "lost: 7 events (client 3, server 4), 11 pcap drops "
 				  "(client 5, server 6)\n");
 
 	ck_assert_ptr_eq(text, strstr(text, "pingpong: 1024 B x 100 exchanges\n"));

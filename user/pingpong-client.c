@@ -477,7 +477,8 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 	info->required_slots = PP_CLIENT_REQUIRED_SLOTS(cc.agent != NULL);
 	info->traced = true;
 	info->capture = ts.capture;
-	info->lost_samples_client = ts.lost;
+	/* as the agent counts its own: perf buffer losses and events the store had no room for */
+	info->lost_samples_client = ts.lost + ts.overflow;
 	info->pcap_drops_client = ts.cap.pcap_drop;
 	if (r->have_agent) {
 		const struct pp_fetch_stats *fs = pp_agent_source_stats(&r->agent);

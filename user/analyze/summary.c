@@ -134,7 +134,8 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 	fprintf(out, "measured: %" PRIu64 " exchanges, %" PRIu64 " matched, %" PRIu64
 		" incomplete, %" PRIu64 " retransmitted\n",
 		info->exchanges, info->matched, info->incomplete, info->retransmitted);
-	fprintf(out, "lost: %" PRIu64 " samples (client %" PRIu64 ", server %" PRIu64 "), %" PRIu64
+	/* lost: events a host took but could not keep, perf buffer full or store full */
+	fprintf(out, "lost: %" PRIu64 " events (client %" PRIu64 ", server %" PRIu64 "), %" PRIu64
 		" pcap drops (client %" PRIu64 ", server %" PRIu64 ")\n",
 		info->lost_samples_client + info->lost_samples_server, info->lost_samples_client,
 		info->lost_samples_server, info->pcap_drops_client + info->pcap_drops_server,
