@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* The client's correlation on synthetic runs: its own events alone (no agent), and with an
- * agent's events served over loopback by the real control server in a thread. */
+/* The client's live correlation on synthetic runs: its own events alone (no agent), and with
+ * the agent's pushed as they would come, later than the client's; rtt_app from the ring. */
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/control.h"
 #include "analyze/client_correlate.h"
 #include "check_main.h"
 
@@ -15,6 +12,8 @@
 #define EXCHANGES 50
 #define PING0 1000001u      /* seq of exchange 0's first ping byte */
 #define PONG0 4294967000u   /* near the wrap: the pong stream wraps during the run */
+#define HELLO 40            /* bytes before exchange 0, client -> server */
+#define REPLY 12            /* server -> client */
 #define CPORT 40000
 #define SPORT 12345
 #define TIMEOUT_MS 2000
@@ -22,7 +21,7 @@
 /* ---- synthetic events: exchange i starts at 1e9 + i * 100000 ns ---- */
 
 struct events {
-	struct pp_event ev[EXCHANGES * 5 + 8];
+	struct pp_event ev[EXCHANGES * 5 + 16];
 	size_t n;
 };
 
@@ -51,7 +50,11 @@ static uint64_t t0(int i)
 static void client_events(struct events *e, int skip_exchange_xmit)
 {
 	e->n = 0;
-	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - 40, 0, PP_TCP_SYN); /* SYN, then 40 B of hello */
+	/* SYN, SYN+ACK, then the hello and its reply: exchange 0 is HELLO and REPLY bytes in */
+	add(e, PP_XMIT, true, t0(0) - 50000, PING0 - 1 - HELLO, 0, PP_TCP_SYN);
+	add(e, PP_RX, false, t0(0) - 49000, PONG0 - 1 - REPLY, 0, PP_TCP_SYN | PP_TCP_ACK);
+	add(e, PP_SEND, true, t0(0) - 40000, PING0 - HELLO, HELLO, 0);
+	add(e, PP_RECV, false, t0(0) - 30000, PONG0 - REPLY, REPLY, 0);
 	for (int i = 0; i < EXCHANGES; i++) {
 		uint32_t ping = PING0 + (uint32_t)i * SIZE, pong = PONG0 + (uint32_t)i * SIZE;
 
@@ -90,51 +93,84 @@ static struct pp_flow_key flow(void)
 struct sink {
 	struct pp_row rows[EXCHANGES];
 	struct pp_split splits[EXCHANGES];
+	uint64_t start_ns[EXCHANGES];
 	size_t n;
 };
 
-static int keep_row(void *ctx, struct pp_row *row, const struct pp_split *split)
+static int keep_row(void *ctx, struct pp_row *row, uint64_t start_ns)
 {
 	struct sink *k = ctx;
 
 	ck_assert_uint_eq(row->index, k->n);
 	k->rows[k->n] = *row;
-	pp_split_row(row, &k->splits[k->n]); /* again: now with rtt_app */
-	(void)split;
+	k->start_ns[k->n] = start_ns;
+	pp_split_row(row, &k->splits[k->n]);
 	k->n++;
 	return 0;
 }
 
-static int64_t rtt_app[EXCHANGES];
+static struct pp_sample_ring ring;
 
-static struct pp_client_correlate run_config(const struct events *client, struct sink *k)
+/* The loop's samples: exchange i took 25000 + i ns. */
+static void fill_ring(uint64_t count, int samples)
 {
-	for (int i = 0; i < EXCHANGES; i++)
-		rtt_app[i] = 25000 + i;
-	return (struct pp_client_correlate){
-		.size = SIZE, .count = EXCHANGES, .flow = flow(), .start_ns = t0(0) - 10,
-		.rtt_app_ns = rtt_app, .client_ev = client->ev, .n_client = client->n,
-		.on_row = keep_row, .ctx = k,
+	ck_assert_int_eq(pp_sample_ring_init(&ring, count), 0);
+	for (int i = 0; i < samples; i++)
+		pp_sample_ring_put(&ring, (uint64_t)i, t0(i), 25000 + i);
+}
+
+static struct pp_client_correlate *start(struct sink *k, bool agent)
+{
+	struct pp_client_correlate_opts o = {
+		.size = SIZE, .count = EXCHANGES, .flow = flow(),
+		.ping_skip_bytes = HELLO, .pong_skip_bytes = REPLY,
+		.agent = agent, .rtt = &ring, .on_row = keep_row, .ctx = k,
 	};
+	struct pp_client_correlate *cc;
+
+	memset(k, 0, sizeof(*k));
+	ck_assert_int_eq(pp_client_correlate_new(&cc, &o), 0);
+	return cc;
+}
+
+/* The client's events, and the server's `lag` exchanges behind them (4 events each), as a
+ * live run delivers them; then both hosts end. */
+static void push_all(struct pp_client_correlate *cc, const struct events *client,
+		     const struct events *server, uint64_t recorded, int lag)
+{
+	size_t s = 0;
+
+	for (size_t i = 0; i < client->n; i++) {
+		ck_assert_int_eq(pp_client_correlate_push(cc, PP_CLIENT, &client->ev[i]), 0);
+		while (server && s < server->n && (int)(s / 4) + lag < (int)(i / 4))
+			ck_assert_int_eq(pp_client_correlate_push(cc, PP_SERVER, &server->ev[s++]), 0);
+	}
+	ck_assert_int_eq(pp_client_correlate_set_recorded(cc, recorded), 0);
+	ck_assert_int_eq(pp_client_correlate_end_host(cc, PP_CLIENT), 0);
+	while (server && s < server->n)
+		ck_assert_int_eq(pp_client_correlate_push(cc, PP_SERVER, &server->ev[s++]), 0);
+	ck_assert_int_eq(pp_client_correlate_end_host(cc, PP_SERVER), 0);
 }
 
 START_TEST(test_without_agent_rows_have_client_columns_and_rtt_app)
 {
 	static struct events client;
 	static struct sink k;
-	struct pp_correlate_stats st;
-	struct pp_client_correlate cc;
+	struct pp_client_correlate *cc;
+	const struct pp_correlate_stats *st;
 
-	memset(&k, 0, sizeof(k));
 	client_events(&client, -1);
-	cc = run_config(&client, &k);
-	ck_assert_int_eq(pp_client_correlate_run(&cc, &st), 0);
+	fill_ring(EXCHANGES, EXCHANGES);
+	cc = start(&k, false);
+	push_all(cc, &client, NULL, EXCHANGES, 0);
+	st = pp_client_correlate_stats(cc, NULL);
 	ck_assert_uint_eq(k.n, EXCHANGES);
-	ck_assert_uint_eq(st.complete, EXCHANGES); /* the client's points are all it needs */
+	ck_assert_uint_eq(st->complete, EXCHANGES); /* the client's points are all it needs */
 	for (int i = 0; i < EXCHANGES; i++) {
 		const struct pp_split *sp = &k.splits[i];
 
 		ck_assert_int_eq(k.rows[i].rtt_app_ns, 25000 + i);
+		ck_assert_uint_eq(k.start_ns[i], t0(i));
 		ck_assert_uint_eq(k.rows[i].ping_seq, PING0 + (uint32_t)i * SIZE);
 		ck_assert(pp_split_has(sp, PP_RTT) && pp_split_has(sp, PP_CLIENT_STACK));
 		ck_assert_int_eq(sp->ns[PP_RTT], 23000);
@@ -142,6 +178,8 @@ START_TEST(test_without_agent_rows_have_client_columns_and_rtt_app)
 		ck_assert(!pp_split_has(sp, PP_SERVER_APP) && !pp_split_has(sp, PP_NETWORK));
 		ck_assert_uint_eq(k.rows[i].ts[S_RECV], 0);
 	}
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
 }
 END_TEST
 
@@ -149,96 +187,41 @@ START_TEST(test_a_missing_client_point_makes_that_row_incomplete)
 {
 	static struct events client;
 	static struct sink k;
-	struct pp_correlate_stats st;
-	struct pp_client_correlate cc;
+	struct pp_client_correlate *cc;
+	const struct pp_correlate_stats *st;
 
-	memset(&k, 0, sizeof(k));
 	client_events(&client, 7);
-	cc = run_config(&client, &k);
-	ck_assert_int_eq(pp_client_correlate_run(&cc, &st), 0);
-	ck_assert_uint_eq(st.rows, EXCHANGES);
-	ck_assert_uint_eq(st.incomplete, 1);
+	fill_ring(EXCHANGES, EXCHANGES);
+	cc = start(&k, false);
+	push_all(cc, &client, NULL, EXCHANGES, 0);
+	st = pp_client_correlate_stats(cc, NULL);
+	ck_assert_uint_eq(st->rows, EXCHANGES);
+	ck_assert_uint_eq(st->incomplete, 1);
 	ck_assert(k.rows[7].flags & PP_ROW_INCOMPLETE);
 	ck_assert_uint_eq(k.rows[7].ts[C_XMIT], 0);
 	ck_assert_int_eq(k.rows[7].rtt_app_ns, 25007); /* the loop's own clock is still there */
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
 }
 END_TEST
 
-/* ---- an agent: the real control server over loopback, in a thread ---- */
-
-struct agent {
-	struct events ev;
-	struct pp_control_server *srv;
-	pthread_t thread;
-	int served;
-};
-
-static int agent_each(void *ctx, const struct pp_flow_key *f, pp_emit_fn emit, void *emit_ctx)
+/* The agent's events come later than the client's (its poll period, the network): the rows
+ * wait for them, and every one is split exactly. */
+static void with_agent(int lag)
 {
-	struct agent *a = ctx;
-	int rc;
-
-	(void)f;
-	for (size_t i = 0; i < a->ev.n; i++)
-		if ((rc = emit(emit_ctx, &a->ev.ev[i])) < 0)
-			return rc;
-	return 0;
-}
-
-static void *agent_main(void *arg)
-{
-	struct agent *a = arg;
-	struct pollfd pfd = { .fd = pp_control_server_fd(a->srv), .events = POLLIN };
-
-	if (poll(&pfd, 1, TIMEOUT_MS) == 1)
-		a->served = pp_control_server_serve_one(a->srv, NULL);
-	return NULL;
-}
-
-static void agent_start(struct agent *a)
-{
-	struct pp_control_server_opts o = {
-		.bind_addr = "127.0.0.1", .timeout_ms = TIMEOUT_MS,
-		.source = { .for_each_event = agent_each, .ctx = a },
-	};
-
-	ck_assert_int_eq(pp_control_server_open(&a->srv, &o), 0);
-	ck_assert_int_eq(pthread_create(&a->thread, NULL, agent_main, a), 0);
-}
-
-static void agent_stop(struct agent *a)
-{
-	pthread_join(a->thread, NULL);
-	pp_control_server_close(a->srv);
-}
-
-START_TEST(test_with_agent_every_row_is_split_exactly)
-{
-	static struct events client;
-	static struct agent a;
+	static struct events client, server;
 	static struct sink k;
-	struct pp_fetch_req req = { .flow = flow(), .flags = PP_FETCH_HAVE_ISN, .isn = PING0 - 41 };
-	struct pp_agent_source src;
-	struct pp_correlate_stats st;
-	struct pp_client_correlate cc;
+	struct pp_client_correlate *cc;
+	const struct pp_correlate_stats *st;
 
-	memset(&k, 0, sizeof(k));
-	memset(&a, 0, sizeof(a));
 	client_events(&client, -1);
-	server_events(&a.ev);
-	agent_start(&a);
-	ck_assert_int_eq(pp_agent_source_open(&src, "127.0.0.1", pp_control_server_port(a.srv), &req,
-					      TIMEOUT_MS), 1);
-	cc = run_config(&client, &k);
-	cc.agent = &src;
-	ck_assert_int_eq(pp_client_correlate_run(&cc, &st), 0);
-	ck_assert_int_eq(src.err.code, 0);
-	ck_assert(pp_agent_source_stats(&src)->complete);
-	ck_assert_uint_eq(src.events, a.ev.n);
-	pp_agent_source_close(&src);
-	agent_stop(&a);
-	ck_assert_int_eq(a.served, 1);
-	ck_assert_uint_eq(st.complete, EXCHANGES);
+	server_events(&server);
+	fill_ring(EXCHANGES, EXCHANGES);
+	cc = start(&k, true);
+	push_all(cc, &client, &server, EXCHANGES, lag);
+	st = pp_client_correlate_stats(cc, NULL);
+	ck_assert_uint_eq(st->complete, EXCHANGES);
+	ck_assert_uint_eq(k.n, EXCHANGES);
 	for (int i = 0; i < EXCHANGES; i++) {
 		const struct pp_split *sp = &k.splits[i];
 
@@ -250,48 +233,100 @@ START_TEST(test_with_agent_every_row_is_split_exactly)
 		ck_assert_int_eq(sp->ns[PP_NETWORK], 11000);
 		ck_assert_int_eq(sp->ns[PP_RTT_APP], 25000 + i);
 	}
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
+}
+
+START_TEST(test_with_agent_in_step_every_row_is_split_exactly)
+{
+	with_agent(0);
 }
 END_TEST
 
-START_TEST(test_agent_without_events_of_the_connection_answers_zero)
+START_TEST(test_with_agent_lagging_every_row_is_split_exactly)
 {
-	static struct agent a;
-	struct pp_fetch_req req = { .flow = flow() };
-	struct pp_agent_source src;
-
-	memset(&a, 0, sizeof(a));
-	agent_start(&a);
-	ck_assert_int_eq(pp_agent_source_open(&src, "127.0.0.1", pp_control_server_port(a.srv), &req,
-					      TIMEOUT_MS), 0);
-	pp_agent_source_close(&src);
-	agent_stop(&a);
+	with_agent(20);
 }
 END_TEST
 
-START_TEST(test_no_agent_is_a_refused_connection_in_words)
+/* A run that ended early (Ctrl-C, a lost server): rows only for the exchanges completed. */
+START_TEST(test_a_short_run_has_rows_for_the_recorded_exchanges_only)
 {
-	static struct agent a;
-	struct pp_fetch_req req = { .flow = flow() };
-	struct pp_agent_source src;
-	uint16_t port;
+	static struct events client, server;
+	static struct sink k;
+	struct pp_client_correlate *cc;
 
-	/* a port that was free a moment ago: nobody listens there now */
-	memset(&a, 0, sizeof(a));
-	agent_start(&a);
-	port = pp_control_server_port(a.srv);
-	pthread_cancel(a.thread);
-	agent_stop(&a);
-	ck_assert_int_eq(pp_agent_source_open(&src, "127.0.0.1", port, &req, TIMEOUT_MS), -ECONNREFUSED);
-	ck_assert_int_eq(src.err.code, -ECONNREFUSED);
-	ck_assert_str_eq(pp_err_text(&src.err), "connection refused (is pingpong-ebpf running there?)");
-	ck_assert_int_eq(pp_agent_source_next(&src, &a.ev.ev[0]), 0);
-	pp_agent_source_close(&src);
+	client_events(&client, -1);
+	server_events(&server);
+	client.n -= 4 * 20; /* the last 20 exchanges never happened */
+	server.n -= 4 * 20;
+	fill_ring(EXCHANGES, EXCHANGES - 20);
+	cc = start(&k, true);
+	push_all(cc, &client, &server, EXCHANGES - 20, 3);
+	ck_assert_uint_eq(k.n, EXCHANGES - 20);
+	ck_assert_uint_eq(pp_client_correlate_stats(cc, NULL)->complete, EXCHANGES - 20);
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
+}
+END_TEST
+
+/* An agent that went away mid-run: its host ends early, the client's rows still come, the
+ * later ones without server points (incomplete, never lost). */
+START_TEST(test_an_agent_gone_mid_run_leaves_later_rows_incomplete)
+{
+	static struct events client, server;
+	static struct sink k;
+	struct pp_client_correlate *cc;
+	const struct pp_correlate_stats *st;
+
+	client_events(&client, -1);
+	server_events(&server);
+	fill_ring(EXCHANGES, EXCHANGES);
+	cc = start(&k, true);
+	for (size_t i = 0; i < 4 * 10; i++)
+		ck_assert_int_eq(pp_client_correlate_push(cc, PP_SERVER, &server.ev[i]), 0);
+	ck_assert_int_eq(pp_client_correlate_end_host(cc, PP_SERVER), 0);
+	for (size_t i = 0; i < client.n; i++)
+		ck_assert_int_eq(pp_client_correlate_push(cc, PP_CLIENT, &client.ev[i]), 0);
+	ck_assert_int_eq(pp_client_correlate_end_host(cc, PP_CLIENT), 0);
+	st = pp_client_correlate_stats(cc, NULL);
+	ck_assert_uint_eq(k.n, EXCHANGES);
+	ck_assert_uint_eq(st->complete, 10);
+	ck_assert_uint_eq(st->incomplete, EXCHANGES - 10);
+	ck_assert_uint_eq(k.rows[10].ts[S_RECV], 0);
+	ck_assert_uint_ne(k.rows[10].ts[C_RECV], 0);
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
+}
+END_TEST
+
+/* A reader a whole ring behind the loop: those rows say they have no rtt_app, and are counted. */
+START_TEST(test_samples_the_ring_no_longer_holds_are_counted)
+{
+	static struct events client;
+	static struct sink k;
+	struct pp_client_correlate *cc;
+	uint64_t missing = 0;
+
+	client_events(&client, -1);
+	/* room for 16, and the next put may be writing one of them: the latest 15 are sure */
+	fill_ring(16, EXCHANGES);
+	cc = start(&k, false);
+	push_all(cc, &client, NULL, EXCHANGES, 0);
+	pp_client_correlate_stats(cc, &missing);
+	ck_assert_uint_eq(missing, EXCHANGES - 15);
+	ck_assert_int_eq(k.rows[0].rtt_app_ns, -1);
+	ck_assert_int_eq(k.rows[EXCHANGES - 1].rtt_app_ns, 25000 + EXCHANGES - 1);
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
 }
 END_TEST
 
 PP_CHECK_TESTS("client_correlate", 20,
 	       test_without_agent_rows_have_client_columns_and_rtt_app,
 	       test_a_missing_client_point_makes_that_row_incomplete,
-	       test_with_agent_every_row_is_split_exactly,
-	       test_agent_without_events_of_the_connection_answers_zero,
-	       test_no_agent_is_a_refused_connection_in_words)
+	       test_with_agent_in_step_every_row_is_split_exactly,
+	       test_with_agent_lagging_every_row_is_split_exactly,
+	       test_a_short_run_has_rows_for_the_recorded_exchanges_only,
+	       test_an_agent_gone_mid_run_leaves_later_rows_incomplete,
+	       test_samples_the_ring_no_longer_holds_are_counted)

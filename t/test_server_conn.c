@@ -73,17 +73,23 @@ START_TEST(test_echoes_every_message_then_ends_cleanly)
 	int cfd = start(&s, 0);
 	struct pp_hs_reply reply;
 	struct pp_client_loop loop;
-	int64_t rtt[200];
-	uint64_t done;
+	struct pp_sample_ring rtt;
+	uint64_t done, start;
+	int64_t v;
 
 	ck_assert_int_eq(pp_client_hello(cfd, 3000, 200, &reply), 0);
 	ck_assert_uint_eq(reply.status, PP_HS_OK);
 	ck_assert_int_eq(pp_client_loop_init(&loop, cfd, 3000), 0);
 	loop.stop = &no_stop;
-	ck_assert_int_eq(pp_client_loop_run(&loop, 200, rtt, &done), 0);
+	ck_assert_int_eq(pp_sample_ring_init(&rtt, 256), 0);
+	ck_assert_int_eq(pp_client_loop_run(&loop, 200, &rtt, &done), 0);
 	ck_assert_uint_eq(done, 200);
-	for (int i = 0; i < 200; i++)
-		ck_assert_int_gt(rtt[i], 0);
+	for (int i = 0; i < 200; i++) {
+		ck_assert(pp_sample_ring_get(&rtt, (uint64_t)i, &start, &v));
+		ck_assert_int_gt(v, 0);
+		ck_assert_uint_gt(start, 0);
+	}
+	pp_sample_ring_free(&rtt);
 	pp_client_loop_free(&loop);
 	finish(&s, cfd);
 	ck_assert_int_eq(s.res.end, PP_SERVER_CONN_PEER_DONE);
@@ -376,15 +382,20 @@ static void check_delay(uint64_t delay_ns)
 	int cfd = start(&s, delay_ns);
 	struct pp_hs_reply reply;
 	struct pp_client_loop loop;
-	int64_t rtt[20];
-	uint64_t done;
+	struct pp_sample_ring rtt;
+	uint64_t done, start;
+	int64_t v;
 
 	ck_assert_int_eq(pp_client_hello(cfd, 64, 20, &reply), 0);
 	ck_assert_int_eq(pp_client_loop_init(&loop, cfd, 64), 0);
 	loop.stop = &no_stop;
-	ck_assert_int_eq(pp_client_loop_run(&loop, 20, rtt, &done), 0);
-	for (int i = 0; i < 20; i++)
-		ck_assert_int_ge(rtt[i], (int64_t)delay_ns);
+	ck_assert_int_eq(pp_sample_ring_init(&rtt, 32), 0);
+	ck_assert_int_eq(pp_client_loop_run(&loop, 20, &rtt, &done), 0);
+	for (int i = 0; i < 20; i++) {
+		ck_assert(pp_sample_ring_get(&rtt, (uint64_t)i, &start, &v));
+		ck_assert_int_ge(v, (int64_t)delay_ns);
+	}
+	pp_sample_ring_free(&rtt);
 	pp_client_loop_free(&loop);
 	finish(&s, cfd);
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* pingpong-client: traces its own side (unless --no-trace), connects, runs the warm-up and the
- * recorded exchanges, fetches the server host's events from the agent, correlates, writes
- * results.csv and prints the summary. Every failure is one line on stderr; exit 0 ok,
- * 1 runtime, 2 usage. */
+/* pingpong-client: traces its own side (unless --no-trace), connects, follows the server host's
+ * events from the agent, runs the warm-up and the recorded exchanges while another thread
+ * correlates both hosts' events into rows as they settle (results.csv, the summary, --report
+ * lines), then prints the summary. Every failure is one line on stderr; exit 0 ok, 1 runtime,
+ * 2 usage. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +22,16 @@
 #include "common/net.h"
 #include "ping/client_loop.h"
 #include "common/privdrop.h"
+#include "analyze/live_report.h"
 #include "analyze/results.h"
 #include "analyze/summary.h"
 #include "collect/trace.h"
 #include "common/log.h"
 
 #define PROG "pingpong-client"
-/* The agent drains its perf buffers every 100 ms or so (pingpong-ebpf's poll period), then
- * its capture ring (batched): by this long after our last exchange its store has them all. */
-#define AGENT_SETTLE_MS 300
+#define PP_END_DROPPED(e) 0 /* TEMP until agentv2 */
+/* Untraced rows are taken from the loop's sample ring this often. */
+#define UNTRACED_POLL_MS 50
 
 static volatile sig_atomic_t stop_signal;
 
@@ -56,7 +59,8 @@ struct run {
 	char server_text[PP_ADDRSTRLEN];
 	char server_host[PP_ADDRSTRLEN];  /* numeric, for the capture and the agent */
 	int fd;
-	int64_t *rtt_ns;          /* opts.count samples */
+	struct pp_hs_reply reply;
+	struct pp_sample_ring rtt;    /* the loop's own clock, read by whoever writes the rows */
 	uint64_t recorded;        /* exchanges completed and recorded */
 	int end_err;              /* why the recorded run ended early, 0 = it did not */
 	uint64_t start_ns;        /* CLOCK_MONOTONIC just before exchange 0 */
@@ -64,8 +68,16 @@ struct run {
 
 	struct pp_client_trace *ct;   /* NULL: not traced */
 	struct pp_flow_key flow;
-	struct pp_agent_source agent;
-	bool have_agent;              /* the agent has events of this connection */
+	bool following;               /* the agent's events of this connection come as we go */
+	char agent_name[PP_ADDRSTRLEN + 8];
+	struct pp_client_correlate *cc;
+
+	/* where rows go, from the correlating thread (or the untraced rows' thread) */
+	struct pp_results *csv;
+	struct pp_summary *sum;
+	struct pp_live_report *live;
+	int sink_err;                 /* the first failure to write a row */
+	uint64_t rows;
 };
 
 static int resolve_server(struct run *r)
@@ -135,6 +147,7 @@ static int handshake(struct run *r)
 			reply.reason[0] ? ")" : "");
 		return -ECONNREFUSED;
 	}
+	r->reply = reply;
 	/* No receive timeout in the loop: a watchdog thread does that job (watchdog.h). */
 	return pp_set_timeouts(r->fd, 0, PP_CLIENT_PONG_TIMEOUT_MS);
 }
@@ -189,7 +202,8 @@ static int exchange(struct run *r)
 	}
 	loop.watch = &watch;
 	loop.stop = &stop_signal;
-	loop.progress = isatty(STDERR_FILENO) ? show_progress : NULL;
+	/* --report's lines are the progress then; two kinds on one terminal would garble */
+	loop.progress = isatty(STDERR_FILENO) && !r->opts.report_s ? show_progress : NULL;
 	loop.progress_total = r->opts.warmup + r->opts.count;
 	rc = pp_client_loop_run(&loop, r->opts.warmup, NULL, &done);
 	if (rc) {
@@ -203,7 +217,7 @@ static int exchange(struct run *r)
 	loop.progress_done = done;
 	/* Outside the timed region: exchange 0's first send is the client's first after this. */
 	r->start_ns = pp_monotonic_ns();
-	rc = pp_client_loop_run(&loop, r->opts.count, r->rtt_ns, &r->recorded);
+	rc = pp_client_loop_run(&loop, r->opts.count, &r->rtt, &r->recorded);
 	r->end_ns = pp_monotonic_ns();
 	pp_watchdog_stop(&dog);
 	pp_log_status_end();
@@ -215,6 +229,47 @@ static int exchange(struct run *r)
 	}
 	r->end_err = rc;
 	return 0;
+}
+
+/* ---- where rows go ---- */
+
+/* Every row, traced or not: results.csv, the summary, the live report. A failure stops the
+ * correlation (its error is sticky) and is reported once the run is over. */
+static int put_row(struct run *r, struct pp_row *row, uint64_t start_ns)
+{
+	int rc = pp_results_write(r->csv, row);
+
+	if (!rc)
+		rc = pp_summary_add(r->sum, row);
+	if (!rc && r->live && start_ns)
+		rc = pp_live_report_add(r->live, start_ns, row);
+	if (rc && !r->sink_err)
+		r->sink_err = rc;
+	r->rows++;
+	return rc;
+}
+
+static int on_row(void *ctx, struct pp_row *row, uint64_t start_ns)
+{
+	return put_row(ctx, row, start_ns);
+}
+
+/* The events of both hosts, from the trace's reader thread (client_trace.h). */
+static void on_event(void *ctx, enum pp_origin origin, const struct pp_event *ev)
+{
+	struct run *r = ctx;
+	enum pp_host host = origin == PP_FROM_AGENT ? PP_SERVER : PP_CLIENT;
+
+	if (!r->cc)
+		return;
+	if (ev) {
+		pp_client_correlate_push(r->cc, host, ev);
+		return;
+	}
+	/* the client host's end comes from stop(), after the loop: recorded is final */
+	if (host == PP_CLIENT)
+		pp_client_correlate_set_recorded(r->cc, r->recorded);
+	pp_client_correlate_end_host(r->cc, host);
 }
 
 /* ---- this host's trace and capture ---- */
@@ -232,8 +287,10 @@ static int open_trace(struct run *r)
 	struct pp_client_trace_opts to = {
 		.server_port = r->opts.port,
 		.perf_pages = r->opts.perf_pages,
-		.max_events = (size_t)r->opts.max_events,
 		.verbosity = r->opts.verbosity,
+		.events_out = r->opts.events_out,
+		.on_event = on_event,
+		.ctx = r,
 	};
 	const char *needed = needs_tracing(&r->opts);
 	struct pp_err err = { 0 };
@@ -278,7 +335,7 @@ static int start_output_helper(const struct run *r)
 }
 
 /* After connect (the capture filters on the address connect chose), before the hello. */
-static int start_trace(struct run *r)
+static int open_capture(struct run *r)
 {
 	struct pp_capture_opts co = {
 		.iface = r->opts.iface,
@@ -298,141 +355,180 @@ static int start_trace(struct run *r)
 			return pp_log_fail(&err, rc);
 		pp_log_warn("no wire capture (%s): wire columns are empty", pp_err_text(&err));
 	}
-	if ((rc = drop_privileges(r)) != 0)
+	return drop_privileges(r);
+}
+
+/* ---- the server host's events ---- */
+
+/* Once the connection is up (the agent has its SYN): the agent sends this connection's events
+ * from now on as they come. Without an agent the client's own columns are still measured. */
+static void follow_agent(struct run *r)
+{
+	struct pp_fetch_req req = { .flow = r->flow };
+	struct pp_fetch *f = NULL;
+	int rc;
+
+	if (r->opts.no_agent)
+		return;
+	if (!r->opts.control_port) {
+		pp_log_warn("no control port to ask (--port 65535 has no port + 1; give "
+			"--control-port): server columns are empty");
+		return;
+	}
+	snprintf(r->agent_name, sizeof(r->agent_name),
+		 r->flow.family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u", r->server_host,
+		 r->opts.control_port);
+	rc = pp_control_follow_open(&f, r->server_host, r->opts.control_port, &req,
+				    PP_CONTROL_DEFAULT_TIMEOUT_MS);
+	if (rc < 0) {
+		const struct pp_fetch_stats *fs = f ? pp_control_fetch_stats(f) : NULL;
+
+		if (rc == -ECONNREFUSED)
+			pp_log_warn("no agent at %s (connection refused: is pingpong-ebpf running "
+				"there?): server columns are empty", r->agent_name);
+		else if (rc == -EPROTONOSUPPORT)
+			pp_log_warn("the agent at %s speaks another control protocol version: use "
+				"the same pingpong version on both hosts; server columns are empty",
+				r->agent_name);
+		else
+			pp_log_warn("no agent at %s (%s): server columns are empty", r->agent_name,
+				fs && fs->error_text[0] ? fs->error_text : strerror(-rc));
+		pp_control_fetch_close(f);
+		return;
+	}
+	pp_client_trace_follow(r->ct, f, r->agent_name);
+	r->following = true;
+}
+
+/* After the hello: exchange 0 is the handshake and the warm-up's bytes into each stream, and
+ * the rows start coming while the run goes. */
+static int start_correlation(struct run *r)
+{
+	uint64_t warm = r->opts.warmup * r->opts.size;
+	struct pp_client_correlate_opts co = {
+		.size = r->opts.size,
+		.count = r->opts.count,
+		.flow = r->flow,
+		.ping_skip_bytes = PP_HS_HELLO_LEN + warm,
+		.pong_skip_bytes = PP_HS_REPLY_HDR + strlen(r->reply.reason) + warm,
+		.agent = r->following,
+		.hold_max = (uint32_t)r->opts.max_events,
+		.rtt = &r->rtt,
+		.on_row = on_row,
+		.ctx = r,
+	};
+	int rc;
+
+	if (!r->ct)
+		return 0;
+	if ((rc = pp_client_correlate_new(&r->cc, &co)) < 0) {
+		pp_log_error("cannot start the correlation: %s", strerror(-rc));
 		return rc;
+	}
 	rc = pp_client_trace_start(r->ct, &r->flow);
 	if (rc)
 		pp_log_error("cannot start the trace reader: %s", strerror(-rc));
 	return rc;
 }
 
-static void stop_trace(struct run *r)
+/* Drains this host's events, then the agent's to its END: every row is out after this. */
+static int stop_trace(struct run *r)
 {
-	struct pp_client_trace_stats st;
 	struct pp_err err = { 0 };
+	int rc;
 
 	if (!r->ct)
-		return;
-	if (pp_client_trace_stop(r->ct, &err))
-		pp_log_warn("%s; the events read until then are used", pp_err_text(&err));
-	pp_client_trace_get_stats(r->ct, &st);
-	if (st.overflow)
-		pp_log_warn("--max-events %" PRIu64 " reached: %" PRIu64 " later events "
-			"dropped, their exchanges are incomplete", r->opts.max_events, st.overflow);
-}
-
-static int write_event_log(const struct run *r)
-{
-	int rc;
-
-	if (!r->ct || !r->opts.events_out)
 		return 0;
-	rc = pp_client_trace_write_log(r->ct, r->opts.events_out);
+	rc = pp_client_trace_stop(r->ct, PP_CONTROL_DEFAULT_TIMEOUT_MS, &err);
+	if (rc && r->opts.events_out && strstr(pp_err_text(&err), r->opts.events_out)) {
+		pp_log_error("%s", pp_err_text(&err));
+		return rc;
+	}
 	if (rc)
-		pp_log_error("cannot write %s: %s", r->opts.events_out, strerror(-rc));
-	return rc;
-}
-
-/* ---- the server host's events ---- */
-
-static void sleep_until(uint64_t mono_ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(mono_ns / 1000000000u),
-			       .tv_nsec = (long)(mono_ns % 1000000000u) };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_signal)
-		;
-}
-
-static void fetch_agent(struct run *r)
-{
-	struct pp_fetch_req req = { .flow = r->flow };
-	char agent[PP_ADDRSTRLEN + 8];
-	int rc;
-
-	if (!r->ct || r->opts.no_agent)
-		return;
-	if (stop_signal) { /* the user asked us to stop: not another 5 s for the agent */
-		pp_log_warn("interrupted: the server's events are not fetched");
-		return;
+		pp_log_warn("%s; the events read until then are used", pp_err_text(&err));
+	if (r->cc) { /* an agent that never ended (no reader ran) */
+		pp_client_correlate_end_host(r->cc, PP_CLIENT);
+		pp_client_correlate_end_host(r->cc, PP_SERVER);
 	}
-	if (!r->opts.control_port) {
-		pp_log_warn("no control port to ask (--port 65535 has no port + 1; give "
-			"--control-port): server columns are empty");
-		return;
-	}
-	snprintf(agent, sizeof(agent), r->flow.family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 r->server_host, r->opts.control_port);
-	if (pp_client_trace_isn(r->ct, &req.isn))
-		req.flags |= PP_FETCH_HAVE_ISN;
-	sleep_until(r->end_ns + AGENT_SETTLE_MS * 1000000ull);
-	rc = pp_agent_source_open(&r->agent, r->server_host, r->opts.control_port, &req,
-				  PP_CONTROL_DEFAULT_TIMEOUT_MS);
-	if (rc > 0) {
-		r->have_agent = true;
-		return;
-	}
-	if (rc == 0)
-		pp_log_warn("the agent at %s has no events of this connection: server "
-			"columns are empty", agent);
-	else
-		pp_log_warn("no agent at %s (%s): server columns are empty", agent,
-			pp_err_text(&r->agent.err));
-	pp_agent_source_close(&r->agent);
-}
-
-/* ---- rows and the summary ---- */
-
-struct sink {
-	struct pp_results *csv;
-	struct pp_summary *sum;
-};
-
-static int sink_row(void *ctx, struct pp_row *row, const struct pp_split *split)
-{
-	struct sink *k = ctx;
-	int rc = pp_results_write(k->csv, row);
-
-	(void)split;
-	return rc ? rc : pp_summary_add(k->sum, row);
-}
-
-static int untraced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
-{
-	for (uint64_t i = 0; i < r->recorded; i++) {
-		struct pp_row row = { .index = i, .rtt_app_ns = r->rtt_ns[i] };
-		int rc = sink_row(k, &row, NULL);
-
-		if (rc)
-			return rc;
-	}
-	info->exchanges = r->recorded;
 	return 0;
 }
 
-static void verbose_counts(const struct run *r, const struct pp_correlate_stats *st)
+/* ---- untraced runs: rows straight from the loop's samples ---- */
+
+struct untraced {
+	struct run *r;
+	pthread_t thread;
+	volatile sig_atomic_t done; /* the loop is over: take the rest and end */
+	uint64_t next;
+};
+
+static void untraced_take(struct untraced *u)
 {
-	struct pp_client_trace_stats ts;
+	uint64_t w = pp_sample_ring_written(&u->r->rtt), start_ns;
+	int64_t rtt;
+
+	for (; u->next < w; u->next++) {
+		struct pp_row row = { .index = u->next, .rtt_app_ns = -1 };
+
+		if (!pp_sample_ring_get(&u->r->rtt, u->next, &start_ns, &rtt))
+			start_ns = 0; /* fell a whole ring behind: the row says it has no rtt_app */
+		else
+			row.rtt_app_ns = rtt;
+		put_row(u->r, &row, start_ns);
+	}
+}
+
+static void *untraced_main(void *arg)
+{
+	struct untraced *u = arg;
+	struct timespec pause = { .tv_nsec = UNTRACED_POLL_MS * 1000000L };
+
+	while (!u->done) {
+		untraced_take(u);
+		nanosleep(&pause, NULL);
+	}
+	untraced_take(u);
+	return NULL;
+}
+
+static int untraced_start(struct untraced *u)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&u->thread, NULL, untraced_main, u);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		pp_log_error("cannot start the rows thread: %s", strerror(rc));
+	return -rc;
+}
+
+/* ---- the summary ---- */
+
+static void verbose_counts(const struct run *r, const struct pp_client_trace_stats *ts,
+			   const struct pp_correlate_stats *st)
+{
 	const struct pp_capture *cap = pp_client_trace_capture(r->ct);
 
-	pp_client_trace_get_stats(r->ct, &ts);
 	pp_log_debug("client host: %" PRIu64 " events of this connection, %" PRIu64
 		" of others not kept, %" PRIu64 " lost, %" PRIu64 " tracepoint hits skipped by the "
-		"kernel", ts.events, ts.foreign, ts.lost, ts.skipped);
+		"kernel", ts->events, ts->foreign, ts->lost, ts->skipped);
 	if (cap) {
 		char report[PP_CAPTURE_REPORT_MAX];
 
 		pp_capture_report(cap, report, sizeof(report));
 		pp_log_lines(PP_LOG_DEBUG, report);
 	}
-	if (r->have_agent)
-		pp_log_debug("agent: %" PRIu64 " events of this connection",
-			r->agent.events);
+	if (ts->agent)
+		pp_log_debug("agent: %" PRIu64 " events of this connection", ts->agent_events);
 	pp_log_debug("correlation: %" PRIu64 " events used; ignored: %" PRIu64
 		" of other connections, %" PRIu64 " without payload, %" PRIu64 " before exchange 0, %"
-		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order",
-		st->events_used, st->events_foreign, st->events_no_payload, st->events_stale,
-		st->events_after, st->events_unplaced, st->events_out_of_order);
+		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order; at most %"
+		PRIu64 " events held at once", st->events_used, st->events_foreign,
+		st->events_no_payload, st->events_stale, st->events_after, st->events_unplaced,
+		st->events_out_of_order, st->held_high_water);
 }
 
 /* Incomplete rows have a cause the user can act on (or at least know): say which. */
@@ -443,72 +539,60 @@ static void explain_losses(const struct run *r, const struct pp_client_trace_sta
 		pp_log_warn("the kernel dropped %" PRIu64 " events (perf buffer full): "
 			"raise --perf-pages (now %zu per CPU)", ts->lost,
 			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
+	if (st->events_out_of_order && st->held_high_water > r->opts.max_events)
+		pp_log_warn("%" PRIu64 " events were matched before the other host's arrived "
+			"(--max-events %" PRIu64 " held at once): their rows may lack points",
+			st->events_out_of_order, r->opts.max_events);
 	if (st->incomplete && ts->skipped)
 		pp_log_warn("%" PRIu64 " rows incomplete; the kernel skipped %" PRIu64
 			" tracepoint hits on this host (another BPF program was running on that "
 			"CPU)", st->incomplete, ts->skipped);
 }
 
-static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *info)
+static void traced_info(struct run *r, struct pp_summary_info *info)
 {
-	struct pp_client_correlate cc = {
-		.size = r->opts.size,
-		.count = r->recorded,
-		.flow = r->flow,
-		.start_ns = r->start_ns,
-		.rtt_app_ns = r->rtt_ns,
-		.agent = r->have_agent ? &r->agent : NULL,
-		.on_row = sink_row,
-		.ctx = k,
-	};
 	struct pp_client_trace_stats ts;
-	struct pp_correlate_stats st;
-	int rc;
+	const struct pp_correlate_stats *st;
+	uint64_t rtt_missing;
 
-	cc.client_ev = pp_client_trace_events(r->ct, &cc.n_client);
-	rc = pp_client_correlate_run(&cc, &st);
-	if (rc)
-		return rc;
 	pp_client_trace_get_stats(r->ct, &ts);
-	info->exchanges = st.rows;
-	info->matched = st.complete;
-	info->incomplete = st.incomplete;
-	info->retransmitted = st.retransmitted;
-	info->required_slots = PP_CLIENT_REQUIRED_SLOTS(cc.agent != NULL);
+	st = pp_client_correlate_stats(r->cc, &rtt_missing);
+	info->exchanges = st->rows;
+	info->matched = st->complete;
+	info->incomplete = st->incomplete;
+	info->retransmitted = st->retransmitted;
+	info->required_slots = PP_CLIENT_REQUIRED_SLOTS(r->following);
 	info->traced = true;
 	info->capture = ts.capture;
-	/* as the agent counts its own: perf buffer losses and events the store had no room for */
-	info->lost_samples_client = ts.lost + ts.overflow;
+	info->lost_samples_client = ts.lost;
 	info->pcap_drops_client = ts.cap.pcap_drop;
-	if (r->have_agent) {
-		const struct pp_fetch_stats *fs = pp_agent_source_stats(&r->agent);
-
-		info->server_events = r->agent.events > 0;
-		info->lost_samples_server = fs->agent.lost_samples;
-		info->pcap_drops_server = fs->agent.pcap_drops;
-		if (r->agent.err.code)
-			pp_log_warn("the agent's events ended early (%s): later rows lack "
-				"server points, and its loss counts are unknown",
-				pp_err_text(&r->agent.err));
+	if (r->following) {
+		info->server_events = ts.agent_events > 0;
+		/* as this host counts its own: perf buffer losses and events it had no room for */
+		info->lost_samples_server = ts.agent_end.lost_samples + PP_END_DROPPED(ts.agent_end);
+		info->pcap_drops_server = ts.agent_end.pcap_drops;
+		if (ts.agent_err.code)
+			pp_log_warn("%s: the rows after that lack server points, and its loss "
+				"counts are unknown", pp_err_text(&ts.agent_err));
+		else if (!ts.agent_events)
+			pp_log_warn("the agent at %s has no events of this connection: server "
+				"columns are empty", r->agent_name);
 	}
-	explain_losses(r, &ts, &st);
+	if (rtt_missing)
+		pp_log_warn("%" PRIu64 " rows lack rtt_app: their rows came more than %u exchanges "
+			"after the loop measured them", rtt_missing, PP_SAMPLE_RING_MAX);
+	explain_losses(r, &ts, st);
 	if (pp_log_enabled(PP_LOG_DEBUG))
-		verbose_counts(r, &st);
-	return 0;
+		verbose_counts(r, &ts, st);
 }
 
-static int report(struct run *r, struct pp_results *csv)
+static int report(struct run *r)
 {
-	struct sink sink = { .csv = csv, .sum = pp_summary_new() };
 	char what[512], local[PP_ADDRSTRLEN], partial[160] = "";
 	struct pp_summary_info info = { .what = what, .run_start_ns = r->start_ns,
 					.run_end_ns = r->end_ns };
 	int rc;
 
-	if (!sink.sum) {
-		pp_results_abort(csv);
-		return -ENOMEM;
-	}
 	if (r->end_err)
 		snprintf(partial, sizeof(partial), " (PARTIAL: %llu of %llu completed, %s)",
 			 (unsigned long long)r->recorded, (unsigned long long)r->opts.count,
@@ -516,78 +600,95 @@ static int report(struct run *r, struct pp_results *csv)
 	snprintf(what, sizeof(what), "%u B x %llu exchanges%s, %s -> %s", r->opts.size,
 		 (unsigned long long)r->opts.count, partial,
 		 pp_addr_format(&r->local, local, sizeof(local)), r->server_text);
-	rc = r->ct ? traced_rows(r, &sink, &info) : untraced_rows(r, &sink, &info);
+	if (r->cc)
+		traced_info(r, &info);
+	else
+		info.exchanges = r->rows;
+	rc = r->sink_err ? r->sink_err : r->cc ? pp_client_correlate_error(r->cc) : 0;
+	if (!rc && r->live)
+		rc = pp_live_report_flush(r->live);
+	if (!rc)
+		rc = pp_results_commit(r->csv);
+	else
+		pp_results_abort(r->csv);
+	r->csv = NULL;
 	if (rc) {
-		pp_results_abort(csv);
 		pp_log_error("cannot write %s: %s", r->opts.output, strerror(-rc));
-		goto out;
+		return rc;
 	}
-	rc = pp_results_commit(csv);
-	if (rc) {
-		pp_log_error("cannot write %s: %s", r->opts.output, strerror(-rc));
-		goto out;
-	}
-	rc = pp_summary_print(sink.sum, &info, stdout);
+	rc = pp_summary_print(r->sum, &info, stdout);
 	if (rc)
 		pp_log_error("cannot print the summary: %s", strerror(-rc));
 	if (!rc && r->opts.summary_json) {
-		rc = pp_summary_write_json(sink.sum, &info, r->opts.summary_json);
+		rc = pp_summary_write_json(r->sum, &info, r->opts.summary_json);
 		if (rc)
 			pp_log_error("cannot write %s: %s", r->opts.summary_json,
 				strerror(-rc));
 	}
-out:
-	pp_summary_free(sink.sum);
 	return rc;
 }
 
-static int run(struct run *r)
+/* Where the rows go, created before the run: an unwritable path fails in a second, not after
+ * the whole run (results.csv gets its name only at the end). */
+static int open_outputs(struct run *r)
 {
-	struct pp_results *csv = NULL;
 	int rc;
 
 	if ((rc = start_output_helper(r)) != 0)
 		return rc;
-	/* Created (as a temp file) before the run, so an unwritable path fails in a second,
-	 * not after the whole run; it gets its name only at the end. */
-	rc = pp_results_open(&csv, r->opts.output);
+	rc = pp_results_open(&r->csv, r->opts.output);
 	if (rc) {
 		pp_log_error("cannot create %s: %s", r->opts.output, strerror(-rc));
 		return rc;
 	}
-	r->rtt_ns = malloc(r->opts.count * sizeof(*r->rtt_ns));
-	if (!r->rtt_ns) {
-		pp_log_error("cannot allocate %llu samples",
-			(unsigned long long)r->opts.count);
-		pp_results_abort(csv);
+	if (!(r->sum = pp_summary_new()) ||
+	    (r->opts.report_s && pp_live_report_new(&r->live, r->opts.report_s * 1000000000ull,
+						    stdout) < 0) ||
+	    pp_sample_ring_init(&r->rtt, r->opts.count) < 0) {
+		pp_log_error("out of memory");
 		return -ENOMEM;
 	}
-	/* Touched now: a page fault inside the loop would be measured. */
-	memset(r->rtt_ns, 0xff, r->opts.count * sizeof(*r->rtt_ns));
-	rc = resolve_server(r);
+	return 0;
+}
+
+static int run(struct run *r)
+{
+	struct untraced u = { .r = r };
+	bool untraced_running = false;
+	int rc;
+
+	rc = open_outputs(r);
+	if (!rc)
+		rc = resolve_server(r);
 	if (!rc)
 		rc = open_trace(r);
 	if (!rc)
 		rc = connect_server(r);
 	if (!rc)
-		rc = start_trace(r);
+		rc = open_capture(r);
 	if (!rc)
 		rc = handshake(r);
+	if (!rc && r->ct)
+		follow_agent(r);
+	if (!rc)
+		rc = start_correlation(r);
+	if (!rc && !r->ct && !(rc = untraced_start(&u)))
+		untraced_running = true;
 	if (!rc)
 		rc = exchange(r);
 	if (r->fd >= 0)
 		close(r->fd);
-	stop_trace(r);
-	if (!rc)
-		rc = write_event_log(r);
-	if (rc) {
-		pp_results_abort(csv);
-		return rc;
+	if (untraced_running) {
+		u.done = 1;
+		pthread_join(u.thread, NULL);
 	}
-	fetch_agent(r);
+	if (!rc)
+		rc = stop_trace(r);
+	if (rc)
+		return rc;
 	if (stop_signal && !r->end_err)
-		r->end_err = -EINTR; /* during the fetch: the exchanges are all there, not the server's events */
-	rc = report(r, csv);
+		r->end_err = -EINTR; /* while the agent's last events came: the exchanges are all there */
+	rc = report(r);
 	if (!rc && r->end_err) {
 		pp_log_error("%s after %llu of %llu exchanges; %s holds the %llu "
 			"completed (marked PARTIAL in the summary)", loop_error(r->end_err),
@@ -611,9 +712,13 @@ int main(int argc, char **argv)
 	pp_log_more(r.opts.verbosity);
 	setup_signals();
 	rc = run(&r);
-	pp_agent_source_close(&r.agent);
 	pp_client_trace_close(r.ct);
-	free(r.rtt_ns);
+	pp_client_correlate_free(r.cc);
+	if (r.csv)
+		pp_results_abort(r.csv);
+	pp_summary_free(r.sum);
+	pp_live_report_free(r.live);
+	pp_sample_ring_free(&r.rtt);
 	pp_privdrop_outputs_close();
 	return rc ? 1 : 0;
 }

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* What pingpong-client feeds the correlator after its run: its own events (sorted, in memory)
- * and the agent's, fetched over the control channel while the correlator consumes them; and
- * the run itself, which gives every row the loop's own round trip (rtt_app). */
+/* pingpong-client's correlation while the run goes: its own events and the agent's are pushed
+ * as they arrive (collect/client_trace.h), rows come out as their exchanges settle, each
+ * completed with the loop's own round trip (rtt_app) from the sample ring. Memory is what is in
+ * flight: the correlator's time-order stage and window, not the run.
+ *
+ *	pp_client_correlate_new(&cc, &opts);
+ *	reader thread: pp_client_correlate_push(cc, PP_CLIENT or PP_SERVER, &ev);  // on_row...
+ *	at the end:    pp_client_correlate_set_recorded(cc, n);  then end both hosts
+ *	pp_client_correlate_stats(cc, &st);  pp_client_correlate_free(cc);
+ * One thread at a time (the reader while it runs, then the one that stopped it). */
 #ifndef PP_CLIENT_CORRELATE_H
 #define PP_CLIENT_CORRELATE_H
 
@@ -9,62 +16,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collect/fetch.h"
 #include "analyze/correlate.h"
-#include "common/err.h"
+#include "common/sample_ring.h"
 #include "pingpong.h"
 
 /* Slots a row needs when only the client host was traced (no agent's events). */
 #define PP_SLOTS_CLIENT ((1u << C_SEND) | (1u << C_XMIT) | (1u << C_RX) | (1u << C_RECV))
 #define PP_CLIENT_REQUIRED_SLOTS(have_agent) ((have_agent) ? PP_SLOTS_SPLIT : PP_SLOTS_CLIENT)
 
-/* ---- the client host's events: an array in time order ---- */
-struct pp_array_source {
-	const struct pp_event *ev;
-	size_t n, at;
-};
-int pp_array_source_next(void *ctx, struct pp_event *ev);   /* pp_event_source_fn */
+/* Gets each row in index order with rtt_app_ns set (-1 if the ring lost it) and the time of
+ * its send on the loop's clock (0 if unknown). 0 or a negative errno to stop. */
+typedef int (*pp_client_row_fn)(void *ctx, struct pp_row *row, uint64_t start_ns);
 
-/* ---- the server host's events: the agent ---- */
-struct pp_agent_source {
-	struct pp_fetch *fetch;
-	struct pp_event first;  /* read by open, handed out first */
-	bool have_first;
-	struct pp_err err;      /* why the events ended before the agent's END, in words
-				 * ("connection refused (is pingpong-ebpf running there?)", "the
-				 * agent answered: <text>", ...); code 0 = they did not */
-	uint64_t events;        /* handed to the correlator */
-};
-
-/* Connects to the agent (each wait at most timeout_ms), asks for req's connection and reads
- * its first event, so that an agent without events is known before correlating.
- * 1 = events follow; 0 = the agent answered but has none of this connection (closed);
- * <0 = no agent or a failed fetch (closed; s->err says why). */
-int pp_agent_source_open(struct pp_agent_source *s, const char *addr, uint16_t port,
-			 const struct pp_fetch_req *req, int timeout_ms);
-/* pp_event_source_fn. A failure after the first event ends the stream (0) and is kept in
- * s->err: the rows after it lack server points and are counted incomplete, not lost. */
-int pp_agent_source_next(void *ctx, struct pp_event *ev);
-/* The agent's END counters (valid once the stream ended without error). */
-const struct pp_fetch_stats *pp_agent_source_stats(const struct pp_agent_source *s);
-void pp_agent_source_close(struct pp_agent_source *s);
-
-/* ---- the run ---- */
-struct pp_client_correlate {
+struct pp_client_correlate_opts {
 	uint32_t size;
-	uint64_t count;                 /* rows: the recorded exchanges */
+	uint64_t count;             /* exchanges planned (set_recorded lowers it at the end) */
 	struct pp_flow_key flow;
-	uint64_t start_ns;              /* CLOCK_MONOTONIC just before exchange 0's send */
-	const int64_t *rtt_app_ns;      /* count samples of the loop's clock */
-	const struct pp_event *client_ev; /* in time order */
-	size_t n_client;
-	struct pp_agent_source *agent;  /* NULL: no server events */
-	pp_row_fn on_row;               /* gets each row with rtt_app_ns set */
+	/* Bytes each way before exchange 0: the handshake and the warm-up. */
+	uint64_t ping_skip_bytes, pong_skip_bytes;
+	bool agent;                 /* the agent's events will come; false: client points only */
+	uint32_t hold_max;          /* events held waiting for their match; 0 = correlator default */
+	struct pp_sample_ring *rtt; /* the loop's samples; NULL: no rtt_app */
+	pp_client_row_fn on_row;
 	void *ctx;
 };
 
-/* Correlates and calls on_row for rows 0..count-1 in order. 0, or the first error (the
- * row callback's, or -ENOMEM); st gets the correlator's counts. */
-int pp_client_correlate_run(const struct pp_client_correlate *cc, struct pp_correlate_stats *st);
+struct pp_client_correlate;
+
+/* 0, -EINVAL or -ENOMEM. */
+int pp_client_correlate_new(struct pp_client_correlate **out,
+			    const struct pp_client_correlate_opts *o);
+/* An event of host (PP_CLIENT, PP_SERVER). 0, or the first error (sticky: a row callback's,
+ * -ENOMEM); events of a host that ended are ignored. */
+int pp_client_correlate_push(struct pp_client_correlate *cc, enum pp_host host,
+			     const struct pp_event *ev);
+/* The run completed n exchanges (call before the client host ends): rows n.. are not made. */
+int pp_client_correlate_set_recorded(struct pp_client_correlate *cc, uint64_t n);
+/* No more events of host; once both ended every remaining row is out. 0 or the first error. */
+int pp_client_correlate_end_host(struct pp_client_correlate *cc, enum pp_host host);
+bool pp_client_correlate_ended(const struct pp_client_correlate *cc, enum pp_host host);
+int pp_client_correlate_error(const struct pp_client_correlate *cc);
+
+/* The correlator's counts; *rtt_missing: rows whose rtt_app the ring no longer held. */
+const struct pp_correlate_stats *pp_client_correlate_stats(const struct pp_client_correlate *cc,
+							   uint64_t *rtt_missing);
+void pp_client_correlate_free(struct pp_client_correlate *cc);
 
 #endif

@@ -786,6 +786,14 @@ int pp_correlate_end_host(struct pp_correlator *c, enum pp_host host)
 	return pump(c);
 }
 
+int pp_correlate_set_count(struct pp_correlator *c, uint64_t n)
+{
+	if (c->cur > n)
+		return -EINVAL;
+	c->cfg.count = n;
+	return 0;
+}
+
 int pp_correlate_finish(struct pp_correlator *c)
 {
 	if (pp_correlate_end_host(c, PP_CLIENT) || pp_correlate_end_host(c, PP_SERVER))

@@ -113,6 +113,10 @@ int pp_correlate_run(struct pp_correlator *c, pp_event_source_fn client_next, vo
  * jump more than a window, the oldest exchanges are forced out with what they have. */
 int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct pp_event *ev);
 int pp_correlate_end_host(struct pp_correlator *c, enum pp_host host);
+/* Sets count to n, for a run whose length is known only at its end (pingpong-client correlates
+ * while the exchanges run, with count the planned number, then n those that completed). 0, or
+ * -EINVAL when rows past n were emitted already. */
+int pp_correlate_set_count(struct pp_correlator *c, uint64_t n);
 /* Ends both hosts and emits every remaining row. */
 int pp_correlate_finish(struct pp_correlator *c);
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The client host's tracing session: the collector and the capture, read by one thread while
- * the exchanges run, their events kept in fixed-size chunks (no copy as the store grows, so
- * the reader never stalls on a large realloc), sorted once at the end. */
+/* The client host's tracing session while the run goes: the collector, the capture and the
+ * agent's stream, read by one thread and handed on as they come (client_trace.h). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,14 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
 #include "collect/client_trace.h"
 #include "collect/eventlog.h"
 #include "collect/trace.h"
+#include "common/net.h"
 
-#define CHUNK_EVENTS 8192              /* 640 KiB per chunk */
 #define CAPTURE_DRAIN_EXTRA_MS 50      /* past the batch time, for the ring's last block */
 
 struct pp_client_trace {
@@ -28,53 +28,54 @@ struct pp_client_trace {
 	int stop_fd;                    /* eventfd: written once to end the reader */
 	pthread_t reader;
 	bool running;
+	pp_origin_event_fn on_event;
+	void *ctx;
 
 	/* Written by the reader only while it runs, by the caller before and after. */
 	struct pp_flow_key flow;
 	bool have_flow;
-	struct pp_event **chunks;
-	size_t nchunks, capchunks;
-	size_t count, max_events;
-	uint64_t foreign, overflow;
+	uint64_t events, foreign;
+	bool have_isn;
+	uint32_t isn;
 	struct pp_err reader_err;       /* the reader's first failure */
-
-	struct pp_event *sorted;        /* after stop */
 	bool stopped;
+
+	/* events_out, written as events come */
+	const char *events_out;
+	struct pp_atomic_file log_af;
+	FILE *log;
+	int log_err;
+
+	/* the agent's stream */
+	struct pp_fetch *agent;
+	char agent_name[PP_ADDRSTRLEN + 8];
+	bool agent_over;                /* END, or failed: no more of its events */
+	uint64_t agent_events;
+	struct pp_err agent_err;
 };
 
-static int store(struct pp_client_trace *ct, const struct pp_event *ev)
+static uint64_t now_ns(void)
 {
-	size_t at = ct->count % CHUNK_EVENTS;
+	struct timespec ts;
 
-	if (ct->count >= ct->max_events) {
-		ct->overflow++;
-		return -ENOSPC;
-	}
-	if (at == 0 && ct->count / CHUNK_EVENTS == ct->nchunks) {
-		if (ct->nchunks == ct->capchunks) {
-			size_t cap = ct->capchunks ? ct->capchunks * 2 : 64;
-			struct pp_event **chunks = realloc(ct->chunks, cap * sizeof(*chunks));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
-			if (!chunks) {
-				ct->overflow++;
-				return -ENOMEM;
-			}
-			ct->chunks = chunks;
-			ct->capchunks = cap;
-		}
-		if (!(ct->chunks[ct->nchunks] = malloc(CHUNK_EVENTS * sizeof(struct pp_event)))) {
-			ct->overflow++;
-			return -ENOMEM;
-		}
-		ct->nchunks++;
-	}
-	ct->chunks[ct->count / CHUNK_EVENTS][at] = *ev;
-	ct->count++;
-	return 0;
+static void log_event(struct pp_client_trace *ct, const struct pp_event *ev)
+{
+	int rc;
+
+	if (!ct->log || ct->log_err)
+		return;
+	errno = 0;
+	rc = pp_eventlog_write(ct->log, ev);
+	if (rc)
+		ct->log_err = rc == -EIO && errno ? -errno : rc;
 }
 
 /* The tracer passes every connection on the server port in this namespace (another client
- * of the same server, say): only ours is kept. */
+ * of the same server, say): only ours is handed on. */
 static void on_event(void *ctx, const struct pp_event *ev)
 {
 	struct pp_client_trace *ct = ctx;
@@ -83,7 +84,24 @@ static void on_event(void *ctx, const struct pp_event *ev)
 		ct->foreign++;
 		return;
 	}
-	store(ct, ev);
+	/* the latest SYN: a retransmitted SYN carries the same seq anyway */
+	if ((ev->tcp_flags & (PP_TCP_SYN | PP_TCP_ACK)) == PP_TCP_SYN &&
+	    pp_flow_dir(&ct->flow, ev) == PP_DIR_TO_SERVER) {
+		ct->isn = ev->seq;
+		ct->have_isn = true;
+	}
+	ct->events++;
+	log_event(ct, ev);
+	ct->on_event(ct->ctx, PP_FROM_CLIENT, ev);
+}
+
+static int on_agent_event(void *ctx, const struct pp_event *ev)
+{
+	struct pp_client_trace *ct = ctx;
+
+	ct->agent_events++;
+	ct->on_event(ct->ctx, PP_FROM_AGENT, ev);
+	return 0;
 }
 
 int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_trace_opts *o,
@@ -102,10 +120,15 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 	int rc;
 
 	*out = NULL;
+	if (!o->on_event)
+		return pp_err_set(e, -EINVAL, "no event sink");
 	if (!(ct = calloc(1, sizeof(*ct))))
 		return pp_err_set(e, -ENOMEM, "out of memory");
 	ct->stop_fd = -1;
-	ct->max_events = o->max_events ? o->max_events : 1;
+	ct->log_af.fd = -1;
+	ct->on_event = o->on_event;
+	ct->ctx = o->ctx;
+	ct->events_out = o->events_out;
 	topts.ctx = ct;
 	rc = pp_trace_open(&ct->trace, &topts, e);
 	if (rc < 0) {
@@ -135,6 +158,14 @@ int pp_client_trace_add_capture(struct pp_client_trace *ct, const struct pp_capt
 	return pp_capture_open(&ct->capture, &o, e);
 }
 
+void pp_client_trace_follow(struct pp_client_trace *ct, struct pp_fetch *f, const char *agent)
+{
+	pp_control_fetch_close(ct->agent);
+	ct->agent = f;
+	ct->agent_over = false;
+	snprintf(ct->agent_name, sizeof(ct->agent_name), "%s", agent ? agent : "the agent");
+}
+
 /* Keeps the first failure: what failed, and why (why's reason, or strerror). */
 static void reader_failed(struct pp_client_trace *ct, int err, const char *what,
 			  const struct pp_err *why)
@@ -145,22 +176,80 @@ static void reader_failed(struct pp_client_trace *ct, int err, const char *what,
 		   why && why->msg[0] ? why->msg : strerror(-err));
 }
 
-/* Sleeps until a perf buffer passes its wakeup mark, a capture block is ready, the timeout
- * (so that the capture's clock samples stay fresh) or stop. A failing source is dropped;
- * the other one goes on. */
+/* The agent's stream is over: say why (code 0: its END arrived) and tell the sink. */
+static void agent_over(struct pp_client_trace *ct, int err)
+{
+	const struct pp_fetch_stats *fs = pp_control_fetch_stats(ct->agent);
+
+	if (ct->agent_over)
+		return;
+	ct->agent_over = true;
+	switch (err) {
+	case 0:
+		break;
+	case -ETIMEDOUT:
+		pp_err_set(&ct->agent_err, err, "the agent at %s sent nothing for %d s",
+			   ct->agent_name, PP_CLIENT_AGENT_SILENCE_MS / 1000);
+		break;
+	case -ECONNRESET:
+		pp_err_set(&ct->agent_err, err, "the agent at %s went away after %llu events",
+			   ct->agent_name, (unsigned long long)ct->agent_events);
+		break;
+	case -EPROTO:
+		pp_err_set(&ct->agent_err, err, "the agent at %s broke the control protocol",
+			   ct->agent_name);
+		break;
+	case -EPROTONOSUPPORT:
+		pp_err_set(&ct->agent_err, err, "the agent at %s speaks another control protocol "
+			   "version: use the same pingpong version on both hosts", ct->agent_name);
+		break;
+	case -EREMOTEIO:
+		pp_err_set(&ct->agent_err, err, "the agent at %s answered: %s", ct->agent_name,
+			   fs->error_text[0] ? fs->error_text : "an error");
+		break;
+	default:
+		pp_err_set(&ct->agent_err, err, "the agent at %s: %s", ct->agent_name,
+			   strerror(-err));
+	}
+	ct->on_event(ct->ctx, PP_FROM_AGENT, NULL);
+}
+
+/* What the agent sent so far; its END or a failure ends its stream. */
+static void read_agent(struct pp_client_trace *ct)
+{
+	int rc;
+
+	if (!ct->agent || ct->agent_over)
+		return;
+	rc = pp_control_follow_read(ct->agent, on_agent_event, ct);
+	if (rc == 1)
+		agent_over(ct, 0);
+	else if (rc < 0)
+		agent_over(ct, rc);
+	else if (now_ns() - pp_control_follow_last_frame_ns(ct->agent) >
+		 (uint64_t)PP_CLIENT_AGENT_SILENCE_MS * 1000000u)
+		agent_over(ct, -ETIMEDOUT);
+}
+
+/* Sleeps until a perf buffer passes its wakeup mark, a capture block is ready, the agent sent
+ * something, the timeout (so that the capture's clock samples stay fresh and quiet CPUs'
+ * batches go up) or stop. A failing source is dropped; the others go on. */
 static void *reader_main(void *arg)
 {
 	struct pp_client_trace *ct = arg;
-	struct pollfd fds[3] = {
+	struct pollfd fds[4] = {
 		{ .fd = ct->stop_fd, .events = POLLIN },
 		{ .fd = pp_trace_epoll_fd(ct->trace), .events = POLLIN },
 		{ .fd = ct->capture ? pp_capture_fd(ct->capture) : -1, .events = POLLIN },
+		{ .fd = ct->agent ? pp_control_follow_fd(ct->agent) : -1, .events = POLLIN },
 	};
+	const uint64_t stale_ns = (uint64_t)PP_CLIENT_STALE_BATCH_MS * 1000000u;
+	uint64_t next_flush = now_ns() + stale_ns;
 	struct pp_err why = { 0 };
 	int n, rc;
 
 	for (;;) {
-		n = poll(fds, 3, PP_CLIENT_TRACE_POLL_MS);
+		n = poll(fds, 4, PP_CLIENT_TRACE_POLL_MS);
 		if (n < 0 && errno != EINTR) {
 			reader_failed(ct, -errno, "poll", NULL);
 			break;
@@ -172,17 +261,71 @@ static void *reader_main(void *arg)
 			reader_failed(ct, rc, "reading the perf buffer", NULL);
 			fds[1].fd = -1;
 		}
+		if (fds[1].fd >= 0 && now_ns() >= next_flush) {
+			if ((rc = pp_trace_flush_stale(ct->trace, stale_ns)) < 0) {
+				reader_failed(ct, rc, "sending up the kernel's batches", NULL);
+				fds[1].fd = -1;
+			}
+			next_flush = now_ns() + stale_ns;
+		}
 		if (fds[2].fd >= 0 && (n == 0 || fds[2].revents) &&
 		    (rc = pp_capture_dispatch(ct->capture, on_event, ct, &why)) < 0) {
 			reader_failed(ct, rc, "reading the capture", &why);
 			fds[2].fd = -1;
 		}
+		if (fds[3].fd >= 0) {
+			read_agent(ct);
+			if (ct->agent_over)
+				fds[3].fd = -1;
+		}
 	}
 	return NULL;
 }
 
+static int open_log(struct pp_client_trace *ct, struct pp_err *e)
+{
+	int fd, rc;
+
+	if (!ct->events_out)
+		return 0;
+	if ((rc = pp_atomic_open(&ct->log_af, ct->events_out)) < 0)
+		return pp_err_set(e, rc, "cannot create %s: %s", ct->events_out, strerror(-rc));
+	/* stdio on a duplicate: the commit closes log_af.fd itself */
+	if ((fd = dup(ct->log_af.fd)) < 0 || !(ct->log = fdopen(fd, "w"))) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		pp_atomic_abort(&ct->log_af);
+		return pp_err_set(e, rc, "cannot write %s: %s", ct->events_out, strerror(-rc));
+	}
+	errno = 0;
+	if ((rc = pp_eventlog_write_header(ct->log)) < 0)
+		ct->log_err = rc == -EIO && errno ? -errno : rc;
+	return 0;
+}
+
+/* Publishes events_out, or removes it when writing failed. */
+static int close_log(struct pp_client_trace *ct, struct pp_err *e)
+{
+	int rc = ct->log_err;
+
+	if (!ct->log)
+		return 0;
+	if (fclose(ct->log) && !rc)
+		rc = -errno;
+	ct->log = NULL;
+	if (rc) {
+		pp_atomic_abort(&ct->log_af);
+		return pp_err_set(e, rc, "cannot write %s: %s", ct->events_out, strerror(-rc));
+	}
+	if ((rc = pp_atomic_commit(&ct->log_af)) < 0)
+		return pp_err_set(e, rc, "cannot write %s: %s", ct->events_out, strerror(-rc));
+	return 0;
+}
+
 int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *flow)
 {
+	struct pp_err e = { 0 };
 	sigset_t all, old;
 	int rc;
 
@@ -190,6 +333,10 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 		return -EBUSY;
 	ct->flow = *flow;
 	ct->have_flow = true;
+	if ((rc = open_log(ct, &e)) < 0) {
+		ct->reader_err = e;
+		return rc;
+	}
 	/* Signals are the main thread's: they end its sleeps and blocking calls. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -199,15 +346,6 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 		return -rc;
 	ct->running = true;
 	return 0;
-}
-
-static int by_time(const void *x, const void *y)
-{
-	const struct pp_event *a = x, *b = y;
-
-	if (a->ts_ns != b->ts_ns)
-		return a->ts_ns < b->ts_ns ? -1 : 1;
-	return (int)a->point - (int)b->point;
 }
 
 static void join_reader(struct pp_client_trace *ct)
@@ -234,28 +372,43 @@ static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 	return pp_capture_finish(ct->capture, on_event, ct, e);
 }
 
-static int sort_events(struct pp_client_trace *ct)
+/* STOP, then the agent's rest up to its END, every wait bounded. */
+static void finish_agent(struct pp_client_trace *ct, int timeout_ms)
 {
-	size_t i, left = ct->count;
+	uint64_t deadline;
+	int rc;
 
-	ct->sorted = malloc((ct->count ? ct->count : 1) * sizeof(*ct->sorted));
-	if (!ct->sorted)
-		return -ENOMEM;
-	for (i = 0; i < ct->nchunks; i++) {
-		size_t n = left < CHUNK_EVENTS ? left : CHUNK_EVENTS;
-
-		memcpy(ct->sorted + i * CHUNK_EVENTS, ct->chunks[i], n * sizeof(*ct->sorted));
-		left -= n;
-		free(ct->chunks[i]);
+	if (!ct->agent || ct->agent_over)
+		return;
+	read_agent(ct);
+	if (ct->agent_over)
+		return;
+	if ((rc = pp_control_follow_stop(ct->agent)) < 0) {
+		agent_over(ct, rc);
+		return;
 	}
-	free(ct->chunks);
-	ct->chunks = NULL;
-	ct->nchunks = ct->capchunks = 0;
-	qsort(ct->sorted, ct->count, sizeof(*ct->sorted), by_time);
-	return 0;
+	deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (!ct->agent_over) {
+		struct pollfd pfd = { .fd = pp_control_follow_fd(ct->agent), .events = POLLIN };
+		uint64_t now = now_ns();
+
+		if (now >= deadline) {
+			agent_over(ct, -ETIMEDOUT);
+			break;
+		}
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR) {
+			agent_over(ct, -errno);
+			break;
+		}
+		rc = pp_control_follow_read(ct->agent, on_agent_event, ct);
+		if (rc == 1)
+			agent_over(ct, 0);
+		else if (rc < 0)
+			agent_over(ct, rc);
+	}
 }
 
-int pp_client_trace_stop(struct pp_client_trace *ct, struct pp_err *e)
+int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms, struct pp_err *e)
 {
 	struct pp_err why = { 0 };
 	int rc = 0, trc;
@@ -279,29 +432,37 @@ int pp_client_trace_stop(struct pp_client_trace *ct, struct pp_err *e)
 	trc = pp_trace_flush(ct->trace);
 	if (trc < 0 && !rc)
 		rc = pp_err_set(e, trc, "draining the perf buffer: %s", strerror(-trc));
-	if (sort_events(ct) < 0 && !rc)
-		rc = pp_err_set(e, -ENOMEM, "cannot sort %zu events: out of memory", ct->count);
+	ct->on_event(ct->ctx, PP_FROM_CLIENT, NULL);
+	trc = close_log(ct, &why);
+	if (trc < 0 && !rc) {
+		rc = trc;
+		if (e)
+			*e = why;
+	}
+	finish_agent(ct, timeout_ms);
 	return rc;
-}
-
-const struct pp_event *pp_client_trace_events(const struct pp_client_trace *ct, size_t *n)
-{
-	*n = ct->sorted ? ct->count : 0;
-	return ct->sorted;
 }
 
 void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_client_trace_stats *st)
 {
 	*st = (struct pp_client_trace_stats){
-		.events = ct->count,
+		.events = ct->events,
 		.foreign = ct->foreign,
-		.overflow = ct->overflow,
 		.lost = pp_trace_lost(ct->trace),
 		.skipped = pp_trace_skipped(ct->trace),
 		.capture = ct->capture != NULL,
+		.agent = ct->agent != NULL,
+		.agent_events = ct->agent_events,
+		.agent_err = ct->agent_err,
 	};
 	if (ct->capture)
 		pp_capture_get_stats(ct->capture, &st->cap);
+	if (ct->agent) {
+		const struct pp_fetch_stats *fs = pp_control_fetch_stats(ct->agent);
+
+		st->agent_complete = fs->complete && !ct->agent_err.code;
+		st->agent_end = fs->agent;
+	}
 }
 
 const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *ct)
@@ -311,50 +472,9 @@ const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *c
 
 bool pp_client_trace_isn(const struct pp_client_trace *ct, uint32_t *isn)
 {
-	size_t n;
-	const struct pp_event *ev = pp_client_trace_events(ct, &n);
-
-	/* the latest SYN: a retransmitted SYN carries the same seq anyway */
-	for (size_t i = n; i-- > 0;)
-		if ((ev[i].tcp_flags & (PP_TCP_SYN | PP_TCP_ACK)) == PP_TCP_SYN &&
-		    pp_flow_dir(&ct->flow, &ev[i]) == PP_DIR_TO_SERVER) {
-			*isn = ev[i].seq;
-			return true;
-		}
-	return false;
-}
-
-int pp_client_trace_write_log(const struct pp_client_trace *ct, const char *path)
-{
-	struct pp_atomic_file af;
-	size_t n;
-	const struct pp_event *ev = pp_client_trace_events(ct, &n);
-	FILE *f;
-	int fd, rc;
-
-	if ((rc = pp_atomic_open(&af, path)) < 0)
-		return rc;
-	/* stdio on a duplicate: the commit closes af.fd itself */
-	if ((fd = dup(af.fd)) < 0 || !(f = fdopen(fd, "w"))) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		pp_atomic_abort(&af);
-		return rc;
-	}
-	errno = 0;
-	rc = pp_eventlog_write_header(f);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = pp_eventlog_write(f, &ev[i]);
-	if (rc == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
-		rc = -errno;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (rc) {
-		pp_atomic_abort(&af);
-		return rc;
-	}
-	return pp_atomic_commit(&af);
+	if (ct->have_isn)
+		*isn = ct->isn;
+	return ct->have_isn;
 }
 
 static void copy_addr(uint8_t out[16], uint8_t *family, uint16_t *port, const struct sockaddr *sa)
@@ -392,13 +512,14 @@ void pp_client_trace_close(struct pp_client_trace *ct)
 	if (!ct)
 		return;
 	join_reader(ct);
+	if (ct->log) {
+		fclose(ct->log);
+		pp_atomic_abort(&ct->log_af);
+	}
+	pp_control_fetch_close(ct->agent);
 	pp_capture_close(ct->capture);
 	pp_trace_close(ct->trace);
 	if (ct->stop_fd >= 0)
 		close(ct->stop_fd);
-	for (size_t i = 0; i < ct->nchunks; i++)
-		free(ct->chunks[i]);
-	free(ct->chunks);
-	free(ct->sorted);
 	free(ct);
 }

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -378,21 +379,34 @@ static int set_flush_tid(struct pp_trace *t, __u32 tid)
 }
 
 /* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1
- * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one. A CPU this
- * thread may not run on (a cpuset) keeps its batch: pp_trace_lost() counts those events. */
-int pp_trace_flush(struct pp_trace *t)
+ * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one (older than
+ * age_ns; 0 = any). A CPU this thread may not run on (a cpuset) keeps its batch:
+ * pp_trace_lost() counts those events. */
+static int flush_older(struct pp_trace *t, uint64_t age_ns)
 {
 	__u32 zero = 0;
 	cpu_set_t saved, one;
+	struct timespec now;
+	uint64_t now_ns;
 	int err, cpu, pending = 0;
 
 	err = bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
 				   (size_t)t->ncpus * sizeof(*t->batches), 0);
 	if (err < 0)
 		return err;
-	for (cpu = 0; cpu < t->ncpus; cpu++)
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	for (cpu = 0; cpu < t->ncpus; cpu++) {
+		const struct pp_batch *b = &t->batches[cpu];
+		uint64_t first = b->n ? b->ev[0].ts_ns : 0;
+
+		/* the batch changes under us: a stale copy only means a visit for nothing */
+		if (b->n && age_ns && (first > now_ns || now_ns - first < age_ns))
+			t->batches[cpu].n = 0;
 		pending += t->batches[cpu].n != 0;
-	t->unflushed = 0;
+	}
+	if (!age_ns)
+		t->unflushed = 0;
 	if (!pending)
 		return pp_trace_consume(t);
 	if (sched_getaffinity(0, sizeof(saved), &saved) < 0)
@@ -405,7 +419,8 @@ int pp_trace_flush(struct pp_trace *t)
 		CPU_ZERO(&one);
 		CPU_SET(cpu, &one);
 		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
-			t->unflushed += t->batches[cpu].n;
+			if (!age_ns)
+				t->unflushed += t->batches[cpu].n;
 			continue;
 		}
 		syscall(SYS_sendto, (long)-1, NULL, 0L, 0L, NULL, 0L); /* EBADF, after the program ran */
@@ -414,6 +429,16 @@ int pp_trace_flush(struct pp_trace *t)
 	if ((err = set_flush_tid(t, 0)) < 0)
 		return err;
 	return pp_trace_consume(t);
+}
+
+int pp_trace_flush(struct pp_trace *t)
+{
+	return flush_older(t, 0);
+}
+
+int pp_trace_flush_stale(struct pp_trace *t, uint64_t age_ns)
+{
+	return flush_older(t, age_ns ? age_ns : 1);
 }
 
 int pp_trace_poll(struct pp_trace *t, int timeout_ms)

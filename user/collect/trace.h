@@ -61,6 +61,11 @@ int pp_trace_consume(struct pp_trace *t);
  * at the end). It moves the calling thread briefly onto each CPU that holds a batch. */
 int pp_trace_flush(struct pp_trace *t);
 
+/* As pp_trace_flush, for a reader that runs while the traffic goes on: sends up only the
+ * batches whose oldest event waited at least age_ns (a CPU that went quiet), so a busy CPU,
+ * whose batches fill within microseconds, is not visited. 0 or events delivered, or -errno. */
+int pp_trace_flush_stale(struct pp_trace *t, uint64_t age_ns);
+
 /* For an event loop of the caller's own: readable when pp_trace_poll(t, 0) has work. */
 int pp_trace_epoll_fd(const struct pp_trace *t);
 

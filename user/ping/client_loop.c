@@ -86,7 +86,7 @@ static void show_progress(const struct pp_client_loop *l, uint64_t done)
 	l->progress(l->progress_done + done, l->progress_total);
 }
 
-int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, int64_t *rtt_ns, uint64_t *done)
+int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, struct pp_sample_ring *rtt, uint64_t *done)
 {
 	struct timespec t0, t1;
 	uint64_t next_start = 0, next_progress = 0;
@@ -116,8 +116,8 @@ int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, int64_t *rtt_ns, ui
 			rc = -EBADMSG;
 			break;
 		}
-		if (rtt_ns)
-			rtt_ns[i] = (int64_t)(ts_ns(&t1) - ts_ns(&t0));
+		if (rtt)
+			pp_sample_ring_put(rtt, i, ts_ns(&t0), (int64_t)(ts_ns(&t1) - ts_ns(&t0)));
 		(*done)++;
 		if (l->watch)
 			pp_watch_bump(l->watch);

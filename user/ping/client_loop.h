@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/sample_ring.h"
 #include "ping/handshake.h"
 #include "ping/watchdog.h"
 
@@ -38,10 +39,10 @@ struct pp_client_loop {
 int pp_client_loop_init(struct pp_client_loop *l, int fd, uint32_t size);
 void pp_client_loop_free(struct pp_client_loop *l);
 
-/* Runs up to n exchanges; rtt_ns[i] (if not NULL) gets CLOCK_MONOTONIC from before the send
- * to after the pong's last byte. *done = exchanges completed. Returns 0, -EINTR (stopped),
+/* Runs up to n exchanges; sample i of rtt (if not NULL) gets CLOCK_MONOTONIC before the send
+ * and the time from there to after the pong's last byte (another thread reads them). *done = exchanges completed. Returns 0, -EINTR (stopped),
  * -EPIPE / -ECONNRESET (server gone), -ETIMEDOUT (the watchdog saw no pong in time), -EBADMSG
  * (a pong that is not the echo of its ping), or another -errno. */
-int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, int64_t *rtt_ns, uint64_t *done);
+int pp_client_loop_run(struct pp_client_loop *l, uint64_t n, struct pp_sample_ring *rtt, uint64_t *done);
 
 #endif

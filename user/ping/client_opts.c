@@ -63,8 +63,13 @@ static const struct pp_opt options[] = {
 	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages",
 	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
-	  .help = "this host's events kept in memory (80 B each); more are counted", .min = 1,
+	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
+		  "that fell that far behind) they are matched early and counted", .min = 1,
 	  .max = PP_CLIENT_MAX_EVENTS_MAX, .unit = "events" },
+	{ "report", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, report_s), .metavar = "SEC",
+	  .help = "while the run goes, a line every SEC seconds: exchanges, matched, p50/p99 of "
+		  "rtt and of each part in that period", .min = 1, .max = 3600, .unit = "seconds",
+	  .def = "none" },
 	{ "events-out", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, events_out), .metavar = "FILE",
 	  .nonempty = "", .help = "this host's raw events (pingpong-analyze input)" },
 	{ "pcap-out", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, pcap_out), .metavar = "FILE",

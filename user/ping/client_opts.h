@@ -15,12 +15,12 @@
 #define PP_CLIENT_DEFAULT_COUNT    10000
 #define PP_CLIENT_DEFAULT_WARMUP   100
 #define PP_CLIENT_DEFAULT_OUTPUT   "results.csv"
-#define PP_CLIENT_COUNT_MAX        100000000ULL /* 800 MB of samples; more is a typo */
+#define PP_CLIENT_COUNT_MAX        100000000ULL /* hours of exchanges; more is a typo */
 #define PP_CLIENT_WARMUP_MAX       1000000ULL
 #define PP_CLIENT_INTERVAL_MAX_US  10000000ULL  /* 10 s; the server drops idle peers at 60 s */
 #define PP_CLIENT_PERF_PAGES_MAX   65536
-#define PP_CLIENT_DEFAULT_MAX_EVENTS 4000000ULL   /* 320 MB of client-host events at most */
-#define PP_CLIENT_MAX_EVENTS_MAX   1000000000ULL
+#define PP_CLIENT_DEFAULT_MAX_EVENTS 1000000ULL   /* 80 MB held at most: seconds of events */
+#define PP_CLIENT_MAX_EVENTS_MAX   1000000000ULL /* fits the correlator's uint32 */
 
 struct pp_client_opts {
 	const char *addr;          /* server: name, IPv4 or IPv6 */
@@ -40,7 +40,8 @@ struct pp_client_opts {
 	const char *iface;         /* capture interface; NULL = the one routing to the server */
 	uint16_t control_port;     /* the agent's; 0 = port + 1 (none if port is 65535) */
 	size_t perf_pages;         /* per CPU, a power of 2; 0 = the collector's default */
-	uint64_t max_events;       /* client-host events kept in memory */
+	uint64_t max_events;       /* events held waiting for their match */
+	uint64_t report_s;         /* --report: a line per period; 0 = none */
 	const char *events_out;    /* this host's raw event log (eventlog.h); NULL = none */
 	const char *pcap_out;      /* this host's capture (pcap); NULL = none */
 	const char *user;          /* --user to become once traced (default "nobody") */
