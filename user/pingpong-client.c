@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -511,6 +512,7 @@ static void verbose_counts(const struct run *r, const struct pp_client_trace_sta
 			   const struct pp_correlate_stats *st)
 {
 	const struct pp_capture *cap = pp_client_trace_capture(r->ct);
+	struct rusage ru;
 
 	pp_log_debug("client host: %" PRIu64 " events of this connection, %" PRIu64
 		" of others not kept, %" PRIu64 " lost, %" PRIu64 " tracepoint hits skipped by the "
@@ -529,6 +531,9 @@ static void verbose_counts(const struct run *r, const struct pp_client_trace_sta
 		PRIu64 " events held at once", st->events_used, st->events_foreign,
 		st->events_no_payload, st->events_stale, st->events_after, st->events_unplaced,
 		st->events_out_of_order, st->held_high_water);
+	/* memory follows what is in flight, not the run: say what it came to */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		pp_log_debug("memory: peak RSS %.1f MiB", (double)ru.ru_maxrss / 1024.0);
 }
 
 /* Incomplete rows have a cause the user can act on (or at least know): say which. */
