@@ -435,16 +435,16 @@ static int start_correlation(struct run *r)
 /* Drains this host's events, then the agent's to its END: every row is out after this. */
 static int stop_trace(struct run *r)
 {
+	struct pp_client_trace_stats ts;
 	struct pp_err err = { 0 };
 	int rc;
 
 	if (!r->ct)
 		return 0;
 	rc = pp_client_trace_stop(r->ct, PP_CONTROL_DEFAULT_TIMEOUT_MS, &err);
-	if (rc && r->opts.events_out && strstr(pp_err_text(&err), r->opts.events_out)) {
-		pp_log_error("%s", pp_err_text(&err));
-		return rc;
-	}
+	pp_client_trace_get_stats(r->ct, &ts);
+	if (ts.events_out_err.code) /* an output asked for and not written: a failure */
+		return pp_log_fail(&ts.events_out_err, ts.events_out_err.code);
 	if (rc)
 		pp_log_warn("%s; the events read until then are used", pp_err_text(&err));
 	if (r->cc) { /* an agent that never ended (no reader ran) */

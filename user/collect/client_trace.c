@@ -45,6 +45,7 @@ struct pp_client_trace {
 	struct pp_atomic_file log_af;
 	FILE *log;
 	int log_err;
+	struct pp_err log_fail;         /* why events_out failed, for the stats */
 
 	/* the agent's stream */
 	struct pp_fetch *agent;
@@ -433,11 +434,10 @@ int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms, struct pp_e
 	if (trc < 0 && !rc)
 		rc = pp_err_set(e, trc, "draining the perf buffer: %s", strerror(-trc));
 	ct->on_event(ct->ctx, PP_FROM_CLIENT, NULL);
-	trc = close_log(ct, &why);
-	if (trc < 0 && !rc) {
-		rc = trc;
+	if (close_log(ct, &ct->log_fail) < 0 && !rc) {
+		rc = ct->log_fail.code;
 		if (e)
-			*e = why;
+			*e = ct->log_fail;
 	}
 	finish_agent(ct, timeout_ms);
 	return rc;
@@ -454,6 +454,7 @@ void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_clien
 		.agent = ct->agent != NULL,
 		.agent_events = ct->agent_events,
 		.agent_err = ct->agent_err,
+		.events_out_err = ct->log_fail,
 	};
 	if (ct->capture)
 		pp_capture_get_stats(ct->capture, &st->cap);

@@ -64,6 +64,7 @@ struct pp_client_trace_stats {
 	uint64_t skipped;        /* tracepoint hits the kernel did not run us for (trace.h) */
 	bool capture;            /* a capture ran */
 	struct pp_capture_stats cap;
+	struct pp_err events_out_err; /* events_out could not be written (code 0: it was) */
 	/* the agent's stream (follow was called) */
 	bool agent;
 	uint64_t agent_events;   /* handed on */
