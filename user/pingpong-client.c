@@ -35,9 +35,14 @@
 #define UNTRACED_POLL_MS 50
 
 static volatile sig_atomic_t stop_signal;
+/* The run is over and the agent's last events are coming: a signal now, or a second one, means
+ * the user will not wait for them. */
+static volatile sig_atomic_t waiting_for_agent, abort_wait;
 
 static void on_signal(int sig)
 {
+	if (stop_signal || waiting_for_agent)
+		abort_wait = 1;
 	stop_signal = sig;
 }
 
@@ -441,7 +446,8 @@ static int stop_trace(struct run *r)
 
 	if (!r->ct)
 		return 0;
-	rc = pp_client_trace_stop(r->ct, PP_CONTROL_DEFAULT_TIMEOUT_MS, &err);
+	waiting_for_agent = 1;
+	rc = pp_client_trace_stop(r->ct, PP_CONTROL_DEFAULT_TIMEOUT_MS, &abort_wait, &err);
 	pp_client_trace_get_stats(r->ct, &ts);
 	if (ts.events_out_err.code) /* an output asked for and not written: a failure */
 		return pp_log_fail(&ts.events_out_err, ts.events_out_err.code);

@@ -192,6 +192,10 @@ static void agent_over(struct pp_client_trace *ct, int err)
 		pp_err_set(&ct->agent_err, err, "the agent at %s sent nothing for %d s",
 			   ct->agent_name, PP_CLIENT_AGENT_SILENCE_MS / 1000);
 		break;
+	case -EINTR:
+		pp_err_set(&ct->agent_err, err, "interrupted while the agent at %s sent its last "
+			   "events", ct->agent_name);
+		break;
 	case -ECONNRESET:
 		pp_err_set(&ct->agent_err, err, "the agent at %s went away after %llu events",
 			   ct->agent_name, (unsigned long long)ct->agent_events);
@@ -374,7 +378,7 @@ static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 }
 
 /* STOP, then the agent's rest up to its END, every wait bounded. */
-static void finish_agent(struct pp_client_trace *ct, int timeout_ms)
+static void finish_agent(struct pp_client_trace *ct, int timeout_ms, volatile sig_atomic_t *abort)
 {
 	uint64_t deadline;
 	int rc;
@@ -393,11 +397,17 @@ static void finish_agent(struct pp_client_trace *ct, int timeout_ms)
 		struct pollfd pfd = { .fd = pp_control_follow_fd(ct->agent), .events = POLLIN };
 		uint64_t now = now_ns();
 
+		int wait_ms = (int)((deadline - now) / 1000000u) + 1;
+
 		if (now >= deadline) {
 			agent_over(ct, -ETIMEDOUT);
 			break;
 		}
-		if (poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR) {
+		if (abort && *abort) {
+			agent_over(ct, -EINTR);
+			break;
+		}
+		if (poll(&pfd, 1, wait_ms < 100 ? wait_ms : 100) < 0 && errno != EINTR) {
 			agent_over(ct, -errno);
 			break;
 		}
@@ -409,7 +419,8 @@ static void finish_agent(struct pp_client_trace *ct, int timeout_ms)
 	}
 }
 
-int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms, struct pp_err *e)
+int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms,
+			 volatile sig_atomic_t *abort, struct pp_err *e)
 {
 	struct pp_err why = { 0 };
 	int rc = 0, trc;
@@ -439,7 +450,7 @@ int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms, struct pp_e
 		if (e)
 			*e = ct->log_fail;
 	}
-	finish_agent(ct, timeout_ms);
+	finish_agent(ct, timeout_ms, abort);
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #ifndef PP_CLIENT_TRACE_H
 #define PP_CLIENT_TRACE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,10 +96,12 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 
 /* Stops the reader, drains the perf buffers and the capture (publishing its pcap_out and
  * events_out) and ends the client host's events; then asks the agent for the rest of its
- * events and reads them up to its END (each wait at most timeout_ms). 0, or the first error
- * of this host's side (what was read is handed on), with its reason in e; the agent's fate is
- * in the stats. */
-int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms, struct pp_err *e);
+ * events and reads them up to its END (at most timeout_ms; given up at once when *abort, if
+ * abort is not NULL, becomes nonzero: a user's second Ctrl-C). 0, or the first error of this
+ * host's side (what was read is handed on), with its reason in e; the agent's fate is in the
+ * stats. */
+int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms,
+			 volatile sig_atomic_t *abort, struct pp_err *e);
 
 void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_client_trace_stats *st);
 /* The capture (for its report), or NULL. */
