@@ -2,6 +2,8 @@
 /* The summary: percentiles from known samples, what was measured and lost stated first, and
  * the JSON carrying the same numbers as the text. */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,33 @@
 
 #include "analyze/correlate.h"
 #include "analyze/summary.h"
+#include "common/stats.h"
 #include "check_main.h"
+
+/* Bytes the allocator has handed out and not had back: the sanitizers' own count in their
+ * build (glibc's arenas are not theirs), else glibc's, mmap'ed blocks included. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PP_HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PP_HEAP_ASAN 1
+#endif
+#endif
+#ifdef PP_HEAP_ASAN
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void)
+{
+	return __sanitizer_get_current_allocated_bytes();
+}
+#else
+#include <malloc.h>
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+#endif
 
 static struct pp_summary *one_to_hundred_us(void)
 {
@@ -264,7 +292,105 @@ START_TEST(test_adding_after_printing_resorts)
 }
 END_TEST
 
-PP_CHECK_TESTS("summary", 0,
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return rng;
+}
+
+/* A traced, captured row with every component: rtt 20..120 us, its parts, and a wire that now
+ * and then comes out negative (misordered points), so both signs of a histogram fill. */
+static void long_run_row(struct pp_row *row, uint64_t i)
+{
+	uint64_t t = 1000000000 + i * 200000, r = next_random();
+	int64_t wire = (int64_t)(r % 4000) - 500;
+	uint64_t *ts = row->ts;
+
+	*row = (struct pp_row){ .index = i };
+	ts[C_SEND] = t;
+	ts[C_XMIT] = t + 1000 + (r >> 16) % 9000;
+	ts[C_WIRE_TX] = ts[C_XMIT] + 500;
+	ts[S_WIRE_RX] = 5000000000 + i * 200000;
+	ts[S_RX] = ts[S_WIRE_RX] + 300;
+	ts[S_TCP] = ts[S_RX] + 100;
+	ts[S_RECV] = ts[S_RX] + 2000;
+	ts[S_SEND] = ts[S_RECV] + (r >> 32) % 50000;
+	ts[S_XMIT] = ts[S_SEND] + 1500;
+	ts[S_WIRE_TX] = ts[S_XMIT] + 400;
+	ts[C_WIRE_RX] = (uint64_t)((int64_t)ts[C_WIRE_TX] + wire) + (ts[S_WIRE_TX] - ts[S_WIRE_RX]);
+	ts[C_RX] = ts[C_WIRE_RX] + 300;
+	ts[C_TCP] = ts[C_RX] + 100;
+	ts[C_RECV] = ts[C_RX] + 1000 + (r >> 48) % 5000;
+	row->rtt_app_ns = (int64_t)(ts[C_RECV] - ts[C_SEND]) + 2000;
+}
+
+/* 2,000,000 rows of every component: the summary's heap stops growing once its histograms are
+ * in place (rows 200,000 to 2,000,000 add nothing) and stays under PP_SUMMARY_MAX_BYTES; kept
+ * whole, these samples took 144 MB. The figures still come within the stated bound. */
+START_TEST(test_two_million_rows_in_bounded_memory)
+{
+	const uint64_t rows = 2000000;
+	int64_t *rtt = malloc(rows * sizeof(*rtt));
+	double *rtt_us = malloc(rows * sizeof(*rtt_us));
+	size_t base = heap_in_use(), at_200k = 0, at_end;
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "long", .exchanges = rows, .traced = true,
+					.server_events = true, .capture = true };
+	struct pp_row row;
+	char *text, line[160];
+	int rc = 0;
+
+	ck_assert_ptr_nonnull(s);
+	/* (one assertion after the loop: Check's each costs a system call) */
+	for (uint64_t i = 0; i < rows; i++) {
+		long_run_row(&row, i);
+		rtt[i] = (int64_t)(row.ts[C_RECV] - row.ts[C_SEND]);
+		rc |= pp_summary_add(s, &row);
+		if (i + 1 == 200000)
+			at_200k = heap_in_use() - base;
+	}
+	at_end = heap_in_use() - base;
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(at_end <= at_200k + 4096, "grew from %zu to %zu bytes", at_200k, at_end);
+	ck_assert_msg(at_end <= PP_SUMMARY_MAX_BYTES, "%zu bytes", at_end);
+	/* what the rows came to, binned: 9 components, 2 of them of both signs */
+	ck_assert_msg(at_end <= 11 * PP_HIST_SIDE_BYTES + 4096, "%zu bytes", at_end);
+
+	text = print(s, &info);
+	for (int c = 0; c < PP_NCOMPONENTS; c++) {
+		snprintf(line, sizeof(line), "\n%-13s %9" PRIu64 " ", pp_component_name[c], rows);
+		ck_assert_msg(strstr(text, line), "no \"%s\" in:\n%s", line + 1, text);
+	}
+	/* rtt against the full sort: each percentile within max(|x_lo|, |x_hi|)/2048, printed */
+	for (uint64_t i = 0; i < rows; i++)
+		rtt_us[i] = (double)rtt[i] / 1000.0;
+	pp_sort_doubles(rtt_us, rows);
+	{
+		const double p[] = { 50, 90, 99, 99.9 };
+		double got[4], max, mean;
+		char *at = strstr(text, "\nrtt ");
+
+		ck_assert_int_eq(sscanf(at, " rtt %*u %lf %lf %lf %lf %lf %lf", &got[0], &got[1],
+					&got[2], &got[3], &max, &mean), 6);
+		for (int k = 0; k < 4; k++) {
+			double want = pp_percentile(rtt_us, rows, p[k]);
+
+			ck_assert_msg(fabs(got[k] - want) <= want / 2048 + 0.0005, "p%g: %.3f vs %.3f",
+				      p[k], got[k], want);
+		}
+		ck_assert_double_eq_tol(max, rtt_us[rows - 1], 0.0005);
+		ck_assert_double_eq_tol(mean, pp_mean(rtt_us, rows), 0.0006);
+	}
+	free(text);
+	free(rtt_us);
+	free(rtt);
+	pp_summary_free(s);
+}
+END_TEST
+
+PP_CHECK_TESTS("summary", 60,
 	       test_percentiles_of_one_to_hundred,
 	       test_what_was_measured_comes_before_numbers,
 	       test_absent_tracing_and_server_events_are_said,
@@ -274,4 +400,5 @@ PP_CHECK_TESTS("summary", 0,
 	       test_incomplete_rows_name_the_points_they_lack,
 	       test_json_without_samples_is_still_an_object,
 	       test_json_to_missing_directory_fails_without_a_file,
-	       test_adding_after_printing_resorts)
+	       test_adding_after_printing_resorts,
+	       test_two_million_rows_in_bounded_memory)

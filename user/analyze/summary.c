@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The run's summary: collects every component's samples, then states what was measured and
- * lost before any number, and gives p50 p90 p99 p99.9 max mean (stats.h) as text and JSON.
- * Both forms print the same doubles with the same precision, so they agree digit for digit. */
+/* The run's summary: collects every component's samples in bounded memory (histogram.h), then
+ * states what was measured and lost before any number, and gives p50 p90 p99 p99.9 max mean
+ * as text and JSON. Both forms print the same doubles with the same precision, so they agree
+ * digit for digit. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,22 +10,16 @@
 #include <string.h>
 
 #include "common/atomic_file.h"
-#include "common/stats.h"
+#include "common/histogram.h"
 #include "analyze/summary.h"
 
-struct samples {
-	double *us;
-	size_t n, cap;
-	bool sorted;
-};
-
 struct pp_summary {
-	struct samples comp[PP_NCOMPONENTS];
+	struct pp_hist *comp[PP_NCOMPONENTS]; /* NULL until the component's first sample */
 	uint64_t lacking[PP_NSLOTS]; /* incomplete rows without each point */
 };
 
 struct stat_line {
-	size_t n;
+	uint64_t n;
 	double p50, p90, p99, p999, max, mean;
 };
 
@@ -39,25 +34,10 @@ struct pp_summary *pp_summary_new(void)
 	return calloc(1, sizeof(struct pp_summary));
 }
 
-static int push(struct samples *s, double us)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		double *grown = realloc(s->us, cap * sizeof(*grown));
-
-		if (!grown)
-			return -ENOMEM;
-		s->us = grown;
-		s->cap = cap;
-	}
-	s->us[s->n++] = us;
-	s->sorted = false;
-	return 0;
-}
-
 int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
 {
 	struct pp_split split;
+	int rc;
 
 	pp_split_row(row, &split);
 	if (row->flags & PP_ROW_INCOMPLETE)
@@ -66,28 +46,28 @@ int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
 	for (int c = 0; c < PP_NCOMPONENTS; c++) {
 		if (!pp_split_has(&split, c))
 			continue;
-		if (push(&s->comp[c], (double)split.ns[c] / 1000.0))
-			return -ENOMEM;
+		if (!s->comp[c] && (rc = pp_hist_new(&s->comp[c], PP_SUMMARY_EXACT)))
+			return rc;
+		if ((rc = pp_hist_add(s->comp[c], split.ns[c])))
+			return rc;
 	}
 	return 0;
 }
 
-static bool stat_of(struct samples *s, struct stat_line *out)
+/* In microseconds, as results.csv prints them: ns / 1000 before any arithmetic, as the
+ * summary did when it kept every sample, so exact figures keep their digits. */
+static bool stat_of(struct pp_hist *h, struct stat_line *out)
 {
-	if (!s->n)
+	if (!h || !pp_hist_count(h))
 		return false;
-	if (!s->sorted) {
-		pp_sort_doubles(s->us, s->n);
-		s->sorted = true;
-	}
 	*out = (struct stat_line){
-		.n = s->n,
-		.p50 = pp_percentile(s->us, s->n, 50),
-		.p90 = pp_percentile(s->us, s->n, 90),
-		.p99 = pp_percentile(s->us, s->n, 99),
-		.p999 = pp_percentile(s->us, s->n, 99.9),
-		.max = s->us[s->n - 1],
-		.mean = pp_mean(s->us, s->n),
+		.n = pp_hist_count(h),
+		.p50 = pp_hist_percentile(h, 50, 1000.0),
+		.p90 = pp_hist_percentile(h, 90, 1000.0),
+		.p99 = pp_hist_percentile(h, 99, 1000.0),
+		.p999 = pp_hist_percentile(h, 99.9, 1000.0),
+		.max = (double)pp_hist_max(h) / 1000.0,
+		.mean = pp_hist_mean(h, 1000.0),
 	};
 	return true;
 }
@@ -151,10 +131,10 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];
 
-		if (!stat_of(&s->comp[c], &st))
+		if (!stat_of(s->comp[c], &st))
 			continue;
 		any = true;
-		fprintf(out, "%-13s %9zu %11.3f %11.3f %11.3f %11.3f %11.3f %11.3f\n",
+		fprintf(out, "%-13s %9" PRIu64 " %11.3f %11.3f %11.3f %11.3f %11.3f %11.3f\n",
 			pp_component_name[c], st.n, st.p50, st.p90, st.p99, st.p999, st.max, st.mean);
 	}
 	if (!any)
@@ -208,9 +188,9 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];
 
-		if (!stat_of(&s->comp[c], &st))
+		if (!stat_of(s->comp[c], &st))
 			continue;
-		fprintf(f, "%s\n    \"%s\": { \"samples\": %zu, \"p50\": %.3f, \"p90\": %.3f, "
+		fprintf(f, "%s\n    \"%s\": { \"samples\": %" PRIu64 ", \"p50\": %.3f, \"p90\": %.3f, "
 			"\"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f, \"mean\": %.3f }",
 			first ? "" : ",", pp_component_name[c], st.n, st.p50, st.p90, st.p99, st.p999,
 			st.max, st.mean);
@@ -253,6 +233,6 @@ void pp_summary_free(struct pp_summary *s)
 	if (!s)
 		return;
 	for (int c = 0; c < PP_NCOMPONENTS; c++)
-		free(s->comp[c].us);
+		pp_hist_free(s->comp[c]);
 	free(s);
 }

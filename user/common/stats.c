@@ -17,14 +17,23 @@ void pp_sort_doubles(double *x, size_t n)
 	qsort(x, n, sizeof(*x), cmp_double);
 }
 
-double pp_percentile(const double *x, size_t n, double p)
+bool pp_percentile_rank(size_t n, double p, size_t *lo, double *frac)
 {
 	double h = (double)(n - 1) * p / 100.0;
-	size_t lo = (size_t)floor(h);
 
-	if (lo + 1 >= n)
+	*lo = (size_t)floor(h);
+	*frac = h - (double)*lo;
+	return *lo + 1 < n;
+}
+
+double pp_percentile(const double *x, size_t n, double p)
+{
+	size_t lo;
+	double frac;
+
+	if (!pp_percentile_rank(n, p, &lo, &frac))
 		return x[n - 1];
-	return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+	return x[lo] + frac * (x[lo + 1] - x[lo]);
 }
 
 double pp_mean(const double *x, size_t n)

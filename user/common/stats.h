@@ -5,11 +5,16 @@
 #ifndef PP_STATS_H
 #define PP_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 void pp_sort_doubles(double *x, size_t n);
 /* x sorted ascending, n >= 1, p in [0, 100]. */
 double pp_percentile(const double *x, size_t n, double p);
+/* The definition's ranks, for holders of samples that are not a sorted array (histogram.h):
+ * the p-th percentile of n >= 1 sorted samples is x[*lo] + *frac*(x[*lo + 1] - x[*lo]) when
+ * this returns true, else x[n - 1] (the maximum). Same operations as pp_percentile. */
+bool pp_percentile_rank(size_t n, double p, size_t *lo, double *frac);
 double pp_mean(const double *x, size_t n);
 
 #endif
