@@ -20,6 +20,7 @@
 #include "pingpong.skel.h"
 #include "collect/trace.h"
 #include "common/log.h"
+#include "model/proto.h"
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT   38
@@ -38,6 +39,7 @@ struct pp_trace {
 	uint64_t lost;
 	uint64_t delivered_now; /* by the current poll/consume call */
 	uint64_t unflushed;     /* events the last flush could not reach (a CPU we may not run on) */
+	struct pp_flow_filter flow; /* what pp_flow_filter[0] holds */
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
@@ -353,6 +355,61 @@ int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid)
 				   sizeof(seen), BPF_ANY);
 	return err ? err : bpf_map__update_elem(t->skel->maps.pp_tgids, &tgid, sizeof(tgid), &one,
 						sizeof(one), BPF_ANY);
+}
+
+int pp_flow_filter_from_key(struct pp_flow_filter *f, const struct pp_flow_key *flow)
+{
+	if (!pp_flow_key_valid(flow))
+		return -EINVAL;
+	*f = (struct pp_flow_filter){
+		.enabled = 1,
+		.family = flow->family,
+		.port_a = flow->client_port,
+		.port_b = flow->server_port,
+	};
+	/* the key keeps an IPv4 address's tail zero, as the events do (pp_flow_key_valid) */
+	memcpy(f->addr_a, flow->client_addr, sizeof(f->addr_a));
+	memcpy(f->addr_b, flow->server_addr, sizeof(f->addr_b));
+	return 0;
+}
+
+static int write_flow_filter(struct pp_trace *t, const struct pp_flow_filter *f)
+{
+	__u32 zero = 0;
+	int err = bpf_map__update_elem(t->skel->maps.pp_flow_filter, &zero, sizeof(zero), f,
+				       sizeof(*f), BPF_ANY);
+
+	if (err == 0)
+		t->flow = *f;
+	return err;
+}
+
+/* A map update is a plain copy that a program on another CPU may read half done. So each
+ * write changes only the enabled word, or only a key nobody compares: disable (the old key
+ * stays), put the new key in while disabled, enable. A program sees the old flow, everything,
+ * or the new flow, never a mix of the two keys. */
+int pp_trace_set_flow(struct pp_trace *t, const struct pp_flow_key *flow)
+{
+	struct pp_flow_filter f, off;
+	int err;
+
+	if ((err = pp_flow_filter_from_key(&f, flow)) < 0)
+		return err;
+	if (t->flow.enabled && (err = pp_trace_clear_flow(t)) < 0)
+		return err;
+	off = f;
+	off.enabled = 0;
+	if ((err = write_flow_filter(t, &off)) < 0)
+		return err;
+	return write_flow_filter(t, &f);
+}
+
+int pp_trace_clear_flow(struct pp_trace *t)
+{
+	struct pp_flow_filter off = t->flow;
+
+	off.enabled = 0;
+	return write_flow_filter(t, &off);
 }
 
 static int delivered(struct pp_trace *t)
