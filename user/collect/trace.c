@@ -272,6 +272,9 @@ static int open_perf_buffer(struct pp_trace *t, size_t pages, struct pp_err *e)
 	return 0;
 }
 
+/* The perf buffer opens between the load and the attach: a program that ran before it was
+ * open would find no perf event in its CPU's slot, and what it output, the events of any
+ * connection on the traced ports, would be counted as lost at every start. */
 static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
 			   struct pp_err *e)
 {
@@ -296,7 +299,8 @@ static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
 	if (err < 0)
 		return pp_err_set(e, err, "loading the BPF programs failed: %s%s", strerror(-err),
 			    o->verbosity ? "" : " (-v shows libbpf's log)");
-	if ((err = set_filters(t, o, e)) < 0)
+	if ((err = set_filters(t, o, e)) < 0 ||
+	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES, e)) < 0)
 		return err;
 	err = pingpong_bpf__attach(t->skel);
 	if (err < 0)
@@ -335,8 +339,7 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
-	if ((err = load_and_attach(t, o, e)) < 0 ||
-	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES, e)) < 0) {
+	if ((err = load_and_attach(t, o, e)) < 0) {
 		pp_trace_close(t);
 		return err;
 	}
