@@ -24,7 +24,7 @@ wait_port server "$PORT"
 hammer_pids=()
 for i in 1 2; do
 	tb_bg client "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port "$PORT" --size 64 \
-		--count 100000000 --warmup 0 --output "$TMP/hammer$i.csv" >/dev/null 2>"$TMP/hammer$i.err"
+		--count 10000000 --warmup 0 --output "$TMP/hammer$i.csv" >/dev/null 2>"$TMP/hammer$i.err"
 	hammer_pids+=("$!")
 done
 # both connected and exchanging: two established connections on the server's port
