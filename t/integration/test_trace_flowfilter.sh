@@ -52,8 +52,9 @@ run_probe filtered
 # events in user space and says how many with -v ("N of others not kept")
 tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --size 64 --count "$COUNT" \
 	--warmup 0 --no-capture --no-agent -v --output "$TMP/client.csv" >"$TMP/client.out" 2>"$TMP/client.err"
+client_rc=$?
 echo "  note: pingpong-client traced: $(grep -o '[0-9]* of others not kept' "$TMP/client.err" | head -1)" \
-	"(exit $?; it filters in user space until pp_client_trace_start calls pp_trace_set_flow)"
+	"(exit $client_rc; it filters in user space until pp_client_trace_start calls pp_trace_set_flow)"
 
 for pid in "${hammer_pids[@]}"; do kill -0 "$pid" 2>/dev/null; done
 check "the other clients ran throughout (still running)" kill -0 "${hammer_pids[0]}" "${hammer_pids[1]}"
