@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /* Kernel side of pingpong: stable tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
- * filtered in the kernel by port, process tree and network namespace; one pp_event per point,
+ * filtered in the kernel by port, process tree, network namespace and, once set, connection; one pp_event per point,
  * sent to user space in per-CPU batches (output()).
  *
  * Every program runs on every hit of its tracepoint on the machine (twice on the testbed: the
@@ -82,6 +82,15 @@ struct {
 	__type(value, struct pp_batch);
 } pp_batch SEC(".maps");
 
+/* [0]: the one connection to pass (kern/pingpong.h); set while running, after the connect,
+ * hence a map. An array of one: its lookup is inlined, and a filter not enabled costs a load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pp_flow_filter);
+} pp_flow_filter SEC(".maps");
+
 /* [0]: the address of our network namespace's struct net, once a packet showed it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -138,6 +147,15 @@ static __always_inline bool port_bit(__u16 port)
 static __always_inline bool port_traced(__u16 a, __u16 b)
 {
 	return port_bit(a) || port_bit(b);
+}
+
+/* ev's flow (filled in, either direction) is the connection pp_flow_filter names, or none is
+ * named. After the port test: on a port nobody traces it would only add work. */
+static __always_inline bool flow_passes(const struct pp_event *ev)
+{
+	__u32 zero = 0;
+
+	return pp_flow_filter_passes(bpf_map_lookup_elem(&pp_flow_filter, &zero), ev);
 }
 
 /* The namespace is the tracer's own (pp_netns_ino), which lives as long as the tracer
@@ -353,7 +371,9 @@ static __always_inline struct sock *traced_tcp_sock(long fd, bool outgoing, stru
 	if (!port_traced(lport, rport))
 		return NULL;
 	flow_from_sock(ev, sk, &head, family, lport, rport, outgoing);
-	return sk;
+	/* the tgid filter already keeps other processes out; this keeps the traced process's
+	 * other connections on the port out too */
+	return flow_passes(ev) ? sk : NULL;
 }
 
 static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u64 msg_flags)
@@ -529,7 +549,7 @@ static __always_inline int emit_packet(void *ctx, __u8 point, __u16 proto,
 		return 0;
 	ev.sport = bpf_ntohs(th.source);
 	ev.dport = bpf_ntohs(th.dest);
-	if (!port_traced(ev.sport, ev.dport))
+	if (!port_traced(ev.sport, ev.dport) || !flow_passes(&ev))
 		return 0;
 	tcp_hlen = th.doff * 4;
 	if (payload_len == PP_LEN_FROM_HEADERS) {
@@ -600,14 +620,17 @@ int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
 	if (!port_traced(lport, rport) || !netns_ok(BPF_CORE_READ(sk, __sk_common.skc_net.net)))
 		return 0;
+	/* the flow first: another connection is turned away before its skb is read */
+	__builtin_memset(&ev, 0, sizeof(ev));
+	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
+	flow_from_sock(&ev, sk, &head, family, lport, rport, false);
+	if (!flow_passes(&ev))
+		return 0;
 	if (bpf_probe_read_kernel(&th, sizeof(th), BPF_CORE_READ(skb, data)))
 		return 0;
-	__builtin_memset(&ev, 0, sizeof(ev));
 	ev.len = BPF_CORE_READ(skb, len) - th.doff * 4;
 	if (!wanted(&ev, &th))
 		return 0;
-	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
-	flow_from_sock(&ev, sk, &head, family, lport, rport, false);
 	return send_packet(ctx, &ev, PP_TCP, &th);
 }
 

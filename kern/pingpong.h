@@ -84,6 +84,49 @@ _Static_assert(__builtin_offsetof(struct pp_batch, ev) == 8 &&
 	       sizeof(struct pp_batch) == 8 + PP_BATCH_EVENTS * sizeof(struct pp_event),
 	       "struct pp_batch's layout");
 
+/* pp_flow_filter[0]: the one connection the tracer passes, once user space has set it
+ * (pp_trace_set_flow, after the connect): a client's tracer then drops, in the kernel, the
+ * other connections on its server's port (other clients of the same server), which would
+ * otherwise take CPU and perf buffer space from its own. Ends a and b are the connection's two
+ * ends (client, server); an event passes if it runs either way between them, since its flow is
+ * written in the data's direction. Checked by every program after the port test; a filter
+ * that is not enabled costs one inlined array lookup and one load. */
+struct pp_flow_filter {
+	__u32 enabled;   /* 0: every connection on the traced ports passes */
+	__u32 family;    /* PP_AF_INET or PP_AF_INET6 */
+	__u16 port_a;    /* host byte order, as pp_event.sport/dport */
+	__u16 port_b;
+	__u32 addr_a[4]; /* as pp_event.saddr: network byte order, IPv4 in [0], the rest 0 */
+	__u32 addr_b[4];
+};
+_Static_assert(sizeof(struct pp_flow_filter) == 44, "struct pp_flow_filter is 44 bytes");
+
+/* The test itself, compiled into the BPF programs and, the very same code, into user space
+ * (t/test_flow_filter.c): a 4-byte-aligned pp_event on the BPF stack may be read by words,
+ * so 16-byte addresses cost four compares, and only when the ports already matched. */
+typedef __u32 __attribute__((may_alias)) pp_u32_alias; /* words read out of a __u8[16] */
+
+static inline __attribute__((always_inline)) int
+pp_flow_addr_eq(const __u8 *ev_addr, const __u32 *f)
+{
+	const pp_u32_alias *a = (const pp_u32_alias *)(const void *)ev_addr;
+
+	return a[0] == f[0] && a[1] == f[1] && a[2] == f[2] && a[3] == f[3];
+}
+
+static inline __attribute__((always_inline)) int
+pp_flow_filter_passes(const struct pp_flow_filter *f, const struct pp_event *ev)
+{
+	if (!f || !f->enabled)
+		return 1;
+	if (ev->family != f->family)
+		return 0;
+	return (ev->sport == f->port_a && ev->dport == f->port_b &&
+		pp_flow_addr_eq(ev->saddr, f->addr_a) && pp_flow_addr_eq(ev->daddr, f->addr_b)) ||
+	       (ev->sport == f->port_b && ev->dport == f->port_a &&
+		pp_flow_addr_eq(ev->saddr, f->addr_b) && pp_flow_addr_eq(ev->daddr, f->addr_a));
+}
+
 /* pp_ports: one bit per TCP port, 64 to an element. pp_tgid_seen: one word per tgid & mask,
  * nonzero once any traced tgid with those low bits was added (never cleared): a quick "no". */
 #define PP_PORT_WORDS     1024

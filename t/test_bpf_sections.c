@@ -11,6 +11,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "pingpong.h"
 #include "pingpong.skel.h"
 #include "check_main.h"
 
@@ -118,7 +119,24 @@ START_TEST(test_no_code_section_names_another_attach_type)
 }
 END_TEST
 
+/* The connection filter (pp_trace_set_flow) is a one-element array holding the struct the
+ * header defines: user space writes it by that layout while the programs run. */
+START_TEST(test_the_flow_filter_is_one_array_element_of_the_shared_struct)
+{
+	struct bpf_object *obj = open_embedded();
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "pp_flow_filter");
+
+	ck_assert_ptr_nonnull(map);
+	ck_assert_int_eq(bpf_map__type(map), BPF_MAP_TYPE_ARRAY);
+	ck_assert_uint_eq(bpf_map__max_entries(map), 1);
+	ck_assert_uint_eq(bpf_map__key_size(map), sizeof(__u32));
+	ck_assert_uint_eq(bpf_map__value_size(map), sizeof(struct pp_flow_filter));
+	bpf_object__close(obj);
+}
+END_TEST
+
 PP_CHECK_TESTS("bpf_sections", 0,
 	       test_every_program_is_a_stable_tracepoint,
 	       test_events_leave_through_a_perf_event_array_not_a_ring_buffer,
-	       test_no_code_section_names_another_attach_type)
+	       test_no_code_section_names_another_attach_type,
+	       test_the_flow_filter_is_one_array_element_of_the_shared_struct)

@@ -21,6 +21,7 @@
 #include "pingpong.skel.h"
 #include "collect/trace.h"
 #include "common/log.h"
+#include "model/proto.h"
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT   38
@@ -39,6 +40,7 @@ struct pp_trace {
 	uint64_t lost;
 	uint64_t delivered_now; /* by the current poll/consume call */
 	uint64_t unflushed;     /* events the last flush could not reach (a CPU we may not run on) */
+	struct pp_flow_filter flow; /* what pp_flow_filter[0] holds */
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
@@ -271,6 +273,9 @@ static int open_perf_buffer(struct pp_trace *t, size_t pages, struct pp_err *e)
 	return 0;
 }
 
+/* The perf buffer opens between the load and the attach: a program that ran before it was
+ * open would find no perf event in its CPU's slot, and what it output, the events of any
+ * connection on the traced ports, would be counted as lost at every start. */
 static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
 			   struct pp_err *e)
 {
@@ -295,7 +300,8 @@ static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
 	if (err < 0)
 		return pp_err_set(e, err, "loading the BPF programs failed: %s%s", strerror(-err),
 			    o->verbosity ? "" : " (-v shows libbpf's log)");
-	if ((err = set_filters(t, o, e)) < 0)
+	if ((err = set_filters(t, o, e)) < 0 ||
+	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES, e)) < 0)
 		return err;
 	err = pingpong_bpf__attach(t->skel);
 	if (err < 0)
@@ -334,8 +340,7 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
-	if ((err = load_and_attach(t, o, e)) < 0 ||
-	    (err = open_perf_buffer(t, o->perf_pages ? o->perf_pages : PP_TRACE_DEFAULT_PAGES, e)) < 0) {
+	if ((err = load_and_attach(t, o, e)) < 0) {
 		pp_trace_close(t);
 		return err;
 	}
@@ -354,6 +359,61 @@ int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid)
 				   sizeof(seen), BPF_ANY);
 	return err ? err : bpf_map__update_elem(t->skel->maps.pp_tgids, &tgid, sizeof(tgid), &one,
 						sizeof(one), BPF_ANY);
+}
+
+int pp_flow_filter_from_key(struct pp_flow_filter *f, const struct pp_flow_key *flow)
+{
+	if (!pp_flow_key_valid(flow))
+		return -EINVAL;
+	*f = (struct pp_flow_filter){
+		.enabled = 1,
+		.family = flow->family,
+		.port_a = flow->client_port,
+		.port_b = flow->server_port,
+	};
+	/* the key keeps an IPv4 address's tail zero, as the events do (pp_flow_key_valid) */
+	memcpy(f->addr_a, flow->client_addr, sizeof(f->addr_a));
+	memcpy(f->addr_b, flow->server_addr, sizeof(f->addr_b));
+	return 0;
+}
+
+static int write_flow_filter(struct pp_trace *t, const struct pp_flow_filter *f)
+{
+	__u32 zero = 0;
+	int err = bpf_map__update_elem(t->skel->maps.pp_flow_filter, &zero, sizeof(zero), f,
+				       sizeof(*f), BPF_ANY);
+
+	if (err == 0)
+		t->flow = *f;
+	return err;
+}
+
+/* A map update is a plain copy that a program on another CPU may read half done. So each
+ * write changes only the enabled word, or only a key nobody compares: disable (the old key
+ * stays), put the new key in while disabled, enable. A program sees the old flow, everything,
+ * or the new flow, never a mix of the two keys. */
+int pp_trace_set_flow(struct pp_trace *t, const struct pp_flow_key *flow)
+{
+	struct pp_flow_filter f, off;
+	int err;
+
+	if ((err = pp_flow_filter_from_key(&f, flow)) < 0)
+		return err;
+	if (t->flow.enabled && (err = pp_trace_clear_flow(t)) < 0)
+		return err;
+	off = f;
+	off.enabled = 0;
+	if ((err = write_flow_filter(t, &off)) < 0)
+		return err;
+	return write_flow_filter(t, &f);
+}
+
+int pp_trace_clear_flow(struct pp_trace *t)
+{
+	struct pp_flow_filter off = t->flow;
+
+	off.enabled = 0;
+	return write_flow_filter(t, &off);
 }
 
 static int delivered(struct pp_trace *t)

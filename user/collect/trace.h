@@ -41,6 +41,7 @@ struct pp_trace_opts {
 };
 
 struct pp_trace;
+struct pp_flow_key; /* model/proto.h */
 
 /* 0, or -errno with e saying what is wrong in one line (no program name).
  * -EPERM: not root / no CAP_BPF+CAP_PERFMON, or the memlock limit; -ENOENT: no kernel BTF or
@@ -49,6 +50,20 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *opts, struc
 
 /* Adds a process to the traced set after open (e.g. a child released after attaching). */
 int pp_trace_add_tgid(struct pp_trace *t, __u32 tgid);
+
+/* From now on the kernel passes only this connection's events, either direction (its packets,
+ * and the calls on its socket): other connections on the traced ports (another client of the
+ * same server) cost the programs a compare, no perf buffer space and no delivery. Set it once
+ * the connection is up (after connect), to keep the SYN. Events of other connections already
+ * in the buffer or a per-CPU batch are still delivered. 0, or -EINVAL (an invalid key,
+ * pp_flow_key_valid) or another -errno from the map update. Setting another flow replaces it;
+ * events in the instant of the change may be judged by either flow or pass. */
+int pp_trace_set_flow(struct pp_trace *t, const struct pp_flow_key *flow);
+/* Every connection on the traced ports passes again (as after open). 0 or -errno. */
+int pp_trace_clear_flow(struct pp_trace *t);
+/* The map value that names flow (enabled), as pp_trace_set_flow writes it: exposed for the
+ * tests. 0, or -EINVAL for an invalid key. */
+int pp_flow_filter_from_key(struct pp_flow_filter *f, const struct pp_flow_key *flow);
 
 /* Waits up to timeout_ms for a buffer to fill to its wakeup mark, then drains every buffer,
  * so no event waits longer than one timeout. Events delivered (>= 0), or -errno;
