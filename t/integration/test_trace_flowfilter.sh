@@ -5,7 +5,7 @@
 # and still every point of each of its own exchanges. The same run without the filter must
 # see the others' events (else this test could not tell the filter from quiet neighbours).
 # t/flowfilter_probe.c is the traced client; pingpong-client does not set the filter yet, its
-# own count of others' events is printed as a note.
+# own count of others' events is checked too.
 . "$(dirname "$0")/lib.sh"
 
 PORT=7210
@@ -48,13 +48,17 @@ run_probe() { # NAME [--no-filter]
 
 run_probe unfiltered --no-filter
 run_probe filtered
-# pingpong-client traced meanwhile: until it sets the filter itself, it drops the others'
-# events in user space and says how many with -v ("N of others not kept")
+# pingpong-client traced meanwhile, with its capture: it sets the filter once its connection is
+# up, so only what the other clients sent while it connected (a few hundred events at most,
+# against tens of thousands unfiltered) reaches it; its capture filter names its own port
 tb_client "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port "$PORT" --size 64 --count "$COUNT" \
-	--warmup 0 --no-capture --no-agent -v --output "$TMP/client.csv" >"$TMP/client.out" 2>"$TMP/client.err"
+	--warmup 0 --no-agent -v --output "$TMP/client.csv" >"$TMP/client.out" 2>"$TMP/client.err"
 client_rc=$?
-echo "  note: pingpong-client traced: $(grep -o '[0-9]* of others not kept' "$TMP/client.err" | head -1)" \
-	"(exit $client_rc; it filters in user space until pp_client_trace_start calls pp_trace_set_flow)"
+others=$(grep -o '[0-9]* of others not kept' "$TMP/client.err" | head -1 | cut -d' ' -f1)
+check "pingpong-client traced: exit 0, $COUNT rows complete" bash -c "[ $client_rc -eq 0 ] &&
+	grep -q '^measured: $COUNT exchanges, $COUNT matched' '$TMP/client.out'"
+check "pingpong-client traced (kernel points and capture): others' events only from before its filters (${others:-?} <= 1000)" \
+	[ "${others:-99999}" -le 1000 ]
 
 for pid in "${hammer_pids[@]}"; do kill -0 "$pid" 2>/dev/null; done
 check "the other clients ran throughout (still running)" kill -0 "${hammer_pids[0]}" "${hammer_pids[1]}"

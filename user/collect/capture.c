@@ -194,7 +194,10 @@ static int build_filter(struct pp_capture *c, const struct pp_capture_opts *o, s
 	char flow[160];
 	int n;
 
-	if (o->peer && o->port)
+	if (o->peer && o->port && o->local_port)
+		n = snprintf(flow, sizeof(flow), "tcp and host %s and port %u and port %u", o->peer,
+			     o->port, o->local_port);
+	else if (o->peer && o->port)
 		n = snprintf(flow, sizeof(flow), "tcp and host %s and port %u", o->peer, o->port);
 	else if (o->peer)
 		n = snprintf(flow, sizeof(flow), "tcp and host %s", o->peer);

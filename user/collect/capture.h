@@ -18,6 +18,8 @@ struct pp_capture_opts {
 	const char *iface;       /* NULL: the interface whose address routes to `peer` */
 	const char *peer;        /* numeric IPv4/IPv6 address of the other host; NULL: any host */
 	uint16_t port;           /* a port of the measured flow (the server's); 0: any TCP port */
+	uint16_t local_port;     /* with peer and port: this host's end of the one connection
+				  * measured (other clients of the same server stay out); 0: any */
 	const char *tstamp_type; /* pcap name ("host", "adapter", ...); NULL: libpcap's default */
 	const char *pcap_out;    /* save every captured frame here (pcap, ns); NULL: do not */
 	bool keep_acks;          /* deliver segments without payload too */

@@ -338,6 +338,10 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 		return -EBUSY;
 	ct->flow = *flow;
 	ct->have_flow = true;
+	/* the kernel passes this connection only from now on: other clients of the same server
+	 * cost no perf buffer space, and "lost" means lost data of ours */
+	if ((rc = pp_trace_set_flow(ct->trace, flow)) < 0)
+		return rc;
 	if ((rc = open_log(ct, &e)) < 0) {
 		ct->reader_err = e;
 		return rc;
