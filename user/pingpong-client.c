@@ -357,6 +357,10 @@ static int open_capture(struct run *r)
 	pp_flow_key_from_sockaddrs(&r->flow, (const struct sockaddr *)&r->local.ss,
 				   (const struct sockaddr *)&r->server.ss);
 	co.local_port = r->flow.client_port;
+	if ((rc = pp_client_trace_filter(r->ct, &r->flow)) < 0) {
+		pp_log_error("cannot filter the tracer to this connection: %s", strerror(-rc));
+		return rc;
+	}
 	if (!r->opts.no_capture && (rc = pp_client_trace_add_capture(r->ct, &co, &err))) {
 		if (r->opts.iface || r->opts.pcap_out)
 			return pp_log_fail(&err, rc);

@@ -37,6 +37,7 @@ struct pp_client_trace {
 	uint64_t events, foreign;
 	bool have_isn;
 	uint32_t isn;
+	bool filtered;                  /* the kernel side passes this connection only */
 	struct pp_err reader_err;       /* the reader's first failure */
 	bool stopped;
 
@@ -328,6 +329,16 @@ static int close_log(struct pp_client_trace *ct, struct pp_err *e)
 	return 0;
 }
 
+/* The kernel passes this connection only from now on: other clients of the same server cost
+ * no perf buffer space, and "lost" means lost data of ours. */
+int pp_client_trace_filter(struct pp_client_trace *ct, const struct pp_flow_key *flow)
+{
+	int rc = pp_trace_set_flow(ct->trace, flow);
+
+	ct->filtered = rc == 0;
+	return rc;
+}
+
 int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *flow)
 {
 	struct pp_err e = { 0 };
@@ -338,9 +349,7 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 		return -EBUSY;
 	ct->flow = *flow;
 	ct->have_flow = true;
-	/* the kernel passes this connection only from now on: other clients of the same server
-	 * cost no perf buffer space, and "lost" means lost data of ours */
-	if ((rc = pp_trace_set_flow(ct->trace, flow)) < 0)
+	if (!ct->filtered && (rc = pp_client_trace_filter(ct, flow)) < 0)
 		return rc;
 	if ((rc = open_log(ct, &e)) < 0) {
 		ct->reader_err = e;

@@ -7,6 +7,7 @@
  *
  *	pp_client_trace_open(&ct, &opts, &err);              // before connect: sees the SYN
  *	connect ...
+ *	pp_client_trace_filter(ct, &flow);                    // the kernel: this connection only
  *	pp_client_trace_add_capture(ct, &capture_opts, ...);  // optional, once the peer is known
  *	pp_client_trace_follow(ct, fetch, "198.18.0.2:12346"); // optional: the agent's stream
  *	pp_client_trace_start(ct, &flow);                     // the reader thread
@@ -90,6 +91,10 @@ int pp_client_trace_add_capture(struct pp_client_trace *ct, const struct pp_capt
 /* Before start: the agent's stream of this connection (pp_control_follow_open), read by the
  * reader too; ct owns f from now on. agent names it in messages ("198.18.0.2:12346"). */
 void pp_client_trace_follow(struct pp_client_trace *ct, struct pp_fetch *f, const char *agent);
+
+/* As soon as the connection is up (connect returned): the kernel side passes only flow's
+ * events from now on (trace.h pp_trace_set_flow). start does it if not done. 0 or -errno. */
+int pp_client_trace_filter(struct pp_client_trace *ct, const struct pp_flow_key *flow);
 
 /* Starts the reader; from now on only events of flow (either direction) are handed on. */
 int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *flow);
