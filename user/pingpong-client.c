@@ -30,7 +30,6 @@
 #include "common/log.h"
 
 #define PROG "pingpong-client"
-#define PP_END_DROPPED(e) 0 /* TEMP until agentv2 */
 /* Untraced rows are taken from the loop's sample ring this often. */
 #define UNTRACED_POLL_MS 50
 
@@ -585,7 +584,7 @@ static void traced_info(struct run *r, struct pp_summary_info *info)
 	if (r->following) {
 		info->server_events = ts.agent_events > 0;
 		/* as this host counts its own: perf buffer losses and events it had no room for */
-		info->lost_samples_server = ts.agent_end.lost_samples + PP_END_DROPPED(ts.agent_end);
+		info->lost_samples_server = ts.agent_end.lost_samples + ts.agent_end.dropped;
 		info->pcap_drops_server = ts.agent_end.pcap_drops;
 		if (ts.agent_err.code)
 			pp_log_warn("%s: the rows after that lack server points, and its loss "

@@ -42,12 +42,4 @@ void pp_control_fetch_close(struct pp_fetch *f);
 int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *flow, int timeout_ms,
 		     pp_emit_fn cb, void *ctx, struct pp_fetch_stats *stats);
 
-/* TEMP (replaced by the agentv2 branch) */
-int pp_control_follow_open(struct pp_fetch **out, const char *addr, uint16_t port,
-			   const struct pp_fetch_req *req, int timeout_ms);
-int pp_control_follow_fd(const struct pp_fetch *f);
-int pp_control_follow_read(struct pp_fetch *f, pp_emit_fn cb, void *ctx);
-int pp_control_follow_stop(struct pp_fetch *f);
-uint64_t pp_control_follow_last_frame_ns(const struct pp_fetch *f);
-
 #endif
