@@ -484,7 +484,7 @@ static int traced_rows(struct run *r, struct sink *k, struct pp_summary_info *in
 		const struct pp_fetch_stats *fs = pp_agent_source_stats(&r->agent);
 
 		info->server_events = r->agent.events > 0;
-		info->lost_samples_server = fs->agent.lost_samples;
+		info->lost_samples_server = fs->agent.lost_samples + fs->agent.dropped;
 		info->pcap_drops_server = fs->agent.pcap_drops;
 		if (r->agent.err.code)
 			pp_log_warn("the agent's events ended early (%s): later rows lack "
