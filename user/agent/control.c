@@ -453,7 +453,8 @@ static int follow_write(struct pp_control_server *s, struct conn *c)
 
 /* A follower that went away or stalled: what it never got (frames not begun) goes back to the
  * store, and so do its connection's later events, since nobody takes them now. */
-static void follower_gone(struct pp_control_server *s, struct conn *c, const char *how)
+static void follower_gone(struct pp_control_server *s, struct conn *c, enum pp_control_refusal kind,
+			  const char *how)
 {
 	char end[INET6_ADDRSTRLEN + 10];
 	struct pp_event *ev = s->batch; /* CHUNK_EVENTS, free between the answers' chunks */
@@ -474,6 +475,9 @@ static void follower_gone(struct pp_control_server *s, struct conn *c, const cha
 			s->src.put_back(s->src.ctx, &ev[i]);
 	}
 	s->st.followers_lost++;
+	s->st.refused[kind]++; /* in the summary's counts too, so they add up */
+	pp_err_set(&s->last_err, kind == PP_REFUSED_TIMEOUT ? -ETIMEDOUT : kind == PP_REFUSED_INTERNAL ?
+		   -ENOMEM : kind == PP_REFUSED_BAD_FRAME ? -EBADMSG : -ECONNRESET, "follower %s", how);
 	s->st.failed++;
 	conn_close(s, c);
 }
@@ -570,7 +574,7 @@ static void follow_read(struct pp_control_server *s, struct conn *c)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (r <= 0) {
-			follower_gone(s, c, "went away");
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
 			return;
 		}
 		c->rx_got += (uint32_t)r;
@@ -578,7 +582,7 @@ static void follow_read(struct pp_control_server *s, struct conn *c)
 			continue;
 		if (pp_proto_decode_hdr(c->rx, sizeof(c->rx), &hdr) < 0 || hdr.type != PP_MSG_STOP) {
 			send_error(c->fd, PP_ERR_BAD_REQUEST, "a follower may only send STOP");
-			follower_gone(s, c, "sent a frame other than STOP");
+			follower_gone(s, c, PP_REFUSED_BAD_FRAME, "sent a frame other than STOP");
 			return;
 		}
 		c->stop_pending = true;
@@ -627,11 +631,11 @@ static void followers_round(struct pp_control_server *s)
 		if (c->state != C_FOLLOW && c->state != C_DRAIN)
 			continue;
 		if (c->broken) {
-			follower_gone(s, c, "went away");
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
 			continue;
 		}
 		if (c->state == C_FOLLOW && c->stop_pending && finish_follow(s, c) < 0) {
-			follower_gone(s, c, "could not be answered (out of memory)");
+			follower_gone(s, c, PP_REFUSED_INTERNAL, "could not be answered (out of memory)");
 			continue;
 		}
 		if (c->tail && !c->tail->sealed && c->tail->n)
@@ -645,7 +649,7 @@ static void followers_round(struct pp_control_server *s)
 				seal(hb);
 		}
 		if (follow_write(s, c) < 0) {
-			follower_gone(s, c, "went away");
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
 			continue;
 		}
 		if (c->state == C_DRAIN && !c->head) {
@@ -897,7 +901,7 @@ static void expire(struct pp_control_server *s, struct conn *c, int64_t now)
 		if (!c->had_pending)
 			return; /* nothing to send: a follower may wait as long as its run lasts */
 		snprintf(how, sizeof(how), "took nothing for %d ms", s->timeout_ms);
-		follower_gone(s, c, how);
+		follower_gone(s, c, PP_REFUSED_TIMEOUT, how);
 		return;
 	}
 	if (c->state == C_READ) {
@@ -977,7 +981,7 @@ int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *f
 			follow_read(s, c);
 		if ((c->state == C_FOLLOW || c->state == C_DRAIN) && (fds[i].revents & POLLOUT) &&
 		    follow_write(s, c) < 0)
-			follower_gone(s, c, "went away");
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
 	}
 	for (int i = 0; listener_ready && i < ACCEPTS_PER_ROUND; i++) {
 		struct conn *c;
