@@ -1132,7 +1132,40 @@ START_TEST(test_version_refusals)
 }
 END_TEST
 
+/* serve_one (one client at a time) serves a follower too: its stored events, then END at STOP. */
+START_TEST(test_follow_through_serve_one)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_fetch_req req = { .flow = key_for(40001) };
+	struct pp_fetch *f;
+	int r = 0;
+
+	g.n = 0;
+	agent_start_with(&a, 30);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", pp_control_server_port(a.srv), &req, 1000), 0);
+	for (int i = 0; i < 100 && g.n < 30 && r == 0; i++) {
+		usleep(10000);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(g.n, 30);
+	ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	for (int i = 0; i < 100 && r == 0; i++) {
+		usleep(10000);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, 1);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.events_sent, 30);
+	pp_control_fetch_close(f);
+	wait_results(&a, 1);
+	ck_assert_int_eq(atomic_load(&a.last_result), 1);
+	agent_stop(&a);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
+	       test_follow_through_serve_one,
 	       test_follow_stored_then_live_then_stop,
 	       test_follow_heartbeat,
 	       test_follower_reset_gives_events_back_to_the_store,

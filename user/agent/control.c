@@ -1061,14 +1061,29 @@ int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 		struct pollfd p = { .fd = c->fd };
 		int64_t wait;
 
-		if (c->state == C_READ)
+		if (c->state == C_READ) {
 			read_step(s, c);
-		else if (write_step(s, c) == 1)
+		} else if (c->state == C_FOLLOW || c->state == C_DRAIN) {
+			uint64_t served = s->st.served;
+
+			if (c->state == C_FOLLOW)
+				follow_read(s, c);
+			followers_round(s);
+			if (s->st.served != served)
+				return 1;
+		} else if (write_step(s, c) == 1) {
 			return 1;
+		}
 		if (s->conns[slot].state == C_FREE || s->conns[slot].order != order)
 			return pp_err_set(e, s->last_err.code ? s->last_err.code : -EIO, "%s", s->last_err.msg);
-		p.events = c->state == C_READ ? POLLIN : POLLOUT;
+		p.events = c->state == C_READ || c->state == C_FOLLOW ? POLLIN : POLLOUT;
+		if (c->state == C_FOLLOW && c->head && c->head->sealed)
+			p.events |= POLLOUT;
 		wait = c->deadline - now_ms();
+		/* a follower's deadline runs only while it has something to take: rounds go on for
+		 * its heartbeats */
+		if (c->state == C_FOLLOW || c->state == C_DRAIN)
+			wait = 50;
 		if (wait > 0)
 			poll(&p, 1, (int)(wait > 1000 ? 1000 : wait)); /* EINTR: the deadline still holds */
 		expire(s, c, now_ms());

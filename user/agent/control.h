@@ -13,7 +13,8 @@
  *	loop: n = pp_control_server_pollfds(srv, fds, max);  poll them with the agent's other fds;
  *	      pp_control_server_handle(srv, fds, n, &err);   // never blocks; also runs the deadlines
  *	      if (pp_control_server_summary(srv, false, line, sizeof(line))) log line;
- * or, one client at a time (tests, one-shot requests only): pp_control_server_serve_one(srv, &err).
+ * or, one client at a time (tests): pp_control_server_serve_one(srv, &err) (a follower is served
+ * until its END, with nothing to offer it but what it finds stored).
  *
  * Followers (FETCH with PP_FETCH_FOLLOW, docs/protocol.md): at the FETCH the connection's stored
  * events leave the store (source.take) for the follower's queue; from then on the agent offers
