@@ -419,6 +419,8 @@ static int finish(struct agent *a, double started)
 		pp_log_warn("%s", pp_err_text(&why));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));
 	pp_log_lines(PP_LOG_INFO, report);
+	if (pp_agent_serve_follow_report(&a->serve, report, sizeof(report)))
+		pp_log_info("%s", report);
 	print_summary(a, now_s() - started);
 	if (a->opts.output && (err = close_log(a, true)) < 0) {
 		pp_log_error("cannot write %s: %s", a->opts.output, strerror(-err));

@@ -75,6 +75,9 @@ check "every ping's bytes in the server's recv events ($recv_bytes of $want + 24
 check "every pong's bytes in the server's send events ($send_bytes of $want + 12)" \
 	test "${send_bytes:-0}" -eq $((want + 12))
 check "heartbeats or events: never silent for 2 s (max gap $(val max_gap_ms) ms)" test "$(val max_gap_ms)" -lt 2000
+peak=$(sed -n 's/.*queues peaked at \([0-9]*\) events.*/\1/p' "$TMP/agent.err")
+check "the follower queue never came near the bound (peak ${peak:-?} events < $MAX_EVENTS)" \
+	test "${peak:-99999999}" -lt $MAX_EVENTS
 check "the agent's peak RSS stays small (VmHWM ${hwm_kb} kB < 64 MiB)" test "${hwm_kb:-999999}" -lt 65536
 agent_counts_zero follow "$TMP/agent.err" server
 rows=$(($(wc -l <"$TMP/events.csv") - 1))

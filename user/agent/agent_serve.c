@@ -130,6 +130,19 @@ int pp_agent_serve_followers(const struct pp_agent_serve *s)
 	return s->control ? pp_control_server_followers(s->control) : 0;
 }
 
+size_t pp_agent_serve_follow_report(const struct pp_agent_serve *s, char *buf, size_t len)
+{
+	const struct pp_control_server_stats *st;
+	int n;
+
+	if (!s->control || !(st = pp_control_server_stats(s->control))->follows || !len)
+		return 0;
+	n = snprintf(buf, len, "control: %llu follow conversation%s (%llu ended early), queues peaked "
+		     "at %llu events", (unsigned long long)st->follows, st->follows == 1 ? "" : "s",
+		     (unsigned long long)st->followers_lost, (unsigned long long)st->max_queued);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 size_t pp_agent_serve_notice(struct pp_agent_serve *s, char *buf, size_t len)
 {
 	return s->control ? pp_control_server_notice(s->control, buf, len) : 0;

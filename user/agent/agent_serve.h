@@ -65,6 +65,9 @@ uint64_t pp_agent_serve_dropped(const struct pp_agent_serve *s);
  * batches up often (PP_AGENT_FOLLOW_FLUSH_MS). */
 int pp_agent_serve_followers(const struct pp_agent_serve *s);
 #define PP_AGENT_FOLLOW_FLUSH_MS 50
+/* "control: 2 follow conversations (1 ended early), queues peaked at 1843 events": its length,
+ * or 0 when nobody followed. */
+size_t pp_agent_serve_follow_report(const struct pp_agent_serve *s, char *buf, size_t len);
 /* The control server's next line about a follower (control.h), else 0. */
 size_t pp_agent_serve_notice(struct pp_agent_serve *s, char *buf, size_t len);
 /* pollfds the service may fill: the capture, the control listener and its connections */

@@ -405,7 +405,8 @@ static int queue_event(struct pp_control_server *s, struct conn *c, const struct
 		return -EINVAL;
 	b->n++;
 	c->queued++;
-	s->queued++;
+	if (++s->queued > s->st.max_queued)
+		s->st.max_queued = s->queued;
 	c->sent++;
 	s->st.events_sent++;
 	if (b->n < CHUNK_EVENTS)

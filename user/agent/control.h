@@ -99,6 +99,7 @@ struct pp_control_server_stats {
 	uint64_t follows;       /* follow conversations started */
 	uint64_t followers_lost; /* followers that went away or stalled before their END */
 	uint64_t events_dropped; /* a follower's events offered when there was no room */
+	uint64_t max_queued;    /* the most events ever waiting in follower queues at once */
 	uint64_t refused[PP_REFUSED_KINDS];
 	uint32_t open_conns, max_open_conns;
 };
