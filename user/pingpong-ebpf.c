@@ -323,9 +323,9 @@ static void stop_child(struct agent *a)
 	reap_child(a, 0);
 }
 
-/* --output is opened before the run and written as events arrive, so a long run costs no
- * memory for it; through atomic_file, which after the privilege drop asks the root helper for
- * the rename. 0 or -errno. */
+/* --output is opened before the run (after the privilege drop: atomic_file then asks the root
+ * helper for the temp file and the rename) with its spool, which takes the events as they
+ * arrive, so that a long run costs no memory for it. 0 or -errno. */
 static int open_log(struct agent *a, const char *path)
 {
 	int fd, err;
