@@ -53,11 +53,30 @@ static int store_each(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit
 	return 0;
 }
 
-static void store_counts(void *ctx, uint64_t *lost, uint64_t *drops)
+static void store_counts(void *ctx, struct pp_end_counts *c)
 {
 	(void)ctx;
-	*lost = 17;
-	*drops = 3;
+	c->lost_samples = 17;
+	c->pcap_drops = 3;
+	c->dropped = 2;
+}
+
+/* Follow mode: the events a follower took leave the store, a vanished one's come back. */
+static void store_take(void *ctx, const struct pp_flow_key *flow,
+		       bool (*taken)(void *tctx, const struct pp_event *ev), void *tctx)
+{
+	struct store *s = ctx;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (pp_flow_dir(flow, &s->ev[i]) == PP_DIR_NONE || !taken(tctx, &s->ev[i]))
+			s->ev[kept++] = s->ev[i];
+	s->n = kept;
+}
+
+static void store_put_back(void *ctx, const struct pp_event *ev)
+{
+	store_add(ctx, ev);
 }
 
 /* An event of the connection client:cport -> 198.18.0.2:12345, either way. */
@@ -242,6 +261,7 @@ START_TEST(test_fetch_gets_only_its_connection)
 	ck_assert_uint_eq(st.agent.events_sent, 100);
 	ck_assert_uint_eq(st.agent.lost_samples, 17);
 	ck_assert_uint_eq(st.agent.pcap_drops, 3);
+	ck_assert_uint_eq(st.agent.dropped, 2);
 	wait_results(&a, 1);
 	ck_assert_uint_eq(pp_control_server_stats(a.srv)->events_filtered, 100);
 	agent_stop(&a);
@@ -798,7 +818,360 @@ START_TEST(test_caps_shed_the_idle_first)
 }
 END_TEST
 
+/* ---- follow mode: the server driven by the test itself, one thread (offer must come from
+ * the server's thread), the client's non-blocking reads in between ---- */
+
+static struct pp_control_server *follow_server(struct store *st, int max_conns, int timeout_ms)
+{
+	struct pp_control_server_opts opts = {
+		.bind_addr = "127.0.0.1",
+		.timeout_ms = timeout_ms,
+		.max_conns = max_conns,
+		.source = { .for_each_event = store_each, .get_counts = store_counts, .ctx = st,
+			    .take = store_take, .put_back = store_put_back },
+	};
+	struct pp_control_server *srv;
+
+	ck_assert_int_eq(pp_control_server_open(&srv, &opts), 0);
+	return srv;
+}
+
+/* Rounds of the agent's loop for ms. */
+static void pump(struct pp_control_server *srv, int ms)
+{
+	int64_t end = ms_now() + ms;
+
+	do {
+		struct pollfd fds[PP_CONTROL_MAX_POLLFDS];
+		int n = pp_control_server_pollfds(srv, fds, PP_CONTROL_MAX_POLLFDS);
+
+		poll(fds, (nfds_t)n, 5);
+		ck_assert_int_ge(pp_control_server_handle(srv, fds, n, NULL), 0);
+	} while (ms_now() < end);
+}
+
+/* Pumps the server and reads the follower until END or ms pass: the last read's result. */
+static int follow_until(struct pp_control_server *srv, struct pp_fetch *f, struct got *g, int ms)
+{
+	int64_t end = ms_now() + ms;
+	int r;
+
+	do {
+		pump(srv, 5);
+		r = pp_control_follow_read(f, collect, g);
+	} while (r == 0 && ms_now() < end);
+	return r;
+}
+
+static struct pp_fetch *follow(struct pp_control_server *srv, uint16_t cport)
+{
+	struct pp_fetch_req req = { .flow = key_for(cport) };
+	struct pp_fetch *f;
+
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", pp_control_server_port(srv), &req, 1000), 0);
+	ck_assert_int_ge(pp_control_follow_fd(f), 0);
+	return f;
+}
+
+START_TEST(test_follow_stored_then_live_then_stop)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_control_server *srv;
+	struct pp_fetch *f;
+	const struct pp_fetch_stats *fs;
+
+	st = (struct store){ 0 };
+	fill_two_connections(&st, 10);
+	srv = follow_server(&st, 0, 1000);
+	f = follow(srv, 40000);
+	ck_assert_int_eq(follow_until(srv, f, &g, 200), 0);
+	/* the stored events first, in the store's order, and gone from the store */
+	ck_assert_uint_eq(g.n, 10);
+	for (size_t i = 0; i < g.n; i++)
+		ck_assert_uint_eq(g.ev[i].seq, 100 + i);
+	ck_assert_uint_eq(st.n, 10);
+	for (size_t i = 0; i < st.n; i++)
+		ck_assert_uint_eq(st.ev[i].sport, 40001);
+	ck_assert_int_eq(pp_control_server_followers(srv), 1);
+	/* live ones go to the follower, not to the store; another connection's do not */
+	for (int i = 0; i < 2500; i++) {
+		struct pp_event ev = conn_event(40000, i & 1, 5000 + i, 200 + i, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 1);
+	}
+	{
+		struct pp_event other = conn_event(40001, true, 9000, 1, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &other, true), 0);
+	}
+	ck_assert_int_eq(follow_until(srv, f, &g, 200), 0);
+	ck_assert_uint_eq(g.n, 2510);
+	ck_assert_uint_eq(g.ev[2509].seq, 200 + 2499);
+	ck_assert_uint_eq(pp_control_server_queued(srv), 0);
+	ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	ck_assert_int_eq(follow_until(srv, f, &g, 500), 1);
+	fs = pp_control_fetch_stats(f);
+	ck_assert(fs->complete);
+	ck_assert_uint_eq(fs->agent.events_sent, 2510);
+	ck_assert_uint_eq(fs->agent.lost_samples, 17);
+	ck_assert_uint_eq(fs->agent.dropped, 2);
+	ck_assert_int_eq(pp_control_follow_read(f, collect, &g), 1); /* and stays there */
+	pp_control_fetch_close(f);
+	pump(srv, 20);
+	ck_assert_uint_eq(pp_control_server_stats(srv)->served, 1);
+	ck_assert_int_eq(pp_control_server_followers(srv), 0);
+	/* the follower is gone: later events of the connection are nobody's (the store's) */
+	{
+		struct pp_event ev = conn_event(40000, true, 99999, 1, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 0);
+	}
+	pp_control_server_close(srv);
+	free(st.ev);
+}
+END_TEST
+
+START_TEST(test_follow_heartbeat)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_control_server *srv;
+	struct pp_fetch *f;
+	uint64_t first;
+
+	st = (struct store){ 0 };
+	g.n = 0;
+	srv = follow_server(&st, 0, 1000);
+	f = follow(srv, 40000);
+	ck_assert_int_eq(follow_until(srv, f, &g, 100), 0);
+	first = pp_control_follow_last_frame_ns(f); /* the first (empty) frame */
+	ck_assert_int_eq(follow_until(srv, f, &g, 700), 0);
+	ck_assert_uint_eq(pp_control_follow_last_frame_ns(f), first); /* nothing to say yet */
+	ck_assert_int_eq(follow_until(srv, f, &g, 600), 0);
+	ck_assert_uint_gt(pp_control_follow_last_frame_ns(f), first + 900000000ull);
+	ck_assert_uint_eq(g.n, 0);
+	pp_control_fetch_close(f);
+	pp_control_server_close(srv);
+}
+END_TEST
+
+/* A follower that hangs up: one line, and its connection's later events go to the store. */
+START_TEST(test_follower_reset_gives_events_back_to_the_store)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_control_server *srv;
+	struct pp_fetch *f;
+	char line[256];
+
+	st = (struct store){ 0 };
+	g.n = 0;
+	fill_two_connections(&st, 5);
+	srv = follow_server(&st, 0, 1000);
+	f = follow(srv, 40000);
+	ck_assert_int_eq(follow_until(srv, f, &g, 100), 0);
+	ck_assert_uint_eq(g.n, 5);
+	shutdown(pp_control_follow_fd(f), SHUT_RDWR);
+	pump(srv, 50);
+	ck_assert_int_eq(pp_control_server_followers(srv), 0);
+	ck_assert_uint_eq(pp_control_server_stats(srv)->followers_lost, 1);
+	ck_assert_uint_gt(pp_control_server_notice(srv, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "control: follower 198.18.0.1:40000 went away after 5 events; "
+			       "its later events go to the store");
+	ck_assert_uint_eq(pp_control_server_notice(srv, line, sizeof(line)), 0);
+	{
+		struct pp_event ev = conn_event(40000, true, 99999, 1, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 0);
+	}
+	pp_control_fetch_close(f);
+	pp_control_server_close(srv);
+	free(st.ev);
+}
+END_TEST
+
+/* No room (the agent's bound reached): a follower's events are counted as dropped, in END. A
+ * follower that takes nothing for a timeout is cut off, and what it never got goes back. */
+START_TEST(test_follow_drops_when_full_and_cuts_off_a_stalled_follower)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_control_server *srv;
+	struct pp_fetch *f;
+	char line[256];
+	int rcvbuf = 4096;
+
+	st = (struct store){ 0 };
+	g.n = 0;
+	srv = follow_server(&st, 0, 300);
+	f = follow(srv, 40000);
+	ck_assert_int_eq(follow_until(srv, f, &g, 100), 0);
+	for (int i = 0; i < 7; i++) {
+		struct pp_event ev = conn_event(40000, true, 100 + i, 1, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, false), 1);
+	}
+	ck_assert_uint_eq(pp_control_server_stats(srv)->events_dropped, 7);
+	ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	ck_assert_int_eq(follow_until(srv, f, &g, 500), 1);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.dropped, 2 + 7);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.events_sent, 0);
+	pp_control_fetch_close(f);
+
+	/* a follower that reads nothing */
+	f = follow(srv, 40000);
+	setsockopt(pp_control_follow_fd(f), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	pump(srv, 20);
+	/* more than the sockets' buffers on both ends hold */
+	for (int i = 0; i < 200000; i++) {
+		struct pp_event ev = conn_event(40000, true, 1000 + i, 1, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 1);
+	}
+	ck_assert_uint_gt(pp_control_server_queued(srv), 0);
+	pump(srv, 600);
+	ck_assert_int_eq(pp_control_server_followers(srv), 0);
+	ck_assert_uint_eq(pp_control_server_queued(srv), 0);
+	ck_assert_uint_gt(pp_control_server_notice(srv, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "took nothing for 300 ms"));
+	/* what never left came back to the store; what went into the socket did not */
+	ck_assert_uint_gt(st.n, 0);
+	ck_assert_uint_lt(st.n, 200000);
+	pp_control_fetch_close(f);
+	pp_control_server_close(srv);
+	free(st.ev);
+}
+END_TEST
+
+/* Followers are never idle, so never shed, but they count against the caps. */
+START_TEST(test_followers_count_against_the_caps)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_control_server *srv;
+	struct pp_fetch *f1, *f2;
+	uint8_t req[64];
+	int fd;
+
+	st = (struct store){ 0 };
+	g.n = 0;
+	srv = follow_server(&st, 2, 1000);
+	f1 = follow(srv, 40000);
+	f2 = follow(srv, 40001);
+	pump(srv, 50);
+	ck_assert_int_eq(pp_control_server_followers(srv), 2);
+	fd = raw_connect(pp_control_server_port(srv));
+	send_all(fd, req, fetch_frame(req, sizeof(req), 40002));
+	pump(srv, 50);
+	ck_assert_int_eq(pp_control_server_followers(srv), 2);
+	ck_assert_uint_eq(pp_control_server_stats(srv)->refused[PP_REFUSED_OVER_CAP], 1);
+	ck_assert_uint_eq(pp_control_server_stats(srv)->refused[PP_REFUSED_SHED], 0);
+	ck_assert_int_eq(follow_until(srv, f1, &g, 50), 0);
+	close(fd);
+	pp_control_fetch_close(f1);
+	pp_control_fetch_close(f2);
+	pp_control_server_close(srv);
+}
+END_TEST
+
+/* A v1 client hears, in version 1, that this agent speaks 2; a v2 client of a v1 agent (an
+ * ERROR in version 1) fails with the reason. */
+START_TEST(test_version_refusals)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_fetch_req req = { .flow = key_for(40000) };
+	struct pp_frame_hdr hdr;
+	uint8_t frame[512];
+	char text[PP_PROTO_ERROR_TEXT_MAX + 1];
+	uint16_t code;
+	int fd;
+
+	agent_start(&a);
+	pp_proto_encode_fetch(frame, sizeof(frame), &req);
+	frame[5] = 1;
+	fd = raw_connect(pp_control_server_port(a.srv));
+	send_all(fd, frame, 56);
+	ck_assert_int_eq(recv(fd, frame, PP_PROTO_HDR_LEN, MSG_WAITALL), PP_PROTO_HDR_LEN);
+	ck_assert_int_eq(pp_proto_decode_hdr(frame, PP_PROTO_HDR_LEN, &hdr), -EPROTONOSUPPORT);
+	ck_assert_uint_eq(hdr.version, 1);
+	ck_assert_uint_eq(hdr.type, PP_MSG_ERROR);
+	ck_assert_int_eq(recv(fd, frame, hdr.length, MSG_WAITALL), (ssize_t)hdr.length);
+	ck_assert_int_eq(pp_proto_decode_error(frame, hdr.length, &code, text), 0);
+	ck_assert_uint_eq(code, PP_ERR_VERSION);
+	ck_assert_ptr_nonnull(strstr(text, "protocol version 2"));
+	close(fd);
+	agent_stop(&a);
+	{
+		/* a fake v1 agent: answers every FETCH with a v1 ERROR */
+		uint16_t port;
+		int lfd = loopback_socket(true, &port), cfd;
+		struct pp_fetch *f;
+		ssize_t len = pp_proto_encode_error_in(frame, sizeof(frame), 1, PP_ERR_VERSION,
+						       "this agent speaks version 1");
+
+		ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", port, &req, 1000), 0);
+		cfd = accept(lfd, NULL, NULL);
+		send_all(cfd, frame, (size_t)len);
+		for (int i = 0; i < 100; i++) {
+			int r = pp_control_follow_read(f, collect, &g);
+
+			if (r) {
+				ck_assert_int_eq(r, -EPROTONOSUPPORT);
+				break;
+			}
+			usleep(5000);
+		}
+		ck_assert_str_eq(pp_control_fetch_stats(f)->reason, "the agent speaks control protocol 1, "
+				 "this client 2: use the same pingpong version on both hosts");
+		pp_control_fetch_close(f);
+		close(cfd);
+		close(lfd);
+	}
+}
+END_TEST
+
+/* serve_one (one client at a time) serves a follower too: its stored events, then END at STOP. */
+START_TEST(test_follow_through_serve_one)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_fetch_req req = { .flow = key_for(40001) };
+	struct pp_fetch *f;
+	int r = 0;
+
+	g.n = 0;
+	agent_start_with(&a, 30);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", pp_control_server_port(a.srv), &req, 1000), 0);
+	for (int i = 0; i < 100 && g.n < 30 && r == 0; i++) {
+		usleep(10000);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(g.n, 30);
+	ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	for (int i = 0; i < 100 && r == 0; i++) {
+		usleep(10000);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, 1);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.events_sent, 30);
+	pp_control_fetch_close(f);
+	wait_results(&a, 1);
+	ck_assert_int_eq(atomic_load(&a.last_result), 1);
+	agent_stop(&a);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
+	       test_follow_through_serve_one,
+	       test_follow_stored_then_live_then_stop,
+	       test_follow_heartbeat,
+	       test_follower_reset_gives_events_back_to_the_store,
+	       test_follow_drops_when_full_and_cuts_off_a_stalled_follower,
+	       test_followers_count_against_the_caps,
+	       test_version_refusals,
 	       test_fetch_gets_only_its_connection,
 	       test_wrong_tuple_gets_nothing,
 	       test_earlier_connection_on_same_tuple_is_not_served,

@@ -169,7 +169,66 @@ START_TEST(test_by_time_puts_a_late_batch_back_in_place)
 }
 END_TEST
 
+static bool take_all(void *ctx, const struct pp_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+	return true;
+}
+
+static bool take_even(void *ctx, const struct pp_event *ev)
+{
+	(*(int *)ctx)++;
+	return ev->seq % 2 == 0;
+}
+
+/* A follower takes its connection's events out: only those it says, of that connection only;
+ * the rest keep their order, the freed room takes new events, and the bound counts them all. */
+START_TEST(test_remove_takes_a_connections_events_out)
+{
+	struct pp_eventstore *s;
+	struct pp_conn c = conn_1_to_2(40000);
+	struct pp_event ev;
+	int asked = 0;
+
+	ck_assert_int_eq(pp_eventstore_new(&s, 20000), 0);
+	for (__u32 i = 0; i < 10000; i++) {
+		ev = event(i, i % 3 ? 40000 : 40001, 12345, 1); /* 2/3 of them 40000's */
+		ck_assert_int_eq(pp_eventstore_append(s, &ev), 0);
+	}
+	ck_assert(pp_eventstore_room(s, 9999));
+	ck_assert(!pp_eventstore_room(s, 10000));
+	ck_assert_uint_eq(pp_eventstore_max(s), 20000);
+	/* 40000's even seqs: i % 3 != 0 and i even */
+	size_t want = 0;
+
+	for (__u32 i = 0; i < 10000; i++)
+		want += i % 3 && i % 2 == 0;
+	ck_assert_uint_eq(pp_eventstore_remove(s, &c, take_even, &asked), want);
+	ck_assert_int_eq(asked, 6666); /* asked about the connection's events only */
+	ck_assert_uint_eq(pp_eventstore_count(s), 10000 - want);
+	for (size_t i = 1; i < pp_eventstore_count(s); i++)
+		ck_assert_uint_lt(pp_eventstore_get(s, i - 1)->seq, pp_eventstore_get(s, i)->seq);
+	for (size_t i = 0; i < pp_eventstore_count(s); i++) {
+		const struct pp_event *e = pp_eventstore_get(s, i);
+
+		ck_assert(e->sport == 40001 || e->seq % 2);
+	}
+	ck_assert(pp_eventstore_room(s, 9999 + want));
+	/* everything of 40000 out: the store shrinks, and fills again in order */
+	ck_assert_uint_eq(pp_eventstore_remove(s, &c, take_all, NULL), 10000 - want - 3334);
+	ck_assert_uint_eq(pp_eventstore_count(s), 3334);
+	ev = event(77777, 40002, 12345, 1);
+	ck_assert_int_eq(pp_eventstore_append(s, &ev), 0);
+	ck_assert_uint_eq(pp_eventstore_get(s, 3334)->seq, 77777);
+	ck_assert_uint_eq(pp_eventstore_get(s, 3333)->sport, 40001);
+	ck_assert_uint_eq(pp_eventstore_remove(s, &c, take_all, NULL), 0);
+	pp_eventstore_free(s);
+}
+END_TEST
+
 PP_CHECK_TESTS("eventstore", 0,
+	       test_remove_takes_a_connections_events_out,
 	       test_events_keep_arrival_order_across_chunks,
 	       test_overflow_is_counted_not_stored,
 	       test_zero_bound_is_refused,

@@ -64,7 +64,7 @@ END_TEST
 START_TEST(test_fetch_wire_bytes)
 {
 	static const uint8_t want[] = {
-		0x50, 0x50, 0x43, 0x54, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x2c, /* header */
+		0x50, 0x50, 0x43, 0x54, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x2c, /* header */
 		0x02, 0x01, 0x00, 0x00, 0x9c, 0x40, 0x30, 0x39,                         /* family flags rsvd ports */
 		198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		198, 18, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -258,14 +258,18 @@ START_TEST(test_bad_headers_are_rejected)
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EPROTO);
 
 	memcpy(buf, good, sizeof(buf));
-	buf[5] = 2;                                 /* version 2 */
+	buf[5] = 1;                                 /* version 1 */
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EPROTONOSUPPORT);
-	ck_assert_uint_eq(hdr.version, 2);
+	ck_assert_uint_eq(hdr.version, 1);
+	ck_assert_uint_eq(hdr.type, PP_MSG_END);    /* filled: the answer can go in version 1 */
+	buf[5] = 3;                                 /* version 3 */
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EPROTONOSUPPORT);
+	ck_assert_uint_eq(hdr.version, 3);
 	buf[5] = 0;
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EPROTONOSUPPORT);
 
 	memcpy(buf, good, sizeof(buf));
-	buf[7] = 9;                                 /* unknown type */
+	buf[7] = 6;                                 /* unknown type */
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EBADMSG);
 	buf[7] = 0;
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EBADMSG);
@@ -289,6 +293,77 @@ START_TEST(test_bad_headers_are_rejected)
 	buf[7] = PP_MSG_FETCH;
 	put32(buf + 8, PP_PROTO_FETCH_LEN - 1);
 	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EMSGSIZE);
+	buf[7] = PP_MSG_STOP;                       /* STOP carries nothing */
+	put32(buf + 8, 1);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), -EMSGSIZE);
+	put32(buf + 8, 0);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), 0);
+}
+END_TEST
+
+/* Version 2's additions: FOLLOW, STOP, the 32-byte END, an ERROR in version 1's words, and
+ * EVENTS frames built an event at a time equal to those built at once. */
+START_TEST(test_v2_follow_stop_end_and_v1_error)
+{
+	static const uint8_t want_stop[] = { 0x50, 0x50, 0x43, 0x54, 0x00, 0x02, 0x00, 0x05, 0, 0, 0, 0 };
+	static const uint8_t want_end[] = {
+		0x50, 0x50, 0x43, 0x54, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x20,
+		0, 0, 0, 0, 0, 0, 0, 1,  0, 0, 0, 0, 0, 0, 0, 2,
+		0, 0, 0, 0, 0, 0, 0, 3,  0, 0, 0, 0, 0, 0, 0, 4,
+	};
+	struct pp_fetch_req req = { .flow = v4_key(), .flags = PP_FETCH_FOLLOW }, back;
+	struct pp_end_counts end = { .events_sent = 1, .lost_samples = 2, .pcap_drops = 3, .dropped = 4 };
+	struct pp_event ev[3] = { sample_event(0), sample_event(1), sample_event(2) };
+	uint8_t buf[512], once[512];
+	const uint8_t *payload;
+	struct pp_frame_hdr hdr;
+	char text[PP_PROTO_ERROR_TEXT_MAX + 1];
+	uint16_t code;
+	ssize_t len;
+
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN);
+	ck_assert_uint_eq(buf[PP_PROTO_HDR_LEN + 1], 0x02);
+	ck_assert_int_eq(pp_proto_decode_fetch(buf + PP_PROTO_HDR_LEN, PP_PROTO_FETCH_LEN, &back), 0);
+	ck_assert_uint_eq(back.flags, PP_FETCH_FOLLOW);
+	req.flags = PP_FETCH_FOLLOW | PP_FETCH_HAVE_ISN;
+	req.isn = 7;
+	pp_proto_encode_fetch(buf, sizeof(buf), &req);
+	ck_assert_int_eq(pp_proto_decode_fetch(buf + PP_PROTO_HDR_LEN, PP_PROTO_FETCH_LEN, &back), 0);
+	ck_assert_uint_eq(back.isn, 7);
+	req.flags = 0x04;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+
+	ck_assert_int_eq(pp_proto_encode_stop(buf, sizeof(buf)), sizeof(want_stop));
+	ck_assert_mem_eq(buf, want_stop, sizeof(want_stop));
+	ck_assert_int_eq(pp_proto_encode_stop(buf, 11), -ENOSPC);
+	ck_assert_int_eq(pp_proto_decode_frame(buf, sizeof(want_stop), &hdr, &payload), 12);
+	ck_assert_uint_eq(hdr.type, PP_MSG_STOP);
+
+	ck_assert_int_eq(pp_proto_encode_end(buf, sizeof(buf), &end), sizeof(want_end));
+	ck_assert_mem_eq(buf, want_end, sizeof(want_end));
+	memset(&end, 0, sizeof(end));
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, 32, &end), 0);
+	ck_assert_uint_eq(end.dropped, 4);
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, 24, &end), -EBADMSG); /* v1's */
+
+	len = pp_proto_encode_error_in(buf, sizeof(buf), 1, PP_ERR_VERSION, "this agent speaks 2");
+	ck_assert_int_gt(len, 0);
+	ck_assert_uint_eq(buf[5], 1);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, &hdr), -EPROTONOSUPPORT);
+	ck_assert_int_eq(pp_proto_decode_error(buf + PP_PROTO_HDR_LEN, hdr.length, &code, text), 0);
+	ck_assert_uint_eq(code, PP_ERR_VERSION);
+	ck_assert_str_eq(text, "this agent speaks 2");
+
+	len = pp_proto_encode_events(once, sizeof(once), ev, 3);
+	ck_assert_int_eq(pp_proto_encode_events_head(buf, sizeof(buf), 3), PP_PROTO_HDR_LEN + 4);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pp_proto_encode_event(buf + PP_PROTO_HDR_LEN + 4 + i * PP_PROTO_EVENT_LEN,
+						       PP_PROTO_EVENT_LEN, &ev[i]), PP_PROTO_EVENT_LEN);
+	ck_assert_mem_eq(buf, once, (size_t)len);
+	ck_assert_int_eq(pp_proto_encode_events_head(buf, sizeof(buf), PP_PROTO_MAX_BATCH + 1), -EINVAL);
+	ev[0].point = 0;
+	ck_assert_int_eq(pp_proto_encode_event(buf, sizeof(buf), &ev[0]), -EINVAL);
+	ck_assert_int_eq(pp_proto_encode_event(buf, PP_PROTO_EVENT_LEN - 1, &ev[1]), -ENOSPC);
 }
 END_TEST
 
@@ -435,6 +510,7 @@ START_TEST(test_flow_direction)
 END_TEST
 
 PP_CHECK_TESTS("proto", 60,
+	       test_v2_follow_stop_end_and_v1_error,
 	       test_fetch_round_trip,
 	       test_fetch_wire_bytes,
 	       test_events_round_trip,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* pingpong-ebpf: the tracing agent. Starts CMD (or finds --pid / the owner of --port), traces
  * its TCP send/recv calls and its host's packets on the ports, captures the wire, keeps the
- * events in memory and serves each client its connection's events on the control port;
- * writes them as events.csv at exit, and prints a one-line summary. */
+ * events in memory and serves each client its connection's events on the control port (or
+ * streams them to a client that follows its connection); writes every event to --output as it
+ * arrives (published at exit), and prints a one-line summary. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +43,13 @@ struct agent {
 	struct pp_trace *trace;
 	struct pp_agent_serve serve;
 	int flush_err;              /* a flush before an answer failed (-errno) */
+	/* --output: every event goes, as it arrives, to a spool file in its binary form (a write
+	 * of 80 bytes into a buffer: formatting a CSV row costs ~1 us, which at 300,000 events/s
+	 * would make the agent lose events), and the spool becomes the CSV at exit (arrival order;
+	 * readers sort by time). Neither costs memory. */
+	struct pp_atomic_file log_file;
+	FILE *log, *spool;
+	int log_err;                /* the first failed write (-errno) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -76,9 +84,29 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void log_event(void *ctx, const struct pp_event *ev)
+{
+	struct agent *a = ctx;
+
+	if (!a->spool || a->log_err)
+		return;
+	errno = 0;
+	if (fwrite(ev, sizeof(*ev), 1, a->spool) != 1)
+		a->log_err = errno ? -errno : -EIO;
+}
+
+/* To its follower, or the store (agent_serve routes it; the store and the follower queues
+ * count what they drop). */
 static void store_event(void *ctx, const struct pp_event *ev)
 {
-	pp_eventstore_append(ctx, ev); /* a full store counts what it drops */
+	struct agent *a = ctx;
+
+	if (a->serve.store) {
+		pp_agent_serve_event(&a->serve, ev);
+		return;
+	}
+	log_event(a, ev);
+	pp_eventstore_append(a->store, ev);
 }
 
 /* Who to trace and on which ports, before anything is attached. 0, or exit status 1/2. */
@@ -149,7 +177,7 @@ static int start_trace(struct agent *a)
 		.perf_pages = o->perf_pages,
 		.btf_path = o->btf_path,
 		.verbosity = o->verbosity,
-		.on_event = store_event, .ctx = a->store,
+		.on_event = store_event, .ctx = a,
 	};
 	struct pp_err err = { 0 };
 
@@ -194,12 +222,12 @@ static int start_serving(struct agent *a)
 		pp_log_error("the control port would be %d: give --control-port", port);
 		return 1;
 	}
-	if (port == 0 && !sopts.capture)
-		return 0;
 	if (pp_agent_serve_open(&a->serve, a->store, &sopts, &err) < 0)
 		return pp_log_fail(&err, 1);
 	a->serve.flush = flush_for_answer;
 	a->serve.flush_ctx = a;
+	a->serve.tap = log_event;
+	a->serve.tap_ctx = a;
 	return 0;
 }
 
@@ -226,6 +254,7 @@ static bool targets_gone(const struct agent *a)
 static int trace_loop(struct agent *a)
 {
 	double deadline = a->opts.duration_s > 0 ? now_s() + a->opts.duration_s : 0;
+	double last_flush = 0;
 	struct pp_err err = { 0 };
 	int n;
 
@@ -234,15 +263,25 @@ static int trace_loop(struct agent *a)
 			{ .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
 		int nserve = pp_agent_serve_pollfds(&a->serve, &fds[1]);
 		char line[256];
+		bool following = pp_agent_serve_followers(&a->serve) > 0;
 
-		/* The perf buffers wake us only at their watermark; the timeout drains them. */
-		if (poll(fds, 1 + nserve, POLL_MS) < 0 && errno != EINTR) {
+		/* The perf buffers wake us only at their watermark; the timeout drains them. While
+		 * someone follows, rounds come at least every PP_AGENT_FOLLOW_FLUSH_MS. */
+		if (poll(fds, 1 + nserve, following ? PP_AGENT_FOLLOW_FLUSH_MS : POLL_MS) < 0 &&
+		    errno != EINTR) {
 			pp_log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		/* a control request wants everything so far, partial batches too: the server
 		 * flushes (flush_for_answer) before it answers */
 		n = pp_trace_poll(a->trace, 0);
+		/* a follower gets the partial per-CPU batches too, a little late but not at the end
+		 * (pp_trace_flush visits only CPUs that hold some) */
+		if (n >= 0 && following && now_s() - last_flush >= PP_AGENT_FOLLOW_FLUSH_MS / 1e3) {
+			last_flush = now_s();
+			if (flush_for_answer(a) < 0)
+				n = a->flush_err;
+		}
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
@@ -251,6 +290,8 @@ static int trace_loop(struct agent *a)
 			n = a->flush_err;
 		/* refused control connections: a line now and then, never one each */
 		if (pp_agent_serve_summary(&a->serve, false, line, sizeof(line)))
+			pp_log_info("%s", line);
+		while (pp_agent_serve_notice(&a->serve, line, sizeof(line)))
 			pp_log_info("%s", line);
 		if (n < 0) {
 			pp_log_error("reading the perf buffer failed: %s", strerror(-n));
@@ -282,62 +323,86 @@ static void stop_child(struct agent *a)
 	reap_child(a, 0);
 }
 
-/* The rows in time order: events arrive in per-CPU batches, out of order across CPUs. */
-static int write_rows(FILE *f, const struct pp_eventstore *store)
+/* --output is opened before the run (after the privilege drop: atomic_file then asks the root
+ * helper for the temp file and the rename) with its spool, which takes the events as they
+ * arrive, so that a long run costs no memory for it. 0 or -errno. */
+static int open_log(struct agent *a, const char *path)
 {
-	size_t i, n, *order;
-	int err = pp_eventstore_order_by_time(store, NULL, &order, &n);
-
-	if (err)
-		return err;
-	errno = 0;
-	err = pp_eventlog_write_header(f);
-	for (i = 0; i < n && !err; i++)
-		err = pp_eventlog_write(f, pp_eventstore_get(store, order[i]));
-	if (err == -EIO && errno) /* the eventlog writer says only EIO: the failed write says why */
-		err = -errno;
-	free(order);
-	return err;
-}
-
-/* Through atomic_file, which after the privilege drop asks the root helper for the temp file
- * and the rename. */
-static int write_events(const struct agent *a, const char *path)
-{
-	struct pp_atomic_file af;
-	FILE *f;
 	int fd, err;
 
-	if ((err = pp_atomic_open(&af, path)) < 0)
+	if ((err = pp_atomic_open(&a->log_file, path)) < 0)
 		return err;
-	fd = dup(af.fd);
-	f = fd < 0 ? NULL : fdopen(fd, "w");
-	if (!f) {
+	fd = dup(a->log_file.fd);
+	a->log = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!a->log) {
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		pp_atomic_abort(&af);
+		pp_atomic_abort(&a->log_file);
 		return err;
 	}
-	err = write_rows(f, a->store);
-	if (fflush(f) != 0 && !err)
+	/* unnamed, in /tmp: gone with us whatever happens */
+	if (!(a->spool = tmpfile())) {
 		err = -errno;
-	if (fclose(f) != 0 && !err)
-		err = -errno;
-	if (err) {
-		pp_atomic_abort(&af);
+		fclose(a->log);
+		a->log = NULL;
+		pp_atomic_abort(&a->log_file);
 		return err;
 	}
-	return pp_atomic_commit(&af);
+	setvbuf(a->spool, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
+/* The spool, event by event, as CSV rows. 0 or -errno. */
+static int spool_to_csv(struct agent *a)
+{
+	struct pp_event ev;
+	int err;
+
+	if (fflush(a->spool) != 0 || fseek(a->spool, 0, SEEK_SET) != 0)
+		return -errno;
+	errno = 0;
+	err = pp_eventlog_write_header(a->log);
+	while (!err && fread(&ev, sizeof(ev), 1, a->spool) == 1)
+		err = pp_eventlog_write(a->log, &ev);
+	if (!err && ferror(a->spool))
+		err = -EIO;
+	if (err == -EIO && errno) /* the eventlog writer says only EIO: the failed call says why */
+		err = -errno;
+	return err;
+}
+
+/* Publishes --output (commit != 0), or throws it away. 0 or -errno. */
+static int close_log(struct agent *a, bool commit)
+{
+	int err = a->log_err;
+
+	if (!a->log)
+		return 0;
+	if (commit && !err)
+		err = spool_to_csv(a);
+	fclose(a->spool);
+	a->spool = NULL;
+	if (fflush(a->log) != 0 && !err)
+		err = -errno;
+	if (fclose(a->log) != 0 && !err)
+		err = -errno;
+	a->log = NULL;
+	if (err || !commit) {
+		pp_atomic_abort(&a->log_file);
+		return err;
+	}
+	return pp_atomic_commit(&a->log_file);
 }
 
 static void print_summary(const struct agent *a, double secs)
 {
 	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
-		"%llu dropped (store full at %zu), %llu tracepoint hits skipped by the kernel, %.1f s",
+		"%llu dropped (store and follower queues full at %zu), %llu tracepoint hits skipped by "
+		"the kernel, %.1f s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
-		(unsigned long long)pp_eventstore_overflow(a->store), a->opts.max_events,
+		(unsigned long long)pp_agent_serve_dropped(&a->serve), a->opts.max_events,
 		(unsigned long long)pp_trace_skipped(a->trace), secs);
 }
 
@@ -354,8 +419,10 @@ static int finish(struct agent *a, double started)
 		pp_log_warn("%s", pp_err_text(&why));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));
 	pp_log_lines(PP_LOG_INFO, report);
+	if (pp_agent_serve_follow_report(&a->serve, report, sizeof(report)))
+		pp_log_info("%s", report);
 	print_summary(a, now_s() - started);
-	if (a->opts.output && (err = write_events(a, a->opts.output)) < 0) {
+	if (a->opts.output && (err = close_log(a, true)) < 0) {
 		pp_log_error("cannot write %s: %s", a->opts.output, strerror(-err));
 		status = 1;
 	}
@@ -416,6 +483,12 @@ int main(int argc, char **argv)
 	install_signals();
 	if (start_trace(&a) != 0 || start_serving(&a) != 0 || drop_privileges(&a) != 0)
 		goto cleanup;
+	/* after the drop, so that the root helper makes and renames it; no event has been read
+	 * yet (they wait in the perf buffers until the loop polls) */
+	if (a.opts.output && (err = open_log(&a, a.opts.output)) < 0) {
+		pp_log_error("cannot write %s: %s", a.opts.output, strerror(-err));
+		goto cleanup;
+	}
 	/* A CMD that cannot run exits 127, which becomes our status as any CMD's would. */
 	if (a.opts.cmd && (err = pp_spawn_release(&a.child, &perr)) < 0) {
 		pp_log_fail(&perr, 1);
@@ -433,6 +506,7 @@ cleanup:
 		kill(a.child.pid, SIGKILL);
 		reap_child(&a, 0);
 	}
+	close_log(&a, false); /* not published by finish: a failed run leaves no half log */
 	pp_agent_serve_close(&a.serve);
 	pp_trace_close(a.trace);
 	pp_eventstore_free(a.store);

@@ -70,7 +70,7 @@ static void proto_corpus(void)
 	static uint8_t buf[PP_PROTO_MAX_FRAME], stream[4096];
 	struct pp_event ev[4];
 	struct pp_fetch_req req = { .flags = PP_FETCH_HAVE_ISN, .isn = 1000 };
-	struct pp_end_counts end = { .events_sent = 4, .lost_samples = 2, .pcap_drops = 1 };
+	struct pp_end_counts end = { .events_sent = 4, .lost_samples = 2, .pcap_drops = 1, .dropped = 3 };
 	size_t at = 0;
 	ssize_t n;
 
@@ -100,11 +100,18 @@ static void proto_corpus(void)
 	put_file("proto", "end", buf, (size_t)n);
 	memcpy(stream + at, buf, (size_t)n), at += (size_t)n;
 	put_file("proto", "conversation", stream, at);
+	n = pp_proto_encode_stop(buf, sizeof(buf));
+	put_file("proto", "stop", buf, (size_t)n);
+	req.flags = PP_FETCH_FOLLOW;
+	n = pp_proto_encode_fetch(buf, sizeof(buf), &req);
+	put_file("proto", "fetch_follow", buf, (size_t)n);
 
 	n = pp_proto_encode_error(buf, sizeof(buf), PP_ERR_BAD_REQUEST, "no such connection");
 	put_file("proto", "error", buf, (size_t)n);
-	buf[5] = 2; /* a later version's header */
-	put_file("proto", "error_version_2", buf, (size_t)n);
+	buf[5] = 1; /* an earlier version's header */
+	put_file("proto", "error_version_1", buf, (size_t)n);
+	buf[5] = 3; /* a later version's */
+	put_file("proto", "error_version_3", buf, (size_t)n);
 }
 
 /* ---- handshake ---- */
@@ -385,8 +392,10 @@ static void correlate_corpus(void)
 }
 
 /* Scripts for t/fuzz/control (see fuzz_control.c): a first byte of flags, then steps, each a
- * byte whose low 3 bits say what (0 open, 1 bytes, 2 FETCH, 3 read, 4 close, 5 half close,
- * 6-7 a server round) and whose high bits say which connection (op >> 3, of 16). */
+ * byte whose low 3 bits say what (0 open, 1 bytes, 2 FETCH (connections 8-15 with FOLLOW),
+ * 3 read, 4 close, 5 half close (with bit 7: STOP), 6 with bit 7: offer 1 + (op >> 4 & 7) new
+ * events (room: bit 3), else a server round; 7 a server round) and whose high bits say which
+ * connection (op >> 3, of 16). */
 #define C_OPEN(peer)   ((uint8_t)((peer) << 3))
 #define C_BYTES(i)     ((uint8_t)(((i) << 3) | 1))
 #define C_FETCH(i, f)  ((uint8_t)(((f) << 7) | ((i) << 3) | 2))
@@ -394,6 +403,8 @@ static void correlate_corpus(void)
 #define C_CLOSE(i)     ((uint8_t)(((i) << 3) | 4))
 #define C_HALF(i)      ((uint8_t)(((i) << 3) | 5))
 #define C_ROUND        6
+#define C_STOP(i)      ((uint8_t)(0x80 | ((i) << 3) | 5))
+#define C_OFFER(n)     ((uint8_t)(0x80 | ((n) << 4) | 8 | 6))
 
 static void control_corpus(void)
 {
@@ -414,6 +425,14 @@ static void control_corpus(void)
 		2 | (1 << 2), C_OPEN(0), C_FETCH(0, 0), C_ROUND, C_READ(0), C_ROUND, C_READ(0), C_ROUND,
 	};
 
+	static const uint8_t follow[] = {
+		0, C_OPEN(0), C_OPEN(1), C_OPEN(0), C_OPEN(0), C_OPEN(0), C_OPEN(0), C_OPEN(0),
+		C_OPEN(0), C_OPEN(2), C_FETCH(8, 0), C_ROUND, C_READ(8), C_OFFER(7), C_OFFER(3),
+		C_ROUND, C_READ(8), C_FETCH(1, 1), C_ROUND, C_STOP(8), C_ROUND, C_READ(8), C_ROUND,
+		C_READ(8), C_READ(1), C_ROUND,
+	};
+
+	put_file("control", "follow_then_stop", follow, sizeof(follow));
 	put_file("control", "one_fetch", one, sizeof(one));
 	put_file("control", "idle_garbage_and_two_fetches", mixed, sizeof(mixed));
 	put_file("control", "over_the_caps", caps, sizeof(caps));

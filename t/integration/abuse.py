@@ -8,6 +8,7 @@ import socket, struct, sys, time
 
 HELLO = struct.Struct(">IHHIIQ")  # magic, version, length, msg_size, flags, count
 PPNG, PPCT = 0x50504E47, 0x50504354
+CTL_VERSION = 2  # the control protocol this script speaks (docs/protocol.md)
 
 
 def hello(msg_size, count=0, length=24, magic=PPNG, version=1):
@@ -118,7 +119,7 @@ def fetch_frame(family, cport, sport, caddr, saddr):
     fam = socket.AF_INET if family == 4 else socket.AF_INET6
     pad = lambda a: socket.inet_pton(fam, a).ljust(16, b"\0")
     payload = struct.pack(">BBHHH", 2 if family == 4 else 10, 0, 0, cport, sport) + pad(caddr) + pad(saddr) + b"\0" * 4
-    return struct.pack(">IHHI", PPCT, 1, 1, len(payload)) + payload
+    return struct.pack(">IHHI", PPCT, CTL_VERSION, 1, len(payload)) + payload
 
 
 def read_answer(s):
@@ -168,10 +169,10 @@ def control_garbage(host, ctl):
     """Each is refused (ERROR or close) within the agent's timeout."""
     cases = [
         b"GET / HTTP/1.0\r\n\r\n",
-        struct.pack(">IHHI", PPCT, 1, 1, 0x7FFFFFFF),          # FETCH, huge length
-        struct.pack(">IHHI", PPCT, 1, 2, 4) + b"\0" * 4,       # EVENTS sent to the agent
-        struct.pack(">IHHI", PPCT, 9, 1, 44) + b"\0" * 44,     # unknown version
-        struct.pack(">IHHI", PPCT, 1, 1, 44) + b"\xff" * 44,   # bad family
+        struct.pack(">IHHI", PPCT, CTL_VERSION, 1, 0x7FFFFFFF),         # FETCH, huge length
+        struct.pack(">IHHI", PPCT, CTL_VERSION, 2, 4) + b"\0" * 4,      # EVENTS sent to the agent
+        struct.pack(">IHHI", PPCT, 9, 1, 44) + b"\0" * 44,              # unknown version
+        struct.pack(">IHHI", PPCT, CTL_VERSION, 1, 44) + b"\xff" * 44,  # bad family
         bytes(range(256)) * 16,
     ]
     refused = 0
@@ -198,8 +199,8 @@ def hold(host, port, idle, garbage, secs):
     stats = dict(idle_opened=0, idle_closed_by_peer=0, garbage=0, reset=0, refused=0)
     idle_socks = set()
     junk = [b"GET / HTTP/1.0\r\n\r\n", b"\x00" * 64, bytes(range(256)),
-            struct.pack(">IHHI", PPCT, 1, 1, 0x7FFFFFFF), struct.pack(">IHHI", PPCT, 9, 1, 44) + b"\0" * 44,
-            struct.pack(">IHHI", PPCT, 1, 2, 4) + b"\0" * 4, b"SSH-2.0-OpenSSH_9.0\r\n"]
+            struct.pack(">IHHI", PPCT, CTL_VERSION, 1, 0x7FFFFFFF), struct.pack(">IHHI", PPCT, 9, 1, 44) + b"\0" * 44,
+            struct.pack(">IHHI", PPCT, CTL_VERSION, 2, 4) + b"\0" * 4, b"SSH-2.0-OpenSSH_9.0\r\n"]
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 
     def nb_connect():

@@ -137,7 +137,7 @@ agent_counts_zero() {
 	local line lost dropped skipped
 	line=$(grep '^pingpong-ebpf: [0-9]* events' "$2" | tail -1)
 	lost=$(sed -n 's/.* \([0-9]*\) lost samples.*/\1/p' <<<"$line")
-	dropped=$(sed -n 's/.* \([0-9]*\) dropped (store full.*/\1/p' <<<"$line")
+	dropped=$(sed -n 's/.* \([0-9]*\) dropped (store.*/\1/p' <<<"$line")
 	skipped=$(sed -n 's/.* \([0-9]*\) tracepoint hits skipped by the kernel.*/\1/p' <<<"$line")
 	check "$1: $3 agent: 0 lost samples, 0 dropped (lost '$lost', dropped '$dropped')" \
 		[ "$lost" = 0 -a "$dropped" = 0 ]

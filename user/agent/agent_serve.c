@@ -81,24 +81,108 @@ static void prepare(void *ctx)
 		s->capture_errors++;
 }
 
-static void get_counts(void *ctx, uint64_t *lost_samples, uint64_t *pcap_drops)
+/* Lost (the perf buffers) and dropped (no room here) are told apart: the first says the
+ * kernel side could not keep up, the second that a client stalled or --max-events is small. */
+static void get_counts(void *ctx, struct pp_end_counts *counts)
 {
 	struct pp_agent_serve *s = ctx;
 	struct pp_capture_stats st = { 0 };
 
 	if (s->capture)
 		pp_capture_get_stats(s->capture, &st);
-	/* Events the store had no room for are lost to the client just like perf losses. */
-	*lost_samples = s->lost_samples + pp_eventstore_overflow(s->store);
-	*pcap_drops = st.pcap_drop;
+	counts->lost_samples = s->lost_samples;
+	counts->pcap_drops = st.pcap_drop;
+	/* the control server adds its followers' own drops */
+	counts->dropped = s->dropped + pp_eventstore_overflow(s->store);
+}
+
+static bool room(const struct pp_agent_serve *s)
+{
+	return pp_eventstore_room(s->store, s->control ? pp_control_server_queued(s->control) : 0);
+}
+
+int pp_agent_serve_event(struct pp_agent_serve *s, const struct pp_event *ev)
+{
+	bool free_room = room(s);
+
+	if (s->tap)
+		s->tap(s->tap_ctx, ev);
+	if (s->control && pp_control_server_offer(s->control, ev, free_room))
+		return free_room ? 0 : -ENOSPC;
+	if (!free_room) {
+		s->dropped++;
+		return -ENOSPC;
+	}
+	return pp_eventstore_append(s->store, ev); /* a failure is counted by the store */
+}
+
+uint64_t pp_agent_serve_dropped(const struct pp_agent_serve *s)
+{
+	uint64_t n = s->dropped + pp_eventstore_overflow(s->store);
+
+	if (s->control)
+		n += pp_control_server_stats(s->control)->events_dropped;
+	return n;
+}
+
+int pp_agent_serve_followers(const struct pp_agent_serve *s)
+{
+	return s->control ? pp_control_server_followers(s->control) : 0;
+}
+
+size_t pp_agent_serve_follow_report(const struct pp_agent_serve *s, char *buf, size_t len)
+{
+	const struct pp_control_server_stats *st;
+	int n;
+
+	if (!s->control || !(st = pp_control_server_stats(s->control))->follows || !len)
+		return 0;
+	n = snprintf(buf, len, "control: %llu follow conversation%s (%llu ended early), queues peaked "
+		     "at %llu events", (unsigned long long)st->follows, st->follows == 1 ? "" : "s",
+		     (unsigned long long)st->followers_lost, (unsigned long long)st->max_queued);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+size_t pp_agent_serve_notice(struct pp_agent_serve *s, char *buf, size_t len)
+{
+	return s->control ? pp_control_server_notice(s->control, buf, len) : 0;
 }
 
 static void store_wire_event(void *ctx, const struct pp_event *ev)
 {
 	struct pp_agent_serve *s = ctx;
 
-	if (pp_eventstore_append(s->store, ev) < 0)
+	if (pp_agent_serve_event(s, ev) < 0)
 		s->capture_errors++;
+}
+
+/* A follower took these events: they leave the store (its memory serves the next ones). */
+static void take(void *ctx, const struct pp_flow_key *flow,
+		 bool (*taken)(void *tctx, const struct pp_event *ev), void *tctx)
+{
+	struct pp_agent_serve *s = ctx;
+	struct pp_conn conn = {
+		.family = flow->family, .a_port = flow->client_port, .b_port = flow->server_port,
+	};
+
+	memcpy(conn.a_addr, flow->client_addr, sizeof(conn.a_addr));
+	memcpy(conn.b_addr, flow->server_addr, sizeof(conn.b_addr));
+	if (!pp_eventstore_remove(s->store, &conn, taken, tctx))
+		return;
+	free(s->order); /* its indexes point at moved events */
+	s->order = NULL;
+}
+
+/* A vanished follower's unsent events: kept, as everything measured is, while there is room. */
+static void put_back(void *ctx, const struct pp_event *ev)
+{
+	struct pp_agent_serve *s = ctx;
+
+	if (!room(s)) {
+		s->dropped++;
+		return;
+	}
+	pp_eventstore_append(s->store, ev);
 }
 
 int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
@@ -108,7 +192,8 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 		.bind_addr = opts->control_bind,
 		.port = opts->control_port,
 		.source = { .for_each_event = for_each_event, .get_counts = get_counts,
-			    .for_each_event_from = for_each_event_from, .prepare = prepare, .ctx = s },
+			    .for_each_event_from = for_each_event_from, .prepare = prepare,
+			    .take = take, .put_back = put_back, .ctx = s },
 	};
 	int rc;
 

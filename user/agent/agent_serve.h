@@ -39,15 +39,37 @@ struct pp_agent_serve {
 	int (*flush)(void *ctx);
 	void *flush_ctx;
 	uint64_t capture_errors;    /* wire events the store refused */
+	uint64_t dropped;           /* events with no room: store and follower queues at the bound */
+	/* Optional: sees every event as it arrives, before it is routed (the agent's --output log,
+	 * written as events come, since followed events never stay in the store). */
+	void (*tap)(void *ctx, const struct pp_event *ev);
+	void *tap_ctx;
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
 	size_t *order, order_n, order_count;
 	struct pp_flow_key order_flow;
 };
 
-/* 0 or -errno with a one-line reason in e. */
+/* 0 or -errno with a one-line reason in e. Also without control or capture (opts asks for
+ * neither), s then only routes events to the store. */
 int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 			const struct pp_agent_serve_opts *opts, struct pp_err *e);
+/* A new event (from the tracer; the capture's come in by themselves): to the tap, then to the
+ * follower of its connection if there is one, else into the store; the store and the follower
+ * queues together hold at most the store's bound, past which the event is dropped (counted).
+ * 0, or -ENOSPC (dropped). */
+int pp_agent_serve_event(struct pp_agent_serve *s, const struct pp_event *ev);
+/* Events dropped for want of room (store or follower queues), all sources. */
+uint64_t pp_agent_serve_dropped(const struct pp_agent_serve *s);
+/* Follow conversations in progress: while there are any, the agent sends the tracer's partial
+ * batches up often (PP_AGENT_FOLLOW_FLUSH_MS). */
+int pp_agent_serve_followers(const struct pp_agent_serve *s);
+#define PP_AGENT_FOLLOW_FLUSH_MS 50
+/* "control: 2 follow conversations (1 ended early), queues peaked at 1843 events": its length,
+ * or 0 when nobody followed. */
+size_t pp_agent_serve_follow_report(const struct pp_agent_serve *s, char *buf, size_t len);
+/* The control server's next line about a follower (control.h), else 0. */
+size_t pp_agent_serve_notice(struct pp_agent_serve *s, char *buf, size_t len);
 /* pollfds the service may fill: the capture, the control listener and its connections */
 #define PP_AGENT_SERVE_MAX_POLLFDS (1 + PP_CONTROL_MAX_POLLFDS)
 

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,23 @@
 #define ACCEPTS_PER_ROUND 256
 #define REQ_SIZE       (PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN)
 
-enum conn_state { C_FREE, C_READ, C_SEND };
+/* C_FOLLOW: a follower (its queue is sent as it fills; reads STOP); C_DRAIN: after STOP, the
+ * rest of its queue and END. */
+enum conn_state { C_FREE, C_READ, C_SEND, C_FOLLOW, C_DRAIN };
+
+/* A follower's queue: EVENTS frames, each encoded an event at a time as the events come, sealed
+ * (header written) when full or at the end of a round, freed once sent. 72 bytes per event. */
+struct fbuf {
+	struct fbuf *next;
+	uint32_t n;                   /* events in it */
+	bool sealed;                  /* ready to send: no event is added any more */
+	bool is_end;                  /* holds the END frame */
+	size_t len, off;              /* bytes to send, bytes sent */
+	uint8_t data[CHUNK_FRAME];
+};
+
+#define NOTICES      8
+#define NOTICE_LEN   200
 
 struct conn {
 	int fd;
@@ -49,6 +66,14 @@ struct conn {
 	uint8_t *out;                 /* OUT_SIZE while sending */
 	size_t out_len, out_off;
 	uint64_t sent;
+	/* follow mode */
+	struct pp_control_server *srv;
+	struct fbuf *head, *tail;
+	size_t queued;                /* events in head..tail not yet wholly sent */
+	bool stop_pending, broken, had_pending;
+	uint8_t rx[PP_PROTO_HDR_LEN];
+	uint32_t rx_got;
+	int64_t last_frame;           /* ms: the last frame that left, for heartbeats */
 };
 
 struct pp_control_server {
@@ -65,6 +90,10 @@ struct pp_control_server {
 	uint64_t logged[PP_REFUSED_KINDS]; /* refusals already in a summary line */
 	int64_t last_summary;
 	struct pp_err last_err;       /* why the last connection failed (serve_one) */
+	size_t queued;                /* events in every follower queue */
+	int followers;
+	char notices[NOTICES][NOTICE_LEN];
+	unsigned notice_first, notice_n;
 };
 
 static int64_t now_ms(void)
@@ -132,10 +161,26 @@ const struct pp_control_server_stats *pp_control_server_stats(const struct pp_co
 
 /* ---- connections ---- */
 
+static void queue_free(struct pp_control_server *s, struct conn *c)
+{
+	while (c->head) {
+		struct fbuf *b = c->head;
+
+		c->head = b->next;
+		free(b);
+	}
+	c->tail = NULL;
+	s->queued -= c->queued;
+	c->queued = 0;
+}
+
 static void conn_close(struct pp_control_server *s, struct conn *c)
 {
 	if (c->state == C_FREE)
 		return;
+	if (c->state == C_FOLLOW || c->state == C_DRAIN)
+		s->followers--;
+	queue_free(s, c);
 	close(c->fd);
 	if (c->inst_live)
 		pp_instance_free(&c->inst);
@@ -154,15 +199,22 @@ static void conn_fail(struct pp_control_server *s, struct conn *c, enum pp_contr
 	conn_close(s, c);
 }
 
-/* Best effort, never waits: an ERROR frame for a peer that is refused anyway. */
-static void send_error(int fd, uint16_t code, const char *text)
+/* Best effort, never waits: an ERROR frame for a peer that is refused anyway, in the version
+ * the peer spoke (when this agent knows its ERROR layout: 1 and 2). */
+static void send_error_in(int fd, uint16_t version, uint16_t code, const char *text)
 {
-	uint8_t frame[PP_PROTO_HDR_LEN + 2 + PP_PROTO_ERROR_TEXT_MAX];
-	ssize_t len = pp_proto_encode_error(frame, sizeof(frame), code, text);
+	uint8_t frame[PP_PROTO_HDR_LEN + 4 + PP_PROTO_ERROR_TEXT_MAX];
+	ssize_t len = pp_proto_encode_error_in(frame, sizeof(frame),
+					       version == 1 ? 1 : PP_PROTO_VERSION, code, text);
 
 	if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* nothing to do: the connection is closed next */
 	}
+}
+
+static void send_error(int fd, uint16_t code, const char *text)
+{
+	send_error_in(fd, PP_PROTO_VERSION, code, text);
 }
 
 static void peer_key(const struct sockaddr_storage *ss, uint8_t key[16])
@@ -250,7 +302,9 @@ static int next_chunk(struct pp_control_server *s, struct conn *c)
 		struct pp_end_counts counts = { .events_sent = c->sent };
 
 		if (s->src.get_counts)
-			s->src.get_counts(s->src.ctx, &counts.lost_samples, &counts.pcap_drops);
+			s->src.get_counts(s->src.ctx, &counts);
+		counts.events_sent = c->sent;
+		counts.dropped += s->st.events_dropped;
 		end = pp_proto_encode_end(c->out + len, OUT_SIZE - (size_t)len, &counts);
 		if (end < 0)
 			return (int)end;
@@ -260,6 +314,350 @@ static int next_chunk(struct pp_control_server *s, struct conn *c)
 	c->out_len = (size_t)len;
 	c->out_off = 0;
 	return 0;
+}
+
+/* ---- followers ---- */
+
+static void notice(struct pp_control_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A line for the main to log (pp_control_server_notice); past NOTICES waiting, the newest go. */
+static void notice(struct pp_control_server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->notice_n == NOTICES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->notices[(s->notice_first + s->notice_n) % NOTICES], NOTICE_LEN, fmt, ap);
+	va_end(ap);
+	s->notice_n++;
+}
+
+size_t pp_control_server_notice(struct pp_control_server *s, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!s->notice_n || !len)
+		return 0;
+	n = (size_t)snprintf(buf, len, "%s", s->notices[s->notice_first]);
+	s->notice_first = (s->notice_first + 1) % NOTICES;
+	s->notice_n--;
+	return n < len ? n : len - 1;
+}
+
+/* "198.18.0.1:40000": the followed connection's client end. */
+static const char *client_end(const struct conn *c, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	bool v6 = c->fetch.flow.family == PP_AF_INET6;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, c->fetch.flow.client_addr, a, sizeof(a));
+	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", a, c->fetch.flow.client_port);
+	return buf;
+}
+
+static void seal(struct fbuf *b)
+{
+	if (b->sealed)
+		return;
+	pp_proto_encode_events_head(b->data, PP_PROTO_HDR_LEN + 4, b->n);
+	b->len = PP_PROTO_HDR_LEN + 4 + (size_t)b->n * PP_PROTO_EVENT_LEN;
+	b->sealed = true;
+}
+
+static struct fbuf *fbuf_add(struct conn *c)
+{
+	struct fbuf *b = malloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->next = NULL;
+	b->n = 0;
+	b->sealed = b->is_end = false;
+	b->len = b->off = 0;
+	if (c->tail)
+		c->tail->next = b;
+	else
+		c->head = b;
+	c->tail = b;
+	return b;
+}
+
+/* Appends ev to the frame being filled (a new one when there is none or it is sealed).
+ * 1 = that frame is now full (sealed), 0, or -ENOMEM / -EINVAL (an event the protocol cannot
+ * carry: not counted as sent). */
+static int queue_event(struct pp_control_server *s, struct conn *c, const struct pp_event *ev)
+{
+	struct fbuf *b = c->tail;
+	struct pp_event out = *ev;
+
+	if (out.family == PP_AF_INET) {
+		memset(out.saddr + 4, 0, 12);
+		memset(out.daddr + 4, 0, 12);
+	}
+	if (!b || b->sealed) {
+		if (!(b = fbuf_add(c)))
+			return -ENOMEM;
+	}
+	if (pp_proto_encode_event(b->data + PP_PROTO_HDR_LEN + 4 + (size_t)b->n * PP_PROTO_EVENT_LEN,
+				  PP_PROTO_EVENT_LEN, &out) < 0)
+		return -EINVAL;
+	b->n++;
+	c->queued++;
+	if (++s->queued > s->st.max_queued)
+		s->st.max_queued = s->queued;
+	c->sent++;
+	s->st.events_sent++;
+	if (b->n < CHUNK_EVENTS)
+		return 0;
+	seal(b);
+	return 1;
+}
+
+/* Sends sealed frames while the socket takes them. 0, or -errno (the connection is not
+ * closed here: the caller decides). */
+static int follow_write(struct pp_control_server *s, struct conn *c)
+{
+	int64_t now = now_ms();
+	bool pending = c->head && c->head->sealed;
+
+	if (pending && !c->had_pending)
+		c->deadline = now + s->timeout_ms; /* the write deadline starts with something to send */
+	while (c->head && c->head->sealed) {
+		struct fbuf *b = c->head;
+		ssize_t w = send(c->fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			c->had_pending = true;
+			return -errno;
+		}
+		b->off += (size_t)w;
+		c->deadline = now + s->timeout_ms; /* progress renews it */
+		if (b->off < b->len)
+			continue;
+		c->last_frame = now;
+		c->queued -= b->n;
+		s->queued -= b->n;
+		c->head = b->next;
+		if (!c->head)
+			c->tail = NULL;
+		free(b);
+	}
+	c->had_pending = c->head && c->head->sealed;
+	return 0;
+}
+
+/* A follower that went away or stalled: what it never got (frames not begun) goes back to the
+ * store, and so do its connection's later events, since nobody takes them now. */
+static void follower_gone(struct pp_control_server *s, struct conn *c, enum pp_control_refusal kind,
+			  const char *how)
+{
+	char end[INET6_ADDRSTRLEN + 10];
+	struct pp_event *ev = s->batch; /* CHUNK_EVENTS, free between the answers' chunks */
+
+	notice(s, "control: follower %s %s after %llu events; its later events go to the store",
+	       client_end(c, end, sizeof(end)), how, (unsigned long long)(c->sent - c->queued));
+	for (struct fbuf *b = c->head; b && s->src.put_back; b = b->next) {
+		uint32_t n = 0;
+
+		if (b->off || b->is_end || !b->n)
+			continue;
+		/* the count at the head of the payload: written here if the frame was open */
+		pp_proto_encode_events_head(b->data, PP_PROTO_HDR_LEN + 4, b->n);
+		if (pp_proto_decode_events(b->data + PP_PROTO_HDR_LEN, 4 + (size_t)b->n * PP_PROTO_EVENT_LEN,
+					   ev, CHUNK_EVENTS, &n) < 0)
+			continue;
+		for (uint32_t i = 0; i < n; i++)
+			s->src.put_back(s->src.ctx, &ev[i]);
+	}
+	s->st.followers_lost++;
+	s->st.refused[kind]++; /* in the summary's counts too, so they add up */
+	pp_err_set(&s->last_err, kind == PP_REFUSED_TIMEOUT ? -ETIMEDOUT : kind == PP_REFUSED_INTERNAL ?
+		   -ENOMEM : kind == PP_REFUSED_BAD_FRAME ? -EBADMSG : -ECONNRESET, "follower %s", how);
+	s->st.failed++;
+	conn_close(s, c);
+}
+
+int pp_control_server_offer(struct pp_control_server *s, const struct pp_event *ev, bool room)
+{
+	if (!s->followers)
+		return 0;
+	for (int i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->state != C_FOLLOW || c->broken || !pp_instance_has(&c->inst, ev))
+			continue;
+		if (!room) {
+			s->st.events_dropped++;
+			return 1;
+		}
+		if (ev->point < PP_SEND || ev->point >= PP_POINT_MAX)
+			return 1; /* nothing the protocol can carry; never stored either */
+		int rc = queue_event(s, c, ev);
+
+		if (rc == -ENOMEM)
+			s->st.events_dropped++;
+		if (rc == 1 && follow_write(s, c) < 0)
+			c->broken = true; /* closed by the next pp_control_server_handle */
+		return 1;
+	}
+	return 0;
+}
+
+size_t pp_control_server_queued(const struct pp_control_server *s)
+{
+	return s->queued;
+}
+
+int pp_control_server_followers(const struct pp_control_server *s)
+{
+	return s->followers;
+}
+
+static bool taken_by(void *ctx, const struct pp_event *ev)
+{
+	const struct conn *c = ctx;
+
+	return pp_instance_has(&c->inst, ev) && ev->point >= PP_SEND && ev->point < PP_POINT_MAX;
+}
+
+static int follow_one(void *ctx, const struct pp_event *ev)
+{
+	struct conn *c = ctx;
+
+	if (!taken_by(c, ev))
+		return 0;
+	return queue_event(c->srv, c, ev) < 0 ? -ENOMEM : 0;
+}
+
+/* FETCH with FOLLOW: the stored events of the instance (in the source's order, time order) go
+ * into the queue and leave the store, the first frame is sealed even when empty (the client
+ * learns at once that it is followed), and from now on offer() routes its events here. */
+static int start_follow(struct pp_control_server *s, struct conn *c)
+{
+	int rc;
+
+	c->srv = s;
+	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, follow_one, c);
+	if (rc < 0)
+		return rc;
+	if (s->src.take)
+		s->src.take(s->src.ctx, &c->fetch.flow, taken_by, c);
+	if (!c->tail || c->tail->sealed) {
+		if (!fbuf_add(c))
+			return -ENOMEM;
+	}
+	seal(c->tail);
+	c->state = C_FOLLOW;
+	c->last_frame = now_ms();
+	s->followers++;
+	s->st.follows++;
+	if (follow_write(s, c) < 0)
+		c->broken = true;
+	return 0;
+}
+
+/* What a follower sends: only STOP (12 bytes, no payload). End of stream: it went away. */
+static void follow_read(struct pp_control_server *s, struct conn *c)
+{
+	struct pp_frame_hdr hdr;
+
+	while (c->state == C_FOLLOW && !c->stop_pending) {
+		ssize_t r = recv(c->fd, c->rx + c->rx_got, sizeof(c->rx) - c->rx_got, MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r <= 0) {
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
+			return;
+		}
+		c->rx_got += (uint32_t)r;
+		if (c->rx_got < sizeof(c->rx))
+			continue;
+		if (pp_proto_decode_hdr(c->rx, sizeof(c->rx), &hdr) < 0 || hdr.type != PP_MSG_STOP) {
+			send_error(c->fd, PP_ERR_BAD_REQUEST, "a follower may only send STOP");
+			follower_gone(s, c, PP_REFUSED_BAD_FRAME, "sent a frame other than STOP");
+			return;
+		}
+		c->stop_pending = true;
+	}
+}
+
+/* After STOP (and the source's prepare): everything queued, then END; the connection drains. */
+static int finish_follow(struct pp_control_server *s, struct conn *c)
+{
+	struct pp_end_counts counts = { 0 };
+	struct fbuf *b;
+
+	if (c->tail && c->tail->n)
+		seal(c->tail);
+	if (!(b = fbuf_add(c)))
+		return -ENOMEM;
+	if (s->src.get_counts)
+		s->src.get_counts(s->src.ctx, &counts);
+	counts.events_sent = c->sent;
+	counts.dropped += s->st.events_dropped;
+	b->len = (size_t)pp_proto_encode_end(b->data, sizeof(b->data), &counts);
+	b->sealed = b->is_end = true;
+	c->state = C_DRAIN;
+	c->stop_pending = false;
+	return 0;
+}
+
+/* The end of a round for every follower: the frame being filled goes out (a follower must not
+ * wait for 1024 events), a heartbeat when nothing went out for PP_CONTROL_HEARTBEAT_MS, STOPs
+ * are answered, and a drained END closes the conversation. */
+static void followers_round(struct pp_control_server *s)
+{
+	int64_t now = now_ms();
+	bool stops = false;
+
+	for (int i = 0; i < s->max_conns; i++)
+		stops |= s->conns[i].state == C_FOLLOW && s->conns[i].stop_pending;
+	if (stops && s->src.prepare) {
+		/* the last exchanges: the capture's batch and the tracer's partial batches */
+		s->src.prepare(s->src.ctx);
+		s->prepared = true;
+	}
+	for (int i = 0; i < s->max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->state != C_FOLLOW && c->state != C_DRAIN)
+			continue;
+		if (c->broken) {
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
+			continue;
+		}
+		if (c->state == C_FOLLOW && c->stop_pending && finish_follow(s, c) < 0) {
+			follower_gone(s, c, PP_REFUSED_INTERNAL, "could not be answered (out of memory)");
+			continue;
+		}
+		if (c->tail && !c->tail->sealed && c->tail->n)
+			seal(c->tail);
+		/* nothing to send but maybe an empty open frame (an event the codec refused) */
+		if (c->state == C_FOLLOW && (!c->head || !c->head->sealed) &&
+		    now - c->last_frame >= PP_CONTROL_HEARTBEAT_MS) {
+			struct fbuf *hb = c->tail && !c->tail->sealed ? c->tail : fbuf_add(c);
+
+			if (hb)
+				seal(hb);
+		}
+		if (follow_write(s, c) < 0) {
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
+			continue;
+		}
+		if (c->state == C_DRAIN && !c->head) {
+			s->st.served++;
+			conn_close(s, c);
+		}
+	}
 }
 
 /* A complete FETCH: find the connection instance (first pass), then the answer starts. */
@@ -274,7 +672,12 @@ static void start_answer(struct pp_control_server *s, struct conn *c)
 	pp_instance_init(&c->inst, &c->fetch.flow, c->fetch.flags & PP_FETCH_HAVE_ISN, c->fetch.isn);
 	c->inst_live = true;
 	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
-	if (rc >= 0) {
+	if (rc >= 0 && (c->fetch.flags & PP_FETCH_FOLLOW)) {
+		pp_instance_decide(&c->inst);
+		rc = start_follow(s, c);
+		if (rc >= 0)
+			return;
+	} else if (rc >= 0) {
 		pp_instance_decide(&c->inst);
 		rc = (c->out = malloc(OUT_SIZE)) ? 0 : -ENOMEM;
 	}
@@ -321,8 +724,8 @@ static void read_step(struct pp_control_server *s, struct conn *c)
 		if (c->need == PP_PROTO_HDR_LEN) {
 			err = pp_proto_decode_hdr(c->req, PP_PROTO_HDR_LEN, &hdr);
 			if (err == -EPROTONOSUPPORT) {
-				send_error(c->fd, PP_ERR_VERSION,
-					   "this agent speaks pingpong control protocol version 1");
+				send_error_in(c->fd, hdr.version, PP_ERR_VERSION,
+					      "this agent speaks pingpong control protocol version 2");
 				conn_fail(s, c, PP_REFUSED_BAD_FRAME, err, "request: another protocol version");
 				return;
 			}
@@ -493,6 +896,15 @@ static void expire(struct pp_control_server *s, struct conn *c, int64_t now)
 {
 	if (c->state == C_FREE || now < c->deadline)
 		return;
+	if (c->state == C_FOLLOW || c->state == C_DRAIN) {
+		char how[64];
+
+		if (!c->had_pending)
+			return; /* nothing to send: a follower may wait as long as its run lasts */
+		snprintf(how, sizeof(how), "took nothing for %d ms", s->timeout_ms);
+		follower_gone(s, c, PP_REFUSED_TIMEOUT, how);
+		return;
+	}
 	if (c->state == C_READ) {
 		send_error(c->fd, PP_ERR_TIMEOUT, "no request within the timeout");
 		conn_fail(s, c, PP_REFUSED_TIMEOUT, -ETIMEDOUT, "request: Connection timed out");
@@ -510,9 +922,13 @@ int pp_control_server_pollfds(const struct pp_control_server *s, struct pollfd *
 	for (int i = 0; i < s->max_conns && n < max; i++) {
 		const struct conn *c = &s->conns[i];
 
+		short ev = c->state == C_READ ? POLLIN : POLLOUT;
+
+		if (c->state == C_FOLLOW || c->state == C_DRAIN) /* STOP, or the end of the stream */
+			ev = (short)((c->state == C_FOLLOW ? POLLIN : 0) |
+				     (c->head && c->head->sealed ? POLLOUT : 0));
 		if (c->state != C_FREE)
-			fds[n++] = (struct pollfd){ .fd = c->fd,
-						    .events = c->state == C_READ ? POLLIN : POLLOUT };
+			fds[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 	}
 	return n;
 }
@@ -562,6 +978,11 @@ int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *f
 			read_step(s, c);
 		if (c->state == C_SEND)
 			write_step(s, c);
+		if (c->state == C_FOLLOW && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			follow_read(s, c);
+		if ((c->state == C_FOLLOW || c->state == C_DRAIN) && (fds[i].revents & POLLOUT) &&
+		    follow_write(s, c) < 0)
+			follower_gone(s, c, PP_REFUSED_RESET, "went away");
 	}
 	for (int i = 0; listener_ready && i < ACCEPTS_PER_ROUND; i++) {
 		struct conn *c;
@@ -573,6 +994,7 @@ int pp_control_server_handle(struct pp_control_server *s, const struct pollfd *f
 		if (c && c->state == C_SEND)
 			write_step(s, c);
 	}
+	followers_round(s);
 	now = now_ms();
 	for (int i = 0; i < s->max_conns; i++)
 		expire(s, &s->conns[i], now);
@@ -640,14 +1062,29 @@ int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *e)
 		struct pollfd p = { .fd = c->fd };
 		int64_t wait;
 
-		if (c->state == C_READ)
+		if (c->state == C_READ) {
 			read_step(s, c);
-		else if (write_step(s, c) == 1)
+		} else if (c->state == C_FOLLOW || c->state == C_DRAIN) {
+			uint64_t served = s->st.served;
+
+			if (c->state == C_FOLLOW)
+				follow_read(s, c);
+			followers_round(s);
+			if (s->st.served != served)
+				return 1;
+		} else if (write_step(s, c) == 1) {
 			return 1;
+		}
 		if (s->conns[slot].state == C_FREE || s->conns[slot].order != order)
 			return pp_err_set(e, s->last_err.code ? s->last_err.code : -EIO, "%s", s->last_err.msg);
-		p.events = c->state == C_READ ? POLLIN : POLLOUT;
+		p.events = c->state == C_READ || c->state == C_FOLLOW ? POLLIN : POLLOUT;
+		if (c->state == C_FOLLOW && c->head && c->head->sealed)
+			p.events |= POLLOUT;
 		wait = c->deadline - now_ms();
+		/* a follower's deadline runs only while it has something to take: rounds go on for
+		 * its heartbeats */
+		if (c->state == C_FOLLOW || c->state == C_DRAIN)
+			wait = 50;
 		if (wait > 0)
 			poll(&p, 1, (int)(wait > 1000 ? 1000 : wait)); /* EINTR: the deadline still holds */
 		expire(s, c, now_ms());

@@ -13,7 +13,14 @@
  *	loop: n = pp_control_server_pollfds(srv, fds, max);  poll them with the agent's other fds;
  *	      pp_control_server_handle(srv, fds, n, &err);   // never blocks; also runs the deadlines
  *	      if (pp_control_server_summary(srv, false, line, sizeof(line))) log line;
- * or, one client at a time (tests): pp_control_server_serve_one(srv, &err). */
+ * or, one client at a time (tests): pp_control_server_serve_one(srv, &err) (a follower is served
+ * until its END, with nothing to offer it but what it finds stored).
+ *
+ * Followers (FETCH with PP_FETCH_FOLLOW, docs/protocol.md): at the FETCH the connection's stored
+ * events leave the store (source.take) for the follower's queue; from then on the agent offers
+ * every new event (pp_control_server_offer) before it stores it, and a follower's event goes to
+ * its queue, encoded into the EVENTS frame being filled, sent without blocking when the frame
+ * fills or at the end of the round. */
 #ifndef PP_CONTROL_H
 #define PP_CONTROL_H
 
@@ -31,8 +38,9 @@
  * called twice per request (the first pass finds the connection's SYN). */
 struct pp_control_source {
 	int (*for_each_event)(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx);
-	/* The agent's loss counters for END; NULL reports zeros. */
-	void (*get_counts)(void *ctx, uint64_t *lost_samples, uint64_t *pcap_drops);
+	/* The agent's loss counters for END (lost_samples, pcap_drops, dropped: the server adds
+	 * what its follower queues dropped); NULL reports zeros. */
+	void (*get_counts)(void *ctx, struct pp_end_counts *counts);
 	void *ctx;
 	/* Optional: as for_each_event, but from the start-th event passed (0-based), so that an
 	 * answer can be streamed in chunks without walking the skipped events again. emit may
@@ -42,6 +50,12 @@ struct pp_control_source {
 	/* Optional: called once before the answers of a round start (the agent lets its wire
 	 * capture catch up). */
 	void (*prepare)(void *ctx);
+	/* Optional (follow mode): removes from the store every event of flow for which
+	 * taken(tctx, ev) is true, the events a follower was just given. Without it they stay. */
+	void (*take)(void *ctx, const struct pp_flow_key *flow,
+		     bool (*taken)(void *tctx, const struct pp_event *ev), void *tctx);
+	/* Optional (follow mode): an event a vanished follower never got goes back to the store. */
+	void (*put_back)(void *ctx, const struct pp_event *ev);
 };
 
 #define PP_CONTROL_PAUSE 1
@@ -61,6 +75,7 @@ struct pp_control_server_opts {
 #define PP_CONTROL_MAX_CONNS      64
 #define PP_CONTROL_MAX_PER_PEER   8
 #define PP_CONTROL_SUMMARY_MS     10000 /* at most one refusal summary line this often */
+#define PP_CONTROL_HEARTBEAT_MS   1000  /* an empty EVENTS frame to a follower silent this long */
 /* pollfds a server can ask for: its listener and every connection */
 #define PP_CONTROL_MAX_POLLFDS    (1 + PP_CONTROL_MAX_CONNS)
 
@@ -81,6 +96,10 @@ struct pp_control_server_stats {
 	uint64_t failed;        /* refused, timed out or broken off */
 	uint64_t events_sent;
 	uint64_t events_filtered; /* passed by the store but not of the asked connection */
+	uint64_t follows;       /* follow conversations started */
+	uint64_t followers_lost; /* followers that went away or stalled before their END */
+	uint64_t events_dropped; /* a follower's events offered when there was no room */
+	uint64_t max_queued;    /* the most events ever waiting in follower queues at once */
 	uint64_t refused[PP_REFUSED_KINDS];
 	uint32_t open_conns, max_open_conns;
 };
@@ -114,6 +133,17 @@ size_t pp_control_server_summary(struct pp_control_server *s, bool force, char *
  * <0 = that request failed (-ETIMEDOUT, -EBADMSG, -EPIPE, ...) and err (may be NULL) says
  * what happened in one line; the server stays usable. */
 int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *err);
+/* Offers a new event (before the agent stores it): 1 = it belongs to a follower, which queued it
+ * (room) or counted it dropped (!room: the agent's bound is reached); 0 = nobody follows it. May
+ * send: call it from the agent's loop, never from inside a pp_control_server_* call. */
+int pp_control_server_offer(struct pp_control_server *s, const struct pp_event *ev, bool room);
+/* Events waiting in follower queues (they count against the agent's bound with the store). */
+size_t pp_control_server_queued(const struct pp_control_server *s);
+/* Follow conversations in progress (the agent flushes the tracer often while there are any). */
+int pp_control_server_followers(const struct pp_control_server *s);
+/* The next line about a follower ("control: follower ... went away ..."), oldest first: its
+ * length, or 0 when there is none. The main logs them. */
+size_t pp_control_server_notice(struct pp_control_server *s, char *buf, size_t len);
 const struct pp_control_server_stats *pp_control_server_stats(const struct pp_control_server *s);
 void pp_control_server_close(struct pp_control_server *s);
 

@@ -88,6 +88,42 @@ const struct pp_event *pp_eventstore_get(const struct pp_eventstore *s, size_t i
 	return &s->chunks[i / CHUNK_EVENTS][i % CHUNK_EVENTS];
 }
 
+bool pp_eventstore_room(const struct pp_eventstore *s, size_t extra)
+{
+	return s->count < s->max_events && extra < s->max_events - s->count;
+}
+
+size_t pp_eventstore_max(const struct pp_eventstore *s)
+{
+	return s->max_events;
+}
+
+size_t pp_eventstore_remove(struct pp_eventstore *s, const struct pp_conn *conn,
+			    bool (*take)(void *ctx, const struct pp_event *ev), void *ctx)
+{
+	size_t i, kept = 0;
+
+	/* one pass, compacting in place: a kept event only ever moves down */
+	for (i = 0; i < s->count; i++) {
+		struct pp_event *ev = &s->chunks[i / CHUNK_EVENTS][i % CHUNK_EVENTS];
+
+		if (pp_conn_matches(conn, ev) && take(ctx, ev))
+			continue;
+		if (kept != i)
+			s->chunks[kept / CHUNK_EVENTS][kept % CHUNK_EVENTS] = *ev;
+		kept++;
+	}
+	i = s->count - kept;
+	s->count = kept;
+	/* memory follows the count down too: a long run frees what its followers took */
+	while (s->n_chunks > (kept + CHUNK_EVENTS - 1) / CHUNK_EVENTS) {
+		s->n_chunks--;
+		free(s->chunks[s->n_chunks]);
+		s->chunks[s->n_chunks] = NULL;
+	}
+	return i;
+}
+
 static bool end_is(const __u8 *addr, __u16 port, const __u8 *want_addr, __u16 want_port)
 {
 	return port == want_port && memcmp(addr, want_addr, 16) == 0;

@@ -33,6 +33,16 @@ uint64_t pp_eventstore_overflow(const struct pp_eventstore *s);
 /* Event i (0 <= i < count), in arrival order; NULL when out of range. */
 const struct pp_event *pp_eventstore_get(const struct pp_eventstore *s, size_t i);
 
+/* Whether extra more events (held elsewhere, e.g. follower queues that share the bound) and one
+ * more still fit under the bound. */
+bool pp_eventstore_room(const struct pp_eventstore *s, size_t extra);
+size_t pp_eventstore_max(const struct pp_eventstore *s);
+/* Takes events out: every stored event of conn for which take(ctx, ev) says true leaves the
+ * store (the others keep their arrival order), and chunks no longer needed are freed. Returns
+ * how many left. Indexes from pp_eventstore_get/order_by_time are stale afterwards. */
+size_t pp_eventstore_remove(struct pp_eventstore *s, const struct pp_conn *conn,
+			    bool (*take)(void *ctx, const struct pp_event *ev), void *ctx);
+
 bool pp_conn_matches(const struct pp_conn *conn, const struct pp_event *ev);
 /* Calls fn for every stored event of conn (NULL: all events), in arrival order, until fn
  * returns nonzero; returns that value, or 0. Not thread-safe against append. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The control channel's client end (collect/fetch.h): one FETCH, then EVENTS frames until END,
- * each checked by the codec of model/proto.h. */
+ * each checked by the codec of model/proto.h; in follow mode read without blocking, a frame
+ * gathered across calls. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +35,77 @@ struct pp_fetch {
 	uint32_t nbatch, at;
 	bool done;
 	struct pp_fetch_stats st;
+	/* follow mode: the frame being gathered (header, then payload into payload) */
+	bool follow;
+	uint8_t rhdr[PP_PROTO_HDR_LEN];
+	struct pp_frame_hdr hdr;
+	size_t rgot;                  /* bytes of the current frame so far */
+	uint64_t last_frame_ns;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* -EPROTONOSUPPORT, with the reason the user needs: the same version on both hosts. */
+static int version_mismatch(struct pp_fetch *f, unsigned theirs)
+{
+	if (theirs)
+		snprintf(f->st.reason, sizeof(f->st.reason), "the agent speaks control protocol %u, "
+			 "this client %u: use the same pingpong version on both hosts", theirs,
+			 PP_PROTO_VERSION);
+	else
+		snprintf(f->st.reason, sizeof(f->st.reason), "the agent does not speak control "
+			 "protocol %u (\"%.60s\"): use the same pingpong version on both hosts",
+			 PP_PROTO_VERSION, f->st.error_text);
+	return -EPROTONOSUPPORT;
+}
+
+/* Checks a header: 0, or the error for the caller. */
+static int check_hdr(struct pp_fetch *f, const uint8_t *buf, struct pp_frame_hdr *hdr)
+{
+	int err = pp_proto_decode_hdr(buf, PP_PROTO_HDR_LEN, hdr);
+
+	if (err == -EPROTONOSUPPORT)
+		return version_mismatch(f, hdr->version ? hdr->version : 1);
+	return err < 0 ? -EPROTO : 0;
+}
+
+/* A whole frame's payload (in f->payload): 1 = a batch is ready, 0 = END (count checked),
+ * <0 error. */
+static int take_frame(struct pp_fetch *f, const struct pp_frame_hdr *hdr)
+{
+	switch (hdr->type) {
+	case PP_MSG_EVENTS:
+		if (pp_proto_decode_events(f->payload, hdr->length, f->batch, PP_PROTO_MAX_BATCH, &f->nbatch) < 0)
+			return -EPROTO;
+		f->at = 0;
+		return 1;
+	case PP_MSG_END:
+		if (pp_proto_decode_end(f->payload, hdr->length, &f->st.agent) < 0)
+			return -EPROTO;
+		/* the count guards against frames lost or doubled on the way */
+		if (f->st.agent.events_sent != f->st.events + f->st.foreign) {
+			snprintf(f->st.reason, sizeof(f->st.reason), "the agent sent %llu events, %llu "
+				 "arrived", (unsigned long long)f->st.agent.events_sent,
+				 (unsigned long long)(f->st.events + f->st.foreign));
+			return -EPROTO;
+		}
+		f->st.complete = true;
+		return 0;
+	case PP_MSG_ERROR:
+		if (pp_proto_decode_error(f->payload, hdr->length, &f->st.error_code, f->st.error_text) < 0)
+			return -EPROTO;
+		if (f->st.error_code == PP_ERR_VERSION)
+			return version_mismatch(f, 0);
+		return -EREMOTEIO;
+	}
+	return -EPROTO; /* a FETCH or STOP from the agent */
+}
 
 /* Whether err is worth another try, after a pause, within the deadline. */
 static bool try_again(struct pp_fetch *f, int err)
@@ -125,33 +197,11 @@ static int read_frame(struct pp_fetch *f)
 	if ((err = pp_sock_read_timed(f->fd, hdrbuf, sizeof(hdrbuf), f->timeout_ms, -1)) < 0)
 		return err;
 	f->answered = true;
-	err = pp_proto_decode_hdr(hdrbuf, sizeof(hdrbuf), &hdr);
-	if (err == -EPROTONOSUPPORT)
+	if ((err = check_hdr(f, hdrbuf, &hdr)) < 0)
 		return err;
-	if (err < 0)
-		return -EPROTO;
 	if ((err = pp_sock_read_timed(f->fd, f->payload, hdr.length, f->timeout_ms, -1)) < 0)
 		return err;
-	switch (hdr.type) {
-	case PP_MSG_EVENTS:
-		if (pp_proto_decode_events(f->payload, hdr.length, f->batch, PP_PROTO_MAX_BATCH, &f->nbatch) < 0)
-			return -EPROTO;
-		f->at = 0;
-		return 1;
-	case PP_MSG_END:
-		if (pp_proto_decode_end(f->payload, hdr.length, &f->st.agent) < 0)
-			return -EPROTO;
-		/* the count guards against frames lost or doubled on the way */
-		if (f->st.agent.events_sent != f->st.events + f->st.foreign)
-			return -EPROTO;
-		f->st.complete = true;
-		return 0;
-	case PP_MSG_ERROR:
-		if (pp_proto_decode_error(f->payload, hdr.length, &f->st.error_code, f->st.error_text) < 0)
-			return -EPROTO;
-		return -EREMOTEIO;
-	}
-	return -EPROTO; /* a FETCH from the agent */
+	return take_frame(f, &hdr);
 }
 
 int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev)
@@ -198,6 +248,121 @@ void pp_control_fetch_close(struct pp_fetch *f)
 	free(f->payload);
 	free(f->batch);
 	free(f);
+}
+
+int pp_control_follow_open(struct pp_fetch **out, const char *addr, uint16_t port,
+			   const struct pp_fetch_req *req, int timeout_ms)
+{
+	struct pp_fetch_req follow = *req;
+	int err;
+
+	follow.flags |= PP_FETCH_FOLLOW;
+	if ((err = pp_control_fetch_open(out, addr, port, &follow, timeout_ms)) < 0)
+		return err;
+	(*out)->follow = true;
+	(*out)->last_frame_ns = mono_ns();
+	return 0;
+}
+
+int pp_control_follow_fd(const struct pp_fetch *f)
+{
+	return f->fd;
+}
+
+uint64_t pp_control_follow_last_frame_ns(const struct pp_fetch *f)
+{
+	return f->last_frame_ns;
+}
+
+/* The events of the batch just taken, to cb (those of another connection only counted). */
+static int deliver(struct pp_fetch *f, pp_emit_fn cb, void *ctx)
+{
+	while (f->at < f->nbatch) {
+		const struct pp_event *e = &f->batch[f->at++];
+		int err;
+
+		if (pp_flow_dir(&f->flow, e) == PP_DIR_NONE) {
+			f->st.foreign++;
+			continue;
+		}
+		f->st.events++;
+		if ((err = cb(ctx, e)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Gathers bytes of the current frame without waiting: 1 = the frame is whole, 0 = nothing more
+ * now, <0 error. */
+static int gather(struct pp_fetch *f)
+{
+	for (;;) {
+		bool in_hdr = f->rgot < PP_PROTO_HDR_LEN;
+		size_t need = in_hdr ? PP_PROTO_HDR_LEN : PP_PROTO_HDR_LEN + f->hdr.length;
+		uint8_t *to = in_hdr ? f->rhdr + f->rgot : f->payload + (f->rgot - PP_PROTO_HDR_LEN);
+		ssize_t r;
+		int err;
+
+		if (f->rgot == need)
+			return 1;
+		r = recv(f->fd, to, need - f->rgot, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0)
+			return r == 0 ? -ECONNRESET : -errno;
+		f->answered = true;
+		f->rgot += (size_t)r;
+		if (in_hdr && f->rgot == PP_PROTO_HDR_LEN && (err = check_hdr(f, f->rhdr, &f->hdr)) < 0)
+			return err;
+	}
+}
+
+int pp_control_follow_read(struct pp_fetch *f, pp_emit_fn cb, void *ctx)
+{
+	int r;
+
+	if (!f->follow)
+		return -EINVAL;
+	for (;;) {
+		if (f->done)
+			return 1;
+		if ((r = deliver(f, cb, ctx)) < 0)
+			return r;
+		r = gather(f);
+		/* hung up on before its first frame (a busy agent sheds idle connections): ask again,
+		 * blocking for that moment as pp_control_fetch_next does */
+		while (r < 0 && !f->answered && (r == -ECONNRESET || r == -EPIPE) && try_again(f, r) &&
+		       (r = connect_and_ask(f)) == 0) {
+			f->rgot = 0;
+			r = gather(f);
+		}
+		if (r == -ECONNRESET)
+			snprintf(f->st.reason, sizeof(f->st.reason),
+				 "the agent closed the connection before END");
+		if (r <= 0)
+			return r;
+		f->last_frame_ns = mono_ns();
+		f->rgot = 0;
+		r = take_frame(f, &f->hdr);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			f->done = true;
+	}
+}
+
+int pp_control_follow_stop(struct pp_fetch *f)
+{
+	uint8_t frame[PP_PROTO_HDR_LEN];
+	ssize_t len = pp_proto_encode_stop(frame, sizeof(frame));
+
+	if (!f->follow || f->fd < 0)
+		return -EINVAL;
+	if (len < 0)
+		return (int)len;
+	return pp_sock_write_timed(f->fd, frame, (size_t)len, f->timeout_ms);
 }
 
 int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *flow, int timeout_ms,

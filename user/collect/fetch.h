@@ -4,7 +4,16 @@
  *
  *	pp_control_fetch(addr, port, &flow, 5000, on_event, ctx, &stats);
  * or pp_control_fetch_open/next/close to pull the events one at a time (for the correlator's
- * pp_correlate_run). The agent's end is agent/control.h. */
+ * pp_correlate_run). The agent's end is agent/control.h.
+ *
+ * Or follow the connection during the run (the agent streams its events as they come and keeps
+ * none of them), from the caller's own poll loop:
+ *	pp_control_follow_open(&f, addr, port, &req, 5000);
+ *	loop: poll pp_control_follow_fd(f) for POLLIN; pp_control_follow_read(f, cb, ctx);
+ *	      an agent silent (no heartbeat either) since pp_control_follow_last_frame_ns: give up
+ *	run over: pp_control_follow_stop(f); read until pp_control_follow_read returns 1 (END);
+ *	pp_control_fetch_close(f);
+ * Followed events come in arrival order, not time order: sort them. */
 #ifndef PP_FETCH_H
 #define PP_FETCH_H
 
@@ -20,6 +29,9 @@ struct pp_fetch_stats {
 	bool complete;            /* END arrived */
 	uint16_t error_code;      /* the agent's ERROR, if it sent one */
 	char error_text[PP_PROTO_ERROR_TEXT_MAX + 1];
+	/* Why it failed, in one line, when the cause is not the agent's ERROR text: another
+	 * protocol version ("the agent speaks control protocol 1, this client 2: ..."), a reset. */
+	char reason[192];
 };
 
 struct pp_fetch;
@@ -33,10 +45,29 @@ int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port
 			  const struct pp_fetch_req *req, int timeout_ms);
 /* 1 = *ev is the next event, 0 = END (all delivered), <0: -ETIMEDOUT, -ECONNRESET (the agent
  * hung up early), -EPROTO (a frame that breaks the protocol), -EREMOTEIO (the agent answered
- * ERROR: see stats), -EPROTONOSUPPORT (another protocol version). */
+ * ERROR: see stats), -EPROTONOSUPPORT (another protocol version, or the agent's ERROR saying
+ * so: stats' reason says which). */
 int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev);
 const struct pp_fetch_stats *pp_control_fetch_stats(const struct pp_fetch *f);
 void pp_control_fetch_close(struct pp_fetch *f);
+
+/* Follow mode. Connects (retries as pp_control_fetch_open does), sends FETCH with FOLLOW;
+ * afterwards the socket is non-blocking. 0 or -errno (as pp_control_fetch_open). */
+int pp_control_follow_open(struct pp_fetch **out, const char *addr, uint16_t port,
+			   const struct pp_fetch_req *req, int timeout_ms);
+int pp_control_follow_fd(const struct pp_fetch *f);   /* poll it for POLLIN */
+/* Reads what has arrived, without blocking, and calls cb for every event (cb's error stops
+ * and is returned). 0 = more may come; 1 = END arrived (stats complete, count checked);
+ * <0: -ECONNRESET (agent closed/reset before END), -EPROTO, -EREMOTEIO (ERROR: stats say
+ * why), -EPROTONOSUPPORT (other version). A connection reset or closed before the agent's
+ * first frame (shed by a busy agent) is opened again within the open's timeout, as
+ * pp_control_fetch_next does. */
+int pp_control_follow_read(struct pp_fetch *f, pp_emit_fn cb, void *ctx);
+/* Sends STOP (a blocking write bounded by the open's timeout). 0 or -errno. */
+int pp_control_follow_stop(struct pp_fetch *f);
+/* Monotonic ns of the last frame received (heartbeats included): the caller decides when an
+ * agent has been silent too long. The open's time until the first frame. */
+uint64_t pp_control_follow_last_frame_ns(const struct pp_fetch *f);
 
 /* All in one: every event of flow to cb, in the agent's order. 0 when END arrived. */
 int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *flow, int timeout_ms,

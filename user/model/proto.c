@@ -250,6 +250,8 @@ static bool length_fits(uint16_t type, uint32_t length)
 		return length == PP_PROTO_END_LEN;
 	case PP_MSG_ERROR:
 		return length >= 4 && length <= 4 + PP_PROTO_ERROR_TEXT_MAX;
+	case PP_MSG_STOP:
+		return length == 0;
 	}
 	return false;
 }
@@ -268,7 +270,7 @@ int pp_proto_decode_hdr(const uint8_t *buf, size_t len, struct pp_frame_hdr *hdr
 		return -EPROTO;
 	if (hdr->version != PP_PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (hdr->type < PP_MSG_FETCH || hdr->type > PP_MSG_ERROR)
+	if (hdr->type < PP_MSG_FETCH || hdr->type > PP_MSG_STOP)
 		return -EBADMSG;
 	if (!length_fits(hdr->type, hdr->length))
 		return -EMSGSIZE;
@@ -288,12 +290,17 @@ ssize_t pp_proto_decode_frame(const uint8_t *buf, size_t len, struct pp_frame_hd
 	return (ssize_t)(PP_PROTO_HDR_LEN + hdr->length);
 }
 
-static void put_hdr(struct wcur *w, uint16_t type, uint32_t length)
+static void put_hdr_in(struct wcur *w, uint16_t version, uint16_t type, uint32_t length)
 {
 	put_u32(w, PP_PROTO_MAGIC);
-	put_u16(w, PP_PROTO_VERSION);
+	put_u16(w, version);
 	put_u16(w, type);
 	put_u32(w, length);
+}
+
+static void put_hdr(struct wcur *w, uint16_t type, uint32_t length)
+{
+	put_hdr_in(w, PP_PROTO_VERSION, type, length);
 }
 
 static ssize_t finish(const struct wcur *w)
@@ -307,7 +314,7 @@ ssize_t pp_proto_encode_fetch(uint8_t *buf, size_t cap, const struct pp_fetch_re
 {
 	struct wcur w = { buf, cap, 0, true };
 
-	if (!pp_flow_key_valid(&req->flow) || (req->flags & ~PP_FETCH_HAVE_ISN))
+	if (!pp_flow_key_valid(&req->flow) || (req->flags & ~(PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW)))
 		return -EINVAL;
 	put_hdr(&w, PP_MSG_FETCH, PP_PROTO_FETCH_LEN);
 	put_u8(&w, req->flow.family);
@@ -337,7 +344,8 @@ int pp_proto_decode_fetch(const uint8_t *p, size_t len, struct pp_fetch_req *req
 	get_bytes(&r, req->flow.client_addr, 16);
 	get_bytes(&r, req->flow.server_addr, 16);
 	req->isn = get_u32(&r);
-	if (!r.ok || reserved || (req->flags & ~PP_FETCH_HAVE_ISN) || !pp_flow_key_valid(&req->flow))
+	if (!r.ok || reserved || (req->flags & ~(PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW)) ||
+	    !pp_flow_key_valid(&req->flow))
 		return -EBADMSG;
 	if (!(req->flags & PP_FETCH_HAVE_ISN) && req->isn)
 		return -EBADMSG;
@@ -391,6 +399,27 @@ ssize_t pp_proto_encode_events(uint8_t *buf, size_t cap, const struct pp_event *
 	return finish(&w);
 }
 
+ssize_t pp_proto_encode_events_head(uint8_t *buf, size_t cap, uint32_t n)
+{
+	struct wcur w = { buf, cap, 0, true };
+
+	if (n > PP_PROTO_MAX_BATCH)
+		return -EINVAL;
+	put_hdr(&w, PP_MSG_EVENTS, 4 + n * PP_PROTO_EVENT_LEN);
+	put_u32(&w, n);
+	return finish(&w);
+}
+
+ssize_t pp_proto_encode_event(uint8_t *buf, size_t cap, const struct pp_event *ev)
+{
+	struct wcur w = { buf, cap, 0, true };
+
+	if (!event_valid(ev))
+		return -EINVAL;
+	put_event(&w, ev);
+	return finish(&w);
+}
+
 int pp_proto_decode_events(const uint8_t *p, size_t len, struct pp_event *out, uint32_t cap,
 			   uint32_t *n)
 {
@@ -436,6 +465,7 @@ ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts
 	put_u64(&w, counts->events_sent);
 	put_u64(&w, counts->lost_samples);
 	put_u64(&w, counts->pcap_drops);
+	put_u64(&w, counts->dropped);
 	return finish(&w);
 }
 
@@ -448,20 +478,35 @@ int pp_proto_decode_end(const uint8_t *p, size_t len, struct pp_end_counts *coun
 	counts->events_sent = get_u64(&r);
 	counts->lost_samples = get_u64(&r);
 	counts->pcap_drops = get_u64(&r);
+	counts->dropped = get_u64(&r);
 	return r.ok ? 0 : -EBADMSG;
 }
 
 /* ---- ERROR ---- */
 
-ssize_t pp_proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *text)
+ssize_t pp_proto_encode_error_in(uint8_t *buf, size_t cap, uint16_t version, uint16_t code,
+				 const char *text)
 {
 	struct wcur w = { buf, cap, 0, true };
 	size_t n = text ? strnlen(text, PP_PROTO_ERROR_TEXT_MAX) : 0;
 
-	put_hdr(&w, PP_MSG_ERROR, (uint32_t)(4 + n));
+	put_hdr_in(&w, version, PP_MSG_ERROR, (uint32_t)(4 + n));
 	put_u16(&w, code);
 	put_u16(&w, (uint16_t)n);
 	put_bytes(&w, text, n);
+	return finish(&w);
+}
+
+ssize_t pp_proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *text)
+{
+	return pp_proto_encode_error_in(buf, cap, PP_PROTO_VERSION, code, text);
+}
+
+ssize_t pp_proto_encode_stop(uint8_t *buf, size_t cap)
+{
+	struct wcur w = { buf, cap, 0, true };
+
+	put_hdr(&w, PP_MSG_STOP, 0);
 	return finish(&w);
 }
 

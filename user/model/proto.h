@@ -45,12 +45,12 @@ const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t siz
 /* ---- frames: magic u32, version u16, type u16, length u32 (payload bytes), payload.
  * Every integer in network byte order. ---- */
 #define PP_PROTO_MAGIC        0x50504354u /* "PPCT" */
-#define PP_PROTO_VERSION      1
+#define PP_PROTO_VERSION      2
 #define PP_PROTO_HDR_LEN      12
 #define PP_PROTO_FETCH_LEN    44
 #define PP_PROTO_EVENT_LEN    72          /* one event, field by field, plus 1 reserved byte */
 #define PP_PROTO_MAX_BATCH    4096        /* events in one EVENTS frame */
-#define PP_PROTO_END_LEN      24
+#define PP_PROTO_END_LEN      32
 #define PP_PROTO_ERROR_TEXT_MAX 200
 #define PP_PROTO_MAX_PAYLOAD  (4 + PP_PROTO_EVENT_LEN * PP_PROTO_MAX_BATCH)
 #define PP_PROTO_MAX_FRAME    (PP_PROTO_HDR_LEN + PP_PROTO_MAX_PAYLOAD)
@@ -62,6 +62,7 @@ enum pp_msg_type {
 	PP_MSG_EVENTS = 2, /* agent -> client: a batch of events */
 	PP_MSG_END    = 3, /* agent -> client: that was all, with the agent's loss counters */
 	PP_MSG_ERROR  = 4, /* either way: the request cannot be served; code and text */
+	PP_MSG_STOP   = 5, /* client -> agent, follow mode: my run is over, send the rest and END */
 };
 
 enum pp_proto_error {
@@ -72,6 +73,7 @@ enum pp_proto_error {
 };
 
 #define PP_FETCH_HAVE_ISN 0x1 /* pp_fetch_req.isn is the client's initial sequence number */
+#define PP_FETCH_FOLLOW   0x2 /* stream the connection's events during the run, until STOP */
 
 struct pp_fetch_req {
 	struct pp_flow_key flow;
@@ -83,6 +85,7 @@ struct pp_end_counts {
 	uint64_t events_sent;   /* events in the EVENTS frames before this END */
 	uint64_t lost_samples;  /* the agent's perf buffer losses (whole run, all flows) */
 	uint64_t pcap_drops;    /* the agent's capture drops */
+	uint64_t dropped;       /* events the agent had no room for (store / follower queues full) */
 };
 
 struct pp_frame_hdr {
@@ -110,6 +113,16 @@ ssize_t pp_proto_encode_events(uint8_t *buf, size_t cap, const struct pp_event *
 ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts *counts);
 /* text is cut to PP_PROTO_ERROR_TEXT_MAX bytes. */
 ssize_t pp_proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *text);
+/* The same ERROR frame in another version's header (its layout is the same in versions 1 and
+ * 2): the refusal of a peer that speaks an older version, in words it understands. */
+ssize_t pp_proto_encode_error_in(uint8_t *buf, size_t cap, uint16_t version, uint16_t code,
+				 const char *text);
+ssize_t pp_proto_encode_stop(uint8_t *buf, size_t cap);
+/* Pieces of an EVENTS frame built an event at a time (the agent's follower queues): the header
+ * and count of n events (PP_PROTO_HDR_LEN + 4 bytes), and one event (PP_PROTO_EVENT_LEN bytes)
+ * at the place it takes in the frame. Their length, or -ENOSPC / -EINVAL. */
+ssize_t pp_proto_encode_events_head(uint8_t *buf, size_t cap, uint32_t n);
+ssize_t pp_proto_encode_event(uint8_t *buf, size_t cap, const struct pp_event *ev);
 
 /* Payload decoders: 0 or -EBADMSG (wrong length, bad field values, nonzero reserved bytes). */
 int pp_proto_decode_fetch(const uint8_t *p, size_t len, struct pp_fetch_req *req);

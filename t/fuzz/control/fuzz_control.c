@@ -2,8 +2,9 @@
 /* libFuzzer target for the agent's concurrent control server (user/agent/control.c): the input
  * is a script of steps over several connections at once (socketpairs handed to the server as if
  * accepted, from a few peer addresses): open one, send it bytes (or a valid FETCH), read from it,
- * close it, let the server run a round. The server must never crash, leak or hold more than its
- * caps, and its counts must add up: every connection taken in is open, served or refused. */
+ * close it, let the server run a round; follow a connection, offer the server new events (with
+ * room or without), send STOP. The server must never crash, leak or hold more than its caps,
+ * and its counts must add up: every connection taken in is open, served or refused. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -83,6 +84,24 @@ static int each(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void
 	return 0;
 }
 
+static uint64_t taken, put_back;
+
+static void take(void *ctx, const struct pp_flow_key *flow,
+		 bool (*taken_fn)(void *tctx, const struct pp_event *ev), void *tctx)
+{
+	(void)ctx;
+	(void)flow;
+	for (size_t i = 0; i < 2 * EVENTS; i++)
+		taken += taken_fn(tctx, &store[i]);
+}
+
+static void give_back(void *ctx, const struct pp_event *ev)
+{
+	(void)ctx;
+	CHECK(ev->point >= PP_SEND && ev->point < PP_POINT_MAX);
+	put_back++;
+}
+
 static void round_of(struct pp_control_server *srv)
 {
 	struct pollfd fds[PP_CONTROL_MAX_POLLFDS];
@@ -104,6 +123,8 @@ static void round_of(struct pp_control_server *srv)
 	CHECK(st->open_conns <= MAX_CONNS && st->max_open_conns <= MAX_CONNS);
 	CHECK(refused == st->failed);
 	CHECK(st->requests == st->open_conns + st->served + st->failed);
+	CHECK(pp_control_server_followers(srv) >= 0 &&
+	      (uint32_t)pp_control_server_followers(srv) <= st->open_conns);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -113,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.bind_addr = "127.0.0.1",
 		.timeout_ms = 3, .first_frame_ms = 2, /* deadlines that do pass, now and then */
 		.max_conns = MAX_CONNS, .max_per_peer = MAX_PER_PEER,
-		.source = { .for_each_event = each },
+		.source = { .for_each_event = each, .take = take, .put_back = give_back },
 	};
 	struct pp_control_server *srv;
 	int client[CLIENTS], nclients = 0;
@@ -167,8 +188,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			at += n;
 			break;
 		}
-		case 2: { /* a valid FETCH for one of the flows (or none) */
-			struct pp_fetch_req req = { .flow = key_for((uint16_t)(40000 + (op >> 7))) };
+		case 2: { /* a valid FETCH for one of the flows (or none); connections 8-15 follow */
+			struct pp_fetch_req req = { .flow = key_for((uint16_t)(40000 + (op >> 7))),
+						    .flags = (uint8_t)(op & 0x40 ? PP_FETCH_FOLLOW : 0) };
 			uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
 			ssize_t len = pp_proto_encode_fetch(frame, sizeof(frame), &req);
 
@@ -188,9 +210,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				client[i] = -1;
 			}
 			break;
-		case 5: /* half close: the request is all there is */
-			if (i < nclients && client[i] >= 0)
+		case 5: /* STOP, or a half close: the request is all there is */
+			if (i < nclients && client[i] >= 0 && (op & 0x80)) {
+				uint8_t stop[PP_PROTO_HDR_LEN];
+
+				CHECK(pp_proto_encode_stop(stop, sizeof(stop)) == PP_PROTO_HDR_LEN);
+				if (send(client[i], stop, sizeof(stop), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				}
+			} else if (i < nclients && client[i] >= 0) {
 				shutdown(client[i], SHUT_WR);
+			}
+			break;
+		case 6: /* new events of the run, offered as the agent does, with room or without */
+			if (!(op & 0x80)) {
+				round_of(srv);
+				break;
+			}
+			for (int k = 0; k < 1 + ((op >> 4) & 7); k++)
+				pp_control_server_offer(srv, &store[(op + k) % (2 * EVENTS)], op & 8);
 			break;
 		default: /* the server's turn */
 			round_of(srv);

@@ -85,6 +85,10 @@ static void check_payload(const uint8_t *frame, ssize_t frame_len, const struct 
 			CHECK(pp_proto_encode_error(again, sizeof(again), code, text) == frame_len);
 		}
 		break;
+	case PP_MSG_STOP: /* nothing but the header: the same bytes again */
+		CHECK(hdr->length == 0);
+		same_frame(frame, frame_len, pp_proto_encode_stop(again, sizeof(again)));
+		break;
 	default:
 		abort(); /* decode_hdr let an unknown type through */
 	}
