@@ -553,7 +553,7 @@ static void explain_losses(const struct run *r, const struct pp_client_trace_sta
 	if (ts->lost)
 		pp_log_warn("the kernel dropped %" PRIu64 " events (perf buffer full): "
 			"raise --perf-pages (now %zu per CPU)", ts->lost,
-			r->opts.perf_pages ? r->opts.perf_pages : (size_t)PP_TRACE_DEFAULT_PAGES);
+			r->opts.perf_pages);
 	if (st->events_out_of_order && st->held_high_water > r->opts.max_events)
 		pp_log_warn("%" PRIu64 " events were matched before the other host's arrived "
 			"(--max-events %" PRIu64 " held at once): their rows may lack points",

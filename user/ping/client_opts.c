@@ -60,8 +60,7 @@ static const struct pp_opt options[] = {
 	  .help = "the agent's control port on HOST", .min = 1, .max = 65535, .def = "PORT + 1" },
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .help = "perf buffer pages per CPU, a power of 2", .min = 1,
-	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages",
-	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB" },
+	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
 	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
 		  "that fell that far behind) they are matched early and counted", .min = 1,
@@ -89,6 +88,7 @@ static const cfg_t defaults = {
 	.warmup = PP_CLIENT_DEFAULT_WARMUP,
 	.output = PP_CLIENT_DEFAULT_OUTPUT,
 	.max_events = PP_CLIENT_DEFAULT_MAX_EVENTS,
+	.perf_pages = PP_CLIENT_DEFAULT_PERF_PAGES,
 	.user = "nobody",
 };
 

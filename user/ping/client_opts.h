@@ -19,6 +19,10 @@
 #define PP_CLIENT_WARMUP_MAX       1000000ULL
 #define PP_CLIENT_INTERVAL_MAX_US  10000000ULL  /* 10 s; the server drops idle peers at 60 s */
 #define PP_CLIENT_PERF_PAGES_MAX   65536
+/* 4 MiB per CPU, about 50,000 events: the reader also correlates and writes rows while the run
+ * goes, and on a busy host it may wait its turn for a CPU a while; the kernel keeps the events
+ * meanwhile (at full rate, about 300 ms of them). */
+#define PP_CLIENT_DEFAULT_PERF_PAGES 1024
 #define PP_CLIENT_DEFAULT_MAX_EVENTS 1000000ULL   /* 80 MB held at most: seconds of events */
 #define PP_CLIENT_MAX_EVENTS_MAX   1000000000ULL /* fits the correlator's uint32 */
 
