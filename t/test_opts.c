@@ -49,7 +49,7 @@ START_TEST(test_client_traces_by_default_with_the_agent_on_port_plus_one)
 	ck_assert(!o.no_agent);
 	ck_assert_ptr_null(o.iface);
 	ck_assert_uint_eq(o.control_port, 12346);
-	ck_assert_uint_eq(o.perf_pages, 0);
+	ck_assert_uint_eq(o.perf_pages, PP_CLIENT_DEFAULT_PERF_PAGES);
 	ck_assert_uint_eq(o.max_events, PP_CLIENT_DEFAULT_MAX_EVENTS);
 	ck_assert_ptr_null(o.events_out);
 	ck_assert_ptr_null(o.pcap_out);
