@@ -722,9 +722,11 @@ static int on_syn(struct pp_turns *t, int host, const struct pp_event *ev)
 			else if (!found && !c->have_isn && !c->closed[host] && !c->nex && !c->pend_n)
 				found = c;   /* made by the other host's SYN-less event: same one */
 		}
+	/* the instance this host was using is over on it; one it never saw (the other host's,
+	 * taken ahead) is not */
 	for (c = t->buckets[bucket]; c; c = c->hnext)
-		if (c != found && same_conn(c, ev) && !c->closed[host])
-			host_closed(t, c, host);   /* an older instance is over on this host */
+		if (c != found && same_conn(c, ev) && c->current[host] && !c->closed[host])
+			host_closed(t, c, host);
 	if (!found && !(found = new_conn(t, ev, bucket)))
 		return t->error;
 	found->have_isn = true;
