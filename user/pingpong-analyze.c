@@ -469,7 +469,7 @@ out:
 
 struct turn_conn {
 	uint64_t id, exchanges, rows, complete, rows_before;
-	bool pipelined;
+	bool pipelined, seen[2];
 	struct pp_flow_key flow;
 };
 
@@ -507,7 +507,8 @@ static int on_turn_conn(void *ctx, const struct pp_turns_conn *conn)
 	k->conns[k->nconns++] = (struct turn_conn){
 		.id = conn->conn, .exchanges = conn->exchanges, .rows = conn->rows,
 		.complete = conn->complete, .rows_before = conn->rows_before_pipelined,
-		.pipelined = conn->pipelined, .flow = *conn->flow };
+		.pipelined = conn->pipelined, .seen = { conn->seen[0], conn->seen[1] },
+		.flow = *conn->flow };
 	return 0;
 }
 
@@ -535,9 +536,16 @@ static void print_turns(const struct options *o, struct turns_sink *k, const str
 	double *reqs;
 	size_t n = 0;
 
+	size_t only[2] = { 0, 0 };
+
 	qsort(k->conns, k->nconns, sizeof(*k->conns), cmp_conn_id);
-	printf("connections: %" PRIu64 " (at most %" PRIu64 " open at once), %" PRIu64
-	       " pipelined, not split\n", st->connections, st->conns_high_water, st->pipelined);
+	for (size_t i = 0; i < k->nconns; i++)
+		for (int h = 0; h < 2; h++)
+			only[h] += k->conns[i].seen[h] && !k->conns[i].seen[1 - h];
+	/* a connection one log lacks has no turns (client) or no server points (server) */
+	printf("connections: %" PRIu64 " (at most %" PRIu64 " open at once; %zu in the client's log "
+	       "only, %zu in the server's only), %" PRIu64 " pipelined, not split\n", st->connections,
+	       st->conns_high_water, only[PP_CLIENT], only[PP_SERVER], st->pipelined);
 	for (size_t i = 0; i < k->nconns; i++) {
 		const struct turn_conn *c = &k->conns[i];
 
@@ -551,7 +559,7 @@ static void print_turns(const struct options *o, struct turns_sink *k, const str
 	}
 	if ((reqs = malloc((k->nconns ? k->nconns : 1) * sizeof(*reqs)))) {
 		for (size_t i = 0; i < k->nconns; i++)
-			if (!k->conns[i].pipelined)
+			if (!k->conns[i].pipelined && k->conns[i].seen[PP_CLIENT])
 				reqs[n++] = (double)k->conns[i].rows;
 		if (n) {
 			pp_sort_doubles(reqs, n);

@@ -77,6 +77,7 @@ struct conn {
 	bool have_isn;
 	uint32_t isn;
 	bool current[2];            /* the host's present instance of the 4-tuple */
+	bool seen[2];               /* the host showed any event of it */
 	bool closed[2];             /* the host saw it end (both FINs, an RST, a newer SYN) */
 	uint8_t fins[2];            /* per host, bit 1 << stream */
 	bool client_done;           /* the client's turns are final */
@@ -680,7 +681,8 @@ static int conn_over(struct pp_turns *t, struct conn *c)
 	if (drain_conn(t, c, true))
 		return t->error;
 	info = (struct pp_turns_conn){ .conn = c->id, .flow = &c->flow, .have_isn = c->have_isn,
-				       .isn = c->isn, .pipelined = c->pipelined, .exchanges = c->nex,
+				       .isn = c->isn, .seen = { c->seen[0], c->seen[1] },
+				       .pipelined = c->pipelined, .exchanges = c->nex,
 				       .rows = c->rows, .complete = c->complete,
 				       .rows_before_pipelined = c->rows_before_pipelined };
 	if (t->cfg.on_conn)
@@ -732,6 +734,7 @@ static int on_syn(struct pp_turns *t, int host, const struct pp_event *ev)
 	found->have_isn = true;
 	found->isn = ev->seq;
 	found->current[host] = true;
+	found->seen[host] = true;
 	if (!found->oriented || !t->cfg.server_port)
 		orient(found, ev, true);
 	/* older instances closed above may be complete now */
@@ -771,6 +774,7 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 			return t->error;
 	}
 	c->current[host] = true;
+	c->seen[host] = true;
 	if (!c->oriented && host == PP_CLIENT && call)
 		orient(c, ev, ev->point == PP_SEND);
 	if (ev->len) {

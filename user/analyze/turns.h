@@ -47,6 +47,7 @@ struct pp_turns_conn {
 	const struct pp_flow_key *flow;
 	bool have_isn;
 	uint32_t isn;                /* the client's SYN */
+	bool seen[2];                /* [enum pp_host]: that host's log holds events of it */
 	bool pipelined;              /* its turns overlap: not split */
 	uint64_t exchanges;          /* turns seen (pipelined or not) */
 	uint64_t rows, complete;     /* rows emitted */

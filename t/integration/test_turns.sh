@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pingpong-analyze --turns on services we did not write: pingpong-ebpf --output on both hosts,
+# tracing sockperf (server and TCP ping-pong, several message sizes) and redis (redis-server and
+# redis-benchmark, -c 1, -c 4, and -P 16); every exchange is a row, the identities hold exactly.
+. "$(dirname "$0")/lib.sh"
+
+AGENT=$BUILD/pingpong-ebpf
+ANALYZE=$BUILD/pingpong-analyze
+require_built pingpong-ebpf pingpong-analyze
+command -v sockperf >/dev/null || fail "sockperf not found (tools/install-deps)"
+
+# identities FILE: on every complete row, rtt = client_stack + network + server_stack +
+# server_app and network = client_dev + wire + server_dev, in integer ns (the CSV's microseconds
+# have exactly three decimals). Prints "rows complete bad".
+identities() {
+	awk -F, 'function ns(v) { sub(/\./, "", v); return v + 0 }
+		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		{ rows++ }
+		$c["incomplete"] == 0 {
+			ok++
+			sum = ns($c["client_stack_us"]) + ns($c["network_us"]) + ns($c["server_stack_us"]) + ns($c["server_app_us"])
+			if (ns($c["rtt_us"]) != sum) bad++
+			dev = ns($c["client_dev_us"]) + ns($c["wire_us"]) + ns($c["server_dev_us"])
+			if ($c["wire_us"] != "" && ns($c["network_us"]) != dev) bad++
+		}
+		END { print rows + 0, ok + 0, bad + 0 }' "$1"
+}
+
+# stop_agent PID: SIGTERM, then wait for it to write its log
+stop_agent() {
+	kill -TERM "$1"
+	wait "$1"
+}
+
+tb_up
+
+# --- sockperf: one server, a ping-pong client per message size ------------------------------
+tb_bg server "$AGENT" --output "$TMP/sockperf-server.csv" --port 11111 -- \
+	sockperf server --tcp -i "$SERVER_IP4" -p 11111 >/dev/null 2>"$TMP/sockperf-server.err"
+sp_agent=$!
+wait_port server 11111 10
+for size in 14 1000 60000; do
+	tb_client "$AGENT" --output "$TMP/sp-$size.csv" --port 11111 -- \
+		sockperf ping-pong --tcp -i "$SERVER_IP4" -p 11111 -m "$size" -t 1 --mps 1000 \
+		>"$TMP/sp-$size.out" 2>"$TMP/sp-$size.err"
+	check "sockperf ping-pong -m $size ran" grep -q 'Total Run' "$TMP/sp-$size.out"
+done
+stop_agent "$sp_agent"
+for size in 14 1000 60000; do
+	sent=$(sed -n 's/.*\[Total Run\].*SentMessages=\([0-9]*\);.*/\1/p' "$TMP/sp-$size.out")
+	"$ANALYZE" --turns -o "$TMP/sp-$size.results.csv" "$TMP/sp-$size.csv" \
+		"$TMP/sockperf-server.csv" >"$TMP/sp-$size.summary" 2>&1
+	read -r rows ok bad < <(identities "$TMP/sp-$size.results.csv")
+	echo "  sockperf -m $size: sockperf sent $sent, $rows rows, $ok complete, $bad identity errors"
+	check "sockperf -m $size: a row per message sockperf sent ($sent)" test "$rows" -eq "$sent"
+	check "sockperf -m $size: every row complete" test "$ok" -eq "$rows"
+	check "sockperf -m $size: identities exact on every row" test "$bad" -eq 0
+	sizes=$(csv_col "$TMP/sp-$size.results.csv" req_bytes | sort -u | tr '\n' ' ')
+	check "sockperf -m $size: every request is $size bytes" test "$sizes" = "$size "
+	check "sockperf -m $size: its connection is in both logs, not pipelined" \
+		grep -q '^connections: .* 0 in the client.s log only, .* 0 pipelined' "$TMP/sp-$size.summary"
+done
+
+# --- redis -------------------------------------------------------------------------------------
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+	echo "  skip redis: redis-server/redis-benchmark not installed (tools/install-deps)"
+	finish
+fi
+# protected mode would refuse the client: no password, and it is not on loopback
+tb_bg server "$AGENT" --output "$TMP/redis-server.csv" --port 6379 -- \
+	redis-server --save '' --appendonly no --port 6379 --bind "$SERVER_IP4" --daemonize no \
+	--protected-mode no >"$TMP/redis.out" 2>"$TMP/redis-agent.err"
+redis_agent=$!
+wait_port server 6379 10
+for run in c1 c4 p16; do
+	case $run in
+	c1) args="-c 1" ;; c4) args="-c 4" ;; p16) args="-c 4 -P 16" ;;
+	esac
+	# shellcheck disable=SC2086 # the options are words on purpose
+	tb_client "$AGENT" --output "$TMP/redis-$run.csv" --port 6379 -- \
+		redis-benchmark -h "$SERVER_IP4" -p 6379 $args -t get,set -d 100 -n 2000 \
+		>"$TMP/redis-$run.out" 2>"$TMP/redis-$run.err"
+	done_n=$(tr '\r' '\n' <"$TMP/redis-$run.out" | sed -n 's/^ *\([0-9]*\) requests completed.*/\1/p' |
+		 awk '{ s += $1 } END { print s + 0 }')
+	check "redis-benchmark $args: 4000 requests completed" test "$done_n" -eq 4000
+done
+stop_agent "$redis_agent"
+for run in c1 c4 p16; do
+	"$ANALYZE" --turns -v -o "$TMP/redis-$run.results.csv" "$TMP/redis-$run.csv" \
+		"$TMP/redis-server.csv" >"$TMP/redis-$run.summary" 2>&1
+	read -r rows ok bad < <(identities "$TMP/redis-$run.results.csv")
+	# per connection: "connection N A:P -> B:P: R requests, R rows, C complete"
+	# (the server's log also holds the other runs' connections: no requests here)
+	per=$(sed -n 's/^connection [0-9]* .*: \([0-9]*\) requests, \([0-9]*\) rows, .*/\1 \2/p' \
+	      "$TMP/redis-$run.summary" | awk '$1 > 0')
+	conns=$(echo "$per" | wc -l)
+	# redis-benchmark first opens a short connection of its own (one request: CONFIG GET)
+	extra=$(echo "$per" | awk '$1 == 1' | wc -l)
+	main=$(echo "$per" | awk '$1 != 1 { s += $2 } END { print s + 0 }')
+	echo "  redis $run: $conns connections ($extra of one request), $rows rows, $ok complete, $bad identity errors"
+	check "redis $run: rows per connection equal its requests" \
+		bash -c "echo '$per' | awk '\$1 != \$2 { bad = 1 } END { exit bad }'"
+	check "redis $run: >= 99.9% complete" test $((ok * 1000)) -ge $((rows * 999))
+	check "redis $run: identities exact on every complete row" test "$bad" -eq 0
+	check "redis $run: no connection pipelined" grep -q ' 0 pipelined, not split' "$TMP/redis-$run.summary"
+	case $run in
+	c1) check "redis -c 1: two connections of 2000 requests" \
+		test "$(echo "$per" | awk '$1 == 2000' | wc -l)" -eq 2
+	    check "redis -c 1: rows = 4000 + the short connections'" test "$rows" -eq $((4000 + extra)) ;;
+	c4) check "redis -c 4: eight connections carry the 4000 requests" \
+		bash -c "[ $main -eq 4000 ] && [ $((conns - extra)) -eq 8 ]" ;;
+	# -P 16: each connection writes 16 commands in one call and reads their 16 replies before
+	# writing again: at the TCP level that is one turn, so a row is a batch of 16, and nothing
+	# overlaps for turns to see
+	p16) check "redis -P 16: a row per batch of 16 (250)" test "$main" -eq 250 ;;
+	esac
+done
+finish
