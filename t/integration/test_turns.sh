@@ -7,7 +7,7 @@
 
 AGENT=$BUILD/pingpong-ebpf
 ANALYZE=$BUILD/pingpong-analyze
-require_built pingpong-ebpf pingpong-analyze
+require_built pingpong-ebpf pingpong-analyze pingpong-server pingpong-client
 command -v sockperf >/dev/null || fail "sockperf not found (tools/install-deps)"
 
 # identities FILE: on every complete row, rtt = client_stack + network + server_stack +
@@ -34,6 +34,25 @@ stop_agent() {
 }
 
 tb_up
+
+# --- pingpong's own traffic: the fixed-size correlator's rows, after the handshake's ----------
+tb_bg server "$AGENT" --output "$TMP/pp-server.csv" -- "$BUILD/pingpong-server" --port 7001 \
+	>/dev/null 2>"$TMP/pp-server.err"
+pp_agent=$!
+wait_port server 7001 10
+tb_client "$AGENT" --output "$TMP/pp-client.csv" --port 7001 -- "$BUILD/pingpong-client" \
+	--addr "$SERVER_IP4" --port 7001 --size 1000 --count 300 --warmup 0 --output "$TMP/pp-live.csv" \
+	>/dev/null 2>"$TMP/pp-client.err"
+check "pingpong-client ran traced" test -s "$TMP/pp-client.csv"
+stop_agent "$pp_agent"
+"$ANALYZE" -o "$TMP/pp-fixed.csv" "$TMP/pp-client.csv" "$TMP/pp-server.csv" >/dev/null 2>&1
+"$ANALYZE" --turns -o "$TMP/pp-turns.csv" "$TMP/pp-client.csv" "$TMP/pp-server.csv" >/dev/null 2>&1
+check "pingpong: turns make exchange 0 of the hello (24 B) and its reply (12 B)" \
+	bash -c "sed -n 2p '$TMP/pp-turns.csv' | grep -q '^0,0,24,12,'"
+# every column after conn,index,req_bytes,resp_bytes,seq: components, flags, seqs, points
+check "pingpong: then the very rows of the fixed-size correlator (300)" bash -c "
+	[ \$(tail -n +2 '$TMP/pp-fixed.csv' | wc -l) -eq 300 ] &&
+	diff <(tail -n +3 '$TMP/pp-turns.csv' | cut -d, -f6-) <(tail -n +2 '$TMP/pp-fixed.csv' | cut -d, -f2-) >/dev/null"
 
 # --- sockperf: one server, a ping-pong client per message size ------------------------------
 tb_bg server "$AGENT" --output "$TMP/sockperf-server.csv" --port 11111 -- \
