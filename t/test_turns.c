@@ -725,8 +725,50 @@ START_TEST(test_garbage_is_counted)
 }
 END_TEST
 
+/* The server's log also holds other clients' connections, which the client's log never shows:
+ * they must not hold the client back to its end (nor their events pile up). */
+START_TEST(test_other_clients_on_the_server)
+{
+	struct gen g = { .rng = 43 };
+	struct got got;
+	struct pp_turns *t;
+	struct tconn tc[9];
+	struct pp_turns_config cfg = { .hold_max = 2000, .reorder_ns = 100000 };
+	const struct pp_turns_stats *st;
+	size_t k = 0, mine = 0;
+
+	for (int c = 0; c < 9; c++)
+		tconn_open(&g, &tc[c], (uint16_t)(48000 + c), 1000000 + (uint64_t)c * 777);
+	for (int i = 0; i < 2000; i++)
+		for (int c = 0; c < 9; c++) {
+			struct expect *e = exchange(&g, &tc[c], 1 + (uint32_t)(rnd(&g) % 500), 200);
+
+			if (c)
+				g.nexp--;   /* only the traced client's rows are expected */
+			else
+				mine++;
+			(void)e;
+		}
+	for (int c = 0; c < 9; c++)
+		tconn_close(&g, &tc[c]);
+	sort_hosts(&g);
+	for (size_t i = 0; i < g.n[PP_CLIENT]; i++)
+		if (g.ev[PP_CLIENT][i].sport == 48000 || g.ev[PP_CLIENT][i].dport == 48000)
+			g.ev[PP_CLIENT][k++] = g.ev[PP_CLIENT][i];
+	g.n[PP_CLIENT] = k;
+	st = run(&g, &got, &t, &cfg);
+	check_rows(&g, &got);
+	ck_assert_uint_eq(st->complete, mine);
+	ck_assert_uint_eq(st->connections, 9);
+	ck_assert_uint_ge(st->conns_server_only, 1);
+	/* well below the server's 8 x 2000 exchanges of events */
+	ck_assert_uint_lt(st->held_high_water, 20000);
+	cleanup(&g, &got, t);
+}
+END_TEST
+
 PP_CHECK_TESTS("turns", 120, test_fixed_size_same_as_correlate, test_random_sizes_each_way,
 	       test_message_over_many_calls_and_segments, test_interleaved_connections_and_reuse,
 	       test_out_of_order_within_window, test_missing_point_marks_row_incomplete,
 	       test_pipelining_detected_no_rows, test_no_syn_no_server, test_memory_bounded_by_window,
-	       test_garbage_is_counted)
+	       test_garbage_is_counted, test_other_clients_on_the_server)

@@ -16,6 +16,9 @@ enum phase { PH_NONE, PH_REQ, PH_RESP };    /* what the client's calls are doing
 #define MAX_TS_NS     (1ull << 60)  /* as in correlate.c: no split term can wrap below it */
 #define MAX_EVENT_LEN (1u << 30)    /* far above any skb or call; keeps offsets in range */
 #define PENDING_MAX   (1u << 18)    /* events of one connection waiting for its turns */
+/* ... of a connection the client's log seems not to hold (server_only): a few, in case it
+ * does after all */
+#define PENDING_SERVER_ONLY 64
 #define NBUCKETS      (1u << 14)
 #define NO_OFF        INT64_MIN
 
@@ -78,6 +81,7 @@ struct conn {
 	uint32_t isn;
 	bool current[2];            /* the host's present instance of the 4-tuple */
 	bool seen[2];               /* the host showed any event of it */
+	bool server_only;           /* the client ran hold_max events ahead without showing it */
 	bool closed[2];             /* the host saw it end (both FINs, an RST, a newer SYN) */
 	uint8_t fins[2];            /* per host, bit 1 << stream */
 	bool client_done;           /* the client's turns are final */
@@ -386,10 +390,10 @@ static void add_pending(struct pp_turns *t, struct conn *c, int host, const stru
 {
 	struct pend *p;
 
-	if (c->pend_n == c->pend_cap) {
+	if (c->pend_n == c->pend_cap || (c->server_only && c->pend_n >= PENDING_SERVER_ONLY)) {
 		uint32_t cap = c->pend_cap ? c->pend_cap * 2 : 16;
 
-		if (cap > PENDING_MAX) {
+		if (cap > PENDING_MAX || (c->server_only && c->pend_n >= PENDING_SERVER_ONLY)) {
 			/* the turns of this connection never come: the oldest give way */
 			memmove(c->pend, c->pend + 1, (c->pend_n - 1) * sizeof(*c->pend));
 			c->pend_n--;
@@ -695,6 +699,9 @@ static int conn_over(struct pp_turns *t, struct conn *c)
 
 static int maybe_over(struct pp_turns *t, struct conn *c)
 {
+	/* another client's connection, over on the server: nothing will come for it */
+	if (c->server_only && !c->seen[PP_CLIENT] && c->closed[PP_SERVER])
+		return conn_over(t, c);
 	if ((c->closed[PP_CLIENT] || t->ended[PP_CLIENT]) && (c->closed[PP_SERVER] || t->ended[PP_SERVER]))
 		return conn_over(t, c);
 	if (c->closed[PP_CLIENT] || t->ended[PP_CLIENT])
@@ -977,7 +984,7 @@ static bool server_ready(const struct pp_turns *t, const struct pp_event *ev)
 
 	if (!ev->len || !ev->point || ev->point >= PP_POINT_MAX)
 		return true;
-	if (!(c = find_conn(t, PP_SERVER, ev)) || c->pipelined || c->client_done)
+	if (!(c = find_conn(t, PP_SERVER, ev)) || c->pipelined || c->client_done || c->server_only)
 		return true;
 	s = point_stream(PP_SERVER, ev->point);
 	if (!c->oriented || !c->base_known[s])
@@ -1015,12 +1022,23 @@ int pp_turns_run(struct pp_turns *t, pp_event_source_fn client_next, void *clien
 		}
 		if (!has[0] && !has[1])
 			break;
-		if (!has[PP_SERVER])
+		if (!has[PP_SERVER]) {
 			host = PP_CLIENT;
-		else if (!has[PP_CLIENT] || lead >= t->cfg.hold_max)
+		} else if (!has[PP_CLIENT] || server_ready(t, &ev[PP_SERVER])) {
 			host = PP_SERVER;
-		else
-			host = server_ready(t, &ev[PP_SERVER]) ? PP_SERVER : PP_CLIENT;
+		} else if (lead >= t->cfg.hold_max) {
+			/* the client's log went this far without the server's connection: it is
+			 * another client's, and waits no more (a server serves many) */
+			struct conn *c = find_conn(t, PP_SERVER, &ev[PP_SERVER]);
+
+			if (c && !c->seen[PP_CLIENT]) {
+				c->server_only = true;
+				t->st.conns_server_only++;
+			}
+			host = PP_SERVER;
+		} else {
+			host = PP_CLIENT;
+		}
 		if ((err = pp_turns_push(t, host, &ev[host])) < 0)
 			return err;
 		has[host] = false;

@@ -93,6 +93,8 @@ struct pp_turns_stats {
 	uint64_t events_bad;              /* unknown point, impossible time or length */
 	uint64_t calls_before_request;    /* client recvs before any send (a server greeting) */
 
+	uint64_t conns_server_only;       /* the client's log ran far on without them (pp_turns_run) */
+
 	uint64_t open_high_water;         /* most exchanges waiting at once */
 	uint64_t conns_high_water;        /* most connections open at once */
 	uint64_t held_high_water;         /* most events held at once (stages + pending) */
