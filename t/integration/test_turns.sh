@@ -81,6 +81,14 @@ for size in 14 1000 60000; do
 		grep -q '^connections: .* 0 in the client.s log only, .* 0 pipelined' "$TMP/sp-$size.summary"
 done
 
+# both plot backends read the extra columns by name and print the same table
+"$BUILD/pingpong-plot" -i "$TMP/sp-1000.results.csv" -o "$TMP/sp.png" >"$TMP/plot.txt" 2>&1
+check "pingpong-plot draws a --turns results.csv" test -s "$TMP/sp.png"
+if python3 -c 'import matplotlib' 2>/dev/null; then
+	python3 "$ROOT/plots/plot_cdf.py" -i "$TMP/sp-1000.results.csv" -o "$TMP/sp-py.png" >"$TMP/plot-py.txt" 2>&1
+	check "plot_cdf.py prints the same table for it" cmp -s "$TMP/plot.txt" "$TMP/plot-py.txt"
+fi
+
 # --- redis -------------------------------------------------------------------------------------
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
 	echo "  skip redis: redis-server/redis-benchmark not installed (tools/install-deps)"
