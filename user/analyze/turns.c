@@ -52,7 +52,8 @@ static const bool slot_is_packet[PP_NSLOTS] = {
 
 struct cell {
 	uint64_t ts;      /* earliest event holding the target byte; 0 = none */
-	uint64_t bytes;   /* bytes of the message the events covered, duplicates counted */
+	uint32_t bytes;   /* bytes of the message the events covered, duplicates counted
+			   * (saturating: 16-byte cells keep a waiting exchange at 264 bytes) */
 	uint32_t hits;    /* events holding the target byte */
 };
 
@@ -233,7 +234,8 @@ static int pop_exchange(struct pp_turns *t, struct conn *c, bool forced)
 					 : (slot <= S_RECV ? REQ : RESP);
 
 		row.ts[slot] = cl->ts;
-		if (cl->ts && slot_is_packet[slot] && (cl->hits > 1 || cl->bytes > msg_bytes(e, s)))
+		if (cl->ts && slot_is_packet[slot] &&
+		    (cl->hits > 1 || (cl->bytes < UINT32_MAX && cl->bytes > msg_bytes(e, s))))
 			row.flags |= PP_ROW_RETRANS;
 		if (!cl->ts) {
 			t->st.missing[slot]++;
@@ -657,7 +659,8 @@ static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_e
 		}
 		used = true;
 		cl = &e->cells[slot];
-		cl->bytes += (uint64_t)(hi - lo);
+		cl->bytes = (uint64_t)cl->bytes + (uint64_t)(hi - lo) > UINT32_MAX
+			    ? UINT32_MAX : cl->bytes + (uint32_t)(hi - lo);
 		target = first ? e->start[s] : e->end[s] - 1;
 		if (a <= target && target < b) {
 			cl->hits++;

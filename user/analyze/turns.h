@@ -30,7 +30,7 @@
 #include "model/split.h"
 
 #define PP_TURNS_DEFAULT_CONFIRM   16        /* exchanges held back per connection, see confirm */
-#define PP_TURNS_DEFAULT_MAX_OPEN  (1u << 20) /* exchanges waiting, all connections */
+#define PP_TURNS_DEFAULT_MAX_OPEN  (1u << 18) /* exchanges waiting, all connections (~70 MB) */
 
 /* One exchange of one connection. */
 struct pp_turn {
