@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # pingpong-analyze --turns on services we did not write: pingpong-ebpf --output on both hosts,
 # tracing sockperf (server and TCP ping-pong, several message sizes) and redis (redis-server and
-# redis-benchmark, -c 1, -c 4, and -P 16); every exchange is a row, the identities hold exactly.
+# redis-benchmark, -c 1, -c 4, and -P 16; a client of ours that overlaps its commands, named
+# pipelined); every exchange is a row, the identities hold exactly; on pingpong's own traffic
+# the rows are the fixed-size correlator's.
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf
@@ -112,7 +114,50 @@ for run in c1 c4 p16; do
 		 awk '{ s += $1 } END { print s + 0 }')
 	check "redis-benchmark $args: 4000 requests completed" test "$done_n" -eq 4000
 done
+# A client of our own: ten PINGs turn by turn on one connection; on another, the next command
+# goes out while a 1 MB reply is still arriving (three times), which turns cannot split.
+cat >"$TMP/overlap.py" <<'EOF'
+import socket, sys
+
+def until(s, n):
+    got = b""
+    while len(got) < n:
+        b = s.recv(n - len(got))
+        if not b:
+            raise SystemExit("closed early")
+        got += b
+    return got
+
+a = socket.create_connection((sys.argv[1], 6379))
+for _ in range(10):
+    a.sendall(b"*1\r\n$4\r\nPING\r\n")
+    until(a, 7)
+a.close()
+b = socket.create_connection((sys.argv[1], 6379))
+val = b"x" * 1000000
+b.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n%s\r\n" % (len(val), val))
+until(b, 5)
+reply = len(b"$1000000\r\n") + len(val) + 2
+for _ in range(3):
+    b.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+    part = until(b, 100000)
+    b.sendall(b"*1\r\n$4\r\nPING\r\n")
+    until(b, reply - len(part) + 7)
+b.close()
+EOF
+tb_client "$AGENT" --output "$TMP/redis-overlap.csv" --port 6379 -- python3 "$TMP/overlap.py" "$SERVER_IP4" \
+	2>"$TMP/redis-overlap.err"
+check "the overlapping client ran" test -s "$TMP/redis-overlap.csv"
 stop_agent "$redis_agent"
+"$ANALYZE" --turns -v -o "$TMP/redis-overlap.results.csv" "$TMP/redis-overlap.csv" \
+	"$TMP/redis-server.csv" >"$TMP/redis-overlap.summary" 2>&1
+sed -n '/^connections:/,/^requests/p' "$TMP/redis-overlap.summary" | sed 's/^/  /'
+check "overlap: the overlapping connection is named, pipelined, not split" \
+	grep -Eq '^connection .*:[0-9]+ -> .*:6379: pipelined, not split' "$TMP/redis-overlap.summary"
+check "overlap: one pipelined connection" grep -q ' 1 pipelined, not split$' "$TMP/redis-overlap.summary"
+read -r rows ok bad < <(identities "$TMP/redis-overlap.results.csv")
+check "overlap: only the turn-taking connection's 10 rows, complete" \
+	bash -c "[ $rows -eq 10 ] && [ $ok -eq 10 ] && [ $bad -eq 0 ]"
 for run in c1 c4 p16; do
 	"$ANALYZE" --turns -v -o "$TMP/redis-$run.results.csv" "$TMP/redis-$run.csv" \
 		"$TMP/redis-server.csv" >"$TMP/redis-$run.summary" 2>&1
