@@ -35,6 +35,13 @@ stop_agent() {
 	wait "$1"
 }
 
+# --- no traffic needed -----------------------------------------------------------------------
+"$ANALYZE" --turns --size 100 a.csv b.csv 2>"$TMP/err"; rc=$?
+check "--turns with a fixed-size option exits 2, says why" bash -c "[ $rc -eq 2 ] &&
+	grep -q 'takes none of --size' '$TMP/err'"
+"$ANALYZE" --port 6379 a.csv b.csv 2>"$TMP/err"; rc=$?
+check "--port without --turns exits 2" bash -c "[ $rc -eq 2 ] && grep -q 'go with --turns' '$TMP/err'"
+
 tb_up
 
 # --- pingpong's own traffic: the fixed-size correlator's rows, after the handshake's ----------
