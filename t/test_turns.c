@@ -767,8 +767,46 @@ START_TEST(test_other_clients_on_the_server)
 }
 END_TEST
 
+/* A lost server recv makes the server look as if it answered before reading; the next recv
+ * starting further on shows the loss: the row is incomplete, the connection not pipelined. */
+START_TEST(test_lost_server_recv_is_not_pipelining)
+{
+	struct gen g = { .rng = 47 };
+	struct got got;
+	struct pp_turns *t;
+	struct tconn tc;
+	const struct pp_turns_stats *st;
+	size_t k = 0;
+	uint64_t lost_ts = 0;
+
+	tconn_open(&g, &tc, 49000, 1000000);
+	for (int i = 0; i < 40; i++) {
+		struct expect *e = exchange(&g, &tc, 300, 400);
+
+		if (i == 9) {
+			lost_ts = e->ts[S_RECV];
+			e->ts[S_RECV] = 0;
+			e->flags = PP_ROW_INCOMPLETE;
+		}
+	}
+	tconn_close(&g, &tc);
+	for (size_t i = 0; i < g.n[PP_SERVER]; i++)
+		if (!(g.ev[PP_SERVER][i].point == PP_RECV && g.ev[PP_SERVER][i].ts_ns == lost_ts))
+			g.ev[PP_SERVER][k++] = g.ev[PP_SERVER][i];
+	ck_assert_uint_eq(k, g.n[PP_SERVER] - 1);
+	g.n[PP_SERVER] = k;
+	sort_hosts(&g);
+	st = run(&g, &got, &t, NULL);
+	check_rows(&g, &got);
+	ck_assert_uint_eq(st->pipelined, 0);
+	ck_assert_uint_eq(st->overlaps_dismissed, 1);
+	cleanup(&g, &got, t);
+}
+END_TEST
+
 PP_CHECK_TESTS("turns", 120, test_fixed_size_same_as_correlate, test_random_sizes_each_way,
 	       test_message_over_many_calls_and_segments, test_interleaved_connections_and_reuse,
 	       test_out_of_order_within_window, test_missing_point_marks_row_incomplete,
 	       test_pipelining_detected_no_rows, test_no_syn_no_server, test_memory_bounded_by_window,
-	       test_garbage_is_counted, test_other_clients_on_the_server)
+	       test_garbage_is_counted, test_other_clients_on_the_server,
+	       test_lost_server_recv_is_not_pipelining)

@@ -557,6 +557,9 @@ static void print_turns(const struct options *o, struct turns_sink *k, const str
 			printf("; %" PRIu64 " rows written before it showed", c->rows_before);
 		printf(")\n");
 	}
+	if (st->overlaps_dismissed)
+		printf("answers that seemed ahead of their request, explained by a lost server recv "
+		       "event: %" PRIu64 " (not taken for pipelining)\n", st->overlaps_dismissed);
 	if ((reqs = malloc((k->nconns ? k->nconns : 1) * sizeof(*reqs)))) {
 		for (size_t i = 0; i < k->nconns; i++)
 			if (!k->conns[i].pipelined && k->conns[i].seen[PP_CLIENT])

@@ -103,6 +103,12 @@ struct conn {
 	bool req_hw_known, recv_hw_known;
 	uint32_t req_hw;            /* end of the furthest request bytes any server event held */
 	uint32_t recv_hw;           /* ... any server recv returned */
+	/* Where the server's recvs jumped (a recv event lost): a send recorded at such a read
+	 * position may have followed the lost read, so it proves nothing (STALE_HW kept). */
+	uint32_t stale_hw[8];
+	uint32_t nstale;
+	bool suspect;               /* a send answered ahead at suspect_hw: the next recv decides */
+	uint32_t suspect_hw;
 
 	struct exch *ex;            /* ring of exchanges not emitted yet */
 	uint32_t ex_cap, ex_head, ex_n;
@@ -274,7 +280,7 @@ static bool settled(const struct pp_turns *t, const struct conn *c, uint32_t i)
 	const struct exch *e = ex_at(c, i);
 	bool closed = e->end[REQ] != NO_OFF && (e->end[RESP] != NO_OFF || c->client_done);
 
-	if (!closed)
+	if (!closed || c->suspect)
 		return false;
 	if (c->closed[PP_SERVER] || t->ended[PP_SERVER])
 		return true;
@@ -388,7 +394,9 @@ static struct conn *find_conn(const struct pp_turns *t, int host, const struct p
 static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev,
 		 bool hw_known, uint32_t recv_hw);
 
-static void add_pending(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev)
+/* hw_known, recv_hw: a server send's read position when it arrived, kept through re-queues */
+static void add_pending(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev,
+			bool hw_known, uint32_t recv_hw)
 {
 	struct pend *p;
 
@@ -414,8 +422,8 @@ static void add_pending(struct pp_turns *t, struct conn *c, int host, const stru
 	p = &c->pend[c->pend_n++];
 	p->ev = *ev;
 	p->host = (uint8_t)host;
-	p->hw_known = host == PP_SERVER && ev->point == PP_SEND && c->recv_hw_known;
-	p->recv_hw = c->recv_hw;
+	p->hw_known = hw_known;
+	p->recv_hw = recv_hw;
 	t->pend_total++;
 	note_held(t);
 }
@@ -573,16 +581,39 @@ static void mark_pipelined(struct pp_turns *t, struct conn *c)
 		pop_exchange(t, c, false);   /* dropped, not emitted */
 }
 
-/* A server send holding bytes of response j: the server must have read some of request j by
- * then (else it answered ahead: the client sent again while a response was still coming), and
- * none of request j+1 (else it read ahead, as a pipelining client makes it). */
-static bool overlaps(const struct conn *c, uint32_t j, uint32_t recv_hw)
+static bool is_stale(const struct conn *c, uint32_t hw)
+{
+	for (uint32_t i = 0; i < c->nstale && i < 8; i++)
+		if (c->stale_hw[i] == hw)
+			return true;
+	return false;
+}
+
+/* A server send holding bytes of response j, sent when the server had read up to recv_hw:
+ *  - none of request j+1 may have been read (else it read ahead, as a pipelining client makes
+ *    it): pipelined at once, since a lost event can only make recv_hw lag, never lead;
+ *  - some of request j must have been (else it answered ahead: the client sent request j while
+ *    response j-1 was still coming). A lost recv event makes recv_hw lag just so, so the next
+ *    recv decides: it starts at recv_hw (nothing was lost: pipelined) or beyond (dismissed). */
+static void check_overlap(struct pp_turns *t, struct conn *c, uint32_t j, uint32_t recv_hw)
 {
 	int64_t hw = off_of(c, REQ, recv_hw);
 
-	if (hw <= ex_at(c, j)->start[REQ])
-		return true;
-	return j + 1 < c->ex_n && hw > ex_at(c, j + 1)->start[REQ];
+	if (j + 1 < c->ex_n && hw > ex_at(c, j + 1)->start[REQ]) {
+		mark_pipelined(t, c);
+		return;
+	}
+	if (hw > ex_at(c, j)->start[REQ] || is_stale(c, recv_hw)) {
+		if (hw <= ex_at(c, j)->start[REQ])
+			t->st.overlaps_dismissed++;
+		return;
+	}
+	if (c->recv_hw != recv_hw) {
+		mark_pipelined(t, c);   /* the next recv came, and started right there */
+		return;
+	}
+	c->suspect = true;
+	c->suspect_hw = recv_hw;
 }
 
 /* ---- placing an event by sequence number ---- */
@@ -622,7 +653,7 @@ static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_e
 		if (c->client_done)
 			t->st.events_unplaced++;
 		else
-			add_pending(t, c, host, ev);
+			add_pending(t, c, host, ev, hw_known, recv_hw);
 		return t->error;
 	}
 	a = off_of(c, s, ev->seq);
@@ -632,7 +663,7 @@ static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_e
 		return 0;
 	}
 	if (b > c->closed_end[s] && !c->client_done) {
-		add_pending(t, c, host, ev);
+		add_pending(t, c, host, ev, hw_known, recv_hw);
 		return t->error;
 	}
 	i = after(c, s, a);
@@ -651,11 +682,12 @@ static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_e
 		hi = b < e->end[s] ? b : e->end[s];
 		if (lo >= hi)
 			continue;
-		if (host == PP_SERVER && ev->point == PP_SEND && s == RESP && hw_known &&
-		    overlaps(c, i, recv_hw)) {
-			mark_pipelined(t, c);
-			t->st.events_pipelined++;
-			return 0;
+		if (host == PP_SERVER && ev->point == PP_SEND && s == RESP && hw_known) {
+			check_overlap(t, c, i, recv_hw);
+			if (c->pipelined) {
+				t->st.events_pipelined++;
+				return 0;
+			}
 		}
 		used = true;
 		cl = &e->cells[slot];
@@ -685,6 +717,10 @@ static int conn_over(struct pp_turns *t, struct conn *c)
 	int err = 0;
 
 	client_final(t, c);
+	if (c->suspect) {
+		c->suspect = false;
+		mark_pipelined(t, c);   /* no recv came after: nothing shows an event was lost */
+	}
 	if (drain_conn(t, c, true))
 		return t->error;
 	info = (struct pp_turns_conn){ .conn = c->id, .flow = &c->flow, .have_isn = c->have_isn,
@@ -800,6 +836,15 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 
 			if (!c->req_hw_known || serial_gt(end, c->req_hw))
 				c->req_hw = end, c->req_hw_known = true;
+			if (ev->point == PP_RECV && c->recv_hw_known && serial_gt(ev->seq, c->recv_hw))
+				c->stale_hw[c->nstale++ % 8] = c->recv_hw;   /* a recv was lost */
+			if (ev->point == PP_RECV && c->suspect && c->recv_hw == c->suspect_hw) {
+				c->suspect = false;
+				if (serial_gt(ev->seq, c->suspect_hw))
+					t->st.overlaps_dismissed++;
+				else
+					mark_pipelined(t, c);
+			}
 			if (ev->point == PP_RECV && (!c->recv_hw_known || serial_gt(end, c->recv_hw)))
 				c->recv_hw = end, c->recv_hw_known = true;
 		}

@@ -77,6 +77,7 @@ struct pp_turns_config {
 
 struct pp_turns_stats {
 	uint64_t connections, pipelined;
+	uint64_t overlaps_dismissed;      /* answers ahead explained by a lost server recv event */
 	uint64_t rows, complete, incomplete, retransmitted;
 	uint64_t missing[PP_NSLOTS];
 	uint64_t rows_forced;             /* emitted early: max_open reached */
