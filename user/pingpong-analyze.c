@@ -581,11 +581,12 @@ static void print_turns(const struct options *o, struct turns_sink *k, const str
 		}
 	printf("events: client %" PRIu64 ", server %" PRIu64 "; used %" PRIu64 "; ignored: other ports %"
 	       PRIu64 ", without payload %" PRIu64 ", before a connection's first turn %" PRIu64
-	       ", after their exchange %" PRIu64 ", outside every turn %" PRIu64 ", of pipelined "
-	       "connections %" PRIu64 ", out of time order %" PRIu64 ", malformed %" PRIu64 "\n",
+	       ", after their exchange %" PRIu64 ", outside every turn %" PRIu64 ", of connections not in "
+	       "the client's log %" PRIu64 ", of pipelined connections %" PRIu64 ", out of time order %"
+	       PRIu64 ", malformed %" PRIu64 "\n",
 	       st->events_in[PP_CLIENT], st->events_in[PP_SERVER], st->events_used, st->events_foreign,
 	       st->events_no_payload, st->events_before_first, st->events_late, st->events_unplaced,
-	       st->events_pipelined, st->events_out_of_order,
+	       st->events_no_client, st->events_pipelined, st->events_out_of_order,
 	       st->events_bad + pp_eventlog_bad_rows(readers[0]) + pp_eventlog_bad_rows(readers[1]));
 }
 

@@ -408,7 +408,10 @@ static void add_pending(struct pp_turns *t, struct conn *c, int host, const stru
 			memmove(c->pend, c->pend + 1, (c->pend_n - 1) * sizeof(*c->pend));
 			c->pend_n--;
 			t->pend_total--;
-			t->st.events_unplaced++;
+			if (c->seen[PP_CLIENT])
+				t->st.events_unplaced++;
+			else
+				t->st.events_no_client++;
 		} else {
 			p = realloc(c->pend, cap * sizeof(*p));
 			if (!p) {
@@ -650,7 +653,9 @@ static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_e
 		return 0;
 	}
 	if (!c->oriented || !c->base_known[s]) {
-		if (c->client_done)
+		if (c->client_done && !c->seen[PP_CLIENT])
+			t->st.events_no_client++;
+		else if (c->client_done)
 			t->st.events_unplaced++;
 		else
 			add_pending(t, c, host, ev, hw_known, recv_hw);

@@ -88,7 +88,8 @@ struct pp_turns_stats {
 	uint64_t events_no_payload;       /* pure ACKs, SYN, FIN, RST */
 	uint64_t events_before_first;     /* bytes before the connection's first request or response */
 	uint64_t events_late;             /* bytes of an exchange already emitted */
-	uint64_t events_unplaced;         /* their connection's turns never became known */
+	uint64_t events_unplaced;         /* outside every turn the client's calls showed */
+	uint64_t events_no_client;        /* of connections the client's events never showed */
 	uint64_t events_pipelined;        /* of a pipelined connection */
 	uint64_t events_out_of_order;
 	uint64_t events_bad;              /* unknown point, impossible time or length */

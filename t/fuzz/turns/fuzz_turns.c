@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(st->rows == f.rows && st->rows == st->complete + st->incomplete);
 	CHECK(st->conns_high_water <= st->connections && f.conns_over == st->connections);
 	accounted = st->events_used + st->events_foreign + st->events_no_payload +
-		    st->events_before_first + st->events_late + st->events_unplaced +
+		    st->events_before_first + st->events_late + st->events_unplaced + st->events_no_client +
 		    st->events_pipelined + st->events_bad;
 	CHECK(st->events_in[0] + st->events_in[1] == f.host[0].n + f.host[1].n);
 	CHECK(accounted == st->events_in[0] + st->events_in[1]);
