@@ -470,14 +470,14 @@ static struct exch *last_ex(struct conn *c)
 	return c->ex_n ? ex_at(c, c->ex_n - 1) : NULL;
 }
 
-static void close_msg(struct pp_turns *t, struct conn *c, int s)
+/* The client's calls moved on: the open message of stream s ends where they left it. */
+static void close_msg(struct conn *c, int s)
 {
 	struct exch *e = last_ex(c);
 
 	if (e && e->start[s] != NO_OFF && e->end[s] == NO_OFF)
 		e->end[s] = c->next_off[s] > e->start[s] ? c->next_off[s] : e->start[s];
 	c->closed_end[s] = c->next_off[s];
-	(void)t;
 }
 
 static int start_request(struct pp_turns *t, struct conn *c, const struct pp_event *ev)
@@ -518,7 +518,7 @@ static int client_call(struct pp_turns *t, struct conn *c, const struct pp_event
 	if (s == REQ) {
 		if (c->phase != PH_REQ) {
 			if (c->phase == PH_RESP) {
-				close_msg(t, c, RESP);
+				close_msg(c, RESP);
 				flush_pending(t, c);
 			}
 			c->phase = PH_REQ;
@@ -534,7 +534,7 @@ static int client_call(struct pp_turns *t, struct conn *c, const struct pp_event
 			struct exch *e = last_ex(c);
 			int64_t off;
 
-			close_msg(t, c, REQ);
+			close_msg(c, REQ);
 			if (!c->base_known[RESP]) {
 				c->base_known[RESP] = true;
 				c->base[RESP] = ev->seq;
@@ -561,9 +561,9 @@ static void client_final(struct pp_turns *t, struct conn *c)
 	if (c->client_done)
 		return;
 	if (c->phase == PH_REQ)
-		close_msg(t, c, REQ);
+		close_msg(c, REQ);
 	else if (c->phase == PH_RESP)
-		close_msg(t, c, RESP);
+		close_msg(c, RESP);
 	c->client_done = true;
 	flush_pending(t, c);
 }
