@@ -273,6 +273,25 @@ START_TEST(test_full_disk_at_commit)
 }
 END_TEST
 
+/* --turns: four columns ahead, then the very same row as without them. */
+START_TEST(test_turns_file_prefixes_four_columns)
+{
+	struct pp_row row = { .index = 3, .ping_seq = 5, .pong_seq = 6, .rtt_app_ns = -1 };
+	struct pp_results *r;
+	const char *text;
+
+	row.ts[C_SEND] = 1000, row.ts[C_RECV] = 3500;
+	ck_assert_int_eq(pp_results_open_turns(&r, path), 0);
+	ck_assert_int_eq(pp_results_write_turn(r, 12, 1, 1048576, &row), 0);
+	ck_assert_int_eq(pp_results_commit(r), 0);
+	text = slurp(path);
+	ck_assert_int_eq(strncmp(text, "conn,index,req_bytes,resp_bytes,", 32), 0);
+	ck_assert_int_eq(strncmp(text + 32, header, strlen(header)), 0);
+	ck_assert_str_eq(text + 32 + strlen(header),
+			 "12,3,1,1048576,3,2.500,,,,,,,,,0,0,5,6,1000,,,,,,3500,,,,,,,\n");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("results");
@@ -290,6 +309,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_missing_directory_fails_at_open);
 	tcase_add_test(tc, test_full_disk_surfaces_as_enospc_and_leaves_no_file);
 	tcase_add_test(tc, test_full_disk_at_commit);
+	tcase_add_test(tc, test_turns_file_prefixes_four_columns);
 	suite_add_tcase(s, tc);
 	return s;
 }

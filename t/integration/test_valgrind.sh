@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The userspace programs are clean under valgrind (memcheck, full leak check): pingpong-server
 # and an untraced pingpong-client on a short run (200 exchanges) in the testbed, then
-# pingpong-analyze on the event logs of a traced run and pingpong-plot on t/data. The traced
+# pingpong-analyze (and --turns) on the event logs of a traced run and pingpong-plot on t/data. The traced
 # client too, with valgrind-bpf.supp for valgrind's partial model of bpf(2) inside libbpf.
 . "$(dirname "$0")/lib.sh"
 
@@ -46,6 +46,11 @@ check "with its server columns (fetched)" \
 	>/dev/null 2>"$TMP/analyze.err"; rc=$?
 check "pingpong-analyze under valgrind: exit 0, no error, no leak" bash -c "[ $rc -eq 0 ] && ! grep -q '^==[0-9]*== [A-Z0-9]' '$TMP/vg-analyze.log'"
 check "and its rows" test "$(grep -c '^[0-9]' "$TMP/analyzed.csv")" -ge 200
+"${VG[@]}" --log-file="$TMP/vg-turns.log" "$BUILD/pingpong-analyze" --turns -v \
+	-o "$TMP/turns.csv" -j "$TMP/turns.json" "$TMP/client-ev.csv" "$TMP/server-ev.csv" \
+	>/dev/null 2>"$TMP/turns.err"; rc=$?
+check "pingpong-analyze --turns under valgrind: exit 0, no error, no leak" bash -c "[ $rc -eq 0 ] && ! grep -q '^==[0-9]*== [A-Z0-9]' '$TMP/vg-turns.log'"
+check "and its rows, the handshake's too" test "$(grep -c '^[0-9]' "$TMP/turns.csv")" -ge 201
 "${VG[@]}" --log-file="$TMP/vg-plot.log" "$BUILD/pingpong-plot" -q -i "$ROOT/t/data/results-small.csv" \
 	-o "$TMP/cdf.png" >/dev/null 2>"$TMP/plot.err"; rc=$?
 check "pingpong-plot under valgrind: exit 0, no error, no leak" bash -c "[ $rc -eq 0 ] && ! grep -q '^==[0-9]*== [A-Z0-9]' '$TMP/vg-plot.log'"

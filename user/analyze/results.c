@@ -108,7 +108,10 @@ static size_t format_row(const struct pp_row *row, char *out, size_t cap)
 	return n;
 }
 
-int pp_results_open(struct pp_results **out, const char *path)
+/* The turns' file: four columns ahead of the usual ones, which keep their names. */
+static const char turns_prefix[] = "conn,index,req_bytes,resp_bytes,";
+
+static int open_with(struct pp_results **out, const char *path, bool turns)
 {
 	struct pp_results *r;
 	int rc;
@@ -124,13 +127,38 @@ int pp_results_open(struct pp_results **out, const char *path)
 		free(r);
 		return rc;
 	}
-	rc = append(r, header, sizeof(header) - 1);
+	rc = turns ? append(r, turns_prefix, sizeof(turns_prefix) - 1) : 0;
+	if (!rc)
+		rc = append(r, header, sizeof(header) - 1);
 	if (rc) {
 		pp_results_abort(r);
 		return rc;
 	}
 	*out = r;
 	return 0;
+}
+
+int pp_results_open(struct pp_results **out, const char *path)
+{
+	return open_with(out, path, false);
+}
+
+int pp_results_open_turns(struct pp_results **out, const char *path)
+{
+	return open_with(out, path, true);
+}
+
+int pp_results_write_turn(struct pp_results *r, uint64_t conn, uint64_t req_bytes,
+			  uint64_t resp_bytes, const struct pp_row *row)
+{
+	char line[ROW_MAX + 96];
+	int n;
+
+	if (r->err)
+		return r->err;
+	n = snprintf(line, sizeof(line), "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", conn,
+		     row->index, req_bytes, resp_bytes);
+	return append(r, line, (size_t)n + format_row(row, line + n, sizeof(line) - (size_t)n));
 }
 
 int pp_results_write(struct pp_results *r, const struct pp_row *row)

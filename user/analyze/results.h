@@ -22,6 +22,12 @@ struct pp_results;
 /* All return 0 or a negative errno. */
 int pp_results_open(struct pp_results **out, const char *path);
 int pp_results_write(struct pp_results *r, const struct pp_row *row);
+/* The file of pingpong-analyze --turns: columns conn,index,req_bytes,resp_bytes (the
+ * connection's number, the exchange's number within it, the request's and the response's
+ * bytes), then the columns above (seq repeats index). Write with pp_results_write_turn. */
+int pp_results_open_turns(struct pp_results **out, const char *path);
+int pp_results_write_turn(struct pp_results *r, uint64_t conn, uint64_t req_bytes,
+			  uint64_t resp_bytes, const struct pp_row *row);
 /* Flushes, fsyncs and renames into place; frees r whatever the outcome. */
 int pp_results_commit(struct pp_results *r);
 /* Removes the temp file; frees r. */
