@@ -322,7 +322,39 @@ START_TEST(test_samples_the_ring_no_longer_holds_are_counted)
 }
 END_TEST
 
+/* The SYN and the hello in a CPU's partial batch that comes late, after many later events (as
+ * the kernel hands them over while the run goes): exchange 0 is still found where it is. */
+START_TEST(test_a_late_batch_with_the_syn_still_places_exchange_0)
+{
+	static struct events client, reordered;
+	static struct sink k;
+	struct pp_client_correlate *cc;
+	const size_t head = 4, later = 4 * 20; /* SYN, SYN+ACK, hello, reply; 20 exchanges */
+
+	client_events(&client, -1);
+	reordered.n = 0;
+	for (size_t i = head; i < head + later; i++)
+		reordered.ev[reordered.n++] = client.ev[i];
+	for (size_t i = 0; i < head; i++)
+		reordered.ev[reordered.n++] = client.ev[i];
+	for (size_t i = head + later; i < client.n; i++)
+		reordered.ev[reordered.n++] = client.ev[i];
+	fill_ring(EXCHANGES, EXCHANGES);
+	cc = start(&k, false);
+	push_all(cc, &reordered, NULL, EXCHANGES, 0);
+	ck_assert_uint_eq(k.n, EXCHANGES);
+	ck_assert_uint_eq(pp_client_correlate_stats(cc, NULL)->complete, EXCHANGES);
+	for (int i = 0; i < EXCHANGES; i++) {
+		ck_assert_uint_eq(k.rows[i].ping_seq, PING0 + (uint32_t)i * SIZE);
+		ck_assert_int_eq(k.splits[i].ns[PP_RTT], 23000);
+	}
+	pp_client_correlate_free(cc);
+	pp_sample_ring_free(&ring);
+}
+END_TEST
+
 PP_CHECK_TESTS("client_correlate", 20,
+	       test_a_late_batch_with_the_syn_still_places_exchange_0,
 	       test_without_agent_rows_have_client_columns_and_rtt_app,
 	       test_a_missing_client_point_makes_that_row_incomplete,
 	       test_with_agent_in_step_every_row_is_split_exactly,

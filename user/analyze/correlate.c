@@ -106,6 +106,7 @@ struct pp_correlator {
 	size_t nbuf, capbuf;
 	bool need_send, need_recv, have_send, have_recv;
 	uint32_t lookahead;
+	uint64_t buf_min_ts, buf_max_ts;  /* the client host's buffered events span this */
 	bool end_requested[2];
 
 	bool ended[2];              /* source over and every event placed */
@@ -494,6 +495,10 @@ static int pump(struct pp_correlator *c)
 {
 	struct pp_event ev;
 
+	/* a host whose source ended with nothing held (decide() ends them after its replay) must
+	 * not hold the other one back */
+	for (int h = 0; h < 2; h++)
+		c->ended[h] = c->stage[h].source_ended && !c->stage[h].n;
 	while (!c->error) {
 		bool ready[2] = { stage_ready(c, PP_CLIENT), stage_ready(c, PP_SERVER) };
 		struct order_stage *s;
@@ -669,6 +674,10 @@ static int buffer_event(struct pp_correlator *c, int host, const struct pp_event
 	c->nbuf++;
 	note_held(c);
 	if (host == PP_CLIENT) {
+		if (!c->buf_min_ts || ev->ts_ns < c->buf_min_ts)
+			c->buf_min_ts = ev->ts_ns;
+		if (ev->ts_ns > c->buf_max_ts)
+			c->buf_max_ts = ev->ts_ns;
 		if (is_candidate(c, ev, PP_SEND, PP_DIR_TO_SERVER))
 			c->have_send = true;
 		if (is_candidate(c, ev, PP_RECV, PP_DIR_TO_CLIENT))
@@ -676,7 +685,14 @@ static int buffer_event(struct pp_correlator *c, int host, const struct pp_event
 		if ((c->have_send || !c->need_send) && (c->have_recv || !c->need_recv))
 			c->lookahead++;
 	}
-	if (c->lookahead >= DERIVE_LOOKAHEAD || c->nbuf >= c->cfg.hold_max)
+	if (c->nbuf >= c->cfg.hold_max)
+		return decide(c);
+	/* Events that arrive as they come (not sorted) can be far out of time order: a CPU's last
+	 * partial batch, with the SYN and the hello in it, may come after a whole reorder window
+	 * of the next CPU's. Decide only once the client's events span that window, so that the
+	 * earliest ones are in. */
+	if (c->lookahead >= DERIVE_LOOKAHEAD &&
+	    (c->cfg.no_reorder || c->buf_max_ts - c->buf_min_ts >= c->cfg.reorder_ns))
 		return decide(c);
 	return 0;
 }
