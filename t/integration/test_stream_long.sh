@@ -74,7 +74,7 @@ wait "$client"; rc=$?
 check "agent killed: the client ends as interrupted (1) with its summary" bash -c "
 	[ $rc -eq 1 ] && grep -q '^measured: ' '$TMP/akill.txt'"
 check "agent killed: one line says the agent went away" bash -c "
-	[ \$(grep -c 'went away\|sent nothing' '$TMP/akill.err') -eq 1 ]"
+	[ \$(grep -c 'went away\|went silent' '$TMP/akill.err') -eq 1 ]"
 complete=$(csv_col "$TMP/akill.csv" incomplete | grep -c '^0$')
 incomplete=$(csv_col "$TMP/akill.csv" incomplete | grep -c '^1$')
 check "agent killed: rows before it are complete ($complete), later ones lack server points ($incomplete)" \

@@ -190,8 +190,8 @@ static void agent_over(struct pp_client_trace *ct, int err)
 	case 0:
 		break;
 	case -ETIMEDOUT:
-		pp_err_set(&ct->agent_err, err, "the agent at %s sent nothing for %d s",
-			   ct->agent_name, PP_CLIENT_AGENT_SILENCE_MS / 1000);
+		pp_err_set(&ct->agent_err, err, "the agent at %s went silent (no frame, not even "
+			   "its heartbeat, in time)", ct->agent_name);
 		break;
 	case -EINTR:
 		pp_err_set(&ct->agent_err, err, "interrupted while the agent at %s sent its last "
@@ -390,10 +390,12 @@ static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 	return pp_capture_finish(ct->capture, on_event, ct, e);
 }
 
-/* STOP, then the agent's rest up to its END, every wait bounded. */
+/* STOP, then the agent's rest up to its END, every wait bounded: timeout_ms in all, and
+ * PP_CLIENT_AGENT_FINAL_SILENCE_MS without a frame (a mute or hung agent). */
 static void finish_agent(struct pp_client_trace *ct, int timeout_ms, volatile sig_atomic_t *abort)
 {
-	uint64_t deadline;
+	const uint64_t silence = (uint64_t)PP_CLIENT_AGENT_FINAL_SILENCE_MS * 1000000u;
+	uint64_t deadline, stop_ns;
 	int rc;
 
 	if (!ct->agent || ct->agent_over)
@@ -405,14 +407,16 @@ static void finish_agent(struct pp_client_trace *ct, int timeout_ms, volatile si
 		agent_over(ct, rc);
 		return;
 	}
-	deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	stop_ns = now_ns();
+	deadline = stop_ns + (uint64_t)timeout_ms * 1000000u;
 	while (!ct->agent_over) {
 		struct pollfd pfd = { .fd = pp_control_follow_fd(ct->agent), .events = POLLIN };
-		uint64_t now = now_ns();
-
+		uint64_t now = now_ns(), last = pp_control_follow_last_frame_ns(ct->agent);
 		int wait_ms = (int)((deadline - now) / 1000000u) + 1;
 
-		if (now >= deadline) {
+		if (last < stop_ns)
+			last = stop_ns;
+		if (now >= deadline || now - last >= silence) {
 			agent_over(ct, -ETIMEDOUT);
 			break;
 		}

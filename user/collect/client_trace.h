@@ -38,8 +38,11 @@
 /* A CPU's partial batch older than this is sent up while the run goes (trace.h): a quiet CPU
  * would otherwise keep its last events until the end, and their rows would go out without them. */
 #define PP_CLIENT_STALE_BATCH_MS  100
-/* An agent that sent nothing, not even its heartbeat, for this long is taken for gone. */
+/* An agent that sent nothing, not even its heartbeat (one a second), for this long is taken
+ * for gone: while the run goes, and, shorter, while its last events are awaited after STOP
+ * (it answers STOP at once, then sends without pause). */
 #define PP_CLIENT_AGENT_SILENCE_MS 5000
+#define PP_CLIENT_AGENT_FINAL_SILENCE_MS 2500
 
 /* Where an event was taken. */
 enum pp_origin { PP_FROM_CLIENT = 0, PP_FROM_AGENT = 1 };
