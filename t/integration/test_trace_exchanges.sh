@@ -124,6 +124,31 @@ if a.witness:
     unplaced = witness.claim(hits, [(e['point'], host, e['ts_ns'], e['len']) for host, evs in hosts.items()
                                     for e in evs if e['point'] in ('xmit', 'rx', 'tcp')
                                     and witness.witnessed(e['point'], e['len'], a.family)], a.exempt == 1)
+    # An event of ours with no witnessed hit is either one from nowhere (a bug of ours: it
+    # fails) or a packet the witness did not record: now and then this kernel's ftrace has no
+    # tcp_probe line for a segment our program got (seen: 1 in 20,000 at 64 KiB). The latter
+    # is a real segment of the stream: its bytes start where the previous event of that point
+    # and host ended and end where the next one starts. Only such an event is let through,
+    # named in a note; anything else fails.
+    def in_stream(u):
+        point, host, ts, payload = u
+        evs = sorted((e for e in hosts[host] if e['point'] == point and e['len']),
+                     key=lambda e: e['ts_ns'])
+        for i, e in enumerate(evs):
+            if e['ts_ns'] == ts and e['len'] == payload:
+                same = lambda o: (o['saddr'], o['sport'], o['daddr'], o['dport']) == \
+                    (e['saddr'], e['sport'], e['daddr'], e['dport'])
+                before = [o for o in evs[:i] if same(o)]
+                after = [o for o in evs[i + 1:] if same(o)]
+                return bool(before and after) and \
+                    (before[-1]['seq'] + before[-1]['len']) % M32 == e['seq'] and \
+                    (e['seq'] + e['len']) % M32 == after[0]['seq']
+        return False
+    unwitnessed = [u for u in unplaced if in_stream(u)]
+    unplaced = [u for u in unplaced if not in_stream(u)]
+    if unwitnessed:
+        print('  note: %d packet events of ours are segments of the stream the witness has no line '
+              'for, e.g. %s' % (len(unwitnessed), witness.describe(hits, unwitnessed[0])))
     if unplaced:
         problems.append('%d packet events of ours match no hit the witness saw, e.g. %s'
                         % (len(unplaced), witness.describe(hits, unplaced[0])))

@@ -137,11 +137,21 @@ def claim(hits, events, exempt=False):
                 best = lst[k]
             k += 1
         # Now and then (1 in 10,000 messages at 64 KiB) our tcp event and ftrace's tcp_probe
-        # line of the same call give different payloads (a GRO'd skb counted whole by one and
-        # in parts by the other): then the nearest free hit within 100 us, whatever its payload
-        k = bisect.bisect_left(times, ts - 100000)
+        # line of the same call give different payloads: our probe reads the skb later than
+        # ftrace's (milliseconds later when the vCPU was descheduled in between, as above), and
+        # meanwhile the receive queue coalesced it with the next one (ours 65536, ftrace 64260
+        # + 1276). Then the nearest free hit of that point and host in the same window (at most
+        # 20 ms before ours, else at most 100 us after), whatever its payload: still one hit
+        # for one event, never a hit on a PID 1 thread on the sandbox kernel.
+        free = lambda h: not h.used and not (exempt and h.tgid == 1)
+        k = bisect.bisect_right(times, ts + 1000) - 1
+        while best is None and k >= 0 and ts - times[k] < 20000000:
+            if free(lst[k]):
+                best = lst[k]
+            k -= 1
+        k = bisect.bisect_right(times, ts + 1000)
         while best is None and k < len(lst) and times[k] - ts < 100000:
-            if not lst[k].used and not (exempt and lst[k].tgid == 1):
+            if free(lst[k]):
                 best = lst[k]
             k += 1
         if best is None:
