@@ -101,6 +101,7 @@ int pp_client_correlate_new(struct pp_client_correlate **out,
 		.pong_skip_bytes = o->pong_skip_bytes,
 		.required_slots = PP_CLIENT_REQUIRED_SLOTS(o->agent),
 		.hold_max = o->hold_max,
+		.reorder_ns = PP_CLIENT_REORDER_NS,
 		.on_row = on_row,
 		.ctx = cc,
 	};
