@@ -378,15 +378,17 @@ static void join_reader(struct pp_client_trace *ct)
 	ct->running = false;
 }
 
-/* In batched mode the kernel hands over the ring's current block only when it times out. */
+/* In batched mode the kernel hands over the ring's current block only when it times out, and
+ * the last frames can span more than one block: take blocks until one whole batch time passes
+ * with none (bounded: the traffic has stopped, at most a few blocks are left). */
 static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 {
 	struct pollfd pfd = { .fd = pp_capture_fd(ct->capture), .events = POLLIN };
 	int rc;
 
-	if (poll(&pfd, 1, ct->batch_ms + CAPTURE_DRAIN_EXTRA_MS) > 0 &&
-	    (rc = pp_capture_dispatch(ct->capture, on_event, ct, e)) < 0)
-		return rc;
+	for (int i = 0; i < 64 && poll(&pfd, 1, ct->batch_ms + CAPTURE_DRAIN_EXTRA_MS) > 0; i++)
+		if ((rc = pp_capture_dispatch(ct->capture, on_event, ct, e)) < 0)
+			return rc;
 	return pp_capture_finish(ct->capture, on_event, ct, e);
 }
 
