@@ -27,6 +27,9 @@ CLIENT_IP6=2001:2::1 SERVER_IP6=2001:2::2
 WITNESS=
 cleanup() {
 	local pid
+	# Nothing may cut the cleanup short: a second Ctrl-C or TERM, or a runner that died (its
+	# pipe gone, so the next echo would raise SIGPIPE) left namespaces behind.
+	trap '' INT TERM PIPE HUP
 	[ -z "$WITNESS" ] || { echo 0 >"$WITNESS/tracing_on"; rmdir "$WITNESS"; } 2>/dev/null
 	for pid in "${PP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${PP_PIDS[@]}"; do
