@@ -107,6 +107,7 @@ struct pp_correlator {
 	bool need_send, need_recv, have_send, have_recv;
 	uint32_t lookahead;
 	uint64_t buf_min_ts, buf_max_ts;  /* the client host's buffered events span this */
+	bool saw_syn[2];                  /* [stream]: the client host's SYN, SYN+ACK buffered */
 	bool end_requested[2];
 
 	bool ended[2];              /* source over and every event placed */
@@ -684,8 +685,19 @@ static int buffer_event(struct pp_correlator *c, int host, const struct pp_event
 			c->have_recv = true;
 		if ((c->have_send || !c->need_send) && (c->have_recv || !c->need_recv))
 			c->lookahead++;
+		if (c->st.flow_known && (ev->tcp_flags & PP_TCP_SYN)) {
+			enum pp_flow_dir dir = pp_flow_dir(&c->st.flow, ev);
+			uint8_t ack = ev->tcp_flags & PP_TCP_ACK;
+
+			c->saw_syn[PING] |= dir == PP_DIR_TO_SERVER && !ack;
+			c->saw_syn[PONG] |= dir == PP_DIR_TO_CLIENT && ack;
+		}
 	}
 	if (c->nbuf >= c->cfg.hold_max)
+		return decide(c);
+	/* With exchange 0 given as bytes after the first (start_ns 0), the two SYNs place both
+	 * streams exactly (derive_base), whatever order the other events come in. */
+	if (!c->cfg.start_ns && c->saw_syn[PING] && c->saw_syn[PONG])
 		return decide(c);
 	/* Events that arrive as they come (not sorted) can be far out of time order: a CPU's last
 	 * partial batch, with the SYN and the hello in it, may come after a whole reorder window
