@@ -10,54 +10,10 @@
 
 enum stream { PING = 0, PONG = 1 }; /* client->server, server->client */
 
-struct point_map {
-	int8_t slot;        /* enum pp_slot, -1 = not a point of this host */
-	uint8_t stream;
-	bool first_byte;    /* send: the call holding the message's first byte */
-};
-
-/* Each point of a host sees one direction only: the client sends pings and receives pongs, the
- * server the other way round, so a point's stream on the server is the other one. */
-static const struct {
-	int8_t slot[2];         /* [enum pp_host] */
-	uint8_t client_stream;
-	bool first_byte;
-} points[PP_POINT_MAX] = {
-	[0]          = { { -1, -1 }, 0, false },
-	[PP_SEND]    = { { C_SEND, S_SEND }, PING, true },
-	[PP_XMIT]    = { { C_XMIT, S_XMIT }, PING, false },
-	[PP_WIRE_TX] = { { C_WIRE_TX, S_WIRE_TX }, PING, false },
-	[PP_WIRE_RX] = { { C_WIRE_RX, S_WIRE_RX }, PONG, false },
-	[PP_RX]      = { { C_RX, S_RX }, PONG, false },
-	[PP_TCP]     = { { C_TCP, S_TCP }, PONG, false },
-	[PP_RECV]    = { { C_RECV, S_RECV }, PONG, false },
-};
-
-/* point: 1..PP_POINT_MAX-1. */
-static struct point_map point_map(int host, int point)
-{
-	uint8_t stream = points[point].client_stream;
-
-	return (struct point_map){
-		.slot = points[point].slot[host],
-		.stream = host == PP_CLIENT ? stream : (uint8_t)(1 - stream),
-		.first_byte = points[point].first_byte,
-	};
-}
-
-/* Points where several events on one byte mean a retransmission (or a duplicate arrival). */
-static const bool slot_is_packet[PP_NSLOTS] = {
-	[C_XMIT] = true, [C_WIRE_TX] = true, [C_WIRE_RX] = true, [C_RX] = true, [C_TCP] = true,
-	[S_WIRE_RX] = true, [S_RX] = true, [S_TCP] = true, [S_XMIT] = true, [S_WIRE_TX] = true,
-};
-
 #define CELL_EMPTY UINT64_MAX
 #define DERIVE_LOOKAHEAD 64     /* client events after the first candidates, for per-CPU reorder */
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
-/* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
- * is under 2^60 and every sum of four under 2^63, so no component wraps (t/fuzz/correlate). */
-#define MAX_TS_NS (1ull << 60)
 
 /* One point of one exchange. */
 struct cell {
@@ -125,7 +81,7 @@ int pp_correlate_slot(enum pp_host host, int point)
 {
 	if ((host != PP_CLIENT && host != PP_SERVER) || point <= 0 || point >= PP_POINT_MAX)
 		return -1;
-	return point_map(host, point).slot;
+	return pp_point_place(host, point).slot;
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -145,24 +101,6 @@ static struct cell *cell_of(struct pp_correlator *c, int slot, uint64_t ex)
 
 /* ---- emitting rows ---- */
 
-/* The identity holds by construction; this guards split.c and the slot wiring. */
-static void check_identity(const struct pp_split *sp)
-{
-#ifndef NDEBUG
-	if (pp_split_has(sp, PP_RTT) && pp_split_has(sp, PP_CLIENT_STACK) &&
-	    pp_split_has(sp, PP_SERVER_STACK) && pp_split_has(sp, PP_SERVER_APP) &&
-	    pp_split_has(sp, PP_NETWORK))
-		assert(sp->ns[PP_RTT] == sp->ns[PP_CLIENT_STACK] + sp->ns[PP_SERVER_STACK] +
-					 sp->ns[PP_SERVER_APP] + sp->ns[PP_NETWORK]);
-	if (pp_split_has(sp, PP_NETWORK) && pp_split_has(sp, PP_CLIENT_DEV) &&
-	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV))
-		assert(sp->ns[PP_NETWORK] ==
-		       sp->ns[PP_CLIENT_DEV] + sp->ns[PP_WIRE] + sp->ns[PP_SERVER_DEV]);
-#else
-	(void)sp;
-#endif
-}
-
 static int emit(struct pp_correlator *c, bool forced)
 {
 	struct pp_row row = { 0 };
@@ -180,7 +118,7 @@ static int emit(struct pp_correlator *c, bool forced)
 			row.ts[slot] = cl->ts;
 			/* The last byte seen twice, or more bytes than the message has: some segment
 			 * went out (or arrived) more than once. */
-			if (slot_is_packet[slot] && (cl->hits > 1 || cl->bytes > c->size))
+			if (pp_slot_is_packet[slot] && (cl->hits > 1 || cl->bytes > c->size))
 				row.flags |= PP_ROW_RETRANS;
 			cl->ex = CELL_EMPTY;
 		}
@@ -200,7 +138,8 @@ static int emit(struct pp_correlator *c, bool forced)
 	if (forced)
 		c->st.rows_forced++;
 	pp_split_row(&row, &sp);
-	check_identity(&sp);
+	/* holds by construction; this guards split.c and the slot wiring */
+	assert(pp_split_identities_hold(&sp));
 	if (c->cfg.on_row)
 		err = c->cfg.on_row(c->cfg.ctx, &row, &sp);
 	c->cur++;
@@ -274,7 +213,7 @@ static int span(struct pp_correlator *c, int host, int stream, const struct pp_e
 
 static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
-	struct point_map m;
+	struct pp_point_place m;
 	enum pp_flow_dir dir;
 	int64_t d, end, r_first, r_last;
 
@@ -282,7 +221,7 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		c->st.events_bad++;
 		return 0;
 	}
-	m = point_map(host, ev->point);
+	m = pp_point_place(host, ev->point);
 	if (!c->st.flow_known) {
 		c->st.events_unplaced++;
 		return 0;
@@ -777,7 +716,7 @@ int pp_correlate_new(struct pp_correlator **out, const struct pp_correlate_confi
  * every exchange it covers out at once, empty (t/fuzz/correlate found both). */
 static bool impossible(const struct pp_correlator *c, const struct pp_event *ev)
 {
-	return ev->ts_ns >= MAX_TS_NS || ev->len > (uint64_t)c->window * c->size;
+	return ev->ts_ns >= PP_MAX_TS_NS || ev->len > (uint64_t)c->window * c->size;
 }
 
 int pp_correlate_push(struct pp_correlator *c, enum pp_host host, const struct pp_event *ev)

@@ -13,7 +13,6 @@
 enum stream { REQ = 0, RESP = 1 };         /* client->server, server->client */
 enum phase { PH_NONE, PH_REQ, PH_RESP };    /* what the client's calls are doing */
 
-#define MAX_TS_NS     (1ull << 60)  /* as in correlate.c: no split term can wrap below it */
 #define MAX_EVENT_LEN (1u << 30)    /* far above any skb or call; keeps offsets in range */
 #define PENDING_MAX   (1u << 18)    /* events of one connection waiting for its turns */
 /* ... of a connection the client's log seems not to hold (server_only): a few, in case it
@@ -21,34 +20,6 @@ enum phase { PH_NONE, PH_REQ, PH_RESP };    /* what the client's calls are doing
 #define PENDING_SERVER_ONLY 64
 #define NBUCKETS      (1u << 14)
 #define NO_OFF        INT64_MIN
-
-/* Which slot a host's point fills and on which stream; as in correlate.c. */
-static const struct {
-	int8_t slot[2];
-	uint8_t client_stream;
-	bool first_byte;
-} points[PP_POINT_MAX] = {
-	[0]          = { { -1, -1 }, 0, false },
-	[PP_SEND]    = { { C_SEND, S_SEND }, REQ, true },
-	[PP_XMIT]    = { { C_XMIT, S_XMIT }, REQ, false },
-	[PP_WIRE_TX] = { { C_WIRE_TX, S_WIRE_TX }, REQ, false },
-	[PP_WIRE_RX] = { { C_WIRE_RX, S_WIRE_RX }, RESP, false },
-	[PP_RX]      = { { C_RX, S_RX }, RESP, false },
-	[PP_TCP]     = { { C_TCP, S_TCP }, RESP, false },
-	[PP_RECV]    = { { C_RECV, S_RECV }, RESP, false },
-};
-
-static int point_stream(int host, int point)
-{
-	int s = points[point].client_stream;
-
-	return host == PP_CLIENT ? s : 1 - s;
-}
-
-static const bool slot_is_packet[PP_NSLOTS] = {
-	[C_XMIT] = true, [C_WIRE_TX] = true, [C_WIRE_RX] = true, [C_RX] = true, [C_TCP] = true,
-	[S_WIRE_RX] = true, [S_RX] = true, [S_TCP] = true, [S_XMIT] = true, [S_WIRE_TX] = true,
-};
 
 struct cell {
 	uint64_t ts;      /* earliest event holding the target byte; 0 = none */
@@ -193,23 +164,6 @@ static void note_held(struct pp_turns *t)
 
 /* ---- rows ---- */
 
-static void check_identity(const struct pp_split *sp)
-{
-#ifndef NDEBUG
-	if (pp_split_has(sp, PP_RTT) && pp_split_has(sp, PP_CLIENT_STACK) &&
-	    pp_split_has(sp, PP_SERVER_STACK) && pp_split_has(sp, PP_SERVER_APP) &&
-	    pp_split_has(sp, PP_NETWORK))
-		assert(sp->ns[PP_RTT] == sp->ns[PP_CLIENT_STACK] + sp->ns[PP_SERVER_STACK] +
-					 sp->ns[PP_SERVER_APP] + sp->ns[PP_NETWORK]);
-	if (pp_split_has(sp, PP_NETWORK) && pp_split_has(sp, PP_CLIENT_DEV) &&
-	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV))
-		assert(sp->ns[PP_NETWORK] ==
-		       sp->ns[PP_CLIENT_DEV] + sp->ns[PP_WIRE] + sp->ns[PP_SERVER_DEV]);
-#else
-	(void)sp;
-#endif
-}
-
 static uint64_t msg_bytes(const struct exch *e, int s)
 {
 	return e->start[s] != NO_OFF && e->end[s] != NO_OFF && e->end[s] > e->start[s]
@@ -240,7 +194,7 @@ static int pop_exchange(struct pp_turns *t, struct conn *c, bool forced)
 					 : (slot <= S_RECV ? REQ : RESP);
 
 		row.ts[slot] = cl->ts;
-		if (cl->ts && slot_is_packet[slot] &&
+		if (cl->ts && pp_slot_is_packet[slot] &&
 		    (cl->hits > 1 || (cl->bytes < UINT32_MAX && cl->bytes > msg_bytes(e, s))))
 			row.flags |= PP_ROW_RETRANS;
 		if (!cl->ts) {
@@ -262,7 +216,7 @@ static int pop_exchange(struct pp_turns *t, struct conn *c, bool forced)
 	if (forced)
 		t->st.rows_forced++;
 	pp_split_row(&row, &sp);
-	check_identity(&sp);
+	assert(pp_split_identities_hold(&sp));
 	turn = (struct pp_turn){ .conn = c->id, .flow = &c->flow, .req_bytes = msg_bytes(e, REQ),
 				 .resp_bytes = msg_bytes(e, RESP), .row = &row, .split = &sp };
 	if (t->cfg.on_row)
@@ -641,9 +595,10 @@ static uint32_t after(const struct conn *c, int s, int64_t off)
 static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev,
 		 bool hw_known, uint32_t recv_hw)
 {
-	int s = point_stream(host, ev->point);
-	int slot = points[ev->point].slot[host];
-	bool first = points[ev->point].first_byte;
+	struct pp_point_place m = pp_point_place(host, ev->point);
+	int s = m.stream;
+	int slot = m.slot;
+	bool first = m.first_byte;
 	int64_t a, b;
 	uint32_t i;
 	bool used = false;
@@ -829,7 +784,7 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 	if (!c->oriented && host == PP_CLIENT && call)
 		orient(c, ev, ev->point == PP_SEND);
 	if (ev->len) {
-		int s = point_stream(host, ev->point);
+		int s = pp_point_place(host, ev->point).stream;
 		enum pp_flow_dir dir = pp_flow_dir(&c->flow, ev);
 
 		if (c->oriented && dir != (s == REQ ? PP_DIR_TO_SERVER : PP_DIR_TO_CLIENT)) {
@@ -987,7 +942,7 @@ int pp_turns_push(struct pp_turns *t, enum pp_host host, const struct pp_event *
 	if ((host != PP_CLIENT && host != PP_SERVER) || t->stage[host].source_ended)
 		return -EINVAL;
 	t->st.events_in[host]++;
-	if (ev->ts_ns >= MAX_TS_NS || ev->len > MAX_EVENT_LEN) {
+	if (ev->ts_ns >= PP_MAX_TS_NS || ev->len > MAX_EVENT_LEN) {
 		t->st.events_bad++;
 		return 0;
 	}
@@ -1039,7 +994,7 @@ static bool server_ready(const struct pp_turns *t, const struct pp_event *ev)
 		return true;
 	if (!(c = find_conn(t, PP_SERVER, ev)) || c->pipelined || c->client_done || c->server_only)
 		return true;
-	s = point_stream(PP_SERVER, ev->point);
+	s = pp_point_place(PP_SERVER, ev->point).stream;
 	if (!c->oriented || !c->base_known[s])
 		return false;
 	return off_of(c, s, ev->seq) + ev->len <= c->closed_end[s];

@@ -2,6 +2,7 @@
 /* The split of docs/design.md: every difference is taken on one host, so no clock sync is needed,
  * and the parts add up to the round trip exactly, in integer nanoseconds. */
 #include "model/split.h"
+#include "pingpong.h" /* enum pp_point */
 
 const char *const pp_component_name[PP_NCOMPONENTS] = {
 	[PP_RTT] = "rtt",
@@ -63,3 +64,49 @@ void pp_split_row(const struct pp_row *row, struct pp_split *out)
 	if (HAVE(row, C_WIRE_TX, C_WIRE_RX, S_WIRE_RX, S_WIRE_TX))
 		set(out, PP_WIRE, (int64_t)(t[C_WIRE_RX] - t[C_WIRE_TX]) - (int64_t)(t[S_WIRE_TX] - t[S_WIRE_RX]));
 }
+
+bool pp_split_identities_hold(const struct pp_split *sp)
+{
+	if (pp_split_has(sp, PP_RTT) && pp_split_has(sp, PP_CLIENT_STACK) &&
+	    pp_split_has(sp, PP_SERVER_STACK) && pp_split_has(sp, PP_SERVER_APP) &&
+	    pp_split_has(sp, PP_NETWORK) &&
+	    sp->ns[PP_RTT] != sp->ns[PP_CLIENT_STACK] + sp->ns[PP_SERVER_STACK] +
+			      sp->ns[PP_SERVER_APP] + sp->ns[PP_NETWORK])
+		return false;
+	if (pp_split_has(sp, PP_NETWORK) && pp_split_has(sp, PP_CLIENT_DEV) &&
+	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV) &&
+	    sp->ns[PP_NETWORK] != sp->ns[PP_CLIENT_DEV] + sp->ns[PP_WIRE] + sp->ns[PP_SERVER_DEV])
+		return false;
+	return true;
+}
+
+static const struct {
+	int8_t slot[2];         /* [host] */
+	uint8_t client_stream;
+	bool first_byte;
+} points[PP_POINT_MAX] = {
+	[0]          = { { -1, -1 }, 0, false },
+	[PP_SEND]    = { { C_SEND, S_SEND }, 0, true },
+	[PP_XMIT]    = { { C_XMIT, S_XMIT }, 0, false },
+	[PP_WIRE_TX] = { { C_WIRE_TX, S_WIRE_TX }, 0, false },
+	[PP_WIRE_RX] = { { C_WIRE_RX, S_WIRE_RX }, 1, false },
+	[PP_RX]      = { { C_RX, S_RX }, 1, false },
+	[PP_TCP]     = { { C_TCP, S_TCP }, 1, false },
+	[PP_RECV]    = { { C_RECV, S_RECV }, 1, false },
+};
+
+struct pp_point_place pp_point_place(int host, int point)
+{
+	uint8_t stream = points[point].client_stream;
+
+	return (struct pp_point_place){
+		.slot = points[point].slot[host],
+		.stream = host == 0 ? stream : (uint8_t)(1 - stream),
+		.first_byte = points[point].first_byte,
+	};
+}
+
+const bool pp_slot_is_packet[PP_NSLOTS] = {
+	[C_XMIT] = true, [C_WIRE_TX] = true, [C_WIRE_RX] = true, [C_RX] = true, [C_TCP] = true,
+	[S_WIRE_RX] = true, [S_RX] = true, [S_TCP] = true, [S_XMIT] = true, [S_WIRE_TX] = true,
+};

@@ -53,4 +53,28 @@ static inline bool pp_split_has(const struct pp_split *s, enum pp_component c)
 	return s->have & (1u << c);
 }
 
+/* rtt = client_stack + server_stack + server_app + network and network = client_dev + wire +
+ * server_dev, each where all its terms are present. The correlators assert it on every row. */
+bool pp_split_identities_hold(const struct pp_split *s);
+
+/* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
+ * is under 2^60 and every sum of four under 2^63, so no component wraps (t/fuzz/correlate). */
+#define PP_MAX_TS_NS (1ull << 60)
+
+/* Where a host's point goes in a row. Each point of a host sees one direction only: the client
+ * sends requests and receives replies, the server the other way round. */
+struct pp_point_place {
+	int8_t slot;        /* enum pp_slot; -1: not a point (point 0) */
+	uint8_t stream;     /* 0: client -> server, 1: server -> client */
+	bool first_byte;    /* send: the call holding the message's first byte; every other point
+			     * holds its last byte */
+};
+
+/* host: 0 client, 1 server; point: enum pp_point (kern/pingpong.h), 0..PP_POINT_MAX-1. */
+struct pp_point_place pp_point_place(int host, int point);
+
+/* Slots of packet points: several events on one byte there mean a retransmission (or a
+ * duplicate arrival). */
+extern const bool pp_slot_is_packet[PP_NSLOTS];
+
 #endif
