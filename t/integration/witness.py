@@ -123,37 +123,27 @@ def claim(hits, events, exempt=False):
         # apart: ftrace's stamp 20..35 us late, or, on a loaded host, our probe milliseconds
         # after ftrace's (seen: 2.77 ms, the vCPU descheduled in between). The nearest fitting
         # hit at most 20 ms before ours first, else one at most 100 us after.
-        fits = lambda h: not h.used and h.lo <= payload <= h.hi and not (exempt and h.tgid == 1)
-        best = None
-        k = bisect.bisect_right(times, ts + 1000) - 1
-        while k >= 0 and ts - times[k] < 20000000:
-            if fits(lst[k]):
-                best = lst[k]
-                break
-            k -= 1
-        k = bisect.bisect_right(times, ts + 1000)
-        while best is None and k < len(lst) and times[k] - ts < 100000:
-            if fits(lst[k]):
-                best = lst[k]
-            k += 1
+        def nearest(ok):
+            k = bisect.bisect_right(times, ts + 1000) - 1
+            while k >= 0 and ts - times[k] < 20000000:
+                if ok(lst[k]):
+                    return lst[k]
+                k -= 1
+            k = bisect.bisect_right(times, ts + 1000)
+            while k < len(lst) and times[k] - ts < 100000:
+                if ok(lst[k]):
+                    return lst[k]
+                k += 1
+            return None
+        free = lambda h: not h.used and not (exempt and h.tgid == 1)
         # Now and then (1 in 10,000 messages at 64 KiB) our tcp event and ftrace's tcp_probe
         # line of the same call give different payloads: our probe reads the skb later than
         # ftrace's (milliseconds later when the vCPU was descheduled in between, as above), and
         # meanwhile the receive queue coalesced it with the next one (ours 65536, ftrace 64260
-        # + 1276). Then the nearest free hit of that point and host in the same window (at most
-        # 20 ms before ours, else at most 100 us after), whatever its payload: still one hit
-        # for one event, never a hit on a PID 1 thread on the sandbox kernel.
-        free = lambda h: not h.used and not (exempt and h.tgid == 1)
-        k = bisect.bisect_right(times, ts + 1000) - 1
-        while best is None and k >= 0 and ts - times[k] < 20000000:
-            if free(lst[k]):
-                best = lst[k]
-            k -= 1
-        k = bisect.bisect_right(times, ts + 1000)
-        while best is None and k < len(lst) and times[k] - ts < 100000:
-            if free(lst[k]):
-                best = lst[k]
-            k += 1
+        # + 1276). Then the nearest free hit of that point and host in the same window,
+        # whatever its payload: still one hit for one event, never a hit on a PID 1 thread on
+        # the sandbox kernel.
+        best = nearest(lambda h: free(h) and h.lo <= payload <= h.hi) or nearest(free)
         if best is None:
             unplaced.append((point, host, ts, payload))
         else:
