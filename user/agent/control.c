@@ -485,11 +485,13 @@ static void follower_gone(struct pp_control_server *s, struct conn *c, enum pp_c
 
 int pp_control_server_offer(struct pp_control_server *s, const struct pp_event *ev, bool room)
 {
-	if (!s->followers)
-		return 0;
-	for (int i = 0; i < s->max_conns; i++) {
+	/* every event of the host passes here: stop once every follower was looked at */
+	for (int i = 0, seen = 0; i < s->max_conns && seen < s->followers; i++) {
 		struct conn *c = &s->conns[i];
 
+		if (c->state != C_FOLLOW && c->state != C_DRAIN)
+			continue;
+		seen++;
 		if (c->state != C_FOLLOW || c->broken || !pp_instance_has(&c->inst, ev))
 			continue;
 		if (!room) {
