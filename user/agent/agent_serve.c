@@ -103,8 +103,13 @@ static bool room(const struct pp_agent_serve *s)
 
 int pp_agent_serve_event(struct pp_agent_serve *s, const struct pp_event *ev)
 {
-	bool free_room = room(s);
+	bool free_room;
 
+	if (s->sink) {
+		s->sink(s->sink_ctx, ev);
+		return 0;
+	}
+	free_room = room(s);
 	if (s->tap)
 		s->tap(s->tap_ctx, ev);
 	if (s->control && pp_control_server_offer(s->control, ev, free_room))

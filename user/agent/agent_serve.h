@@ -44,6 +44,10 @@ struct pp_agent_serve {
 	 * written as events come, since followed events never stay in the store). */
 	void (*tap)(void *ctx, const struct pp_event *ev);
 	void *tap_ctx;
+	/* Optional: takes every event instead of the store and the followers (pingpong-ebpf
+	 * --peer correlates this host's events as they come and keeps none). */
+	void (*sink)(void *ctx, const struct pp_event *ev);
+	void *sink_ctx;
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
 	size_t *order, order_n, order_count;
