@@ -442,7 +442,11 @@ int pp_peer_plot(struct pp_peer *p, struct pp_err *e)
 	snprintf(tmp_out, sizeof(tmp_out), "%s/cdf.png", dir);
 	snprintf(out, sizeof(out), "%s/latency_cdf.png", p->opts.plot_dir);
 	err = draw(p, prog, tmp_out, out, "--logx", title, e);
-	if (!err) {
+	/* the stacked bars need every part: not without the server's points */
+	if (!err && !pp_turns_stats(p->turns)->complete)
+		pp_log_info("--plot: no latency_split.png: no row has every point (the server's "
+			    "are missing)");
+	else if (!err) {
 		snprintf(tmp_out, sizeof(tmp_out), "%s/split.png", dir);
 		snprintf(out, sizeof(out), "%s/latency_split.png", p->opts.plot_dir);
 		err = draw(p, prog, tmp_out, out, "--stacked", title, e);
