@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/peer_measure.h"
+#include "peer/peer_measure.h"
 #include "analyze/service_report.h"
 #include "check_main.h"
 

@@ -22,7 +22,7 @@
 #include "common/net.h"
 #include "collect/eventlog.h"
 #include "agent/eventstore.h"
-#include "agent/peer_measure.h"
+#include "peer/peer_measure.h"
 #include "common/privdrop.h"
 #include "agent/procnet.h"
 #include "agent/spawn.h"
@@ -52,7 +52,7 @@ struct agent {
 	FILE *log, *spool;
 	int log_err;                /* the first failed write (-errno) */
 	/* --peer: this host is the service's client; its events and the peer agent's are
-	 * correlated as they come (agent/peer_measure.h) instead of stored */
+	 * correlated as they come (peer/peer_measure.h) instead of stored */
 	struct pp_peer *peer;
 	struct pp_peer_opts peer_opts;
 	char plot_paths[2][4096];

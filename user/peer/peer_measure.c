@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/peer_measure.h"
+#include "peer/peer_measure.h"
 #include "analyze/service_report.h"
 #include "analyze/turns.h"
 #include "collect/fetch.h"
