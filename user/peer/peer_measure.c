@@ -24,9 +24,6 @@
 #include "common/log.h"
 #include "common/net.h"
 
-#ifndef PP_FETCH_ALL_PORTS /* TEMP until the protocol change lands */
-#define PP_FETCH_ALL_PORTS 0x4
-#endif
 
 #define PEER_TIMEOUT_MS         5000  /* connect, and the whole wait for the agent's END */
 #define PEER_SILENCE_MS         5000  /* no frame (heartbeats come every second): gone */
