@@ -17,7 +17,8 @@ done
 
 # identities FILE: on every complete row, rtt = client_stack + network + server_stack +
 # server_app and network = client_dev + wire + server_dev, in integer ns (the CSV's microseconds
-# have exactly three decimals). Prints "rows complete bad".
+# have exactly three decimals). Prints "rows complete bad no_wire" (no_wire: complete rows
+# without the wire columns, a capture point missing).
 identities() {
 	awk -F, 'function ns(v) { sub(/\./, "", v); return v + 0 }
 		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
@@ -27,9 +28,10 @@ identities() {
 			sum = ns($c["client_stack_us"]) + ns($c["network_us"]) + ns($c["server_stack_us"]) + ns($c["server_app_us"])
 			if (ns($c["rtt_us"]) != sum) bad++
 			dev = ns($c["client_dev_us"]) + ns($c["wire_us"]) + ns($c["server_dev_us"])
-			if ($c["wire_us"] == "" || ns($c["network_us"]) != dev) bad++
+			if ($c["wire_us"] != "" && ns($c["network_us"]) != dev) bad++
+			if ($c["wire_us"] == "") nowire++
 		}
-		END { print rows + 0, ok + 0, bad + 0 }' "$1"
+		END { print rows + 0, ok + 0, bad + 0, nowire + 0 }' "$1"
 }
 
 # commands ADDR: the GET and SET commands the server ran so far (its own count, not ours).
@@ -75,11 +77,11 @@ live() {
 	LIVE_RC=$?
 	after=$(commands "$addr")
 	SERVED=$((after - before))
-	read -r ROWS OK BAD < <(identities "$TMP/$name/results.csv")
+	read -r ROWS OK BAD NOWIRE < <(identities "$TMP/$name/results.csv")
 	# connections of one request: redis-benchmark's CONFIG GETs
 	SHORT=$(grep -c '^connection [0-9]* .*: 1 requests, 1 rows' "$TMP/$name/out")
 	echo "  $name: the server ran $SERVED GET/SET; $ROWS rows ($SHORT of CONFIG), $OK complete," \
-		"$BAD identity errors; $(grep -m1 '^connections:' "$TMP/$name/out")"
+		"$BAD identity errors, $NOWIRE without wire points; $(grep -m1 '^connections:' "$TMP/$name/out")"
 }
 
 live c16 "$SERVER_IP4" "$SERVER_IP4" -c 16 -n 4000 -t get,set -d 1000
@@ -88,6 +90,7 @@ check "c16: a row per GET/SET the server ran ($SERVED), one for the CONFIG" \
 	bash -c "[ $ROWS -eq $((SERVED + 1)) ] && [ $SHORT -eq 1 ]"
 check "c16: >= 99.9% complete" test $((OK * 1000)) -ge $((ROWS * 999))
 check "c16: identities exact on every complete row" test "$BAD" -eq 0
+check "c16: wire points on every complete row, the last ones too" test "$NOWIRE" -eq 0
 # 16 connections per test (GET, then SET) and the short ones redis-benchmark opens first
 check "c16: 32 connections carry the 8000 requests, none pipelined" bash -c "
 	sed -n 's/^connection [0-9]* .*: \([0-9]*\) requests, \([0-9]*\) rows, .*/\1 \2/p' '$TMP/c16/out' |
@@ -111,6 +114,7 @@ check "v6 100 kB: a row per GET/SET the server ran ($SERVED), one for the CONFIG
 	bash -c "[ $ROWS -eq $((SERVED + 1)) ] && [ $SHORT -eq 1 ]"
 check "v6 100 kB: >= 99.9% complete" test $((OK * 1000)) -ge $((ROWS * 999))
 check "v6 100 kB: identities exact on every complete row" test "$BAD" -eq 0
+check "v6 100 kB: wire points on every complete row, the last ones too" test "$NOWIRE" -eq 0
 check "v6 100 kB: GET replies of 100,000 bytes and more" bash -c "
 	awk -F, 'NR > 1 && \$4 >= 100000 { n++ } END { exit n != 300 }' '$TMP/v6/results.csv'"
 
@@ -136,10 +140,11 @@ tb_client "$AGENT" --peer "$SERVER_IP4" --port 11111 --output "$TMP/sp.csv" -- \
 	>"$TMP/sp.out" 2>"$TMP/sp.err"
 sent=$(sed -n 's/.*\[Total Run\].*SentMessages=\([0-9]*\);.*/\1/p' "$TMP/sp.out")
 got=$(sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p' "$TMP/sp.out")
-read -r rows ok bad < <(identities "$TMP/sp.csv")
-echo "  sockperf: sent $sent, received $got; $rows rows, $ok complete, $bad identity errors"
+read -r rows ok bad nowire < <(identities "$TMP/sp.csv")
+echo "  sockperf: sent $sent, received $got; $rows rows, $ok complete, $bad identity errors, $nowire without wire points"
 check "sockperf: a row per message sent" test "$rows" -eq "${sent:--1}"
 # sockperf may stop before reading its last reply: that request is a row without response
 check "sockperf: a complete row per reply it read" test "$ok" -eq "${got:--1}"
 check "sockperf: identities exact on every row" test "$bad" -eq 0
+check "sockperf: wire points on every complete row" test "$nowire" -eq 0
 finish
