@@ -498,8 +498,12 @@ static int finish(struct agent *a, double started)
 	pp_trace_flush(a->trace);
 	if (pp_agent_serve_summary(&a->serve, true, report, sizeof(report)))
 		pp_log_info("%s", report);
+	/* reads the capture to its end (up to a second), then the tracer's last events, which
+	 * the programs may have batched meanwhile (the connections' closing packets) */
 	if (pp_agent_serve_finish(&a->serve, &why) < 0)
 		pp_log_warn("%s", pp_err_text(&why));
+	if ((err = pp_trace_flush(a->trace)) < 0)
+		pp_log_warn("reading the perf buffer's last events failed: %s", strerror(-err));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));
 	pp_log_lines(PP_LOG_INFO, report);
 	if (pp_agent_serve_follow_report(&a->serve, report, sizeof(report)))

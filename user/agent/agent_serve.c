@@ -91,7 +91,7 @@ static void get_counts(void *ctx, struct pp_end_counts *counts)
 	if (s->capture)
 		pp_capture_get_stats(s->capture, &st);
 	counts->lost_samples = s->lost_samples;
-	counts->pcap_drops = st.pcap_drop;
+	counts->pcap_drops = st.pcap_drop + st.unread; /* both lost frames the kernel saw */
 	/* the control server adds its followers' own drops */
 	counts->dropped = s->dropped + pp_eventstore_overflow(s->store);
 }
@@ -280,7 +280,12 @@ int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e)
 
 	if (!s->capture)
 		return 0;
-	rc = pp_capture_finish(s->capture, store_wire_event, s, &why);
+	/* the command's last frames may still wait in the ring's current block */
+	rc = pp_capture_drain(s->capture, store_wire_event, s, PP_AGENT_CAPTURE_DRAIN_MAX_MS, &why);
+	if (rc >= 0)
+		rc = pp_capture_finish(s->capture, store_wire_event, s, &why);
+	else
+		pp_capture_finish(s->capture, store_wire_event, s, NULL);
 	return rc < 0 ? pp_err_set(e, rc, "capture: %s", pp_err_text(&why)) : 0;
 }
 

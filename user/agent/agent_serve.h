@@ -16,6 +16,10 @@
 /* How long captured frames may wait in the kernel ring; a control request waits this long
  * first, so the last exchange's frames are in the store when they are served. */
 #define PP_AGENT_CAPTURE_BATCH_MS 50
+/* At the end, how long the capture may take to read what the kernel still holds for it: the
+ * ring hands its last block over after PP_AGENT_CAPTURE_BATCH_MS, and a quiet batch time
+ * follows; past this bound what is left is counted as never read (pp_capture_drain). */
+#define PP_AGENT_CAPTURE_DRAIN_MAX_MS 1000
 
 struct pp_agent_serve_opts {
 	bool control;               /* serve events on control_port */
@@ -88,8 +92,10 @@ int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, in
 			  struct pp_err *e);
 /* The control port's refusal summary line when one is due (control.h), else 0. */
 size_t pp_agent_serve_summary(struct pp_agent_serve *s, bool force, char *buf, size_t len);
-/* Ends the capture (its last frames land in the store, pcap_out is published). 0, or -errno
- * with the reason in e. */
+/* Ends the capture: reads it to the end (pp_capture_drain, at most
+ * PP_AGENT_CAPTURE_DRAIN_MAX_MS), so the last frames land in the store, counts what could not
+ * be read (pp_capture_stats.unread, in the report and END's pcap_drops), publishes pcap_out.
+ * 0, or -errno with the reason in e. */
 int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e);
 /* The capture's report (capture.h) into buf; empty without a capture. Its length. */
 size_t pp_agent_serve_report(const struct pp_agent_serve *s, char *buf, size_t len);
