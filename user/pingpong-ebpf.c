@@ -185,7 +185,9 @@ static int start_trace(struct agent *a)
 		.tgids = a->tgids, .n_tgids = a->n_tgids,
 		.follow_children = true,
 		.keep_acks = o->keep_acks,
-		.perf_pages = o->perf_pages,
+		/* --peer's loop also correlates: a deeper buffer rides out its bursts (as the
+		 * synthetic client's does) */
+		.perf_pages = o->perf_pages ? o->perf_pages : o->peer ? PP_PEER_PERF_PAGES : 0,
 		.btf_path = o->btf_path,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,

@@ -93,7 +93,7 @@ static const struct pp_opt options[] = {
 	  .def = "until CMD or PID exits, or SIGINT/SIGTERM" },
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .min = 1, .max = 65536, .unit = "pages", .help = "perf buffer pages per CPU, a power of 2",
-	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB" },
+	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB (1024 with --peer)" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N", .min = 1,
 	  .max = 1000000000, .help = "events kept in memory, more are counted as dropped" },
 	{ "keep-acks", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, keep_acks),

@@ -32,6 +32,9 @@
 /* Events held per host for the reorder window: 2^21 (200 MB at most) covers 4 M events/s. */
 #define PP_PEER_HOLD_MAX    (1u << 21)
 
+/* Perf buffer pages per CPU by default (4 MiB): the loop that reads them also correlates. */
+#define PP_PEER_PERF_PAGES  1024
+
 struct pp_peer_opts {
 	const char *peer;            /* "ADDR", "ADDR:PORT", "[V6ADDR]:PORT" or a host name */
 	uint16_t default_control_port; /* when peer names none */
