@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer/handoff.h"
 #include "peer/peer_measure.h"
 #include "analyze/service_report.h"
 #include "analyze/turns.h"
@@ -28,6 +29,7 @@
 #define PEER_TIMEOUT_MS         5000  /* connect, and the whole wait for the agent's END */
 #define PEER_SILENCE_MS         5000  /* no frame (heartbeats come every second): gone */
 #define PEER_FINAL_SILENCE_MS   2500  /* after STOP */
+#define TAG_END_SERVER          2     /* in the handoff: the agent's stream is over */
 
 struct pp_peer {
 	struct pp_peer_opts opts;
@@ -40,11 +42,12 @@ struct pp_peer {
 	bool agent_ended;               /* its END arrived */
 	uint64_t agent_events;
 	struct pp_end_counts end;       /* from END */
-	struct pp_turns *turns;
+	struct pp_turns *turns;         /* owned by the handoff's thread until pp_handoff_end */
+	struct pp_handoff *handoff;     /* every event goes through it to the turns */
 	struct pp_service_report *report;
 	FILE *copy;                     /* results.csv for the plots (--plot), unnamed */
 	struct pp_peer_local local;
-	int err;                        /* the first failure of the correlation (-errno) */
+	int err;                        /* the correlation's failure (-errno), after the handoff */
 	bool finished;
 };
 
@@ -110,24 +113,38 @@ static void addr_bytes(const struct sockaddr_storage *ss, uint8_t out[16])
 		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 }
 
+/* On the handoff's thread: every event into the turns, in the order the loop read them. */
+static int correlate(void *ctx, uint8_t tag, const struct pp_event *ev)
+{
+	struct pp_peer *p = ctx;
+
+	if (tag == TAG_END_SERVER)
+		return pp_turns_end_host(p->turns, PP_SERVER);
+	return pp_turns_push(p->turns, tag == PP_SERVER ? PP_SERVER : PP_CLIENT, ev);
+}
+
 static int on_server_event(void *ctx, const struct pp_event *ev)
 {
 	struct pp_peer *p = ctx;
-	int err;
 
 	p->agent_events++;
-	if (!p->err && (err = pp_turns_push(p->turns, PP_SERVER, ev)) < 0)
-		p->err = err;
+	pp_handoff_put(p->handoff, PP_SERVER, ev);   /* a refusal is counted there */
 	return 0;
 }
 
 void pp_peer_local_event(void *ctx, const struct pp_event *ev)
 {
 	struct pp_peer *p = ctx;
-	int err;
 
-	if (!p->err && !p->finished && (err = pp_turns_push(p->turns, PP_CLIENT, ev)) < 0)
-		p->err = err;
+	if (!p->finished)
+		pp_handoff_put(p->handoff, PP_CLIENT, ev);
+}
+
+static void server_over(struct pp_peer *p)
+{
+	static const struct pp_event none;
+
+	pp_handoff_put(p->handoff, TAG_END_SERVER, &none);
 }
 
 /* The agent's stream is over (code 0: its END): one line unless it ended as asked; the rows
@@ -154,8 +171,7 @@ static void agent_over(struct pp_peer *p, int code)
 	}
 	pp_control_fetch_close(p->agent);
 	p->agent = NULL;
-	if (!p->err && (code = pp_turns_end_host(p->turns, PP_SERVER)) < 0)
-		p->err = code;
+	server_over(p);
 }
 
 int pp_peer_open(struct pp_peer **out, const struct pp_peer_opts *o, struct pp_err *e)
@@ -208,7 +224,8 @@ int pp_peer_open(struct pp_peer **out, const struct pp_peer_opts *o, struct pp_e
 	cfg.on_row = pp_service_report_row;
 	cfg.on_conn = pp_service_report_conn;
 	cfg.ctx = p->report;
-	if ((err = pp_turns_new(&p->turns, &cfg)) < 0) {
+	if ((err = pp_turns_new(&p->turns, &cfg)) < 0 ||
+	    (err = pp_handoff_new(&p->handoff, PP_PEER_HANDOFF_MAX, correlate, p)) < 0) {
 		pp_err_set(e, err, "%s", strerror(-err));
 		goto fail;
 	}
@@ -218,7 +235,7 @@ int pp_peer_open(struct pp_peer **out, const struct pp_peer_opts *o, struct pp_e
 			    "pingpong-ebpf on the server to split the network from its side)", p->name,
 			    strerror(-err));
 		p->agent = NULL;
-		pp_turns_end_host(p->turns, PP_SERVER);
+		server_over(p);
 	} else {
 		p->agent_seen = true;
 	}
@@ -298,6 +315,8 @@ int pp_peer_finish(struct pp_peer *p, const struct pp_peer_local *local,
 	p->local = *local;
 	finish_agent(p, abort);
 	p->finished = true;
+	/* the correlator's thread takes what waits, then the turns are ours again */
+	p->err = pp_handoff_end(p->handoff);
 	if (!p->err)
 		p->err = pp_turns_finish(p->turns);
 	if (p->err)
@@ -346,6 +365,10 @@ int pp_peer_report(struct pp_peer *p, FILE *out, struct pp_err *e)
 		fprintf(out, "server: agent at %s, %" PRIu64 " events%s; it dropped %" PRIu64
 			" (its --max-events)\n", p->name, p->agent_events,
 			p->agent_ended ? "" : " (its stream ended early)", p->end.dropped);
+	/* the loop reads, a thread correlates: what it could not hold is said, never hidden */
+	fprintf(out, "correlation: %" PRIu64 " events waited at most, %" PRIu64 " refused (more than "
+		"%u waiting)\n", pp_handoff_high_water(p->handoff), pp_handoff_refused(p->handoff),
+		PP_PEER_HANDOFF_MAX);
 	fflush(out);
 	if (p->opts.summary_json &&
 	    (err = pp_service_report_json(p->report, st, &info, p->opts.summary_json)) < 0)
@@ -475,6 +498,7 @@ void pp_peer_free(struct pp_peer *p)
 	if (!p)
 		return;
 	pp_control_fetch_close(p->agent);
+	pp_handoff_free(p->handoff);   /* joins its thread before the turns go */
 	pp_service_report_free(p->report);
 	pp_turns_free(p->turns);
 	if (p->copy)

@@ -32,6 +32,9 @@
 /* Events held per host for the reorder window: 2^21 (200 MB at most) covers 4 M events/s. */
 #define PP_PEER_HOLD_MAX    (1u << 21)
 
+/* Events read but not yet correlated, at most (88 B each: 185 MB); past it they are refused,
+ * counted and reported. */
+#define PP_PEER_HANDOFF_MAX (1u << 21)
 /* Perf buffer pages per CPU by default (4 MiB): the loop that reads them also correlates. */
 #define PP_PEER_PERF_PAGES  1024
 
