@@ -1224,6 +1224,13 @@ START_TEST(test_fetch_req_all_ports_helper)
 	ck_assert_uint_eq(req.flow.client_addr[4], 0);
 	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET6, c6, s6, 6379), 0);
 	ck_assert_mem_eq(req.flow.client_addr, c6, 16);
+	/* from the key's own addresses, as a caller that parsed them there does */
+	ck_assert_int_eq(pp_flow_key_set(&req.flow, "198.18.0.7", 1, "198.18.0.8", 80), 0);
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, req.flow.family, req.flow.client_addr,
+						req.flow.server_addr, 80), 0);
+	ck_assert_uint_eq(req.flow.client_addr[3], 7);
+	ck_assert_uint_eq(req.flow.server_addr[3], 8);
+	ck_assert_uint_eq(req.flow.client_port, 0);
 	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET, c6, s6, 0), -EINVAL);
 	ck_assert_int_eq(pp_fetch_req_all_ports(&req, 7, c6, s6, 6379), -EINVAL);
 }

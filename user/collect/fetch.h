@@ -44,8 +44,9 @@ struct pp_fetch;
 
 /* Fills req for every connection from client_addr (any port) to server_addr:server_port
  * (PP_FETCH_ALL_PORTS; client_port 0, no ISN). family PP_AF_INET (addresses: 4 bytes read) or
- * PP_AF_INET6 (16 bytes). 0, or -EINVAL (family, server_port 0). Add PP_FETCH_FOLLOW, or use
- * pp_control_follow_open, to stream them. */
+ * PP_AF_INET6 (16 bytes); they may point into *req (e.g. a key parsed there first). 0, or
+ * -EINVAL (family, server_port 0). Add PP_FETCH_FOLLOW, or use pp_control_follow_open, to
+ * stream them. */
 int pp_fetch_req_all_ports(struct pp_fetch_req *req, uint8_t family, const uint8_t *client_addr,
 			   const uint8_t *server_addr, uint16_t server_port);
 

@@ -121,27 +121,25 @@ int pp_flow_key_set(struct pp_flow_key *key, const char *client_addr, uint16_t c
 	return pp_flow_key_valid(key) ? 0 : -EINVAL;
 }
 
-static void end_str(char *buf, size_t size, uint8_t family, const uint8_t *addr, uint16_t port)
+/* any_port: the all-ports wildcard's end, "198.18.0.1:*" */
+static void end_str(char *buf, size_t size, uint8_t family, const uint8_t *addr, uint16_t port,
+		    bool any_port)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], p[8] = "*";
 
 	if (!inet_ntop(family == PP_AF_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
-	snprintf(buf, size, family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	if (!any_port)
+		snprintf(p, sizeof(p), "%u", port);
+	snprintf(buf, size, family == PP_AF_INET6 ? "[%s]:%s" : "%s:%s", a, p);
 }
 
 const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t size)
 {
-	char c[INET6_ADDRSTRLEN + 8], s[INET6_ADDRSTRLEN + 8];
+	char c[INET6_ADDRSTRLEN + 10], s[INET6_ADDRSTRLEN + 10]; /* "[", "]:", 7 of p */
 
-	end_str(c, sizeof(c), key->family, key->client_addr, key->client_port);
-	if (pp_flow_key_any_port(key)) {
-		char *colon = strrchr(c, ':'); /* end_str wrote ":0" last */
-
-		if (colon)
-			snprintf(colon, sizeof(c) - (size_t)(colon - c), ":*");
-	}
-	end_str(s, sizeof(s), key->family, key->server_addr, key->server_port);
+	end_str(c, sizeof(c), key->family, key->client_addr, key->client_port, pp_flow_key_any_port(key));
+	end_str(s, sizeof(s), key->family, key->server_addr, key->server_port, false);
 	snprintf(buf, size, "%s -> %s", c, s);
 	return buf;
 }
