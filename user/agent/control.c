@@ -554,11 +554,16 @@ static int start_follow(struct pp_control_server *s, struct conn *c)
 	int rc;
 
 	c->srv = s;
-	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, follow_one, c);
-	if (rc < 0)
-		return rc;
-	if (s->src.take)
-		s->src.take(s->src.ctx, &c->fetch.flow, taken_by, c);
+	/* An all-ports follower (pingpong-ebpf --peer) measures from now on: what the store holds
+	 * of its host is earlier clients' (up to --max-events of them), which it could not place
+	 * and which would only delay its live events. It stays in the store for others. */
+	if (!(c->fetch.flags & PP_FETCH_ALL_PORTS)) {
+		rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, follow_one, c);
+		if (rc < 0)
+			return rc;
+		if (s->src.take)
+			s->src.take(s->src.ctx, &c->fetch.flow, taken_by, c);
+	}
 	if (!c->tail || c->tail->sealed) {
 		if (!fbuf_add(c))
 			return -ENOMEM;
