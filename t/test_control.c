@@ -1398,6 +1398,56 @@ START_TEST(test_all_ports_bad_requests_get_an_error)
 }
 END_TEST
 
+/* An agent older than ALL_PORTS, as it answers the flag (an unknown bit): it checks the FETCH
+ * the way protocol 2's decoder did before the flag (known bits 0x3) and answers ERROR 1. */
+static void *agent_before_all_ports(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	uint8_t req[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], frame[PP_PROTO_HDR_LEN + 4 + PP_PROTO_ERROR_TEXT_MAX];
+
+	if (fd < 0)
+		return NULL;
+	if (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req) &&
+	    (req[PP_PROTO_HDR_LEN + 1] & ~0x3)) {
+		ssize_t len = pp_proto_encode_error(frame, sizeof(frame), PP_ERR_BAD_REQUEST,
+						    "malformed FETCH payload");
+
+		if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* The client asking an older agent: the agent's own ERROR, bad request, in one line. */
+START_TEST(test_older_agent_refuses_all_ports)
+{
+	static struct got g;
+	struct pp_fetch_req req = all_ports_req();
+	struct pp_fetch *f;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port), r = 0;
+	pthread_t t;
+
+	g.n = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, agent_before_all_ports, &lfd), 0);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", port, &req, 1000), 0);
+	for (int i = 0; i < 100 && r == 0; i++) {
+		struct pollfd p = { .fd = pp_control_follow_fd(f), .events = POLLIN };
+
+		poll(&p, 1, 10);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, -EREMOTEIO);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->error_code, PP_ERR_BAD_REQUEST);
+	ck_assert_str_eq(pp_control_fetch_stats(f)->error_text, "malformed FETCH payload");
+	ck_assert_uint_eq(g.n, 0);
+	pp_control_fetch_close(f);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
 	       test_follow_through_serve_one,
 	       test_follow_stored_then_live_then_stop,
@@ -1425,4 +1475,5 @@ PP_CHECK_TESTS("control", 30,
 	       test_fetch_all_ports_one_shot,
 	       test_follow_all_ports,
 	       test_all_ports_follower_gone,
-	       test_all_ports_bad_requests_get_an_error)
+	       test_all_ports_bad_requests_get_an_error,
+	       test_older_agent_refuses_all_ports)
