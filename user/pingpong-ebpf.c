@@ -333,9 +333,10 @@ static int trace_loop(struct agent *a)
 			if (flush_for_answer(a) < 0)
 				n = a->flush_err;
 		}
-		/* --peer correlates as events come: a quiet CPU's partial batch must not arrive
-		 * later than the correlator's reorder window (PP_PEER_REORDER_NS) */
-		if (n >= 0 && a->peer) {
+		/* --peer correlates as events come, and --output's readers (pingpong-analyze)
+		 * sort within a reorder window: a quiet CPU's partial batch must not arrive later
+		 * than that (a CPU that went quiet kept its last events for seconds) */
+		if (n >= 0 && (a->peer || a->log)) {
 			int rc = pp_trace_flush_stale(a->trace, PP_PEER_STALE_NS);
 
 			n = rc < 0 ? rc : n;

@@ -133,6 +133,15 @@ static int cmp_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* By connection id (they end in any order); an empty list may have no array at all. */
+static void sort_lists(struct pp_service_report *r)
+{
+	if (r->split.n > 1)
+		qsort(r->split.v, r->split.n, sizeof(*r->split.v), cmp_id);
+	if (r->pipelined.n > 1)
+		qsort(r->pipelined.v, r->pipelined.n, sizeof(*r->pipelined.v), cmp_id);
+}
+
 /* The figures every report gives, from the stats. */
 static void fill_info(const struct pp_turns_stats *st, struct pp_summary_info *info)
 {
@@ -154,8 +163,7 @@ int pp_service_report_print(struct pp_service_report *r, const struct pp_turns_s
 	fill_info(st, info);
 	if ((err = pp_summary_print(r->summary, info, out)) < 0)
 		return err;
-	qsort(r->split.v, r->split.n, sizeof(*r->split.v), cmp_id);
-	qsort(r->pipelined.v, r->pipelined.n, sizeof(*r->pipelined.v), cmp_id);
+	sort_lists(r);
 	/* a connection one log lacks has no turns (client) or no server points (server) */
 	fprintf(out, "connections: %" PRIu64 " (at most %" PRIu64 " open at once; %" PRIu64
 		" in the client's events only, %" PRIu64 " in the server's only), %" PRIu64
@@ -247,8 +255,7 @@ int pp_service_report_json(struct pp_service_report *r, const struct pp_turns_st
 	int err;
 
 	fill_info(st, info);
-	qsort(r->split.v, r->split.n, sizeof(*r->split.v), cmp_id);
-	qsort(r->pipelined.v, r->pipelined.n, sizeof(*r->pipelined.v), cmp_id);
+	sort_lists(r);
 	r->json_st = st;
 	info->json_extra = json_connections;
 	info->json_extra_ctx = r;
