@@ -2,9 +2,9 @@
 /* Test helper: a request/response service of our own with random message sizes, for
  * pingpong-analyze --turns (t/integration/test_service_*.sh).
  *
- *   rr_probe server --port P [--bind ADDR] [--timeout SEC] [--lifetime SEC]
+ *   rr_probe server --port P [--bind ADDR] [--timeout SEC] [--lifetime SEC] [--spin]
  *   rr_probe client --connect ADDR --port P --conns N --requests M --seed S
- *                   [--max-size BYTES] --log FILE [--pipeline] [--timeout SEC]
+ *                   [--max-size BYTES] --log FILE [--pipeline] [--timeout SEC] [--spin]
  *
  * Framing. A request is an 8-byte header, then payload:
  *	bytes 0..3  the request's whole length, header included (big-endian, 8..RR_MAX_MSG)
@@ -83,9 +83,14 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* --spin: the connections' waits poll without sleeping (as pingpong's --spin), so that no
+ * exchange includes a wake-up from idle, whose cost grows with the time slept */
+static bool spin;
+
 /* Waits until fd is ready for events (0 and *revents set), the timeout passed (-ETIMEDOUT)
- * or, with check_stop, the stop flag was raised (-EINTR). */
-static int wait_fd(int fd, short events, int timeout_ms, bool check_stop, short *revents)
+ * or, with check_stop, the stop flag was raised (-EINTR). With busy, it never sleeps. */
+static int wait_fd(int fd, short events, int timeout_ms, bool check_stop, bool busy,
+		   short *revents)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 
@@ -101,6 +106,8 @@ static int wait_fd(int fd, short events, int timeout_ms, bool check_stop, short 
 		slice = (int)(deadline - now);
 		if (check_stop && slice > RR_SLICE_MS)
 			slice = RR_SLICE_MS;
+		if (busy)
+			slice = 0;
 		rc = poll(&p, 1, slice);
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -218,7 +225,7 @@ static int srv_read(struct srv_conn *c, unsigned char *buf, size_t len, int fill
 			snprintf(c->why, sizeof(c->why), "recv: %s", strerror(errno));
 			return -1;
 		}
-		rc = wait_fd(c->fd, POLLIN, c->timeout_ms, true, &rev);
+		rc = wait_fd(c->fd, POLLIN, c->timeout_ms, true, spin, &rev);
 		if (rc == -EINTR && eof_ok && got == 0)
 			return 1;   /* stopping between requests */
 		if (rc) {
@@ -253,7 +260,7 @@ static int srv_write(struct srv_conn *c, size_t len, int fill)
 				 (unsigned long long)c->requests, strerror(errno));
 			return -1;
 		}
-		rc = wait_fd(c->fd, POLLOUT, c->timeout_ms, true, &rev);
+		rc = wait_fd(c->fd, POLLOUT, c->timeout_ms, true, spin, &rev);
 		if (rc) {
 			snprintf(c->why, sizeof(c->why), "response %llu: waiting to write: %s",
 				 (unsigned long long)c->requests, strerror(-rc));
@@ -302,10 +309,11 @@ static void *srv_conn_main(void *arg)
 static void srv_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rr_probe server --port P [--bind ADDR] [--timeout SEC] [--lifetime SEC]\n"
+		"usage: rr_probe server --port P [--bind ADDR] [--timeout SEC] [--lifetime SEC] [--spin]\n"
 		"  --bind ADDR      numeric address to listen on (default :: and 0.0.0.0)\n"
 		"  --timeout SEC    give up a connection waiting this long in a read or write (10)\n"
-		"  --lifetime SEC   exit after this long (300); SIGINT/SIGTERM exit at once\n");
+		"  --lifetime SEC   exit after this long (300); SIGINT/SIGTERM exit at once\n"
+		"  --spin           connections wait for data without sleeping (a CPU each)\n");
 }
 
 static int server_main(int argc, char **argv)
@@ -315,6 +323,7 @@ static int server_main(int argc, char **argv)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "lifetime", required_argument, NULL, 'l' },
+		{ "spin", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -348,6 +357,7 @@ static int server_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S': spin = true; break;
 		case 'h': srv_usage(stdout); return 0;
 		default: srv_usage(stderr); return 2;
 		}
@@ -387,7 +397,7 @@ static int server_main(int argc, char **argv)
 	deadline = now_ms() + lifetime * 1000;
 	while (!atomic_load(&stop_flag) && now_ms() < deadline) {
 		short rev;
-		int fd, rc = wait_fd(lfd, POLLIN, (int)(deadline - now_ms()), true, &rev);
+		int fd, rc = wait_fd(lfd, POLLIN, (int)(deadline - now_ms()), true, false, &rev);
 		struct srv_conn *c;
 
 		if (rc)
@@ -524,7 +534,7 @@ static int cli_connect(struct cli *cl, struct cli_conn *c)
 			cli_fail(c, "%s %llu: %s", "connect", 0, errno);
 			return -1;
 		}
-		rc = wait_fd(c->fd, POLLOUT, cl->timeout_ms, false, &rev);
+		rc = wait_fd(c->fd, POLLOUT, cl->timeout_ms, false, false, &rev);
 		if (rc) {
 			cli_fail(c, "%s %llu: %s", "connect", 0, -rc);
 			return -1;
@@ -594,7 +604,7 @@ static void cli_run(struct cli *cl, struct cli_conn *c)
 			ev |= POLLIN;
 		if (can_send)
 			ev |= POLLOUT;
-		rc = wait_fd(c->fd, ev, cl->timeout_ms, false, &rev);
+		rc = wait_fd(c->fd, ev, cl->timeout_ms, false, spin, &rev);
 		if (rc) {
 			cli_fail(c, "%s %llu: %s", can_send ? "writing request" : "reading response",
 				 can_send ? s : r, -rc);
@@ -653,7 +663,7 @@ static void cli_run(struct cli *cl, struct cli_conn *c)
 	for (;;) {
 		short rev;
 		ssize_t n;
-		int rc = wait_fd(c->fd, POLLIN, cl->timeout_ms, false, &rev);
+		int rc = wait_fd(c->fd, POLLIN, cl->timeout_ms, false, false, &rev);
 
 		if (rc) {
 			cli_fail(c, "%s %llu: %s", "waiting for the server's close after request", m - 1,
@@ -687,14 +697,15 @@ static void cli_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rr_probe client --connect ADDR --port P --conns N --requests M --seed S\n"
-		"                       --log FILE [--max-size BYTES] [--pipeline] [--timeout SEC]\n"
+		"                       --log FILE [--max-size BYTES] [--pipeline] [--timeout SEC] [--spin]\n"
 		"  --conns N        concurrent connections, 1..%d\n"
 		"  --requests M     requests per connection, 1..%d\n"
 		"  --seed S         seed of the sizes (same seed, same sizes)\n"
 		"  --max-size B     largest request and response, 8..%u bytes (default 1 MiB)\n"
 		"  --log FILE       CSV: port,index,req_bytes,resp_bytes of each request answered\n"
 		"  --pipeline       write request k+1 before response k is read whole\n"
-		"  --timeout SEC    give up waiting this long to connect, read or write (10)\n",
+		"  --timeout SEC    give up waiting this long to connect, read or write (10)\n"
+		"  --spin           wait for data without sleeping (a CPU per connection)\n",
 		RR_MAX_CONNS, RR_MAX_REQUESTS, RR_MAX_MSG);
 }
 
@@ -710,6 +721,7 @@ static int client_main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "pipeline", no_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "spin", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -751,6 +763,7 @@ static int client_main(int argc, char **argv)
 			if (parse_u64(optarg, 1, 3600, &timeout))
 				bad = "--timeout: 1..3600 seconds";
 			break;
+		case 'S': spin = true; break;
 		case 'h': cli_usage(stdout); return 0;
 		default: cli_usage(stderr); return 2;
 		}
