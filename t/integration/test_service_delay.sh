@@ -39,6 +39,13 @@ RR_CONNS=${RR_CONNS:-4} RR_REQUESTS=${RR_REQUESTS:-200} REDIS_N=2000
 RR_SPIN=${RR_SPIN:-}   # --spin: both ends busy-poll (on 2 CPUs shared with the agents: far worse)
 SERVICES=${SERVICES:-rr redis}   # ROUNDS, RR_CONNS, RR_REQUESTS, SERVICES: for measuring by hand
 
+stop_pid() { # pid: SIGTERM (the agent stops its CMD and writes its log), bounded wait
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # measure NAME PORT: the measuring step, on its own so that it can become one live command:
 # pingpong-ebpf --output around "${SERVER_CMD[@]}" (server host) and "${CLIENT_CMD[@]}"
 # (client host), both on PORT, then pingpong-analyze --turns -v. Leaves $TMP/NAME.results.csv,
@@ -52,8 +59,7 @@ measure() {
 	timeout 40 "$TESTBED" exec client "$AGENT" --port "$port" --output "$TMP/$name.client-events.csv" -- \
 		"${CLIENT_CMD[@]}" >"$TMP/$name.client.out" 2>"$TMP/$name.client.err"
 	rc=$?
-	kill -TERM "$agent" 2>/dev/null
-	wait "$agent"
+	stop_pid "$agent"
 	"$ANALYZE" --turns -v --port "$port" -o "$TMP/$name.results.csv" "$TMP/$name.client-events.csv" \
 		"$TMP/$name.server-events.csv" >"$TMP/$name.summary" 2>&1 ||
 		echo "  note: $name: pingpong-analyze exited $?: $(tail -3 "$TMP/$name.summary")"
@@ -69,8 +75,7 @@ start_relay() { # delay_us
 }
 
 stop_relay() {
-	kill -TERM "$RELAY_PID" 2>/dev/null
-	wait "$RELAY_PID" 2>/dev/null
+	stop_pid "$RELAY_PID"
 	grep -q -- "-> $PP_TESTBED-rs: [0-9]* frames forwarded, 0 dropped" "$TMP/relay-$1.log" ||
 		fail "D=$1: wire-delay dropped frames: $(cat "$TMP/relay-$1.log")"
 }

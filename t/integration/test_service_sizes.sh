@@ -22,6 +22,13 @@ require_built pingpong-ebpf pingpong-analyze "$PROBE"
 PY=/usr/bin/python3
 CONNS=4 REQUESTS=50
 
+stop_pid() { # pid: SIGTERM (the agent stops its CMD and writes its log), bounded wait
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # measure NAME PORT ADDR CLIENT_ARGS...: the measuring step, on its own so that it can become
 # one live command: pingpong-ebpf --output around rr_probe server (server host) and rr_probe
 # client (client host), then pingpong-analyze --turns -v. Leaves $TMP/NAME.log (rr_probe's
@@ -38,8 +45,7 @@ measure() {
 		"$PROBE" client --connect "$addr" --port "$port" --log "$TMP/$name.log" "$@" \
 		>"$TMP/$name.client.out" 2>"$TMP/$name.client.err"
 	rc=$?
-	kill -TERM "$agent" 2>/dev/null
-	wait "$agent"
+	stop_pid "$agent"
 	"$ANALYZE" --turns -v --port "$port" -o "$TMP/$name.results.csv" "$TMP/$name.client-events.csv" \
 		"$TMP/$name.server-events.csv" >"$TMP/$name.summary" 2>&1 ||
 		echo "  note: $name: pingpong-analyze exited $?: $(tail -3 "$TMP/$name.summary")"
