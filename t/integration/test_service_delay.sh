@@ -14,16 +14,18 @@
 # both sides alike; each round's own medians are printed, and where the base rounds' stack
 # medians spread wider than the bound, the host is too noisy to judge: the test says
 # "inconclusive" and fails rather than widen the bound.
-# Measured on the 2-CPU dev VM (2026-12-05, 9 rounds per side, medians of the rounds' medians,
-# range over rounds in brackets), both ends sleeping between messages:
-#   network        rr +4023 us, redis +4024 (0.6% over 2D: passes)
-#   client_stack   rr 87.5 [54..108] -> 86.2 [75..182] (-1.3); redis 53.0 [49..58] -> 77.6 [71..128] (+24.6)
-#   server_stack   rr 75.0 [61..113] -> 101.2 [80..214] (+26.2); redis 61.2 [52..65] -> 82.3 [70..124] (+21.1)
-# so the 0.5% bound (20 us) is NOT met on this host: redis's stacks rise by 21..25 us (0.5..0.6%
-# of 2D) with a base steady within 3..13 us, the cost of waking from a 4 ms idle instead of a
-# 0.3 ms one (real stack time, see test_split_accuracy.sh), and rr_probe's 4 threads per end
-# spread 20..56 us between base rounds (inconclusive). With one connection, rr_probe's stacks
-# rise by 55..60 us (the wake-up, nothing queued in front of it).
+# Measured on the 2-CPU dev VM (2026-12-05, 5 runs of 3 rounds: 15 rounds per side; median of
+# the rounds' medians, range over rounds in brackets), both ends sleeping between messages:
+#   network       rr 314.6 -> 4336.6 (+4022); redis 312.6 -> 4335.4 (+4023): 0.6% over 2D, passes
+#   client_stack  rr 90.2 [54..114] -> 85.6 [71..182] (-4.6); redis 53.2 [45..60] -> 81.1 [69..128] (+27.9)
+#   server_stack  rr 101.7 [61..132] -> 88.9 [77..214] (-12.8); redis 63.1 [52..73] -> 84.6 [70..124] (+21.5)
+# so the 0.5% bound (20 us) is NOT met on this host: redis's stacks rise by 13..51 us per run
+# (0.7% and 0.5% of 2D over all rounds) with a base steady within 3..13 us, the cost of waking
+# from a 4 ms idle instead of a 0.3 ms one (real stack time, see test_split_accuracy.sh); rr_probe
+# (a thread per connection at each end) moves -36..+49 us per run, its base rounds spreading
+# 20..40 us: inconclusive. With one connection, rr_probe's stacks rise by 55..60 us (the
+# wake-up, nothing queued in front of it); with --spin ends, the 2 CPUs shared with both agents
+# and the relay give millisecond stacks.
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf ANALYZE=$BUILD/pingpong-analyze PROBE=$BUILD/t/rr_probe
