@@ -35,7 +35,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
 	fail "redis-server/redis-benchmark not installed (tools/install-deps)"
 fi
 PY=/usr/bin/python3
-ROUNDS=${ROUNDS:-3} BASE_US=50 D0=100 D=2000
+ROUNDS=${ROUNDS:-3} BASE_US=50 D0=${D0:-100} D=2000
 RISE_LO=$((2 * D * 98 / 100)) RISE_HI=$((2 * D * 102 / 100)) STACK_BOUND=$((2 * D * 5 / 1000))
 RR_CONNS=${RR_CONNS:-4} RR_REQUESTS=${RR_REQUESTS:-200} REDIS_N=2000
 RR_SPIN=${RR_SPIN:-}   # --spin: both ends busy-poll (on 2 CPUs shared with the agents: far worse)
