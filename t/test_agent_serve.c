@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent_serve.h"
@@ -114,5 +115,45 @@ START_TEST(test_routing_and_the_shared_bound)
 }
 END_TEST
 
+static int flushes;
+
+static int count_flush(void *ctx)
+{
+	(void)ctx;
+	flushes++;
+	return 0;
+}
+
+/* With a tap (--output), the rounds send the tracer's partial batches up at most every
+ * PP_AGENT_LOG_FLUSH_MS, so that a quiet CPU's events reach the log in time; without a tap
+ * nothing asks for them. */
+START_TEST(test_tap_flushes_now_and_then)
+{
+	struct pp_agent_serve_opts opts = { 0 };
+	struct timespec period = { 0, (PP_AGENT_LOG_FLUSH_MS + 10) * 1000000L };
+	struct pp_eventstore *store;
+	struct pp_agent_serve s;
+	struct pp_err e = { 0 };
+
+	ck_assert_int_eq(pp_eventstore_new(&store, 10), 0);
+	ck_assert_int_eq(pp_agent_serve_open(&s, store, &opts, &e), 0);
+	s.flush = count_flush;
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(pp_agent_serve_handle(&s, NULL, 0, NULL), 0);
+	ck_assert_int_eq(flushes, 0);
+	s.tap = tap;
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(pp_agent_serve_handle(&s, NULL, 0, NULL), 0);
+	ck_assert_int_eq(flushes, 1);
+	nanosleep(&period, NULL);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(pp_agent_serve_handle(&s, NULL, 0, NULL), 0);
+	ck_assert_int_eq(flushes, 2);
+	pp_agent_serve_close(&s);
+	pp_eventstore_free(store);
+}
+END_TEST
+
 PP_CHECK_TESTS("agent_serve", 30,
-	       test_routing_and_the_shared_bound)
+	       test_routing_and_the_shared_bound,
+	       test_tap_flushes_now_and_then)

@@ -239,6 +239,31 @@ int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds)
 	return n;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The tap (--output) writes events as they arrive: the tracer's partial per-CPU batches go up
+ * now and then, so that a quiet CPU's events do not reach the log seconds late (see
+ * PP_AGENT_LOG_FLUSH_MS). A follower's rounds flush already (the agent, every
+ * PP_AGENT_FOLLOW_FLUSH_MS). A failing flush is the flush's own to report (the agent's loop). */
+static void flush_for_tap(struct pp_agent_serve *s)
+{
+	uint64_t now;
+
+	if (!s->tap || !s->flush || pp_agent_serve_followers(s) > 0)
+		return;
+	now = mono_ns();
+	if (now - s->tap_flushed_ns < (uint64_t)PP_AGENT_LOG_FLUSH_MS * 1000000u)
+		return;
+	s->tap_flushed_ns = now;
+	s->flush(s->flush_ctx);
+}
+
 int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
 			  struct pp_err *e)
 {
@@ -247,6 +272,7 @@ int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, in
 
 	if (e)
 		*e = (struct pp_err){ 0 };
+	flush_for_tap(s);
 	if (s->capture && n > 0 && fds[0].fd == pp_capture_fd(s->capture) &&
 	    (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
 		rc = pp_capture_dispatch(s->capture, store_wire_event, s, &why);

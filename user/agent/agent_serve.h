@@ -45,9 +45,11 @@ struct pp_agent_serve {
 	uint64_t capture_errors;    /* wire events the store refused */
 	uint64_t dropped;           /* events with no room: store and follower queues at the bound */
 	/* Optional: sees every event as it arrives, before it is routed (the agent's --output log,
-	 * written as events come, since followed events never stay in the store). */
+	 * written as events come, since followed events never stay in the store). With a tap and
+	 * no follower, the handle rounds call flush every PP_AGENT_LOG_FLUSH_MS at most. */
 	void (*tap)(void *ctx, const struct pp_event *ev);
 	void *tap_ctx;
+	uint64_t tap_flushed_ns;    /* CLOCK_MONOTONIC of the last such flush */
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
 	size_t *order, order_n, order_count;
@@ -69,6 +71,12 @@ uint64_t pp_agent_serve_dropped(const struct pp_agent_serve *s);
  * batches up often (PP_AGENT_FOLLOW_FLUSH_MS). */
 int pp_agent_serve_followers(const struct pp_agent_serve *s);
 #define PP_AGENT_FOLLOW_FLUSH_MS 50
+/* A CPU that goes quiet keeps its partial batch of events in the kernel until a flush; in the
+ * --output log (arrival order) they would land seconds after later events, past the readers'
+ * reorder window (pingpong-analyze takes them for out of time order and leaves them out). The
+ * agent's rounds come at least every 100 ms, so with this period no event is later than about
+ * 150 ms, under the window's 250 ms (PP_CORRELATE_DEFAULT_REORDER_NS). */
+#define PP_AGENT_LOG_FLUSH_MS 50
 /* "control: 2 follow conversations (1 ended early), queues peaked at 1843 events": its length,
  * or 0 when nobody followed. */
 size_t pp_agent_serve_follow_report(const struct pp_agent_serve *s, char *buf, size_t len);
@@ -81,7 +89,8 @@ size_t pp_agent_serve_notice(struct pp_agent_serve *s, char *buf, size_t len);
  * returns how many. */
 int pp_agent_serve_pollfds(const struct pp_agent_serve *s, struct pollfd *fds);
 /* Handles whatever the pollfds said is ready (fds as filled by pp_agent_serve_pollfds), without
- * blocking; call it every round (the control connections' deadlines run here). Refused control
+ * blocking; call it every round (the control connections' deadlines run here, and the tap's
+ * flush, see PP_AGENT_LOG_FLUSH_MS). Refused control
  * connections are only counted (pp_agent_serve_summary); a capture read or the event store
  * failing is returned (-errno) with its reason in e ("capture: ...", "control request: ..."). */
 int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, int n,
