@@ -76,8 +76,9 @@ echo "  sockperf -m 100 -t 1: sent ${sent:-?}, received ${got:-?}; $rows rows, $
 	"$tail of the last 200 lack one"
 check "sockperf: it ran (sent > 1000)" test "${sent:-0}" -gt 1000
 check "sockperf: a row per message sent" test "$rows" -eq "${sent:-0}"
-# sockperf may stop before reading its last reply: that request is a row without response
-check "sockperf: all 14 points on a row per reply read" test "$full" -eq "${got:-0}"
+# sockperf may stop before reading its last reply (a row without response), and counts its
+# last reply as not received even when it read it
+check "sockperf: all 14 points on a row per reply read, at least" test "$full" -ge "${got:-0}"
 check "sockperf: every one of the last 200 requests but a reply never read has all 14 points" \
 	test "$tail" -le $((sent - got))
 finish

@@ -56,7 +56,7 @@ struct pp_capture {
 	bool keep_acks;
 	bool finished;
 	int batch_ms;              /* opts.batch_ms: how long a frame may wait in the ring */
-	uint64_t queued_base;      /* frames the kernel had queued before the filter was set */
+	uint32_t queued_base;      /* frames the kernel had queued before the filter was set */
 	int stamp_fd;              /* SO_TIMESTAMPNS socket held open, or -1 */
 	char iface[IF_NAMESIZE];
 	char filter[600];
@@ -362,16 +362,23 @@ static int activate(struct pp_capture *c, const struct pp_capture_opts *o, struc
 /* Frames the kernel has put in the ring for us so far (since the filter was set), read or not:
  * the kernel counts a frame as it queues it, including into the ring's current block, which
  * it hands over only later (pcap_stats: ps_recv counts what passed the filter, dropped or not,
- * and ps_drop what did not fit). The same count as stats.frames once every frame is read. */
-static uint64_t kernel_queued(struct pp_capture *c)
+ * and ps_drop what did not fit). pcap_stats counts in 32 bits: modulo 2^32, as is this. */
+static uint32_t kernel_queued(struct pp_capture *c)
 {
 	struct pcap_stat ps;
-	uint64_t queued;
 
 	if (pcap_stats(c->pcap, &ps))
-		return c->stats.frames; /* unknown: as if all were read */
-	queued = (uint64_t)ps.ps_recv - (uint64_t)ps.ps_drop;
-	return queued > c->queued_base ? queued - c->queued_base : 0;
+		return (uint32_t)c->stats.frames; /* unknown: as if all were read */
+	return (uint32_t)(ps.ps_recv - ps.ps_drop) - c->queued_base;
+}
+
+/* Of q (kernel_queued), the frames not read yet. Frames of the ring from before the filter
+ * went in may be read after it, which would make it negative: 0 then. */
+static uint64_t unread_of(const struct pp_capture *c, uint32_t q)
+{
+	int32_t d = (int32_t)(q - (uint32_t)c->stats.frames);
+
+	return d > 0 ? (uint64_t)d : 0;
 }
 
 static int take_first_sample(struct pp_capture *c)
@@ -516,29 +523,22 @@ int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx, struc
 	return (int)(c->stats.delivered - before);
 }
 
-/* Frames queued for us and not read yet. */
-static uint64_t pending(struct pp_capture *c)
-{
-	uint64_t queued = kernel_queued(c);
-
-	/* frames of the ring from before the filter went in may be read after it: never < 0 */
-	return queued > c->stats.frames ? queued - c->stats.frames : 0;
-}
-
 int pp_capture_drain(struct pp_capture *c, pp_capture_cb cb, void *ctx, int max_ms,
 		     struct pp_err *e)
 {
 	const uint64_t quiet_ns = (uint64_t)(c->batch_ms > DRAIN_MIN_QUIET_MS ? c->batch_ms
 						: DRAIN_MIN_QUIET_MS) * 1000000u;
 	const uint64_t start = mono_now_ns(), deadline = start + (uint64_t)max_ms * 1000000u;
-	uint64_t before = c->stats.delivered, last_new = start, queued = 0, now;
+	uint64_t before = c->stats.delivered, last_new = start, now;
+	uint32_t queued = 0;
 	int rc;
 
 	if (c->finished)
 		return 0;
 	for (;;) {
 		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN };
-		uint64_t q, until;
+		uint64_t until;
+		uint32_t q;
 
 		if ((rc = pp_capture_dispatch(c, cb, ctx, e)) < 0)
 			return rc;
@@ -548,7 +548,7 @@ int pp_capture_drain(struct pp_capture *c, pp_capture_cb cb, void *ctx, int max_
 			last_new = now;
 		}
 		/* all read, and a whole batch time without a new frame: the traffic has ended */
-		if (q <= c->stats.frames && now - last_new >= quiet_ns)
+		if (!unread_of(c, q) && now - last_new >= quiet_ns)
 			break;
 		if (now >= deadline)
 			break;
@@ -602,7 +602,7 @@ int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct 
 	ret = pp_capture_dispatch(c, cb, ctx, e);
 	c->finished = true;
 	/* what the kernel queued and we never read is lost as surely as a drop: said, not hidden */
-	c->stats.unread = pending(c);
+	c->stats.unread = unread_of(c, kernel_queued(c));
 	read_pcap_stats(c);
 	/* the file is published (or removed) either way; the first failure is the reason */
 	if (publish_dump(c, &dump_err) && ret >= 0) {
