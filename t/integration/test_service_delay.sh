@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: MIT
 # pingpong-analyze --turns puts a wire delay in network, on services: through the router
 # testbed, tools/wire-delay holds each frame D0 + 50 us (base), then D0 + D + 50 us, each way
-# (D0 = 100: at 0 the relay is in a regime of its own, see test_split_accuracy.sh; D = 2000,
-# so that 2D = 4 ms dominates the noise), and both services are measured traced on both hosts
-# (pingpong-ebpf --output, then pingpong-analyze --turns):
-#  - rr_probe (t/rr_probe.c), 4 connections x 200 requests, strict turns, every message
+# (D0 = 1100, D = 2000, so that 2D = 4 ms dominates the noise), and both services are measured
+# traced on both hosts (pingpong-ebpf --output, then pingpong-analyze --turns):
+#  - rr_probe (t/rr_probe.c), one connection x 400 requests, strict turns, every message
 #    8..1000 B (one segment: the delay is not mixed with transfer time);
 #  - redis-server and redis-benchmark -c 4 -t get -n 2000.
 # For each, the median of network rises by 2D within 2% (4000 +- 80 us), and the client_stack
@@ -14,18 +13,18 @@
 # both sides alike; each round's own medians are printed, and where the base rounds' stack
 # medians spread wider than the bound, the host is too noisy to judge: the test says
 # "inconclusive" and fails rather than widen the bound.
-# Measured on the 2-CPU dev VM (2026-12-05, 5 runs of 3 rounds: 15 rounds per side; median of
-# the rounds' medians, range over rounds in brackets), both ends sleeping between messages:
-#   network       rr 314.6 -> 4336.6 (+4022); redis 312.6 -> 4335.4 (+4023): 0.6% over 2D, passes
-#   client_stack  rr 90.2 [54..114] -> 85.6 [71..182] (-4.6); redis 53.2 [45..60] -> 81.1 [69..128] (+27.9)
-#   server_stack  rr 101.7 [61..132] -> 88.9 [77..214] (-12.8); redis 63.1 [52..73] -> 84.6 [70..124] (+21.5)
-# so the 0.5% bound (20 us) is NOT met on this host: redis's stacks rise by 13..51 us per run
-# (0.7% and 0.5% of 2D over all rounds) with a base steady within 3..13 us, the cost of waking
-# from a 4 ms idle instead of a 0.3 ms one (real stack time, see test_split_accuracy.sh); rr_probe
-# (a thread per connection at each end) moves -36..+49 us per run, its base rounds spreading
-# 20..40 us: inconclusive. With one connection, rr_probe's stacks rise by 55..60 us (the
-# wake-up, nothing queued in front of it); with --spin ends, the 2 CPUs shared with both agents
-# and the relay give millisecond stacks.
+# Why the base already has 1.1 ms each way: the stacks hold real time that grows with the gap
+# between messages (a CPU idle for 4 ms wakes slower than one idle for 0.3 ms), which is not a
+# leak of the delay. Measured on the 2-CPU dev VM (2026-12-05; median of the rounds' medians,
+# range over rounds in brackets), with the base at D0 = 100 (15 rounds per side):
+#   network       rr 314.6 -> 4336.6 (+4022); redis 312.6 -> 4335.4 (+4023): 0.6% over 2D
+#   client_stack  rr 90.2 [54..114] -> 85.6 (-4.6); redis 53.2 [45..60] -> 81.1 (+27.9)
+#   server_stack  rr 101.7 [61..132] -> 88.9 (-12.8); redis 63.1 [52..73] -> 84.6 (+21.5)
+# redis's stacks rose by 13..51 us per run (0.7% and 0.5% of 2D): the wake-up. With the base
+# at D0 = 1100 (3 rounds), both sides sleep long and the stacks stay put: redis client_stack
+# -0.4 us, server_stack +2.7 us; rr_probe (one connection) +4.9 and +4.9 us, base spread 3-4 us;
+# the network rose by +4001.8 and +4002.8 us. (rr_probe with 4 connections, a thread each,
+# spreads 30-40 us between base rounds: too noisy to judge.)
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf ANALYZE=$BUILD/pingpong-analyze PROBE=$BUILD/t/rr_probe
@@ -35,9 +34,9 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
 	fail "redis-server/redis-benchmark not installed (tools/install-deps)"
 fi
 PY=/usr/bin/python3
-ROUNDS=${ROUNDS:-3} BASE_US=50 D0=${D0:-100} D=2000
+ROUNDS=${ROUNDS:-3} BASE_US=50 D0=${D0:-1100} D=2000
 RISE_LO=$((2 * D * 98 / 100)) RISE_HI=$((2 * D * 102 / 100)) STACK_BOUND=$((2 * D * 5 / 1000))
-RR_CONNS=${RR_CONNS:-4} RR_REQUESTS=${RR_REQUESTS:-200} REDIS_N=2000
+RR_CONNS=${RR_CONNS:-1} RR_REQUESTS=${RR_REQUESTS:-400} REDIS_N=2000
 RR_SPIN=${RR_SPIN:-}   # --spin: both ends busy-poll (on 2 CPUs shared with the agents: far worse)
 SERVICES=${SERVICES:-rr redis}   # ROUNDS, RR_CONNS, RR_REQUESTS, SERVICES: for measuring by hand
 

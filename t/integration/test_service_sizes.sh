@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# pingpong-analyze --turns on a service of our own with random sizes (t/rr_probe.c: 4
-# connections x 50 requests, each request 8 B..1 MiB asking for a response of 1 B..1 MiB,
-# log-uniform), traced by pingpong-ebpf --output on both hosts, IPv4 and IPv6:
+# One command per host on a service of our own with random sizes (t/rr_probe.c: 4 connections
+# x 50 requests, each request 8 B..1 MiB asking for a response of 1 B..1 MiB, log-uniform):
+# the agent around rr_probe server, pingpong-ebpf --peer around rr_probe client, IPv4 and IPv6
+# (the offline path, pingpong-analyze --turns on two logs, is test_turns.sh's and
+# test_service_delay.sh's):
 #  - a row per request rr_probe logged, no more: rows = requests, and every row's req_bytes and
 #    resp_bytes are those rr_probe put on the wire for that request (joined on the client's
 #    port, from the -v listing of connections, and the index within the connection);
@@ -17,8 +19,8 @@
 #    connection is named "pipelined, not split" and there are no rows.
 . "$(dirname "$0")/lib.sh"
 
-AGENT=$BUILD/pingpong-ebpf ANALYZE=$BUILD/pingpong-analyze PROBE=$BUILD/t/rr_probe
-require_built pingpong-ebpf pingpong-analyze "$PROBE"
+AGENT=$BUILD/pingpong-ebpf PROBE=$BUILD/t/rr_probe
+require_built pingpong-ebpf "$PROBE"
 PY=/usr/bin/python3
 CONNS=4 REQUESTS=50
 
@@ -29,26 +31,26 @@ stop_pid() { # pid: SIGTERM (the agent stops its CMD and writes its log), bounde
 	wait "$1" 2>/dev/null
 }
 
-# measure NAME PORT ADDR CLIENT_ARGS...: the measuring step, on its own so that it can become
-# one live command: pingpong-ebpf --output around rr_probe server (server host) and rr_probe
-# client (client host), then pingpong-analyze --turns -v. Leaves $TMP/NAME.log (rr_probe's
-# log), NAME.results.csv, NAME.summary (the analyzer's output), NAME.client.err, and returns
-# rr_probe client's exit status.
+# measure NAME PORT ADDR CLIENT_ARGS...: the agent around rr_probe server (server host), and
+# pingpong-ebpf --peer -v around rr_probe client (client host). Leaves $TMP/NAME.log (rr_probe's
+# log), NAME.results.csv, NAME.summary (the summary, with every connection), NAME.client.err,
+# and returns the client side's exit status (rr_probe's).
 measure() {
-	local name=$1 port=$2 addr=$3 agent rc
+	local name=$1 port=$2 addr=$3 agent rc peer
 	shift 3
-	tb_bg server "$AGENT" --port "$port" --output "$TMP/$name.server-events.csv" -- \
-		"$PROBE" server --port "$port" --lifetime 60 >"$TMP/$name.server.out" 2>"$TMP/$name.server.err"
+	tb_bg server "$AGENT" --port "$port" -- "$PROBE" server --port "$port" --lifetime 60 \
+		>"$TMP/$name.server.out" 2>"$TMP/$name.server.err"
 	agent=$!
 	wait_port server "$port" 10
-	timeout 40 "$TESTBED" exec client "$AGENT" --port "$port" --output "$TMP/$name.client-events.csv" -- \
+	wait_port server $((port + 1)) 10
+	case $addr in *:*) peer="[$addr]" ;; *) peer=$addr ;; esac
+	# one command on the client host: it follows the agent and writes the rows at the end
+	timeout 60 "$TESTBED" exec client "$AGENT" --peer "$peer" --port "$port" -v \
+		--output "$TMP/$name.results.csv" -- \
 		"$PROBE" client --connect "$addr" --port "$port" --log "$TMP/$name.log" "$@" \
-		>"$TMP/$name.client.out" 2>"$TMP/$name.client.err"
+		>"$TMP/$name.summary" 2>"$TMP/$name.client.err"
 	rc=$?
 	stop_pid "$agent"
-	"$ANALYZE" --turns -v --port "$port" -o "$TMP/$name.results.csv" "$TMP/$name.client-events.csv" \
-		"$TMP/$name.server-events.csv" >"$TMP/$name.summary" 2>&1 ||
-		echo "  note: $name: pingpong-analyze exited $?: $(tail -3 "$TMP/$name.summary")"
 	return "$rc"
 }
 
@@ -131,6 +133,9 @@ for family in 4 6; do
 		test "$rc" -eq 0
 	agent_counts_zero "IPv$family" "$TMP/v$family.client.err" client
 	agent_counts_zero "IPv$family" "$TMP/v$family.server.err" server
+	check "IPv$family: the agent's stream whole, nothing refused by the correlation" bash -c "
+		grep -Eq '^server: agent at .*, [1-9][0-9]* events \([0-9]+ more of other connections left out\); it dropped 0 ' '$TMP/v$family.summary' &&
+		grep -Eq '^correlation: [0-9]+ events waited at most, 0 refused' '$TMP/v$family.summary'"
 	{ read -r logged rows complete split_ok retrans bad missing extra ident pipelined; notes=$(cat); } < <(compare "v$family")
 	sed -n '/^measured:/p; /^connections:/p' "$TMP/v$family.summary" | sed "s/^/  IPv$family: /"
 	echo "  IPv$family: rr_probe logged $logged requests; $rows rows, $complete complete (every point)," \

@@ -145,7 +145,7 @@ for size in 14 1000 60000; do
 	seen=$(csv_col "$TMP/sp-$size.results.csv" req_bytes | sort -u | tr '\n' ' ')
 	check "$name: every request is $size bytes" test "$seen" = "$size "
 	check "$name: its connection is in both logs, not pipelined" \
-		grep -q '^connections: .* 0 in the client.s log only, .* 0 pipelined' "$TMP/sp-$size.summary"
+		grep -q '^connections: .* 0 in the client.s events only, .* 0 pipelined' "$TMP/sp-$size.summary"
 done
 
 # both plot backends read the extra columns by name and print the same table
@@ -268,18 +268,15 @@ while read -r run addr args; do
 		check "redis $run: the GETs, a row per batch of 16 ($((REQS[$run] / 32)))" \
 			test "$(awk '$4 == 576 { s += $2 } END { print s + 0 }' "$conns")" -eq $((REQS[$run] / 32))
 		# SET: redis answers each SET as soon as it has read it, while the rest of the 1.6 MB
-		# batch is still coming: its first +OK leaves before the batch's last byte is read.
-		# Turns should call that connection pipelined; today it does not (it makes a row per
-		# batch whose server_app is negative): a defect of the turn engine, said, not asserted.
-		read -r setrows negative < <(python3 -c "
+		# batch is still coming: its first +OK leaves before the batch's last byte is read,
+		# which turns cannot split: that connection is named pipelined and gives no rows
+		setrows=$(python3 -c "
 import csv, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['req_bytes'] == str(16 * 100047)]
-print(len(rows), sum(r['server_app_us'].startswith('-') for r in rows))" "$TMP/redis-$run.results.csv")
-		check "redis $run: the server sent its first +OK before it read its batch's last SET" \
-			bash -c "[ '$pipelined' -ge 1 ] || [ $negative -ge 1 ]"
-		echo "  note: redis $run: SET batches: ${pipelined:-?} connections named pipelined;" \
-			"$setrows rows of 16 SETs (1600752 B), $negative with the server answering before" \
-			"it read the whole request (server_app < 0)" ;;
+print(sum(r['req_bytes'] == str(16 * 100047) for r in csv.DictReader(open(sys.argv[1]))))" \
+			"$TMP/redis-$run.results.csv")
+		check "redis $run: the SET connection (answered as read) is named pipelined" \
+			bash -c "[ '$pipelined' = 1 ] && grep -Eq '^connection .*:[0-9]+ -> .*:6379: pipelined, not split' '$TMP/redis-$run.summary'"
+		check "redis $run: no row of 16 SETs ($setrows)" test "$setrows" -eq 0 ;;
 	*)
 		check "redis $run: a row per request the server served (${REQS[$run]})" \
 			test "$main" -eq "${REQS[$run]}"

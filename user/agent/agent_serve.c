@@ -69,15 +69,16 @@ static void store_wire_event(void *ctx, const struct pp_event *ev);
 static void prepare(void *ctx)
 {
 	struct pp_agent_serve *s = ctx;
-	struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
 	struct pp_err why = { 0 };
 
 	if (s->flush)
 		s->flush(s->flush_ctx);
 	if (!s->capture)
 		return;
-	nanosleep(&wait, NULL);
-	if (pp_capture_dispatch(s->capture, store_wire_event, s, &why) < 0)
+	/* what the kernel queued so far, the ring's current block included (one sleep of a
+	 * batch time and one dispatch missed frames of large bursts): bounded, since on a busy
+	 * port frames keep coming */
+	if (pp_capture_drain(s->capture, store_wire_event, s, PP_AGENT_ANSWER_DRAIN_MS, &why) < 0)
 		s->capture_errors++;
 }
 

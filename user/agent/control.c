@@ -679,15 +679,20 @@ static void followers_round(struct pp_control_server *s)
 /* A complete FETCH: find the connection instance (first pass), then the answer starts. */
 static void start_answer(struct pp_control_server *s, struct conn *c)
 {
-	int rc;
+	/* an all-ports follower takes nothing stored (start_follow): it follows at once, so that
+	 * no event of its run lands in the store on the way (prepare reads the capture, for up
+	 * to PP_AGENT_ANSWER_DRAIN_MS, while a client's command may already be running) */
+	bool live_only = (c->fetch.flags & PP_FETCH_FOLLOW) && (c->fetch.flags & PP_FETCH_ALL_PORTS);
+	int rc = 0;
 
-	if (!s->prepared && s->src.prepare) {
+	if (!live_only && !s->prepared && s->src.prepare) {
 		s->src.prepare(s->src.ctx);
 		s->prepared = true;
 	}
 	pp_instance_init(&c->inst, &c->fetch.flow, c->fetch.flags & PP_FETCH_HAVE_ISN, c->fetch.isn);
 	c->inst_live = true;
-	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
+	if (!live_only)
+		rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
 	if (rc >= 0 && (c->fetch.flags & PP_FETCH_FOLLOW)) {
 		pp_instance_decide(&c->inst);
 		rc = start_follow(s, c);

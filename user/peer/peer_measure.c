@@ -42,6 +42,7 @@ struct pp_peer {
 	bool agent_ended;               /* its END arrived */
 	uint64_t agent_events;
 	struct pp_end_counts end;       /* from END */
+	uint64_t agent_foreign;         /* sent but of no connection of ours (fetch.c filters) */
 	struct pp_turns *turns;         /* owned by the handoff's thread until pp_handoff_end */
 	struct pp_handoff *handoff;     /* every event goes through it to the turns */
 	struct pp_service_report *report;
@@ -153,6 +154,7 @@ static void agent_over(struct pp_peer *p, int code)
 {
 	const struct pp_fetch_stats *fs = pp_control_fetch_stats(p->agent);
 
+	p->agent_foreign = fs->foreign;
 	if (!code) {
 		p->agent_ended = true;
 		p->end = fs->agent;
@@ -362,9 +364,10 @@ int pp_peer_report(struct pp_peer *p, FILE *out, struct pp_err *e)
 	if (!p->agent_seen)
 		fprintf(out, "server: no agent at %s; rows hold this host's points only\n", p->name);
 	else
-		fprintf(out, "server: agent at %s, %" PRIu64 " events%s; it dropped %" PRIu64
-			" (its --max-events)\n", p->name, p->agent_events,
-			p->agent_ended ? "" : " (its stream ended early)", p->end.dropped);
+		fprintf(out, "server: agent at %s, %" PRIu64 " events%s (%" PRIu64 " more of other "
+			"connections left out); it dropped %" PRIu64 " (its --max-events)\n", p->name,
+			p->agent_events, p->agent_ended ? "" : " (its stream ended early)",
+			p->agent_foreign, p->end.dropped);
 	/* the loop reads, a thread correlates: what it could not hold is said, never hidden */
 	fprintf(out, "correlation: %" PRIu64 " events waited at most, %" PRIu64 " refused (more than "
 		"%u waiting)\n", pp_handoff_high_water(p->handoff), pp_handoff_refused(p->handoff),
