@@ -17,8 +17,9 @@
  * first, so the last exchange's frames are in the store when they are served. */
 #define PP_AGENT_CAPTURE_BATCH_MS 50
 /* ... and the capture is read to its end before an answer or a follower's END, this long at
- * most (a quiet port: one batch time; a busy one: the bound). */
-#define PP_AGENT_ANSWER_DRAIN_MS 250
+ * most (a quiet port: one batch time; a busy one: the bound, which stalls the agent's loop for
+ * other clients' events no longer than the old fixed wait of a batch time did, by much). */
+#define PP_AGENT_ANSWER_DRAIN_MS 100
 /* At the end, how long the capture may take to read what the kernel still holds for it: the
  * ring hands its last block over after PP_AGENT_CAPTURE_BATCH_MS, and a quiet batch time
  * follows; past this bound what is left is counted as never read (pp_capture_drain). */

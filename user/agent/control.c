@@ -679,13 +679,15 @@ static void followers_round(struct pp_control_server *s)
 /* A complete FETCH: find the connection instance (first pass), then the answer starts. */
 static void start_answer(struct pp_control_server *s, struct conn *c)
 {
-	/* an all-ports follower takes nothing stored (start_follow): it follows at once, so that
-	 * no event of its run lands in the store on the way (prepare reads the capture, for up
-	 * to PP_AGENT_ANSWER_DRAIN_MS, while a client's command may already be running) */
-	bool live_only = (c->fetch.flags & PP_FETCH_FOLLOW) && (c->fetch.flags & PP_FETCH_ALL_PORTS);
+	/* A follower starts at once, without prepare: what the tracer and the capture still
+	 * hold comes to it through offer() anyway, and prepare (reading the capture to its end)
+	 * would stall the agent's loop while the client's traffic may already run. An all-ports
+	 * follower takes nothing stored (start_follow), so it needs no scan either. */
+	bool follow = c->fetch.flags & PP_FETCH_FOLLOW;
+	bool live_only = follow && (c->fetch.flags & PP_FETCH_ALL_PORTS);
 	int rc = 0;
 
-	if (!live_only && !s->prepared && s->src.prepare) {
+	if (!follow && !s->prepared && s->src.prepare) {
 		s->src.prepare(s->src.ctx);
 		s->prepared = true;
 	}
