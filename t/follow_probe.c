@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Test helper: follows one connection on an agent's control port (collect/fetch.h, follow mode)
- * until SIGINT/SIGTERM, then sends STOP and reads to END. Prints, on stdout, one line per point
- * (point=NAME events=N bytes_to_server=B bytes_to_client=B) and a last line
- * "end events=N lost=N pcap_drops=N dropped=N max_gap_ms=N"; exit 0 when END arrived. */
+/* Test helper: follows one connection on an agent's control port (collect/fetch.h, follow mode),
+ * or with --all-ports every connection of the client address to the server's port
+ * (PP_FETCH_ALL_PORTS), until SIGINT/SIGTERM, then sends STOP and reads to END. Prints, on
+ * stdout, one line per point (point=NAME events=N bytes_to_server=B bytes_to_client=B) and a
+ * last line "end events=N lost=N pcap_drops=N dropped=N max_gap_ms=N ports=N foreign=N" (ports:
+ * distinct client ports among the events; foreign: events of another connection the agent sent,
+ * dropped by the client end); exit 0 when END arrived. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -25,17 +28,26 @@ static void on_signal(int sig)
 struct tally {
 	struct pp_flow_key flow;
 	uint64_t events[PP_POINT_MAX], to_server[PP_POINT_MAX], to_client[PP_POINT_MAX];
+	uint8_t port_seen[65536 / 8];
+	unsigned ports;
 };
 
 static int count(void *ctx, const struct pp_event *ev)
 {
 	struct tally *t = ctx;
 
+	bool to_server = pp_flow_dir(&t->flow, ev) == PP_DIR_TO_SERVER;
+	uint16_t port = to_server ? ev->sport : ev->dport;
+
 	t->events[ev->point]++;
-	if (pp_flow_dir(&t->flow, ev) == PP_DIR_TO_SERVER)
+	if (to_server)
 		t->to_server[ev->point] += ev->len;
 	else
 		t->to_client[ev->point] += ev->len;
+	if (!(t->port_seen[port / 8] & (1u << (port % 8)))) {
+		t->port_seen[port / 8] |= (uint8_t)(1u << (port % 8));
+		t->ports++;
+	}
 	return 0;
 }
 
@@ -44,7 +56,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: follow_probe --agent ADDR --control-port PORT --client ADDR:PORT --server ADDR:PORT\n"
 		"                    [--silent-ms MS] [--ready FILE]\n"
+		"       follow_probe --all-ports --client ADDR ... (the other options as above)\n"
 		"Follows the connection client -> server on the agent until SIGINT/SIGTERM, then STOP.\n"
+		"  --all-ports      every connection from the client ADDR, any port, to the server\n"
 		"  --silent-ms MS   give up when the agent sent nothing, not even a heartbeat, this long\n"
 		"                   (default 3000)\n"
 		"  --ready FILE     create FILE once following (for scripts)\n");
@@ -80,7 +94,7 @@ int main(int argc, char **argv)
 		{ "agent", required_argument, NULL, 'a' }, { "control-port", required_argument, NULL, 'p' },
 		{ "client", required_argument, NULL, 'c' }, { "server", required_argument, NULL, 's' },
 		{ "silent-ms", required_argument, NULL, 'm' }, { "ready", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "all-ports", no_argument, NULL, 'A' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	const char *agent = NULL, *ready = NULL;
 	char *client = NULL, *server = NULL;
@@ -92,7 +106,7 @@ int main(int argc, char **argv)
 	const struct pp_fetch_stats *st;
 	struct pp_fetch *f;
 	uint64_t max_gap = 0, last;
-	bool stopped = false;
+	bool stopped = false, all_ports = false;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -103,12 +117,18 @@ int main(int argc, char **argv)
 		case 's': server = optarg; break;
 		case 'm': silent_ms = atol(optarg); break;
 		case 'r': ready = optarg; break;
+		case 'A': all_ports = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!agent || !port || !client || !server || split(client, &cport) < 0 ||
-	    split(server, &sport) < 0 || pp_flow_key_set(&req.flow, client, cport, server, sport) < 0) {
+	/* --all-ports: the client is an address alone; parsed with a stand-in port, then the
+	 * request names every port (the helper a real caller would use) */
+	if (!agent || !port || !client || !server || (!all_ports && split(client, &cport) < 0) ||
+	    split(server, &sport) < 0 ||
+	    pp_flow_key_set(&req.flow, client, all_ports ? 1 : cport, server, sport) < 0 ||
+	    (all_ports && pp_fetch_req_all_ports(&req, req.flow.family, req.flow.client_addr,
+						 req.flow.server_addr, sport) < 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -154,10 +174,10 @@ int main(int argc, char **argv)
 		printf("point=%s events=%llu bytes_to_server=%llu bytes_to_client=%llu\n", pp_point_name(i),
 		       (unsigned long long)t.events[i], (unsigned long long)t.to_server[i],
 		       (unsigned long long)t.to_client[i]);
-	printf("end events=%llu lost=%llu pcap_drops=%llu dropped=%llu max_gap_ms=%llu\n",
+	printf("end events=%llu lost=%llu pcap_drops=%llu dropped=%llu max_gap_ms=%llu ports=%u foreign=%llu\n",
 	       (unsigned long long)st->events, (unsigned long long)st->agent.lost_samples,
 	       (unsigned long long)st->agent.pcap_drops, (unsigned long long)st->agent.dropped,
-	       (unsigned long long)(max_gap / 1000000));
+	       (unsigned long long)(max_gap / 1000000), t.ports, (unsigned long long)st->foreign);
 	if (r != 1)
 		fprintf(stderr, "follow_probe: %s%s%s\n", strerror(-r), st->reason[0] ? ": " : "",
 			st->reason[0] ? st->reason : st->error_text);

@@ -1164,6 +1164,289 @@ START_TEST(test_follow_through_serve_one)
 }
 END_TEST
 
+/* ---- PP_FETCH_ALL_PORTS: every connection of one client host to the service ---- */
+
+/* An event of another host's connection to the service (198.18.0.3:cport <-> :12345), or of
+ * the client host to another port of the server (sport/dport given). */
+static struct pp_event host_event(uint8_t client_last, uint16_t cport, uint16_t sport, bool to_server,
+				  uint64_t ts, uint32_t seq)
+{
+	struct pp_event ev = conn_event(cport, to_server, ts, seq, 10);
+
+	(to_server ? ev.saddr : ev.daddr)[3] = client_last;
+	if (to_server)
+		ev.dport = sport;
+	else
+		ev.sport = sport;
+	return ev;
+}
+
+static struct pp_fetch_req all_ports_req(void)
+{
+	static const uint8_t c[16] = { 198, 18, 0, 1 }, s[16] = { 198, 18, 0, 2 };
+	struct pp_fetch_req req;
+
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET, c, s, 12345), 0);
+	return req;
+}
+
+/* The stored events of three ports of 198.18.0.1, two instances of one of them (two SYNs),
+ * mixed with another host's and another server port's: ours seq < 1000, the others >= 1000. */
+static void fill_host(struct store *st)
+{
+	for (int i = 0; i < 30; i++) {
+		struct pp_event ours = conn_event((uint16_t)(40000 + i % 3), i & 1, 100 + (uint64_t)i, (uint32_t)i, 10);
+		struct pp_event other = host_event(3, 40000, 12345, i & 1, 100 + (uint64_t)i, 1000 + (uint32_t)i);
+		struct pp_event ctl = host_event(1, 40000, 12346, i & 1, 100 + (uint64_t)i, 2000 + (uint32_t)i);
+
+		if (i == 0 || i == 15) /* port 40000 opened twice: both instances are ours */
+			ours = conn_event(40000, true, 100 + (uint64_t)i, (uint32_t)i, 0), ours.tcp_flags = PP_TCP_SYN;
+		store_add(st, &ours);
+		store_add(st, &other);
+		store_add(st, &ctl);
+	}
+}
+
+START_TEST(test_fetch_req_all_ports_helper)
+{
+	static const uint8_t c6[16] = { 0xfd, [15] = 1 }, s6[16] = { 0xfd, [15] = 2 };
+	struct pp_fetch_req req = all_ports_req();
+	uint8_t junk[16];
+
+	ck_assert_uint_eq(req.flags, PP_FETCH_ALL_PORTS);
+	ck_assert_uint_eq(req.flow.client_port, 0);
+	ck_assert_uint_eq(req.flow.server_port, 12345);
+	ck_assert_uint_eq(req.isn, 0);
+	ck_assert(pp_fetch_req_valid(&req));
+	memset(junk, 0xee, sizeof(junk)); /* an IPv4 address: only 4 bytes are read */
+	junk[0] = 10;
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET, junk, junk, 1), 0);
+	ck_assert_uint_eq(req.flow.client_addr[4], 0);
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET6, c6, s6, 6379), 0);
+	ck_assert_mem_eq(req.flow.client_addr, c6, 16);
+	/* from the key's own addresses, as a caller that parsed them there does */
+	ck_assert_int_eq(pp_flow_key_set(&req.flow, "198.18.0.7", 1, "198.18.0.8", 80), 0);
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, req.flow.family, req.flow.client_addr,
+						req.flow.server_addr, 80), 0);
+	ck_assert_uint_eq(req.flow.client_addr[3], 7);
+	ck_assert_uint_eq(req.flow.server_addr[3], 8);
+	ck_assert_uint_eq(req.flow.client_port, 0);
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, PP_AF_INET, c6, s6, 0), -EINVAL);
+	ck_assert_int_eq(pp_fetch_req_all_ports(&req, 7, c6, s6, 6379), -EINVAL);
+}
+END_TEST
+
+/* One-shot: the events of every port and every instance, none of another host or port. */
+START_TEST(test_fetch_all_ports_one_shot)
+{
+	static struct agent a;
+	static struct got g;
+	struct pp_fetch_req req = all_ports_req();
+	struct pp_fetch *f;
+	struct pp_event ev;
+	int r;
+
+	g.n = 0;
+	fill_host(&a.store);
+	agent_start(&a);
+	ck_assert_int_eq(pp_control_fetch_open(&f, "127.0.0.1", pp_control_server_port(a.srv), &req, TIMEOUT_MS), 0);
+	while ((r = pp_control_fetch_next(f, &ev)) == 1)
+		collect(&g, &ev);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(g.n, 30);
+	for (size_t i = 0; i < g.n; i++)
+		ck_assert_uint_eq(g.ev[i].seq, i);       /* in the store's order, all 3 ports */
+	ck_assert(pp_control_fetch_stats(f)->complete);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->foreign, 0);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.events_sent, 30);
+	pp_control_fetch_close(f);
+	wait_results(&a, 1);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->events_filtered, 60);
+	agent_stop(&a);
+}
+END_TEST
+
+/* Follow: no stored event (an all-ports follower measures from its FETCH on: the store's are
+ * earlier clients', and stay there); then every new one of any port
+ * (a connection that opens after the FETCH too) goes to the follower, another host's and
+ * another server port's do not; a follower of one of those connections gets its own as well;
+ * STOP and END as for one connection. */
+START_TEST(test_follow_all_ports)
+{
+	static struct store st;
+	static struct got g, g1;
+	struct pp_fetch_req req = all_ports_req();
+	struct pp_control_server *srv;
+	struct pp_fetch *f, *f1;
+	char line[256];
+	size_t want = 0;
+
+	st = (struct store){ 0 };
+	g.n = g1.n = 0;
+	fill_host(&st);
+	srv = follow_server(&st, 0, 1000);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", pp_control_server_port(srv), &req, 1000), 0);
+	ck_assert_int_eq(follow_until(srv, f, &g, 200), 0);
+	ck_assert_uint_eq(g.n, 0);
+	ck_assert_uint_eq(st.n, 90);                    /* the store keeps them all */
+	/* a follower of one connection of that host, alongside */
+	f1 = follow(srv, 40005);
+	ck_assert_int_eq(follow_until(srv, f1, &g1, 100), 0);
+	ck_assert_int_eq(pp_control_server_followers(srv), 2);
+	for (int i = 0; i < 3000; i++) {
+		uint16_t port = (uint16_t)(40003 + i % 5); /* new connections, 40005 among them */
+		struct pp_event ev = conn_event(port, i & 1, 5000 + (uint64_t)i, 100 + (uint32_t)i, 10);
+		struct pp_event other = host_event(3, port, 12345, i & 1, 5000 + (uint64_t)i, 1);
+		struct pp_event ctl = host_event(1, port, 12346, i & 1, 5000 + (uint64_t)i, 1);
+
+		if (i < 5)
+			ev.tcp_flags = PP_TCP_SYN;
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 1);
+		ck_assert_int_eq(pp_control_server_offer(srv, &other, true), 0);
+		ck_assert_int_eq(pp_control_server_offer(srv, &ctl, true), 0);
+		want++;
+	}
+	ck_assert_int_eq(follow_until(srv, f, &g, 300), 0);
+	ck_assert_int_eq(follow_until(srv, f1, &g1, 100), 0);
+	ck_assert_uint_eq(g.n, want);
+	ck_assert_uint_eq(g1.n, 600);
+	for (size_t i = 0; i < g.n; i++)
+		ck_assert_uint_eq(g.ev[i].seq, 100 + i); /* arrival order, nothing doubled */
+	for (size_t i = 0; i < g1.n; i++)
+		ck_assert(g1.ev[i].sport == 40005 || g1.ev[i].dport == 40005);
+	ck_assert_uint_eq(st.n, 90);                    /* none of the live ones stored */
+	ck_assert_uint_eq(pp_control_server_queued(srv), 0);
+	ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	ck_assert_int_eq(follow_until(srv, f, &g, 500), 1);
+	ck_assert(pp_control_fetch_stats(f)->complete);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.events_sent, want);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->foreign, 0);
+	pp_control_fetch_close(f);
+	/* the one-connection follower goes away: its line, and the wildcard's line shape */
+	shutdown(pp_control_follow_fd(f1), SHUT_RDWR);
+	pump(srv, 50);
+	ck_assert_uint_gt(pp_control_server_notice(srv, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "control: follower 198.18.0.1:40005 went away after 600 events; "
+			       "its later events go to the store");
+	pp_control_fetch_close(f1);
+	ck_assert_int_eq(pp_control_server_followers(srv), 0);
+	ck_assert_uint_eq(pp_control_server_stats(srv)->served, 1);
+	pp_control_server_close(srv);
+	free(st.ev);
+}
+END_TEST
+
+/* An all-ports follower that vanishes: one line naming the host ("198.18.0.1:*"), and what it
+ * never got goes back to the store. */
+START_TEST(test_all_ports_follower_gone)
+{
+	static struct store st;
+	static struct got g;
+	struct pp_fetch_req req = all_ports_req();
+	struct pp_control_server *srv;
+	struct pp_fetch *f;
+	char line[256];
+
+	st = (struct store){ 0 };
+	g.n = 0;
+	srv = follow_server(&st, 0, 1000);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", pp_control_server_port(srv), &req, 1000), 0);
+	ck_assert_int_eq(follow_until(srv, f, &g, 100), 0);
+	shutdown(pp_control_follow_fd(f), SHUT_RDWR);
+	{
+		struct pp_event ev = conn_event(41000, true, 7, 7, 10);
+
+		ck_assert_int_eq(pp_control_server_offer(srv, &ev, true), 1); /* queued, never sent */
+	}
+	pump(srv, 50);
+	ck_assert_uint_gt(pp_control_server_notice(srv, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "control: follower 198.18.0.1:* went away after 0 events; "
+			       "its later events go to the store");
+	pp_control_fetch_close(f);
+	pp_control_server_close(srv);
+	free(st.ev);
+}
+END_TEST
+
+/* The flag's rules on the agent's side: a port with it, an ISN with it, an unknown bit: each
+ * a FETCH this agent refuses with ERROR bad request (as an agent older than the flag refuses
+ * the flag itself). */
+START_TEST(test_all_ports_bad_requests_get_an_error)
+{
+	static struct agent a;
+	struct pp_fetch_req req = all_ports_req();
+	uint8_t frame[64], *p = frame + PP_PROTO_HDR_LEN;
+	uint16_t port;
+
+	agent_start(&a);
+	port = pp_control_server_port(a.srv);
+	ck_assert_int_eq(pp_proto_encode_fetch(frame, sizeof(frame), &req), 56);
+	p[5] = 1;                                       /* client port 1 */
+	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
+	ck_assert_int_eq(pp_proto_encode_fetch(frame, sizeof(frame), &req), 56);
+	p[1] |= PP_FETCH_HAVE_ISN;
+	p[43] = 9;                                      /* an ISN */
+	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
+	ck_assert_int_eq(pp_proto_encode_fetch(frame, sizeof(frame), &req), 56);
+	p[1] |= 0x8;                                    /* a flag this agent does not know */
+	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
+	wait_results(&a, 3);
+	ck_assert_uint_eq(pp_control_server_stats(a.srv)->failed, 3);
+	ck_assert_str_eq(a.last_error, "request: malformed FETCH");
+	agent_stop(&a);
+}
+END_TEST
+
+/* An agent older than ALL_PORTS, as it answers the flag (an unknown bit): it checks the FETCH
+ * the way protocol 2's decoder did before the flag (known bits 0x3) and answers ERROR 1. */
+static void *agent_before_all_ports(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	uint8_t req[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], frame[PP_PROTO_HDR_LEN + 4 + PP_PROTO_ERROR_TEXT_MAX];
+
+	if (fd < 0)
+		return NULL;
+	if (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req) &&
+	    (req[PP_PROTO_HDR_LEN + 1] & ~0x3)) {
+		ssize_t len = pp_proto_encode_error(frame, sizeof(frame), PP_ERR_BAD_REQUEST,
+						    "malformed FETCH payload");
+
+		if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* The client asking an older agent: the agent's own ERROR, bad request, in one line. */
+START_TEST(test_older_agent_refuses_all_ports)
+{
+	static struct got g;
+	struct pp_fetch_req req = all_ports_req();
+	struct pp_fetch *f;
+	uint16_t port;
+	int lfd = loopback_socket(true, &port), r = 0;
+	pthread_t t;
+
+	g.n = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, agent_before_all_ports, &lfd), 0);
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", port, &req, 1000), 0);
+	for (int i = 0; i < 100 && r == 0; i++) {
+		struct pollfd p = { .fd = pp_control_follow_fd(f), .events = POLLIN };
+
+		poll(&p, 1, 10);
+		r = pp_control_follow_read(f, collect, &g);
+	}
+	ck_assert_int_eq(r, -EREMOTEIO);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->error_code, PP_ERR_BAD_REQUEST);
+	ck_assert_str_eq(pp_control_fetch_stats(f)->error_text, "malformed FETCH payload");
+	ck_assert_uint_eq(g.n, 0);
+	pp_control_fetch_close(f);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
 	       test_follow_through_serve_one,
 	       test_follow_stored_then_live_then_stop,
@@ -1186,4 +1469,10 @@ PP_CHECK_TESTS("control", 30,
 	       test_fetch_tries_again_after_a_reset,
 	       test_server_options_are_checked,
 	       test_concurrent_abuse_does_not_starve_a_client,
-	       test_caps_shed_the_idle_first)
+	       test_caps_shed_the_idle_first,
+	       test_fetch_req_all_ports_helper,
+	       test_fetch_all_ports_one_shot,
+	       test_follow_all_ports,
+	       test_all_ports_follower_gone,
+	       test_all_ports_bad_requests_get_an_error,
+	       test_older_agent_refuses_all_ports)

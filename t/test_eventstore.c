@@ -227,6 +227,52 @@ START_TEST(test_remove_takes_a_connections_events_out)
 }
 END_TEST
 
+/* a_port 0, the all-ports wildcard (PP_FETCH_ALL_PORTS): every client port of 198.18.0.1 to
+ * 198.18.0.2:12345, both directions; not another client host, not another server port, not
+ * the other family; b_port 0 is no wildcard, and an event's port 0 matches no named port. */
+START_TEST(test_all_ports_wildcard)
+{
+	struct pp_eventstore *s;
+	struct pp_conn all = conn_1_to_2(0), one = conn_1_to_2(40000), b_zero = conn_1_to_2(40000);
+	struct pp_event evs[] = {
+		event(10, 40000, 12345, 1), /* client -> server */
+		event(11, 12345, 40001, 2), /* server -> another client port */
+		event(12, 1, 12345, 1),
+		event(13, 65535, 12345, 1),
+		event(14, 40000, 12346, 1), /* another server port (the control port) */
+		event(15, 12346, 40000, 2),
+		event(16, 40002, 12345, 1), /* another family, below */
+		event(17, 40003, 12345, 3), /* another client host (198.18.0.3 -> .1) */
+		event(18, 0, 12345, 1),     /* port 0: any port is any port */
+		event(19, 40000, 0, 1),     /* server port 0: not the service */
+	};
+	__u32 seqs[16] = { 0 };
+	size_t n = sizeof(evs) / sizeof(evs[0]);
+
+	evs[6].family = PP_AF_INET6;
+	b_zero.b_port = 0;
+	ck_assert_int_eq(pp_eventstore_new(&s, 64), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(pp_eventstore_append(s, &evs[i]), 0);
+	ck_assert_int_eq(pp_eventstore_foreach(s, &all, collect_seq, seqs), 0);
+	ck_assert_uint_eq(seqs[0], 5);
+	ck_assert_uint_eq(seqs[1], 10);
+	ck_assert_uint_eq(seqs[2], 11);
+	ck_assert_uint_eq(seqs[3], 12);
+	ck_assert_uint_eq(seqs[4], 13);
+	ck_assert_uint_eq(seqs[5], 18);
+	ck_assert(!pp_conn_matches(&one, &evs[8]));
+	ck_assert(!pp_conn_matches(&b_zero, &evs[0]));
+	ck_assert(!pp_conn_matches(&all, &evs[9]));
+	/* the same set leaves the store, the others keep their order */
+	ck_assert_uint_eq(pp_eventstore_remove(s, &all, take_all, NULL), 5);
+	ck_assert_uint_eq(pp_eventstore_count(s), n - 5);
+	ck_assert_uint_eq(pp_eventstore_get(s, 0)->seq, 14);
+	ck_assert_uint_eq(pp_eventstore_get(s, 4)->seq, 19);
+	pp_eventstore_free(s);
+}
+END_TEST
+
 PP_CHECK_TESTS("eventstore", 0,
 	       test_remove_takes_a_connections_events_out,
 	       test_events_keep_arrival_order_across_chunks,
@@ -234,4 +280,5 @@ PP_CHECK_TESTS("eventstore", 0,
 	       test_zero_bound_is_refused,
 	       test_connection_filter_takes_both_directions_only,
 	       test_foreach_stops_when_asked,
-	       test_by_time_puts_a_late_batch_back_in_place)
+	       test_by_time_puts_a_late_batch_back_in_place,
+	       test_all_ports_wildcard)

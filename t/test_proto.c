@@ -509,6 +509,131 @@ START_TEST(test_flow_direction)
 }
 END_TEST
 
+/* PP_FETCH_ALL_PORTS: client port 0 and no ISN, checked by the encoder and by the decoder on
+ * the wire bytes, each refusal on its own; unknown flag bits stay refused. */
+START_TEST(test_fetch_all_ports)
+{
+	static const uint8_t want[] = {
+		0x50, 0x50, 0x43, 0x54, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x2c, /* header */
+		0x02, 0x06, 0x00, 0x00, 0x00, 0x00, 0x30, 0x39,                         /* any port, 12345 */
+		198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		198, 18, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x00, 0x00, 0x00, 0x00,                                                 /* no ISN */
+	};
+	struct pp_fetch_req req = { .flow = v4_key(), .flags = PP_FETCH_ALL_PORTS | PP_FETCH_FOLLOW }, back;
+	uint8_t buf[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], *p = buf + PP_PROTO_HDR_LEN;
+	char s[PP_FLOW_KEY_STRLEN];
+
+	ck_assert_uint_eq(PP_FETCH_ALL_PORTS, 0x4);
+	/* encoder: a port with the flag, an ISN with the flag, a port 0 without it */
+	ck_assert(!pp_fetch_req_valid(&req));
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flow.client_port = 0;
+	ck_assert(pp_fetch_req_valid(&req));
+	req.flags |= PP_FETCH_HAVE_ISN;
+	req.isn = 7;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flags &= (uint8_t)~PP_FETCH_HAVE_ISN;
+	req.isn = 0;
+	req.flags &= (uint8_t)~PP_FETCH_ALL_PORTS;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flags = PP_FETCH_ALL_PORTS | 0x8;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flags = PP_FETCH_ALL_PORTS;
+	req.flow.server_port = 0;                   /* the server end is never a wildcard */
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flow.server_port = 12345;
+	req.flow.client_addr[6] = 1;                /* IPv4 with bytes past the fourth */
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
+	req.flow.client_addr[6] = 0;
+
+	/* round trip, and the bytes docs/protocol.md shows: flags 0x06, client port 0 */
+	req.flags = PP_FETCH_ALL_PORTS | PP_FETCH_FOLLOW;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), sizeof(buf));
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), 0);
+	ck_assert_mem_eq(&back.flow, &req.flow, sizeof(req.flow));
+	ck_assert_uint_eq(back.flags, PP_FETCH_ALL_PORTS | PP_FETCH_FOLLOW);
+	ck_assert_str_eq(pp_flow_key_str(&back.flow, s, sizeof(s)), "198.18.0.1:* -> 198.18.0.2:12345");
+
+	/* decoder, on the wire: a port with the flag, an ISN with the flag, unknown bits */
+	p[5] = 1;
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+	p[5] = 0;
+	p[1] |= PP_FETCH_HAVE_ISN;
+	p[43] = 1;
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+	p[43] = 0;                                  /* the flag alone, ISN 0: still one instance */
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+	p[1] &= (uint8_t)~PP_FETCH_HAVE_ISN;
+	for (unsigned bit = 0x8; bit <= 0x80; bit <<= 1) {
+		p[1] |= (uint8_t)bit;
+		ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+		p[1] &= (uint8_t)~bit;
+	}
+	p[1] &= (uint8_t)~PP_FETCH_ALL_PORTS;       /* port 0 without the flag */
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+	p[1] |= PP_FETCH_ALL_PORTS;
+	p[6] = p[7] = 0;                            /* server port 0 */
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
+
+	/* without the flag, a FETCH is as it was */
+	req = (struct pp_fetch_req){ .flow = v4_key() };
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), sizeof(buf));
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), 0);
+
+	/* IPv6 too */
+	ck_assert_int_eq(pp_flow_key_set(&req.flow, "fd00::1", 1, "fd00::2", 6379), 0);
+	req.flow.client_port = 0;
+	req.flags = PP_FETCH_ALL_PORTS;
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), sizeof(buf));
+	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), 0);
+	ck_assert_str_eq(pp_flow_key_str(&back.flow, s, sizeof(s)), "[fd00::1]:* -> [fd00::2]:6379");
+}
+END_TEST
+
+/* A key with client port 0 matches every client port of its address, in both directions, and
+ * nothing else: not another client address, not another server port, not port 0 of the server
+ * end; a one-connection key does not match an event whose port is 0. */
+START_TEST(test_flow_direction_all_ports)
+{
+	struct pp_flow_key one = v4_key(), all = one;
+	struct pp_event ev = sample_event(0);
+
+	all.client_port = 0;
+	ck_assert(pp_flow_key_any_port(&all) && !pp_flow_key_any_port(&one));
+	for (uint32_t port = 1; port <= 65535; port += 4099) {
+		ev = sample_event(0);
+		ev.sport = (uint16_t)port;
+		ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_TO_SERVER);
+		ck_assert_int_eq(pp_flow_dir(&one, &ev), port == 40000 ? PP_DIR_TO_SERVER : PP_DIR_NONE);
+		memcpy(ev.saddr, all.server_addr, 16), memcpy(ev.daddr, all.client_addr, 16);
+		ev.sport = 12345, ev.dport = (uint16_t)port;
+		ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_TO_CLIENT);
+	}
+	ev = sample_event(0);
+	ev.sport = 0;                                /* an event's port 0 is no wildcard */
+	ck_assert_int_eq(pp_flow_dir(&one, &ev), PP_DIR_NONE);
+	ev = sample_event(0);
+	ev.saddr[3] = 3;                             /* another client host */
+	ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_NONE);
+	ev = sample_event(0);
+	ev.dport = 12346;                            /* another service port (the control port) */
+	ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_NONE);
+	ev.dport = 0;
+	ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_NONE);
+	ev = sample_event(0);
+	ev.family = PP_AF_INET6;
+	ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_NONE);
+	/* the server talking to the client host from another port is not the service */
+	ev = sample_event(0);
+	memcpy(ev.saddr, all.server_addr, 16), memcpy(ev.daddr, all.client_addr, 16);
+	ev.sport = 22, ev.dport = 40000;
+	ck_assert_int_eq(pp_flow_dir(&all, &ev), PP_DIR_NONE);
+	ck_assert(!pp_flow_key_valid(&all));         /* one connection's key: never a wildcard */
+}
+END_TEST
+
 PP_CHECK_TESTS("proto", 60,
 	       test_v2_follow_stop_end_and_v1_error,
 	       test_fetch_round_trip,
@@ -522,4 +647,6 @@ PP_CHECK_TESTS("proto", 60,
 	       test_bad_headers_are_rejected,
 	       test_bad_payload_fields_are_rejected,
 	       test_random_input_never_crashes,
-	       test_flow_direction)
+	       test_flow_direction,
+	       test_fetch_all_ports,
+	       test_flow_direction_all_ports)

@@ -12,6 +12,7 @@
 #include "collect/eventlog.h"
 #include "analyze/results.h"
 #include "analyze/summary.h"
+#include "analyze/service_report.h"
 #include "analyze/turns.h"
 #include "common/stats.h"
 #include "common/log.h"
@@ -467,58 +468,6 @@ out:
 
 /* ---- --turns: every connection of the port, exchanges from turn-taking ---- */
 
-struct turn_conn {
-	uint64_t id, exchanges, rows, complete, rows_before;
-	bool pipelined, seen[2];
-	struct pp_flow_key flow;
-};
-
-struct turns_sink {
-	struct pp_results *results;
-	struct pp_summary *summary;
-	struct turn_conn *conns;     /* one small record per connection of the run */
-	size_t nconns, capconns;
-};
-
-static int on_turn(void *ctx, const struct pp_turn *turn)
-{
-	struct turns_sink *k = ctx;
-	int err;
-
-	if ((err = pp_results_write_turn(k->results, turn->conn, turn->req_bytes, turn->resp_bytes,
-					 turn->row)) < 0)
-		return err;
-	return pp_summary_add(k->summary, turn->row);
-}
-
-static int on_turn_conn(void *ctx, const struct pp_turns_conn *conn)
-{
-	struct turns_sink *k = ctx;
-
-	if (k->nconns == k->capconns) {
-		size_t cap = k->capconns ? k->capconns * 2 : 64;
-		struct turn_conn *c = realloc(k->conns, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		k->conns = c;
-		k->capconns = cap;
-	}
-	k->conns[k->nconns++] = (struct turn_conn){
-		.id = conn->conn, .exchanges = conn->exchanges, .rows = conn->rows,
-		.complete = conn->complete, .rows_before = conn->rows_before_pipelined,
-		.pipelined = conn->pipelined, .seen = { conn->seen[0], conn->seen[1] },
-		.flow = *conn->flow };
-	return 0;
-}
-
-static int cmp_conn_id(const void *a, const void *b)
-{
-	const struct turn_conn *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* Every event of both logs, in file order: turns.c sorts out the connections. */
 struct plain_source {
 	struct pp_eventlog_reader *r;
@@ -529,72 +478,11 @@ static int plain_next(void *ctx, struct pp_event *ev)
 	return pp_eventlog_next(((struct plain_source *)ctx)->r, ev);
 }
 
-static void print_turns(const struct options *o, struct turns_sink *k, const struct pp_turns_stats *st,
-			struct pp_eventlog_reader *const readers[2])
-{
-	char flow_text[PP_FLOW_KEY_STRLEN];
-	double *reqs;
-	size_t n = 0;
-
-	size_t only[2] = { 0, 0 };
-
-	qsort(k->conns, k->nconns, sizeof(*k->conns), cmp_conn_id);
-	for (size_t i = 0; i < k->nconns; i++)
-		for (int h = 0; h < 2; h++)
-			only[h] += k->conns[i].seen[h] && !k->conns[i].seen[1 - h];
-	/* a connection one log lacks has no turns (client) or no server points (server) */
-	printf("connections: %" PRIu64 " (at most %" PRIu64 " open at once; %zu in the client's log "
-	       "only, %zu in the server's only), %" PRIu64 " pipelined, not split\n", st->connections,
-	       st->conns_high_water, only[PP_CLIENT], only[PP_SERVER], st->pipelined);
-	for (size_t i = 0; i < k->nconns; i++) {
-		const struct turn_conn *c = &k->conns[i];
-
-		if (!c->pipelined)
-			continue;
-		printf("connection %s: pipelined, not split (%" PRIu64 " turns",
-		       pp_flow_key_str(&c->flow, flow_text, sizeof(flow_text)), c->exchanges);
-		if (c->rows_before)
-			printf("; %" PRIu64 " rows written before it showed", c->rows_before);
-		printf(")\n");
-	}
-	if (st->overlaps_dismissed)
-		printf("answers that seemed ahead of their request, explained by a lost server recv "
-		       "event: %" PRIu64 " (not taken for pipelining)\n", st->overlaps_dismissed);
-	if ((reqs = malloc((k->nconns ? k->nconns : 1) * sizeof(*reqs)))) {
-		for (size_t i = 0; i < k->nconns; i++)
-			if (!k->conns[i].pipelined && k->conns[i].seen[PP_CLIENT])
-				reqs[n++] = (double)k->conns[i].rows;
-		if (n) {
-			pp_sort_doubles(reqs, n);
-			printf("requests per connection: min %.0f, median %.1f, max %.0f (%zu connection%s split)\n",
-			       reqs[0], pp_percentile(reqs, n, 50), reqs[n - 1], n, n == 1 ? "" : "s");
-		}
-		free(reqs);
-	}
-	if (o->verbose)
-		for (size_t i = 0; i < k->nconns; i++) {
-			const struct turn_conn *c = &k->conns[i];
-
-			printf("connection %" PRIu64 " %s: %" PRIu64 " requests, %" PRIu64 " rows, %" PRIu64
-			       " complete%s\n", c->id, pp_flow_key_str(&c->flow, flow_text, sizeof(flow_text)),
-			       c->exchanges, c->rows, c->complete, c->pipelined ? ", pipelined" : "");
-		}
-	printf("events: client %" PRIu64 ", server %" PRIu64 "; used %" PRIu64 "; ignored: other ports %"
-	       PRIu64 ", without payload %" PRIu64 ", before a connection's first turn %" PRIu64
-	       ", after their exchange %" PRIu64 ", outside every turn %" PRIu64 ", of connections not in "
-	       "the client's log %" PRIu64 ", of pipelined connections %" PRIu64 ", out of time order %"
-	       PRIu64 ", malformed %" PRIu64 "\n",
-	       st->events_in[PP_CLIENT], st->events_in[PP_SERVER], st->events_used, st->events_foreign,
-	       st->events_no_payload, st->events_before_first, st->events_late, st->events_unplaced,
-	       st->events_no_client, st->events_pipelined, st->events_out_of_order,
-	       st->events_bad + pp_eventlog_bad_rows(readers[0]) + pp_eventlog_bad_rows(readers[1]));
-}
-
 static int analyze_turns(const struct options *o)
 {
 	struct pp_turns_config cfg = { 0 };
 	struct pp_summary_info info = { 0 };
-	struct turns_sink sink = { 0 };
+	struct pp_service_report *report = NULL;
 	struct client_scan cs = { 0 };
 	struct plain_source src[2] = { 0 };
 	struct pp_eventlog_reader *readers[2] = { NULL, NULL };
@@ -614,15 +502,15 @@ static int analyze_turns(const struct options *o)
 		}
 		cfg.server_port = cs.flow.server_port;
 	}
-	cfg.on_row = on_turn;
-	cfg.on_conn = on_turn_conn;
-	cfg.ctx = &sink;
-	if ((err = pp_turns_new(&t, &cfg)) < 0 || !(sink.summary = pp_summary_new())) {
-		pp_log_error("%s", strerror(err < 0 ? -err : ENOMEM));
+	if ((err = pp_service_report_open(&report, o->output)) < 0) {
+		pp_log_error("%s: %s", o->output, strerror(-err));
 		goto out;
 	}
-	if ((err = pp_results_open_turns(&sink.results, o->output)) < 0) {
-		pp_log_error("%s: %s", o->output, strerror(-err));
+	cfg.on_row = pp_service_report_row;
+	cfg.on_conn = pp_service_report_conn;
+	cfg.ctx = report;
+	if ((err = pp_turns_new(&t, &cfg)) < 0) {
+		pp_log_error("%s", strerror(-err));
 		goto out;
 	}
 	if (open_log(&readers[PP_CLIENT], o->client_log) < 0 || open_log(&readers[PP_SERVER], o->server_log) < 0)
@@ -633,46 +521,36 @@ static int analyze_turns(const struct options *o)
 		pp_log_error("correlating: %s", strerror(-err));
 		goto out;
 	}
-	err = pp_results_commit(sink.results);
-	sink.results = NULL;
-	if (err < 0) {
+	if ((err = pp_service_report_commit(report)) < 0) {
 		pp_log_error("%s: %s", o->output, strerror(-err));
 		goto out;
 	}
 	st = pp_turns_stats(t);
+	pp_service_report_add_malformed(report, pp_eventlog_bad_rows(readers[0]) +
+					pp_eventlog_bad_rows(readers[1]));
 	snprintf(what, sizeof(what), "turns of port %" PRIu16 ": %" PRIu64 " exchanges on %" PRIu64
 		 " connection%s (offline from %s and %s; event logs carry no loss counters)",
 		 cfg.server_port, st->rows, st->connections - st->pipelined,
 		 st->connections - st->pipelined == 1 ? "" : "s", o->client_log, o->server_log);
 	info.what = what;
-	info.exchanges = st->rows;
-	info.matched = st->complete;
-	info.incomplete = st->incomplete;
-	info.retransmitted = st->retransmitted;
-	info.required_slots = PP_SLOTS_SPLIT;
 	info.traced = st->events_in[PP_CLIENT] > 0;
 	info.server_events = st->events_in[PP_SERVER] > 0;
 	info.capture = st->missing[C_WIRE_TX] < st->rows || st->missing[S_WIRE_RX] < st->rows;
-	if ((err = pp_summary_print(sink.summary, &info, stdout)) < 0) {
+	if ((err = pp_service_report_print(report, st, &info, o->verbose, stdout)) < 0) {
 		pp_log_error("printing the summary: %s", strerror(-err));
 		goto out;
 	}
-	print_turns(o, &sink, st, readers);
-	if (o->summary_json && (err = pp_summary_write_json(sink.summary, &info, o->summary_json)) < 0) {
+	if (o->summary_json && (err = pp_service_report_json(report, st, &info, o->summary_json)) < 0) {
 		pp_log_error("%s: %s", o->summary_json, strerror(-err));
 		goto out;
 	}
 	ret = 0;
 out:
-	if (sink.results)
-		pp_results_abort(sink.results);
-	if (sink.summary)
-		pp_summary_free(sink.summary);
+	pp_service_report_free(report);
 	for (int h = 0; h < 2; h++)
 		if (readers[h])
 			pp_eventlog_close(readers[h]);
 	free(cs.syns);
-	free(sink.conns);
 	pp_turns_free(t);
 	return ret;
 }

@@ -22,6 +22,7 @@
 #include "common/net.h"
 #include "collect/eventlog.h"
 #include "agent/eventstore.h"
+#include "peer/peer_measure.h"
 #include "common/privdrop.h"
 #include "agent/procnet.h"
 #include "agent/spawn.h"
@@ -50,6 +51,12 @@ struct agent {
 	struct pp_atomic_file log_file;
 	FILE *log, *spool;
 	int log_err;                /* the first failed write (-errno) */
+	/* --peer: this host is the service's client; its events and the peer agent's are
+	 * correlated as they come (peer/peer_measure.h) instead of stored */
+	struct pp_peer *peer;
+	struct pp_peer_opts peer_opts;
+	char plot_paths[2][4096];
+	uint64_t run_start_ns;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -101,6 +108,10 @@ static void store_event(void *ctx, const struct pp_event *ev)
 {
 	struct agent *a = ctx;
 
+	if (a->peer) {
+		pp_peer_local_event(a->peer, ev);
+		return;
+	}
 	if (a->serve.store) {
 		pp_agent_serve_event(&a->serve, ev);
 		return;
@@ -174,7 +185,9 @@ static int start_trace(struct agent *a)
 		.tgids = a->tgids, .n_tgids = a->n_tgids,
 		.follow_children = true,
 		.keep_acks = o->keep_acks,
-		.perf_pages = o->perf_pages,
+		/* --peer's loop also correlates: a deeper buffer rides out its bursts (as the
+		 * synthetic client's does) */
+		.perf_pages = o->perf_pages ? o->perf_pages : o->peer ? PP_PEER_PERF_PAGES : 0,
 		.btf_path = o->btf_path,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,
@@ -204,7 +217,8 @@ static int flush_for_answer(void *ctx)
 static int start_serving(struct agent *a)
 {
 	const struct pp_agent_opts *o = &a->opts;
-	int port = o->control_port < 0 ? o->ports[0] + 1 : o->control_port;
+	/* with --peer this host is a client: it serves nothing */
+	int port = o->peer ? 0 : o->control_port < 0 ? o->ports[0] + 1 : o->control_port;
 	struct pp_agent_serve_opts sopts = {
 		.control = port != 0,
 		.control_bind = o->control_bind,
@@ -229,6 +243,40 @@ static int start_serving(struct agent *a)
 	a->serve.tap = log_event;
 	a->serve.tap_ctx = a;
 	return 0;
+}
+
+/* --peer: the service's address and the agent there, once the drop is done (results.csv goes
+ * through the output helper) and before CMD starts. 0, or exit status 1. */
+static int start_peer(struct agent *a)
+{
+	struct pp_err err = { 0 };
+
+	if (pp_peer_open(&a->peer, &a->peer_opts, &err) < 0)
+		return pp_log_fail(&err, 1);
+	a->serve.sink = pp_peer_local_event;
+	a->serve.sink_ctx = a->peer;
+	return 0;
+}
+
+static void peer_opts_of(struct agent *a)
+{
+	const struct pp_agent_opts *o = &a->opts;
+	static char what[256];
+
+	if (o->cmd) {
+		const char *slash = strrchr(o->cmd[0], '/');
+
+		snprintf(what, sizeof(what), "%s", slash ? slash + 1 : o->cmd[0]);
+	} else {
+		snprintf(what, sizeof(what), "pid %d", (int)o->pid);
+	}
+	a->peer_opts = (struct pp_peer_opts){
+		.peer = o->peer, .default_control_port = (uint16_t)(o->ports[0] + 1),
+		.service_port = o->ports[0], .results = o->output, .summary_json = o->summary_json,
+		.plot_dir = o->plot_dir, .what = what, .verbose = o->verbosity > 0,
+	};
+	if (o->control_port > 0)
+		a->peer_opts.default_control_port = (uint16_t)o->control_port;
 }
 
 static bool reap_child(struct agent *a, int flags)
@@ -259,15 +307,18 @@ static int trace_loop(struct agent *a)
 	int n;
 
 	while (!stop_signal) {
-		struct pollfd fds[1 + PP_AGENT_SERVE_MAX_POLLFDS] = {
+		struct pollfd fds[2 + PP_AGENT_SERVE_MAX_POLLFDS] = {
 			{ .fd = pp_trace_epoll_fd(a->trace), .events = POLLIN } };
 		int nserve = pp_agent_serve_pollfds(&a->serve, &fds[1]);
+		int npeer = a->peer && pp_peer_fd(a->peer) >= 0;
 		char line[256];
 		bool following = pp_agent_serve_followers(&a->serve) > 0;
 
 		/* The perf buffers wake us only at their watermark; the timeout drains them. While
 		 * someone follows, rounds come at least every PP_AGENT_FOLLOW_FLUSH_MS. */
-		if (poll(fds, 1 + nserve, following ? PP_AGENT_FOLLOW_FLUSH_MS : POLL_MS) < 0 &&
+		if (npeer)
+			fds[1 + nserve] = (struct pollfd){ .fd = pp_peer_fd(a->peer), .events = POLLIN };
+		if (poll(fds, 1 + nserve + npeer, following ? PP_AGENT_FOLLOW_FLUSH_MS : POLL_MS) < 0 &&
 		    errno != EINTR) {
 			pp_log_error("poll: %s", strerror(errno));
 			return 1;
@@ -282,10 +333,20 @@ static int trace_loop(struct agent *a)
 			if (flush_for_answer(a) < 0)
 				n = a->flush_err;
 		}
+		/* --peer correlates as events come, and --output's readers (pingpong-analyze)
+		 * sort within a reorder window: a quiet CPU's partial batch must not arrive later
+		 * than that (a CPU that went quiet kept its last events for seconds) */
+		if (n >= 0 && (a->peer || a->log)) {
+			int rc = pp_trace_flush_stale(a->trace, PP_PEER_STALE_NS);
+
+			n = rc < 0 ? rc : n;
+		}
 		if (n >= 0)
 			a->serve.lost_samples = pp_trace_lost(a->trace);
 		if (pp_agent_serve_handle(&a->serve, &fds[1], nserve, &err) < 0)
 			pp_log_warn("%s", pp_err_text(&err));
+		if (a->peer)
+			pp_peer_poll(a->peer);
 		if (n >= 0 && a->flush_err)
 			n = a->flush_err;
 		/* refused control connections: a line now and then, never one each */
@@ -406,6 +467,31 @@ static void print_summary(const struct agent *a, double secs)
 		(unsigned long long)pp_trace_skipped(a->trace), secs);
 }
 
+/* --peer: the agent's last events, the rows, the summary and the plots. 0, or exit status 1. */
+static int finish_peer(struct agent *a)
+{
+	struct pp_capture_stats cst = { 0 };
+	struct pp_peer_local local = {
+		.lost_samples = pp_trace_lost(a->trace),
+		.traced = true,
+		.capture = a->serve.capture != NULL,
+		.run_start_ns = a->run_start_ns,
+		.run_end_ns = (uint64_t)(now_s() * 1e9),
+	};
+	struct pp_err err = { 0 };
+
+	if (a->serve.capture) {
+		pp_capture_get_stats(a->serve.capture, &cst);
+		local.pcap_drops = cst.pcap_drop;
+	}
+	if (pp_peer_finish(a->peer, &local, &stop_signal, &err) < 0 ||
+	    pp_peer_report(a->peer, stdout, &err) < 0)
+		return pp_log_fail(&err, 1);
+	if (pp_peer_plot(a->peer, &err) < 0)
+		return pp_log_fail(&err, 1);
+	return 0;
+}
+
 static int finish(struct agent *a, double started)
 {
 	char report[PP_CAPTURE_REPORT_MAX];
@@ -415,8 +501,12 @@ static int finish(struct agent *a, double started)
 	pp_trace_flush(a->trace);
 	if (pp_agent_serve_summary(&a->serve, true, report, sizeof(report)))
 		pp_log_info("%s", report);
+	/* reads the capture to its end (up to a second), then the tracer's last events, which
+	 * the programs may have batched meanwhile (the connections' closing packets) */
 	if (pp_agent_serve_finish(&a->serve, &why) < 0)
 		pp_log_warn("%s", pp_err_text(&why));
+	if ((err = pp_trace_flush(a->trace)) < 0)
+		pp_log_warn("reading the perf buffer's last events failed: %s", strerror(-err));
 	pp_agent_serve_report(&a->serve, report, sizeof(report));
 	pp_log_lines(PP_LOG_INFO, report);
 	if (pp_agent_serve_follow_report(&a->serve, report, sizeof(report)))
@@ -443,14 +533,17 @@ static int drop_privileges(struct agent *a)
 }
 
 /* Started before anything is opened, so the helper holds no BPF link or socket. */
-static int start_output_helper(const struct agent *a)
+static int start_output_helper(struct agent *a)
 {
-	const char *outputs[2] = { a->opts.output, a->opts.pcap_out };
+	const char *outputs[4] = { a->opts.output, a->opts.pcap_out };
+	size_t n = 2;
 	int err;
 
 	if (a->opts.keep_root || geteuid() != 0)
 		return 0;
-	if ((err = pp_privdrop_outputs(outputs, 2)) < 0) {
+	if (a->opts.peer)
+		n = pp_peer_outputs(&a->peer_opts, outputs, a->plot_paths, 4);
+	if ((err = pp_privdrop_outputs(outputs, n)) < 0) {
 		pp_log_error("cannot start the output helper: %s", strerror(-err));
 		return 1;
 	}
@@ -471,6 +564,19 @@ int main(int argc, char **argv)
 	pp_log_more(a.opts.verbosity);
 	if ((status = resolve_targets(&a)) != 0)
 		return status;
+	if (a.opts.peer) {
+		char addr[PP_ADDRSTRLEN];
+		uint16_t port;
+
+		if (a.opts.n_ports != 1) {
+			pp_log_error("--peer needs the service's port: --port PORT");
+			return 2;
+		}
+		peer_opts_of(&a);
+		if (pp_peer_parse(a.opts.peer, a.peer_opts.default_control_port, addr, sizeof(addr),
+				  &port, &perr) < 0)
+			return pp_log_fail(&perr, 2);
+	}
 	if ((err = pp_eventstore_new(&a.store, a.opts.max_events)) < 0) {
 		pp_log_error("%s", strerror(-err));
 		return 1;
@@ -485,7 +591,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	/* after the drop, so that the root helper makes and renames it; no event has been read
 	 * yet (they wait in the perf buffers until the loop polls) */
-	if (a.opts.output && (err = open_log(&a, a.opts.output)) < 0) {
+	if (a.opts.peer && start_peer(&a) != 0)
+		goto cleanup;
+	if (a.opts.output && !a.opts.peer && (err = open_log(&a, a.opts.output)) < 0) {
 		pp_log_error("cannot write %s: %s", a.opts.output, strerror(-err));
 		goto cleanup;
 	}
@@ -496,9 +604,12 @@ int main(int argc, char **argv)
 			goto cleanup;
 	}
 	started = now_s();
+	a.run_start_ns = (uint64_t)(started * 1e9);
 	if (trace_loop(&a) == 0) {
 		stop_child(&a);
 		status = finish(&a, started);
+		if (a.peer && finish_peer(&a) != 0 && !status)
+			status = 1;
 	}
 cleanup:
 	if (a.child_running) { /* never released, or a failure: it must not outlive us */
@@ -508,6 +619,7 @@ cleanup:
 	}
 	close_log(&a, false); /* not published by finish: a failed run leaves no half log */
 	pp_agent_serve_close(&a.serve);
+	pp_peer_free(a.peer);
 	pp_trace_close(a.trace);
 	pp_eventstore_free(a.store);
 	pp_privdrop_outputs_close();

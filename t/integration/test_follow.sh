@@ -6,6 +6,11 @@
 # agent sends the events as they come and keeps none of them, so nothing is dropped, every
 # ping's bytes reach the follower as server-side recv events, the agent's peak RSS stays small,
 # and its --output log (written as events arrive) still holds every event.
+# Then every connection of one client host (PP_FETCH_ALL_PORTS): a second agent, a follower of
+# all ports of the client's address, 3 concurrent clients and 4 short ones after them, and one
+# client from another address (the server host itself): the follower gets every server event of
+# the client host's 7 connections, as the agent's --output log counts them point by point, and
+# none of the other address's.
 . "$(dirname "$0")/lib.sh"
 
 PORT=7700
@@ -84,4 +89,76 @@ rows=$(($(wc -l <"$TMP/events.csv") - 1))
 events=$(val events)
 check "--output holds every followed event, written as they came ($rows rows >= $events)" \
 	test "$rows" -ge "${events:-1}" -a "${events:-0}" -gt $((COUNT * 4))
+# ---- every connection of the client host to the service, any port (PP_FETCH_ALL_PORTS) ----
+PORT2=7710
+SHORT=4
+tb_client sysctl -qw net.ipv4.ip_local_port_range="32768 60999" || fail "cannot free the client's ports"
+tb_bg server "$BUILD/pingpong-ebpf" --output "$TMP/events2.csv" \
+	-- "$BUILD/pingpong-server" --port $PORT2 2>"$TMP/agent2.err"
+AGENT2=$!
+wait_port server $((PORT2 + 1))
+[ "$(cat /proc/"$AGENT2"/comm 2>/dev/null)" = pingpong-ebpf ] ||
+	AGENT2=$(pgrep -P "$AGENT2" -x pingpong-ebpf | head -1)
+[ -n "$AGENT2" ] || fail "cannot find the second pingpong-ebpf's pid"
+tb_bg client "$PROBE" --all-ports --agent "$SERVER_IP4" --control-port $((PORT2 + 1)) \
+	--client "$CLIENT_IP4" --server "$SERVER_IP4:$PORT2" --ready "$TMP/following2" \
+	>"$TMP/follow2.out" 2>"$TMP/follow2.err"
+probe2=$!
+for _ in $(seq 1 50); do [ -e "$TMP/following2" ] && break; sleep 0.1; done
+[ -e "$TMP/following2" ] || fail "the all-ports follower did not start: $(cat "$TMP/follow2.err")"
+
+run_client() { # host name count: a pingpong-client to the second server, untraced
+	"$TESTBED" exec "$1" "$BUILD/pingpong-client" --addr "$SERVER_IP4" --port $PORT2 --no-trace \
+		--size $SIZE --count "$3" --warmup 10 --output "$TMP/$2.csv" >"$TMP/$2.out" 2>&1
+}
+pids=()
+for i in 1 2 3; do run_client client "long$i" 3000 & pids+=("$!"); done
+run_client server other 3000 & pids+=("$!") # another client address: the server host's own
+crcs=0
+for pid in "${pids[@]}"; do wait "$pid" || crcs=$((crcs + 1)); done
+for i in $(seq 1 $SHORT); do run_client client "short$i" 20 || crcs=$((crcs + 1)); done
+sleep 1 # the last connections' FIN exchanges reach the follower (flushed every 50 ms)
+kill -TERM "$probe2"
+for _ in $(seq 1 100); do kill -0 "$probe2" 2>/dev/null || break; sleep 0.1; done
+wait "$probe2"; prc2=$?
+kill -INT "$AGENT2"
+for _ in $(seq 1 100); do kill -0 "$AGENT2" 2>/dev/null || break; sleep 0.1; done
+
+sed 's/^/  all-ports follower: /' "$TMP/follow2.out"
+sed 's/^/  all-ports follower stderr: /' "$TMP/follow2.err"
+sed 's/^/  agent 2: /' "$TMP/agent2.err" | tail -4
+# the log's view, point by point: events between the client host (any port) and the service
+log_points() {
+	awk -F, -v c="$CLIENT_IP4" -v s="$SERVER_IP4" -v p="$PORT2" -v want="$1" 'NR > 1 {
+		mine = ($5 == c && $7 == s && $8 == p) || ($5 == s && $6 == p && $7 == c)
+		other = ($5 == s && $8 == p && $7 == s) || ($5 == s && $6 == p && $7 == s)
+		if (want == "other") { n += other; next }
+		if (!mine) next
+		ev[$1]++; port = $5 == c ? $6 : $8; if (!(port in seen)) { seen[port] = 1; ports++ }
+	} END {
+		if (want == "other") { print n + 0; exit }
+		for (k in ev) printf "point=%s events=%d\n", k, ev[k]
+		printf "ports=%d\n", ports
+	}' "$TMP/events2.csv" | sort
+}
+probe_points() {
+	awk '/^point=/ && $2 != "events=0" { print $1, $2 } /^end / {
+		for (i = 2; i <= NF; i++) if ($i ~ /^ports=/) print $i }' "$TMP/follow2.out" | sort
+}
+end2=$(grep '^end ' "$TMP/follow2.out")
+val2() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$end2"; }
+want_log=$(log_points mine)
+got=$(probe_points)
+echo "  agent 2's log, the client host's connections: $(tr '\n' ' ' <<<"$want_log")"
+check "the $((3 + SHORT)) client runs and the other address's ran ($crcs failed)" test "$crcs" -eq 0
+check "the all-ports follower got END (rc $prc2)" test "$prc2" -eq 0
+check "the follower saw every one of the $((3 + SHORT)) client ports ($(val2 ports))" \
+	test "$(val2 ports)" = $((3 + SHORT))
+check "the follower's events equal the log's, point by point and port count" \
+	test "$got" = "$want_log" -a -n "$got"
+check "the follower got events of the client host only (foreign '$(val2 foreign)')" test "$(val2 foreign)" = 0
+other=$(log_points other)
+check "the other address's connection is in the log ($other events) and not in the follower" \
+	test "${other:-0}" -gt 0
+check "0 dropped, 0 lost for the all-ports follower" test "$(val2 dropped)" = 0 -a "$(val2 lost)" = 0
 finish

@@ -74,14 +74,26 @@ static const struct pp_opt options[] = {
 	  .help = "trace this process instead of starting CMD" },
 	{ "output", 'o', PP_OPT_STRING, PP_OPT_AT(cfg_t, output), .metavar = "FILE",
 	  .nonempty = "a file name",
-	  .help = "write the raw events as CSV at exit (events.csv format)" },
+	  .help = "write the raw events as CSV at exit (events.csv format); with --peer, the "
+		  "results (one row per request)" },
+	{ "peer", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, peer), .metavar = "ADDR[:PORT]",
+	  .nonempty = "an address",
+	  .help = "measure the service at ADDR from this client host: follow the agent on ADDR's "
+		  "control port PORT (default: --port + 1) during the run, split every request of "
+		  "CMD's connections to ADDR:--port, write --output as results.csv and print the "
+		  "summary ([V6ADDR]:PORT for IPv6)" },
+	{ "summary-json", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, summary_json), .metavar = "FILE",
+	  .nonempty = "a file name", .help = "with --peer: also the summary as JSON" },
+	{ "plot", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, plot_dir), .metavar = "DIR",
+	  .nonempty = "a directory",
+	  .help = "with --peer: latency_cdf.png and latency_split.png in DIR (needs gnuplot)" },
 	{ "duration", 'd', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, duration_s), .metavar = "SEC",
 	  .parse = take_duration, .range = "0 < SEC <= 31536000 seconds",
 	  .help = "stop after SEC seconds (CMD gets SIGTERM)",
 	  .def = "until CMD or PID exits, or SIGINT/SIGTERM" },
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .min = 1, .max = 65536, .unit = "pages", .help = "perf buffer pages per CPU, a power of 2",
-	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB" },
+	  .def = STR(PP_TRACE_DEFAULT_PAGES) " pages of 4 KiB (1024 with --peer)" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N", .min = 1,
 	  .max = 1000000000, .help = "events kept in memory, more are counted as dropped" },
 	{ "keep-acks", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, keep_acks),
@@ -124,6 +136,8 @@ const struct pp_opts_spec pp_agent_opts_spec = {
 	.usage = "Usage: pingpong-ebpf [OPTIONS] -- CMD [ARGS...]   trace CMD (and its children) from its start\n"
 		 "       pingpong-ebpf [OPTIONS] --pid PID          trace a running process (and new children)\n"
 		 "       pingpong-ebpf [OPTIONS] --port PORT        trace whoever listens on PORT\n"
+		 "       pingpong-ebpf --peer ADDR --port PORT --output results.csv -- CMD [ARGS...]\n"
+		 "                                   measure a service at ADDR from its client CMD\n"
 		 "Records the kernel's view (send, xmit, rx, tcp, recv points) of TCP traffic on the ports,\n"
 		 "in this network namespace, for the traced processes. Needs root (or CAP_BPF+CAP_PERFMON).\n",
 	.epilog = "Exit status: CMD's (128+N if killed by signal N); 0 otherwise; 1 on failure; 2 on "
@@ -151,5 +165,13 @@ int pp_agent_parse(int argc, char **argv, struct pp_agent_opts *o, struct pp_err
 	if (o->no_capture && (o->iface || o->pcap_out || o->tstamp_type))
 		return pp_err_set(err, -EINVAL, "--iface, --pcap-out and --tstamp-type need the "
 				  "capture (drop --no-capture)");
+	if (!o->peer && (o->summary_json || o->plot_dir))
+		return pp_err_set(err, -EINVAL, "--summary-json and --plot go with --peer");
+	if (o->peer && !o->output)
+		return pp_err_set(err, -EINVAL, "--peer needs --output FILE (the results CSV)");
+	if (o->peer && o->n_ports > 1)
+		return pp_err_set(err, -EINVAL, "--peer takes one --port: the service's");
+	if (o->peer && o->pcap_out)
+		return pp_err_set(err, -EINVAL, "--pcap-out is the agent's: not with --peer");
 	return PP_OPTS_OK;
 }

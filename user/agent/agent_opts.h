@@ -35,6 +35,11 @@ struct pp_agent_opts {
 	const char *user;     /* --user to become once set up (default "nobody") */
 	bool keep_root;       /* --keep-root: no privilege drop */
 	int verbosity;
+	/* --peer: measure a service from its client host (agent/peer_measure.h): --output is then
+	 * results.csv, and these go with it */
+	const char *peer;     /* --peer ADDR[:CONTROL_PORT] */
+	const char *summary_json; /* --summary-json FILE */
+	const char *plot_dir; /* --plot DIR */
 };
 
 /* PP_OPTS_OK, PP_OPTS_HELP, or -EINVAL with the reason in err (one line, without the program

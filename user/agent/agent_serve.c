@@ -69,15 +69,16 @@ static void store_wire_event(void *ctx, const struct pp_event *ev);
 static void prepare(void *ctx)
 {
 	struct pp_agent_serve *s = ctx;
-	struct timespec wait = { 0, PP_AGENT_CAPTURE_BATCH_MS * 1000000L };
 	struct pp_err why = { 0 };
 
 	if (s->flush)
 		s->flush(s->flush_ctx);
 	if (!s->capture)
 		return;
-	nanosleep(&wait, NULL);
-	if (pp_capture_dispatch(s->capture, store_wire_event, s, &why) < 0)
+	/* what the kernel queued so far, the ring's current block included (one sleep of a
+	 * batch time and one dispatch missed frames of large bursts): bounded, since on a busy
+	 * port frames keep coming */
+	if (pp_capture_drain(s->capture, store_wire_event, s, PP_AGENT_ANSWER_DRAIN_MS, &why) < 0)
 		s->capture_errors++;
 }
 
@@ -91,7 +92,7 @@ static void get_counts(void *ctx, struct pp_end_counts *counts)
 	if (s->capture)
 		pp_capture_get_stats(s->capture, &st);
 	counts->lost_samples = s->lost_samples;
-	counts->pcap_drops = st.pcap_drop;
+	counts->pcap_drops = st.pcap_drop + st.unread; /* both lost frames the kernel saw */
 	/* the control server adds its followers' own drops */
 	counts->dropped = s->dropped + pp_eventstore_overflow(s->store);
 }
@@ -103,8 +104,13 @@ static bool room(const struct pp_agent_serve *s)
 
 int pp_agent_serve_event(struct pp_agent_serve *s, const struct pp_event *ev)
 {
-	bool free_room = room(s);
+	bool free_room;
 
+	if (s->sink) {
+		s->sink(s->sink_ctx, ev);
+		return 0;
+	}
+	free_room = room(s);
 	if (s->tap)
 		s->tap(s->tap_ctx, ev);
 	if (s->control && pp_control_server_offer(s->control, ev, free_room))
@@ -275,7 +281,12 @@ int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e)
 
 	if (!s->capture)
 		return 0;
-	rc = pp_capture_finish(s->capture, store_wire_event, s, &why);
+	/* the command's last frames may still wait in the ring's current block */
+	rc = pp_capture_drain(s->capture, store_wire_event, s, PP_AGENT_CAPTURE_DRAIN_MAX_MS, &why);
+	if (rc >= 0)
+		rc = pp_capture_finish(s->capture, store_wire_event, s, &why);
+	else
+		pp_capture_finish(s->capture, store_wire_event, s, NULL);
 	return rc < 0 ? pp_err_set(e, rc, "capture: %s", pp_err_text(&why)) : 0;
 }
 

@@ -16,6 +16,14 @@
 /* How long captured frames may wait in the kernel ring; a control request waits this long
  * first, so the last exchange's frames are in the store when they are served. */
 #define PP_AGENT_CAPTURE_BATCH_MS 50
+/* ... and the capture is read to its end before an answer or a follower's END, this long at
+ * most (a quiet port: one batch time; a busy one: the bound, which stalls the agent's loop for
+ * other clients' events no longer than the old fixed wait of a batch time did, by much). */
+#define PP_AGENT_ANSWER_DRAIN_MS 100
+/* At the end, how long the capture may take to read what the kernel still holds for it: the
+ * ring hands its last block over after PP_AGENT_CAPTURE_BATCH_MS, and a quiet batch time
+ * follows; past this bound what is left is counted as never read (pp_capture_drain). */
+#define PP_AGENT_CAPTURE_DRAIN_MAX_MS 1000
 
 struct pp_agent_serve_opts {
 	bool control;               /* serve events on control_port */
@@ -44,6 +52,10 @@ struct pp_agent_serve {
 	 * written as events come, since followed events never stay in the store). */
 	void (*tap)(void *ctx, const struct pp_event *ev);
 	void *tap_ctx;
+	/* Optional: takes every event instead of the store and the followers (pingpong-ebpf
+	 * --peer correlates this host's events as they come and keeps none). */
+	void (*sink)(void *ctx, const struct pp_event *ev);
+	void *sink_ctx;
 	/* A request's events in time order, for both of the control server's passes over them
 	 * (count, then send): valid while the store has order_count events and the flow is it. */
 	size_t *order, order_n, order_count;
@@ -84,8 +96,10 @@ int pp_agent_serve_handle(struct pp_agent_serve *s, const struct pollfd *fds, in
 			  struct pp_err *e);
 /* The control port's refusal summary line when one is due (control.h), else 0. */
 size_t pp_agent_serve_summary(struct pp_agent_serve *s, bool force, char *buf, size_t len);
-/* Ends the capture (its last frames land in the store, pcap_out is published). 0, or -errno
- * with the reason in e. */
+/* Ends the capture: reads it to the end (pp_capture_drain, at most
+ * PP_AGENT_CAPTURE_DRAIN_MAX_MS), so the last frames land in the store, counts what could not
+ * be read (pp_capture_stats.unread, in the report and END's pcap_drops), publishes pcap_out.
+ * 0, or -errno with the reason in e. */
 int pp_agent_serve_finish(struct pp_agent_serve *s, struct pp_err *e);
 /* The capture's report (capture.h) into buf; empty without a capture. Its length. */
 size_t pp_agent_serve_report(const struct pp_agent_serve *s, char *buf, size_t len);

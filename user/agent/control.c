@@ -346,14 +346,17 @@ size_t pp_control_server_notice(struct pp_control_server *s, char *buf, size_t l
 	return n < len ? n : len - 1;
 }
 
-/* "198.18.0.1:40000": the followed connection's client end. */
+/* "198.18.0.1:40000": the followed connection's client end ("198.18.0.1:*" for all ports). */
 static const char *client_end(const struct conn *c, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	bool v6 = c->fetch.flow.family == PP_AF_INET6;
 
 	inet_ntop(v6 ? AF_INET6 : AF_INET, c->fetch.flow.client_addr, a, sizeof(a));
-	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", a, c->fetch.flow.client_port);
+	if (pp_flow_key_any_port(&c->fetch.flow))
+		snprintf(buf, len, v6 ? "[%s]:*" : "%s:*", a);
+	else
+		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", a, c->fetch.flow.client_port);
 	return buf;
 }
 
@@ -485,30 +488,36 @@ static void follower_gone(struct pp_control_server *s, struct conn *c, enum pp_c
 
 int pp_control_server_offer(struct pp_control_server *s, const struct pp_event *ev, bool room)
 {
-	/* every event of the host passes here: stop once every follower was looked at */
+	bool mine = false, lost = false;
+
+	/* every event of the host passes here: stop once every follower was looked at. Each
+	 * follower the event belongs to gets it, not only the first: an all-ports follower
+	 * (PP_FETCH_ALL_PORTS) and one of a single connection of that host may both want it. */
 	for (int i = 0, seen = 0; i < s->max_conns && seen < s->followers; i++) {
 		struct conn *c = &s->conns[i];
+		int rc;
 
 		if (c->state != C_FOLLOW && c->state != C_DRAIN)
 			continue;
 		seen++;
 		if (c->state != C_FOLLOW || c->broken || !pp_instance_has(&c->inst, ev))
 			continue;
+		mine = true;
 		if (!room) {
-			s->st.events_dropped++;
-			return 1;
+			lost = true;
+			continue;
 		}
 		if (ev->point < PP_SEND || ev->point >= PP_POINT_MAX)
 			return 1; /* nothing the protocol can carry; never stored either */
-		int rc = queue_event(s, c, ev);
-
+		rc = queue_event(s, c, ev);
 		if (rc == -ENOMEM)
-			s->st.events_dropped++;
+			lost = true;
 		if (rc == 1 && follow_write(s, c) < 0)
 			c->broken = true; /* closed by the next pp_control_server_handle */
-		return 1;
 	}
-	return 0;
+	if (lost)
+		s->st.events_dropped++; /* once per event, however many followers missed it */
+	return mine;
 }
 
 size_t pp_control_server_queued(const struct pp_control_server *s)
@@ -545,11 +554,16 @@ static int start_follow(struct pp_control_server *s, struct conn *c)
 	int rc;
 
 	c->srv = s;
-	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, follow_one, c);
-	if (rc < 0)
-		return rc;
-	if (s->src.take)
-		s->src.take(s->src.ctx, &c->fetch.flow, taken_by, c);
+	/* An all-ports follower (pingpong-ebpf --peer) measures from now on: what the store holds
+	 * of its host is earlier clients' (up to --max-events of them), which it could not place
+	 * and which would only delay its live events. It stays in the store for others. */
+	if (!(c->fetch.flags & PP_FETCH_ALL_PORTS)) {
+		rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, follow_one, c);
+		if (rc < 0)
+			return rc;
+		if (s->src.take)
+			s->src.take(s->src.ctx, &c->fetch.flow, taken_by, c);
+	}
 	if (!c->tail || c->tail->sealed) {
 		if (!fbuf_add(c))
 			return -ENOMEM;
@@ -665,15 +679,22 @@ static void followers_round(struct pp_control_server *s)
 /* A complete FETCH: find the connection instance (first pass), then the answer starts. */
 static void start_answer(struct pp_control_server *s, struct conn *c)
 {
-	int rc;
+	/* A follower starts at once, without prepare: what the tracer and the capture still
+	 * hold comes to it through offer() anyway, and prepare (reading the capture to its end)
+	 * would stall the agent's loop while the client's traffic may already run. An all-ports
+	 * follower takes nothing stored (start_follow), so it needs no scan either. */
+	bool follow = c->fetch.flags & PP_FETCH_FOLLOW;
+	bool live_only = follow && (c->fetch.flags & PP_FETCH_ALL_PORTS);
+	int rc = 0;
 
-	if (!s->prepared && s->src.prepare) {
+	if (!follow && !s->prepared && s->src.prepare) {
 		s->src.prepare(s->src.ctx);
 		s->prepared = true;
 	}
 	pp_instance_init(&c->inst, &c->fetch.flow, c->fetch.flags & PP_FETCH_HAVE_ISN, c->fetch.isn);
 	c->inst_live = true;
-	rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
+	if (!live_only)
+		rc = s->src.for_each_event(s->src.ctx, &c->fetch.flow, scan_one, c);
 	if (rc >= 0 && (c->fetch.flags & PP_FETCH_FOLLOW)) {
 		pp_instance_decide(&c->inst);
 		rc = start_follow(s, c);

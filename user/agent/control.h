@@ -3,6 +3,9 @@
  * connection instance (model/conn.h) to the client that asks for it by 4-tuple. The client's
  * end is collect/fetch.h.
  *
+ * With PP_FETCH_ALL_PORTS a request names every connection of one client address to the server's
+ * port instead (client_port 0: any port, every instance), one-shot or followed alike.
+ *
  * Many connections at once, none of them able to hold up the others: every socket is
  * non-blocking, each connection has its own deadline (a short one for its FETCH frame, then one
  * per write of the answer), the answer is streamed in chunks between polls, and there are caps on
@@ -134,8 +137,11 @@ size_t pp_control_server_summary(struct pp_control_server *s, bool force, char *
  * what happened in one line; the server stays usable. */
 int pp_control_server_serve_one(struct pp_control_server *s, struct pp_err *err);
 /* Offers a new event (before the agent stores it): 1 = it belongs to a follower, which queued it
- * (room) or counted it dropped (!room: the agent's bound is reached); 0 = nobody follows it. May
- * send: call it from the agent's loop, never from inside a pp_control_server_* call. */
+ * (room) or counted it dropped (!room: the agent's bound is reached; counted once per event);
+ * 0 = nobody follows it. Every follower it belongs to gets it (an all-ports follower,
+ * PP_FETCH_ALL_PORTS, and one of a single connection of that host may overlap); the cost is one
+ * look at each follower. May send: call it from the agent's loop, never from inside a
+ * pp_control_server_* call. */
 int pp_control_server_offer(struct pp_control_server *s, const struct pp_event *ev, bool room);
 /* Events waiting in follower queues (they count against the agent's bound with the store). */
 size_t pp_control_server_queued(const struct pp_control_server *s);

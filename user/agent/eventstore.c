@@ -124,19 +124,22 @@ size_t pp_eventstore_remove(struct pp_eventstore *s, const struct pp_conn *conn,
 	return i;
 }
 
-static bool end_is(const __u8 *addr, __u16 port, const __u8 *want_addr, __u16 want_port)
+/* any_port: the wanted end is the wildcard, only its address must agree */
+static bool end_is(const __u8 *addr, __u16 port, const __u8 *want_addr, __u16 want_port, bool any_port)
 {
-	return port == want_port && memcmp(addr, want_addr, 16) == 0;
+	return (port == want_port || any_port) && memcmp(addr, want_addr, 16) == 0;
 }
 
 bool pp_conn_matches(const struct pp_conn *c, const struct pp_event *ev)
 {
+	bool any = c->a_port == 0;
+
 	if (ev->family != c->family)
 		return false;
-	return (end_is(ev->saddr, ev->sport, c->a_addr, c->a_port) &&
-		end_is(ev->daddr, ev->dport, c->b_addr, c->b_port)) ||
-	       (end_is(ev->saddr, ev->sport, c->b_addr, c->b_port) &&
-		end_is(ev->daddr, ev->dport, c->a_addr, c->a_port));
+	return (end_is(ev->saddr, ev->sport, c->a_addr, c->a_port, any) &&
+		end_is(ev->daddr, ev->dport, c->b_addr, c->b_port, false)) ||
+	       (end_is(ev->saddr, ev->sport, c->b_addr, c->b_port, false) &&
+		end_is(ev->daddr, ev->dport, c->a_addr, c->a_port, any));
 }
 
 int pp_eventstore_foreach(const struct pp_eventstore *s, const struct pp_conn *conn,

@@ -11,12 +11,14 @@
 
 #include "pingpong.h"
 
-/* One TCP connection, either direction: {a, b} matches events a->b and b->a. */
+/* One TCP connection, either direction: {a, b} matches events a->b and b->a. a_port 0 is the
+ * all-ports wildcard (a is the client, PP_FETCH_ALL_PORTS): every connection between a_addr,
+ * any port, and b_addr:b_port. b_port 0 is no wildcard, nor is an event's port 0. */
 struct pp_conn {
 	__u8 family;     /* PP_AF_INET or PP_AF_INET6 */
 	__u8 a_addr[16]; /* IPv4 in the first 4 bytes, rest zero (as in struct pp_event) */
 	__u8 b_addr[16];
-	__u16 a_port;    /* host byte order */
+	__u16 a_port;    /* host byte order; 0 = any */
 	__u16 b_port;
 };
 

@@ -17,6 +17,7 @@
 struct pp_results {
 	struct pp_atomic_file file;
 	int err;              /* first write error, sticky */
+	int tee_fd;           /* a second copy (pp_results_tee), or -1 */
 	size_t used;
 	char buf[BUF_SIZE];
 };
@@ -48,6 +49,11 @@ static int flush(struct pp_results *r)
 {
 	if (!r->err && r->used)
 		r->err = pp_atomic_write(&r->file, r->buf, r->used);
+	if (!r->err && r->used && r->tee_fd >= 0) {
+		struct pp_atomic_file copy = { .fd = r->tee_fd };
+
+		r->err = pp_atomic_write(&copy, r->buf, r->used);
+	}
 	r->used = 0;
 	return r->err;
 }
@@ -122,6 +128,7 @@ static int open_with(struct pp_results **out, const char *path, bool turns)
 		return -ENOMEM;
 	r->err = 0;
 	r->used = 0;
+	r->tee_fd = -1;
 	rc = pp_atomic_open(&r->file, path);
 	if (rc) {
 		free(r);
@@ -136,6 +143,11 @@ static int open_with(struct pp_results **out, const char *path, bool turns)
 	}
 	*out = r;
 	return 0;
+}
+
+void pp_results_tee(struct pp_results *r, int fd)
+{
+	r->tee_fd = fd;
 }
 
 int pp_results_open(struct pp_results **out, const char *path)

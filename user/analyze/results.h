@@ -28,6 +28,10 @@ int pp_results_write(struct pp_results *r, const struct pp_row *row);
 int pp_results_open_turns(struct pp_results **out, const char *path);
 int pp_results_write_turn(struct pp_results *r, uint64_t conn, uint64_t req_bytes,
 			  uint64_t resp_bytes, const struct pp_row *row);
+/* Every byte written from now on (the header included if no row was written yet) also goes
+ * to fd, which stays the caller's: a copy a process without access to the target's directory
+ * can read (pingpong-ebpf --plot, after its privilege drop). */
+void pp_results_tee(struct pp_results *r, int fd);
 /* Flushes, fsyncs and renames into place; frees r whatever the outcome. */
 int pp_results_commit(struct pp_results *r);
 /* Removes the temp file; frees r. */

@@ -184,6 +184,8 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	if (info->run_start_ns && info->run_end_ns >= info->run_start_ns)
 		fprintf(f, "  \"run_ns\": { \"start\": %" PRIu64 ", \"end\": %" PRIu64 " },\n",
 			info->run_start_ns, info->run_end_ns);
+	if (info->json_extra)
+		info->json_extra(info->json_extra_ctx, f);
 	fprintf(f, "  \"unit\": \"us\",\n  \"components\": {");
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];

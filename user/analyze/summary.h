@@ -33,6 +33,10 @@ struct pp_summary_info {
 				      * from incomplete rows are named; 0 = none named */
 	uint64_t run_start_ns;       /* CLOCK_MONOTONIC around the recorded exchanges (JSON only, */
 	uint64_t run_end_ns;         /* to line the run up with other tools); 0 = unknown */
+	/* Optional: writes more members of the JSON object (each `  "name": value,\n`), after
+	 * the counts and before the components: a service's connections. */
+	void (*json_extra)(void *ctx, FILE *f);
+	void *json_extra_ctx;
 };
 
 /* Samples per component kept exact: 512 KiB each. */

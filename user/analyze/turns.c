@@ -84,8 +84,11 @@ struct conn {
 	struct exch *ex;            /* ring of exchanges not emitted yet */
 	uint32_t ex_cap, ex_head, ex_n;
 
-	struct pend *pend;
-	uint32_t pend_n, pend_cap;
+	struct pend *pend;          /* a ring: pend_n events from pend_head on */
+	uint32_t pend_head, pend_n, pend_cap;
+	uint64_t client_mark;       /* the client's events pushed when the server's first came */
+	bool client_mark_set;
+	bool flushing;              /* flush_pending runs: the ring's head stays put */
 
 	uint64_t rows, complete, rows_before_pipelined;
 };
@@ -348,18 +351,27 @@ static struct conn *find_conn(const struct pp_turns *t, int host, const struct p
 static int place(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev,
 		 bool hw_known, uint32_t recv_hw);
 
+static struct pend *pend_at(const struct conn *c, uint32_t i)
+{
+	return &c->pend[(c->pend_head + i) % c->pend_cap];
+}
+
 /* hw_known, recv_hw: a server send's read position when it arrived, kept through re-queues */
 static void add_pending(struct pp_turns *t, struct conn *c, int host, const struct pp_event *ev,
 			bool hw_known, uint32_t recv_hw)
 {
 	struct pend *p;
 
-	if (c->pend_n == c->pend_cap || (c->server_only && c->pend_n >= PENDING_SERVER_ONLY)) {
+	bool few = c->server_only && c->pend_n >= PENDING_SERVER_ONLY && !c->flushing;
+
+	if (c->pend_n == c->pend_cap || few) {
 		uint32_t cap = c->pend_cap ? c->pend_cap * 2 : 16;
 
-		if (cap > PENDING_MAX || (c->server_only && c->pend_n >= PENDING_SERVER_ONLY)) {
-			/* the turns of this connection never come: the oldest give way */
-			memmove(c->pend, c->pend + 1, (c->pend_n - 1) * sizeof(*c->pend));
+		if (cap > PENDING_MAX || few) {
+			/* the turns of this connection never come: the oldest gives way (a ring, so
+			 * a connection the client never shows costs O(1) an event, not a move of
+			 * the whole array) */
+			c->pend_head = (c->pend_head + 1) % c->pend_cap;
 			c->pend_n--;
 			t->pend_total--;
 			if (c->seen[PP_CLIENT])
@@ -367,16 +379,20 @@ static void add_pending(struct pp_turns *t, struct conn *c, int host, const stru
 			else
 				t->st.events_no_client++;
 		} else {
-			p = realloc(c->pend, cap * sizeof(*p));
+			p = malloc(cap * sizeof(*p));
 			if (!p) {
 				t->error = -ENOMEM;
 				return;
 			}
+			for (uint32_t i = 0; i < c->pend_n; i++)
+				p[i] = *pend_at(c, i);
+			free(c->pend);
 			c->pend = p;
 			c->pend_cap = cap;
+			c->pend_head = 0;
 		}
 	}
-	p = &c->pend[c->pend_n++];
+	p = pend_at(c, c->pend_n++);
 	p->ev = *ev;
 	p->host = (uint8_t)host;
 	p->hw_known = hw_known;
@@ -391,16 +407,19 @@ static void flush_pending(struct pp_turns *t, struct conn *c)
 {
 	uint32_t i, n = c->pend_n;
 
-	/* place() queues what still waits back into the same array, at an index never above the
-	 * one being read, and never past its capacity: the order is kept, nothing is overwritten */
+	/* place() queues what still waits back into the same ring, from the same head, at a
+	 * position never past the one being read (so never past its capacity): the order is
+	 * kept, nothing is overwritten */
 	c->pend_n = 0;
 	t->pend_total -= n;
+	c->flushing = true;
 	for (i = 0; i < n && !t->error; i++) {
-		struct pend cur = c->pend[i];
+		struct pend cur = *pend_at(c, i);
 
 		if (place(t, c, cur.host, &cur.ev, cur.hw_known, cur.recv_hw) < 0)
 			break;
 	}
+	c->flushing = false;
 }
 
 static int grow_ex(struct pp_turns *t, struct conn *c)
@@ -549,19 +568,26 @@ static bool is_stale(const struct conn *c, uint32_t hw)
 /* A server send holding bytes of response j, sent when the server had read up to recv_hw:
  *  - none of request j+1 may have been read (else it read ahead, as a pipelining client makes
  *    it): pipelined at once, since a lost event can only make recv_hw lag, never lead;
- *  - some of request j must have been (else it answered ahead: the client sent request j while
- *    response j-1 was still coming). A lost recv event makes recv_hw lag just so, so the next
- *    recv decides: it starts at recv_hw (nothing was lost: pipelined) or beyond (dismissed). */
+ *  - all of request j must have been (else it answered ahead: the client sent request j while
+ *    response j-1 was still coming, if none was read; the client's turn held several
+ *    requests, answered one by one as read, if part was). A lost recv event makes recv_hw lag
+ *    just so, so the next recv decides: it starts at recv_hw (nothing was lost: pipelined) or
+ *    beyond (dismissed). */
 static void check_overlap(struct pp_turns *t, struct conn *c, uint32_t j, uint32_t recv_hw)
 {
-	int64_t hw = off_of(c, REQ, recv_hw);
+	int64_t hw = off_of(c, REQ, recv_hw), start = ex_at(c, j)->start[REQ];
+	int64_t end = ex_at(c, j)->end[REQ];
+	/* the server answered having read only part of request j: the client's turn was several
+	 * requests (written at once, read as they came, each answered when read: redis-benchmark
+	 * -P 16 with SETs larger than redis's 16 KiB reads) */
+	bool partial = end != NO_OFF && hw > start && hw < end;
 
 	if (j + 1 < c->ex_n && hw > ex_at(c, j + 1)->start[REQ]) {
 		mark_pipelined(t, c);
 		return;
 	}
-	if (hw > ex_at(c, j)->start[REQ] || is_stale(c, recv_hw)) {
-		if (hw <= ex_at(c, j)->start[REQ])
+	if ((hw > start && !partial) || is_stale(c, recv_hw)) {
+		if (hw <= start || partial)
 			t->st.overlaps_dismissed++;
 		return;
 	}
@@ -781,6 +807,17 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 	}
 	c->current[host] = true;
 	c->seen[host] = true;
+	/* pushed live: a connection the client's events have not shown while hold_max of them
+	 * went by is another client's on the server (pp_turns_run decides it by its lead) */
+	if (host == PP_SERVER && !c->seen[PP_CLIENT] && !c->server_only) {
+		if (!c->client_mark_set) {
+			c->client_mark = t->st.events_in[PP_CLIENT];
+			c->client_mark_set = true;
+		} else if (t->st.events_in[PP_CLIENT] - c->client_mark > t->cfg.hold_max) {
+			c->server_only = true;
+			t->st.conns_server_only++;
+		}
+	}
 	if (!c->oriented && host == PP_CLIENT && call)
 		orient(c, ev, ev->point == PP_SEND);
 	if (ev->len) {
@@ -1039,7 +1076,7 @@ int pp_turns_run(struct pp_turns *t, pp_event_source_fn client_next, void *clien
 			 * another client's, and waits no more (a server serves many) */
 			struct conn *c = find_conn(t, PP_SERVER, &ev[PP_SERVER]);
 
-			if (c && !c->seen[PP_CLIENT]) {
+			if (c && !c->seen[PP_CLIENT] && !c->server_only) {
 				c->server_only = true;
 				t->st.conns_server_only++;
 			}

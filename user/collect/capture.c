@@ -21,6 +21,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,6 +38,7 @@
 #define DEFAULT_BUFFER_BYTES (4 << 20)
 #define RESAMPLE_NS 1000000000ull
 #define MAX_DISPATCH_ROUNDS 64   /* re-measure the clock offset at most once a second */
+#define DRAIN_MIN_QUIET_MS 10    /* immediate mode has no batch time: the quiet time to wait */
 
 struct local_addr {
 	uint8_t family;
@@ -53,6 +55,8 @@ struct pp_capture {
 	int tstamp_type;
 	bool keep_acks;
 	bool finished;
+	int batch_ms;              /* opts.batch_ms: how long a frame may wait in the ring */
+	uint32_t queued_base;      /* frames the kernel had queued before the filter was set */
 	int stamp_fd;              /* SO_TIMESTAMPNS socket held open, or -1 */
 	char iface[IF_NAMESIZE];
 	char filter[600];
@@ -355,6 +359,28 @@ static int activate(struct pp_capture *c, const struct pp_capture_opts *o, struc
 	return 0;
 }
 
+/* Frames the kernel has put in the ring for us so far (since the filter was set), read or not:
+ * the kernel counts a frame as it queues it, including into the ring's current block, which
+ * it hands over only later (pcap_stats: ps_recv counts what passed the filter, dropped or not,
+ * and ps_drop what did not fit). pcap_stats counts in 32 bits: modulo 2^32, as is this. */
+static uint32_t kernel_queued(struct pp_capture *c)
+{
+	struct pcap_stat ps;
+
+	if (pcap_stats(c->pcap, &ps))
+		return (uint32_t)c->stats.frames; /* unknown: as if all were read */
+	return (uint32_t)(ps.ps_recv - ps.ps_drop) - c->queued_base;
+}
+
+/* Of q (kernel_queued), the frames not read yet. Frames of the ring from before the filter
+ * went in may be read after it, which would make it negative: 0 then. */
+static uint64_t unread_of(const struct pp_capture *c, uint32_t q)
+{
+	int32_t d = (int32_t)(q - (uint32_t)c->stats.frames);
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
 static int take_first_sample(struct pp_capture *c)
 {
 	struct pp_clock_sample s;
@@ -391,9 +417,11 @@ int pp_capture_open(struct pp_capture **out, const struct pp_capture_opts *o, st
 		snprintf(c->iface, sizeof(c->iface), "%s", o->iface);
 	else if ((ret = pp_capture_route_iface(o->peer, c->iface, sizeof(c->iface), e)))
 		goto fail;
+	c->batch_ms = o->batch_ms;
 	if ((ret = load_local_addrs(c, e)) || (ret = activate(c, o, e)) ||
 	    (ret = build_filter(c, o, e)) || (ret = set_filter(c, e)))
 		goto fail;
+	c->queued_base = kernel_queued(c);
 	if (o->pcap_out && (ret = open_dump(c, o->pcap_out, e)))
 		goto fail;
 	if (!o->no_early_rx_stamp)
@@ -495,6 +523,43 @@ int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx, struc
 	return (int)(c->stats.delivered - before);
 }
 
+int pp_capture_drain(struct pp_capture *c, pp_capture_cb cb, void *ctx, int max_ms,
+		     struct pp_err *e)
+{
+	const uint64_t quiet_ns = (uint64_t)(c->batch_ms > DRAIN_MIN_QUIET_MS ? c->batch_ms
+						: DRAIN_MIN_QUIET_MS) * 1000000u;
+	const uint64_t start = mono_now_ns(), deadline = start + (uint64_t)max_ms * 1000000u;
+	uint64_t before = c->stats.delivered, last_new = start, now;
+	uint32_t queued = 0;
+	int rc;
+
+	if (c->finished)
+		return 0;
+	for (;;) {
+		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN };
+		uint64_t until;
+		uint32_t q;
+
+		if ((rc = pp_capture_dispatch(c, cb, ctx, e)) < 0)
+			return rc;
+		now = mono_now_ns();
+		if ((q = kernel_queued(c)) != queued) {
+			queued = q;
+			last_new = now;
+		}
+		/* all read, and a whole batch time without a new frame: the traffic has ended */
+		if (!unread_of(c, q) && now - last_new >= quiet_ns)
+			break;
+		if (now >= deadline)
+			break;
+		/* a block the kernel hands over wakes us; else look again when the quiet time is up */
+		until = last_new + quiet_ns < deadline ? last_new + quiet_ns : deadline;
+		poll(&pfd, 1, until > now ? (int)((until - now + 999999u) / 1000000u) : 1);
+	}
+	c->stats.drain_ms = (now - start) / 1000000u;
+	return (int)(c->stats.delivered - before);
+}
+
 static void read_pcap_stats(struct pp_capture *c)
 {
 	struct pcap_stat ps;
@@ -536,6 +601,8 @@ int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct 
 	resample_clock(c, true);
 	ret = pp_capture_dispatch(c, cb, ctx, e);
 	c->finished = true;
+	/* what the kernel queued and we never read is lost as surely as a drop: said, not hidden */
+	c->stats.unread = unread_of(c, kernel_queued(c));
 	read_pcap_stats(c);
 	/* the file is published (or removed) either way; the first failure is the reason */
 	if (publish_dump(c, &dump_err) && ret >= 0) {
@@ -600,6 +667,10 @@ size_t pp_capture_report(const struct pp_capture *c, char *buf, size_t len)
 	    (unsigned long long)c->stats.skipped, (unsigned long long)c->stats.malformed);
 	ADD("capture: pcap drops %llu (capture buffer full) + %llu (interface, all traffic)\n",
 	    (unsigned long long)c->stats.pcap_drop, (unsigned long long)c->stats.pcap_ifdrop);
+	if (c->stats.unread)
+		ADD("capture: WARNING %llu frames queued by the kernel were never read (the capture "
+		    "ended first, after draining %llu ms): their wire points are lost\n",
+		    (unsigned long long)c->stats.unread, (unsigned long long)c->stats.drain_ms);
 	ADD("capture: clock offset realtime-monotonic %lld ns at start",
 	    (long long)m->start.offset_ns);
 	if (m->have_end)

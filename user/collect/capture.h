@@ -38,6 +38,9 @@ struct pp_capture_stats {
 	uint64_t pcap_recv;      /* pcap_stats: ps_recv */
 	uint64_t pcap_drop;      /* ps_drop: the capture buffer was full */
 	uint64_t pcap_ifdrop;    /* ps_ifdrop: the interface dropped (any traffic, not only ours) */
+	uint64_t unread;         /* frames the kernel had queued for us that were never read (the
+				  * capture ended first; set by finish): lost like a drop */
+	uint64_t drain_ms;       /* how long the last pp_capture_drain took */
 	uint32_t clock_steps;    /* wall clock stepped while capturing */
 };
 
@@ -60,9 +63,19 @@ int pp_capture_fd(const struct pp_capture *c);
  * error: -EIO with the reason ("eth0: ...") in e. */
 int pp_capture_dispatch(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e);
 
-/* Ends the capture: reads the remaining frames, takes the closing clock sample, the final
- * pcap_stats, and publishes pcap_out (rename of its temp file). Idempotent. 0, or the first
- * failure (of the last dispatch, or of writing pcap_out) with its reason in e. */
+/* Reads to the end, for when the traffic has stopped (a command exited): until every frame the
+ * kernel has queued for us has been read and a whole batch time (batch_ms) has passed with no
+ * new one queued, at most max_ms. In batched mode the ring's current block is handed over only
+ * when it times out, so a plain dispatch at the end misses up to batch_ms of frames. What is
+ * still queued at max_ms is counted by finish (stats.unread). Events delivered, or -errno
+ * (dispatch's failure, reason in e). */
+int pp_capture_drain(struct pp_capture *c, pp_capture_cb cb, void *ctx, int max_ms,
+		     struct pp_err *e);
+
+/* Ends the capture: reads the frames ready now (pp_capture_drain first, to read them all),
+ * takes the closing clock sample and the final pcap_stats, counts the frames queued but never
+ * read (stats.unread), and publishes pcap_out (rename of its temp file). Idempotent. 0, or the
+ * first failure (of the last dispatch, or of writing pcap_out) with its reason in e. */
 int pp_capture_finish(struct pp_capture *c, pp_capture_cb cb, void *ctx, struct pp_err *e);
 
 /* Frees everything; an unfinished pcap_out temp file is removed. NULL is fine. */

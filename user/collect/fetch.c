@@ -152,6 +152,23 @@ static int connect_and_ask(struct pp_fetch *f)
 	}
 }
 
+int pp_fetch_req_all_ports(struct pp_fetch_req *req, uint8_t family, const uint8_t *client_addr,
+			   const uint8_t *server_addr, uint16_t server_port)
+{
+	struct pp_fetch_req r = { .flow = { .family = family, .server_port = server_port },
+				  .flags = PP_FETCH_ALL_PORTS }; /* client_port 0: any */
+	size_t n = family == PP_AF_INET6 ? 16 : 4;
+
+	/* built apart and copied at the end: the addresses may point into *req itself */
+	memcpy(r.flow.client_addr, client_addr, n); /* an IPv4 tail stays zero */
+	memcpy(r.flow.server_addr, server_addr, n);
+	memset(req, 0, sizeof(*req));
+	if ((family != PP_AF_INET && family != PP_AF_INET6) || !pp_fetch_req_valid(&r))
+		return -EINVAL;
+	*req = r;
+	return 0;
+}
+
 int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port,
 			  const struct pp_fetch_req *req, int timeout_ms)
 {

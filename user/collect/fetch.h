@@ -13,7 +13,13 @@
  *	      an agent silent (no heartbeat either) since pp_control_follow_last_frame_ns: give up
  *	run over: pp_control_follow_stop(f); read until pp_control_follow_read returns 1 (END);
  *	pp_control_fetch_close(f);
- * Followed events come in arrival order, not time order: sort them. */
+ * Followed events come in arrival order, not time order: sort them.
+ *
+ * Every connection of one client host to the service (PP_FETCH_ALL_PORTS: any client port,
+ * every instance, for the whole run), e.g. for a benchmark that opens many:
+ *	pp_fetch_req_all_ports(&req, PP_AF_INET, my_addr, server_addr, server_port);
+ *	pp_control_follow_open(&f, agent_addr, control_port, &req, 5000);  ... as above
+ * Events of other client addresses (stats.foreign) are dropped on this side too. */
 #ifndef PP_FETCH_H
 #define PP_FETCH_H
 
@@ -35,6 +41,14 @@ struct pp_fetch_stats {
 };
 
 struct pp_fetch;
+
+/* Fills req for every connection from client_addr (any port) to server_addr:server_port
+ * (PP_FETCH_ALL_PORTS; client_port 0, no ISN). family PP_AF_INET (addresses: 4 bytes read) or
+ * PP_AF_INET6 (16 bytes); they may point into *req (e.g. a key parsed there first). 0, or
+ * -EINVAL (family, server_port 0). Add PP_FETCH_FOLLOW, or use pp_control_follow_open, to
+ * stream them. */
+int pp_fetch_req_all_ports(struct pp_fetch_req *req, uint8_t family, const uint8_t *client_addr,
+			   const uint8_t *server_addr, uint16_t server_port);
 
 /* addr: numeric IPv4/IPv6. Connects and sends the request, each wait at most timeout_ms
  * (0 = default). A connection reset (or shed by a busy agent before its first answer byte,

@@ -12,15 +12,17 @@ void pp_instance_init(struct pp_instance *in, const struct pp_flow_key *flow, bo
 {
 	memset(in, 0, sizeof(*in));
 	in->flow = *flow;
-	in->have_isn = have_isn;
+	/* the all-ports wildcard spans every instance of every port: no ISN can pick one */
+	in->have_isn = have_isn && !pp_flow_key_any_port(flow);
 	in->isn = isn;
 	in->end_ns = UINT64_MAX;
 }
 
 void pp_instance_scan(struct pp_instance *in, const struct pp_event *ev)
 {
-	/* the client's SYN (SYN without ACK, towards the server), at any point of either host */
-	if (!pp_event_is_opening_syn(ev) ||
+	/* the client's SYN (SYN without ACK, towards the server), at any point of either host;
+	 * none for the all-ports wildcard, so every event of every port qualifies (decide) */
+	if (pp_flow_key_any_port(&in->flow) || !pp_event_is_opening_syn(ev) ||
 	    pp_flow_dir(&in->flow, ev) != PP_DIR_TO_SERVER || in->nsyn >= MAX_SYNS)
 		return;
 	if (in->nsyn == in->capsyn) {

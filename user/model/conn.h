@@ -10,7 +10,8 @@
  *	pp_instance_free(&in);
  *
  * With an ISN: from that SYN to the next SYN of another seq; without: from the latest SYN on.
- * No such SYN among the events: every event of the 4-tuple. */
+ * No such SYN among the events: every event of the 4-tuple. A flow with the all-ports wildcard
+ * (client_port 0, PP_FETCH_ALL_PORTS) has no instance choice: every event of every port. */
 #ifndef PP_CONN_H
 #define PP_CONN_H
 

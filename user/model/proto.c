@@ -15,10 +15,12 @@ static size_t addr_len(uint8_t family)
 	return family == PP_AF_INET6 ? 16 : 4;
 }
 
-/* Constant sizes, so the compiler inlines the compares: this runs for every event. */
-static bool same_end(const uint8_t *a, uint16_t a_port, const uint8_t *b, uint16_t b_port, size_t n)
+/* Constant sizes, so the compiler inlines the compares: this runs for every event. any_port:
+ * the key's end is the all-ports wildcard (its port 0), so only the address must agree. */
+static bool same_end(const uint8_t *a, uint16_t a_port, const uint8_t *b, uint16_t b_port, size_t n,
+		     bool any_port)
 {
-	if (a_port != b_port)
+	if (a_port != b_port && !any_port)
 		return false;
 	return n == 4 ? memcmp(a, b, 4) == 0 : memcmp(a, b, 16) == 0;
 }
@@ -26,14 +28,15 @@ static bool same_end(const uint8_t *a, uint16_t a_port, const uint8_t *b, uint16
 enum pp_flow_dir pp_flow_dir(const struct pp_flow_key *key, const struct pp_event *ev)
 {
 	size_t n = addr_len(key->family);
+	bool any = pp_flow_key_any_port(key);
 
 	if (ev->family != key->family)
 		return PP_DIR_NONE;
-	if (same_end(ev->saddr, ev->sport, key->client_addr, key->client_port, n) &&
-	    same_end(ev->daddr, ev->dport, key->server_addr, key->server_port, n))
+	if (same_end(ev->saddr, ev->sport, key->client_addr, key->client_port, n, any) &&
+	    same_end(ev->daddr, ev->dport, key->server_addr, key->server_port, n, false))
 		return PP_DIR_TO_SERVER;
-	if (same_end(ev->saddr, ev->sport, key->server_addr, key->server_port, n) &&
-	    same_end(ev->daddr, ev->dport, key->client_addr, key->client_port, n))
+	if (same_end(ev->saddr, ev->sport, key->server_addr, key->server_port, n, false) &&
+	    same_end(ev->daddr, ev->dport, key->client_addr, key->client_port, n, any))
 		return PP_DIR_TO_CLIENT;
 	return PP_DIR_NONE;
 }
@@ -51,6 +54,24 @@ bool pp_flow_key_valid(const struct pp_flow_key *key)
 	    (memcmp(key->client_addr + 4, zero, 12) || memcmp(key->server_addr + 4, zero, 12)))
 		return false;
 	return true;
+}
+
+bool pp_fetch_req_valid(const struct pp_fetch_req *req)
+{
+	struct pp_flow_key one;
+
+	if (req->flags & ~PP_FETCH_FLAGS)
+		return false;
+	if (!(req->flags & PP_FETCH_HAVE_ISN) && req->isn)
+		return false;
+	if (!(req->flags & PP_FETCH_ALL_PORTS))
+		return pp_flow_key_valid(&req->flow);
+	/* every instance of every port: an ISN would pick one, a port would name one */
+	if (req->flow.client_port || (req->flags & PP_FETCH_HAVE_ISN))
+		return false;
+	one = req->flow;
+	one.client_port = 1; /* the rest of the key as for one connection */
+	return pp_flow_key_valid(&one);
 }
 
 void pp_flow_key_from_event(struct pp_flow_key *key, const struct pp_event *ev, bool to_server)
@@ -100,21 +121,25 @@ int pp_flow_key_set(struct pp_flow_key *key, const char *client_addr, uint16_t c
 	return pp_flow_key_valid(key) ? 0 : -EINVAL;
 }
 
-static void end_str(char *buf, size_t size, uint8_t family, const uint8_t *addr, uint16_t port)
+/* any_port: the all-ports wildcard's end, "198.18.0.1:*" */
+static void end_str(char *buf, size_t size, uint8_t family, const uint8_t *addr, uint16_t port,
+		    bool any_port)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], p[8] = "*";
 
 	if (!inet_ntop(family == PP_AF_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
-	snprintf(buf, size, family == PP_AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	if (!any_port)
+		snprintf(p, sizeof(p), "%u", port);
+	snprintf(buf, size, family == PP_AF_INET6 ? "[%s]:%s" : "%s:%s", a, p);
 }
 
 const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t size)
 {
-	char c[INET6_ADDRSTRLEN + 8], s[INET6_ADDRSTRLEN + 8];
+	char c[INET6_ADDRSTRLEN + 10], s[INET6_ADDRSTRLEN + 10]; /* "[", "]:", 7 of p */
 
-	end_str(c, sizeof(c), key->family, key->client_addr, key->client_port);
-	end_str(s, sizeof(s), key->family, key->server_addr, key->server_port);
+	end_str(c, sizeof(c), key->family, key->client_addr, key->client_port, pp_flow_key_any_port(key));
+	end_str(s, sizeof(s), key->family, key->server_addr, key->server_port, false);
 	snprintf(buf, size, "%s -> %s", c, s);
 	return buf;
 }
@@ -314,7 +339,12 @@ ssize_t pp_proto_encode_fetch(uint8_t *buf, size_t cap, const struct pp_fetch_re
 {
 	struct wcur w = { buf, cap, 0, true };
 
-	if (!pp_flow_key_valid(&req->flow) || (req->flags & ~(PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW)))
+	/* the ISN goes out as 0 without its flag, whatever req->isn holds */
+	struct pp_fetch_req checked = *req;
+
+	if (!(checked.flags & PP_FETCH_HAVE_ISN))
+		checked.isn = 0;
+	if (!pp_fetch_req_valid(&checked))
 		return -EINVAL;
 	put_hdr(&w, PP_MSG_FETCH, PP_PROTO_FETCH_LEN);
 	put_u8(&w, req->flow.family);
@@ -344,10 +374,7 @@ int pp_proto_decode_fetch(const uint8_t *p, size_t len, struct pp_fetch_req *req
 	get_bytes(&r, req->flow.client_addr, 16);
 	get_bytes(&r, req->flow.server_addr, 16);
 	req->isn = get_u32(&r);
-	if (!r.ok || reserved || (req->flags & ~(PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW)) ||
-	    !pp_flow_key_valid(&req->flow))
-		return -EBADMSG;
-	if (!(req->flags & PP_FETCH_HAVE_ISN) && req->isn)
+	if (!r.ok || reserved || !pp_fetch_req_valid(req))
 		return -EBADMSG;
 	return 0;
 }

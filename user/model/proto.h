@@ -13,7 +13,9 @@
 #include "pingpong.h"
 
 /* One TCP connection, by its two ends. Ports in host byte order; IPv4 addresses in the first
- * 4 bytes, the rest zero (as in struct pp_event). */
+ * 4 bytes, the rest zero (as in struct pp_event). client_port 0 is the wildcard of an all-ports
+ * FETCH (PP_FETCH_ALL_PORTS): every connection from client_addr, any port, to the server end;
+ * pp_flow_key_valid refuses it, pp_fetch_req_valid allows it with that flag only. */
 struct pp_flow_key {
 	uint8_t  family;            /* PP_AF_INET or PP_AF_INET6 */
 	uint16_t client_port;
@@ -31,14 +33,23 @@ enum pp_flow_dir {
 /* Takes one event; 0 to go on, a negative errno to stop. */
 typedef int (*pp_emit_fn)(void *emit_ctx, const struct pp_event *ev);
 
+/* A key with client_port 0 (pp_flow_key_any_port) matches any client port; an event's own
+ * port 0 is a port like any other, never a wildcard. */
 enum pp_flow_dir pp_flow_dir(const struct pp_flow_key *key, const struct pp_event *ev);
+/* One connection: a family, both ports nonzero, IPv4 tails zero. */
 bool pp_flow_key_valid(const struct pp_flow_key *key);
+/* The all-ports wildcard: client_port 0 (whatever else the key holds). */
+static inline bool pp_flow_key_any_port(const struct pp_flow_key *key)
+{
+	return key->client_port == 0;
+}
 /* The key of ev's connection, taking ev's source as the client if to_server. */
 void pp_flow_key_from_event(struct pp_flow_key *key, const struct pp_event *ev, bool to_server);
 /* Parses numeric addresses ("198.18.0.1", "fd00::1"); 0 or -EINVAL (families must agree). */
 int pp_flow_key_set(struct pp_flow_key *key, const char *client_addr, uint16_t client_port,
 		    const char *server_addr, uint16_t server_port);
-/* "198.18.0.1:40000 -> 198.18.0.2:12345" ([v6]:port for IPv6); returns buf. */
+/* "198.18.0.1:40000 -> 198.18.0.2:12345" ([v6]:port for IPv6; "198.18.0.1:*" for the
+ * all-ports wildcard); returns buf. */
 const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t size);
 #define PP_FLOW_KEY_STRLEN 112
 
@@ -74,12 +85,22 @@ enum pp_proto_error {
 
 #define PP_FETCH_HAVE_ISN 0x1 /* pp_fetch_req.isn is the client's initial sequence number */
 #define PP_FETCH_FOLLOW   0x2 /* stream the connection's events during the run, until STOP */
+/* Every connection from flow.client_addr, any client port, to flow.server_addr:server_port,
+ * every instance: flow.client_port must be 0 and PP_FETCH_HAVE_ISN unset (without this flag a
+ * client_port 0 is invalid). An addition to protocol 2: an older agent refuses it with ERROR 1. */
+#define PP_FETCH_ALL_PORTS 0x4
+#define PP_FETCH_FLAGS    (PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW | PP_FETCH_ALL_PORTS)
 
 struct pp_fetch_req {
 	struct pp_flow_key flow;
 	uint8_t  flags;    /* PP_FETCH_* */
 	uint32_t isn;      /* seq of the client's SYN: picks this instance of the 4-tuple */
 };
+
+/* Whether FETCH can carry req: known flags only; with PP_FETCH_ALL_PORTS a key valid but for its
+ * client_port, which must be 0, and no ISN; without it a valid key (pp_flow_key_valid). The
+ * ISN must be 0 unless PP_FETCH_HAVE_ISN (the encoder writes 0 then; the decoder insists). */
+bool pp_fetch_req_valid(const struct pp_fetch_req *req);
 
 struct pp_end_counts {
 	uint64_t events_sent;   /* events in the EVENTS frames before this END */

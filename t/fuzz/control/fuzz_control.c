@@ -188,9 +188,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			at += n;
 			break;
 		}
-		case 2: { /* a valid FETCH for one of the flows (or none); connections 8-15 follow */
+		case 2: { /* a valid FETCH for one of the flows (or none); connections 8-15 follow;
+			   * 12-15 asking for the second flow ask for every port instead (ALL_PORTS) */
 			struct pp_fetch_req req = { .flow = key_for((uint16_t)(40000 + (op >> 7))),
 						    .flags = (uint8_t)(op & 0x40 ? PP_FETCH_FOLLOW : 0) };
+
+			if ((op & 0xe0) == 0xe0) {
+				req.flow.client_port = 0;
+				req.flags |= PP_FETCH_ALL_PORTS;
+			}
 			uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN];
 			ssize_t len = pp_proto_encode_fetch(frame, sizeof(frame), &req);
 

@@ -62,7 +62,7 @@ static void check_payload(const uint8_t *frame, ssize_t frame_len, const struct 
 	switch (hdr->type) {
 	case PP_MSG_FETCH:
 		if (pp_proto_decode_fetch(payload, hdr->length, &req) == 0) {
-			CHECK(pp_flow_key_valid(&req.flow));
+			CHECK(pp_fetch_req_valid(&req)); /* one connection, or the all-ports wildcard */
 			same_frame(frame, frame_len, pp_proto_encode_fetch(again, sizeof(again), &req));
 			pp_flow_key_str(&req.flow, key_text, sizeof(key_text));
 			CHECK(strlen(key_text) < sizeof(key_text));
