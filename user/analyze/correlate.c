@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyze/correlate.h"
+#include "analyze/order_stage.h"
 
 enum stream { PING = 0, PONG = 1 }; /* client->server, server->client */
 
@@ -21,29 +22,6 @@ struct cell {
 	uint64_t ts;      /* earliest event holding the target byte; 0 = none yet */
 	uint32_t bytes;   /* bytes of the exchange's range the events covered, duplicates counted */
 	uint32_t hits;    /* events holding the target byte */
-};
-
-/* One sorted run of held events (a ring buffer, ascending ts). */
-struct run {
-	struct pp_event *ev;
-	uint32_t cap, head, n;   /* cap a power of 2 */
-};
-
-#define MAX_RUNS 16
-/* Sorting an event in further back than this is refused (it is placed at once, counted out of
- * order): per-CPU disorder moves an event a few places, but an adversarial stream (each event
- * older than all before it) made every insert shift the whole stage, 50 s for 2^18 events. */
-#define MAX_SHIFT 1024
-
-/* The time-order stage: events are dealt into sorted runs (patience sorting) and leave smallest
- * ts first, once the host has shown an event reorder_ns later. Perf data from C CPUs is C
- * interleaved sorted streams, so there are about C runs and each event costs O(C). */
-struct order_stage {
-	struct run runs[MAX_RUNS];   /* [0, nruns) in use; the rest keep their buffers for reuse */
-	uint32_t nruns;
-	uint32_t n;                  /* events held */
-	uint64_t max_ts;
-	bool source_ended;           /* no more pushes: what is held may leave at once */
 };
 
 struct buffered {
@@ -73,7 +51,7 @@ struct pp_correlator {
 	int64_t seen[2];            /* highest exchange a host's events have started, -1 none */
 	int64_t max_touched;        /* highest exchange with a cell, -1 none */
 	struct cell *cells;         /* [slot][window] */
-	struct order_stage stage[2];
+	struct pp_order_stage stage[2];
 	struct pp_correlate_stats st;
 };
 
@@ -292,99 +270,6 @@ static void note_held(struct pp_correlator *c)
 		c->st.held_high_water = n;
 }
 
-static struct pp_event *run_at(const struct run *r, uint32_t i)
-{
-	return &r->ev[(r->head + i) & (r->cap - 1)];
-}
-
-static int run_grow(struct run *r)
-{
-	uint32_t cap = r->cap ? r->cap * 2 : 64;
-	struct pp_event *ev = malloc((size_t)cap * sizeof(*ev));
-
-	if (!ev)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->n; i++)
-		ev[i] = *run_at(r, i);
-	free(r->ev);
-	r->ev = ev;
-	r->cap = cap;
-	r->head = 0;
-	return 0;
-}
-
-/* The run whose head is the earliest event held. */
-static uint32_t stage_min_run(const struct order_stage *s)
-{
-	uint32_t best = 0;
-
-	for (uint32_t i = 1; i < s->nruns; i++)
-		if (run_at(&s->runs[i], 0)->ts_ns < run_at(&s->runs[best], 0)->ts_ns)
-			best = i;
-	return best;
-}
-
-static const struct pp_event *stage_top(const struct order_stage *s)
-{
-	return run_at(&s->runs[stage_min_run(s)], 0);
-}
-
-static void stage_pop(struct order_stage *s, struct pp_event *out)
-{
-	uint32_t i = stage_min_run(s);
-	struct run *r = &s->runs[i];
-
-	*out = *run_at(r, 0);
-	r->head = (r->head + 1) & (r->cap - 1);
-	r->n--;
-	s->n--;
-	if (!r->n) { /* retire the run, keeping its buffer in the spare slot */
-		struct run spare = *r;
-
-		*r = s->runs[--s->nruns];
-		s->runs[s->nruns] = spare;
-	}
-}
-
-/* 0, 1 if ev would have to move back more than MAX_SHIFT places (not taken), or -ENOMEM. */
-static int stage_insert(struct order_stage *s, const struct pp_event *ev)
-{
-	struct run *r = NULL;
-	uint32_t i, at;
-
-	/* best fit: the run with the latest tail not after ev */
-	for (i = 0; i < s->nruns; i++) {
-		struct run *cand = &s->runs[i];
-		uint64_t tail = run_at(cand, cand->n - 1)->ts_ns;
-
-		if (tail <= ev->ts_ns && (!r || tail > run_at(r, r->n - 1)->ts_ns))
-			r = cand;
-	}
-	if (!r && s->nruns < MAX_RUNS) {
-		r = &s->runs[s->nruns++];
-		r->head = 0;
-		r->n = 0;
-	}
-	if (!r) {
-		/* more disorder than runs: shift it into the run whose tail is nearest */
-		r = &s->runs[0];
-		for (i = 1; i < s->nruns; i++)
-			if (run_at(&s->runs[i], s->runs[i].n - 1)->ts_ns < run_at(r, r->n - 1)->ts_ns)
-				r = &s->runs[i];
-	}
-	for (at = r->n; at > 0 && run_at(r, at - 1)->ts_ns > ev->ts_ns; at--)
-		if (r->n - at >= MAX_SHIFT)
-			return 1;
-	if (r->n == r->cap && run_grow(r) < 0)
-		return -ENOMEM;
-	for (i = r->n; i > at; i--)
-		*run_at(r, i) = *run_at(r, i - 1);
-	*run_at(r, at) = *ev;
-	r->n++;
-	s->n++;
-	return 0;
-}
-
 /* Exchange of ev's first byte, or -1 for an event that can go in at once (another flow, no
  * payload, old bytes). */
 static int64_t position(const struct pp_correlator *c, const struct pp_event *ev)
@@ -409,21 +294,21 @@ static int64_t position(const struct pp_correlator *c, const struct pp_event *ev
 
 static int64_t top_position(const struct pp_correlator *c, int host)
 {
-	return position(c, stage_top(&c->stage[host]));
+	return position(c, pp_order_top(&c->stage[host]));
 }
 
 /* An event may leave a host's stage once the host has shown one reorder_ns later, or the
  * host's source is over, or the stage is full. */
 static bool stage_ready(const struct pp_correlator *c, int host)
 {
-	const struct order_stage *s = &c->stage[host];
+	const struct pp_order_stage *s = &c->stage[host];
 	uint64_t top;
 
 	if (!s->n)
 		return false;
 	if (s->source_ended || s->n > c->cfg.hold_max)
 		return true;
-	top = stage_top(s)->ts_ns;
+	top = pp_order_top(s)->ts_ns;
 	return s->max_ts >= top && s->max_ts - top >= c->cfg.reorder_ns;
 }
 
@@ -441,7 +326,7 @@ static int pump(struct pp_correlator *c)
 		c->ended[h] = c->stage[h].source_ended && !c->stage[h].n;
 	while (!c->error) {
 		bool ready[2] = { stage_ready(c, PP_CLIENT), stage_ready(c, PP_SERVER) };
-		struct order_stage *s;
+		struct pp_order_stage *s;
 		int host;
 
 		if (!ready[PP_CLIENT] && !ready[PP_SERVER])
@@ -462,7 +347,7 @@ static int pump(struct pp_correlator *c)
 		s = &c->stage[host];
 		if (!s->source_ended && s->n > c->cfg.hold_max)
 			c->st.events_out_of_order++;
-		stage_pop(s, &ev);
+		pp_order_pop(s, &ev);
 		c->ended[host] = s->source_ended && !s->n;
 		place(c, host, &ev);
 	}
@@ -474,14 +359,14 @@ static int pump(struct pp_correlator *c)
 
 static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
-	struct order_stage *s = &c->stage[host];
+	struct pp_order_stage *s = &c->stage[host];
 	int err;
 
 	if (c->cfg.no_reorder) {
 		place(c, host, ev);
 		return c->error;
 	}
-	err = stage_insert(s, ev);
+	err = pp_order_insert(s, ev);
 	if (err < 0)
 		return c->error = err;
 	if (err > 0) {
@@ -838,8 +723,7 @@ void pp_correlate_free(struct pp_correlator *c)
 	if (!c)
 		return;
 	for (int h = 0; h < 2; h++)
-		for (int r = 0; r < MAX_RUNS; r++)
-			free(c->stage[h].runs[r].ev);
+		pp_order_free(&c->stage[h]);
 	free(c->buf);
 	free(c->cells);
 	free(c);

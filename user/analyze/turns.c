@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/order_stage.h"
 #include "analyze/turns.h"
 #include "model/conn.h"
 
@@ -93,25 +94,13 @@ struct conn {
 	uint64_t rows, complete, rows_before_pipelined;
 };
 
-struct hent {
-	struct pp_event ev;
-	uint64_t order;
-};
-
-/* Time-order stage: a min-heap on (ts, arrival). */
-struct stage {
-	struct hent *h;
-	size_t n, cap;
-	uint64_t max_ts, arrivals, last_out;
-	bool source_ended;
-};
-
 struct pp_turns {
 	struct pp_turns_config cfg;
 	uint32_t required, confirm;
 	int error;
 	bool ended[2];
-	struct stage stage[2];
+	struct pp_order_stage stage[2];  /* per host, time order (order_stage.h) */
+	uint64_t last_out[2];            /* the latest time released, per host */
 	struct conn *buckets[NBUCKETS];
 	struct conn *open;          /* list of open connections */
 	uint64_t nopen, open_ex, pend_total;
@@ -141,13 +130,17 @@ static struct exch *ex_at(const struct conn *c, uint32_t i)
 	return &c->ex[(c->ex_head + i) & (c->ex_cap - 1)];
 }
 
+/* One end of a connection, mixed a word at a time (it runs for every event). */
 static uint32_t hash_end(const uint8_t *addr, uint16_t port)
 {
-	uint32_t h = 2166136261u;
+	uint64_t w[2], h;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return (h ^ port) * 16777619u;
+	memcpy(w, addr, sizeof(w));
+	h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^
+	    (uint64_t)port * 0x165667b19e3779f9ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 /* The same for both directions of a connection. */
@@ -865,82 +858,27 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 
 /* ---- the time-order stage ---- */
 
-static bool hent_less(const struct hent *x, const struct hent *y)
-{
-	return x->ev.ts_ns < y->ev.ts_ns || (x->ev.ts_ns == y->ev.ts_ns && x->order < y->order);
-}
-
-static int heap_push(struct stage *s, const struct pp_event *ev)
-{
-	size_t i;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct hent *h = realloc(s->h, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		s->h = h;
-		s->cap = cap;
-	}
-	i = s->n++;
-	s->h[i] = (struct hent){ .ev = *ev, .order = s->arrivals++ };
-	while (i && hent_less(&s->h[i], &s->h[(i - 1) / 2])) {
-		struct hent tmp = s->h[i];
-
-		s->h[i] = s->h[(i - 1) / 2];
-		s->h[(i - 1) / 2] = tmp;
-		i = (i - 1) / 2;
-	}
-	return 0;
-}
-
-static void heap_pop(struct stage *s, struct pp_event *out)
-{
-	size_t i = 0;
-
-	*out = s->h[0].ev;
-	s->h[0] = s->h[--s->n];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		struct hent tmp;
-
-		if (l < s->n && hent_less(&s->h[l], &s->h[m]))
-			m = l;
-		if (r < s->n && hent_less(&s->h[r], &s->h[m]))
-			m = r;
-		if (m == i)
-			break;
-		tmp = s->h[i];
-		s->h[i] = s->h[m];
-		s->h[m] = tmp;
-		i = m;
-	}
-}
-
 static int release(struct pp_turns *t, int host, const struct pp_event *ev)
 {
-	struct stage *s = &t->stage[host];
-
-	if (ev->ts_ns < s->last_out)
+	if (ev->ts_ns < t->last_out[host])
 		t->st.events_out_of_order++;
 	else
-		s->last_out = ev->ts_ns;
+		t->last_out[host] = ev->ts_ns;
 	return process(t, host, ev);
 }
 
 static int pump(struct pp_turns *t, int host)
 {
-	struct stage *s = &t->stage[host];
+	struct pp_order_stage *s = &t->stage[host];
 	struct pp_event ev;
 
 	while (s->n && !t->error) {
-		uint64_t top = s->h[0].ev.ts_ns;
+		uint64_t top = pp_order_top(s)->ts_ns;
 		bool full = s->n > t->cfg.hold_max;
 
 		if (!s->source_ended && !full && !(s->max_ts >= top && s->max_ts - top >= t->cfg.reorder_ns))
 			break;
-		heap_pop(s, &ev);
+		pp_order_pop(s, &ev);
 		if (release(t, host, &ev))
 			break;
 	}
@@ -971,7 +909,7 @@ int pp_turns_new(struct pp_turns **out, const struct pp_turns_config *cfg)
 
 int pp_turns_push(struct pp_turns *t, enum pp_host host, const struct pp_event *ev)
 {
-	struct stage *s;
+	struct pp_order_stage *s;
 	int err;
 
 	if (t->error)
@@ -986,8 +924,10 @@ int pp_turns_push(struct pp_turns *t, enum pp_host host, const struct pp_event *
 	if (t->cfg.no_reorder)
 		return release(t, host, ev);
 	s = &t->stage[host];
-	if ((err = heap_push(s, ev)) < 0)
+	if ((err = pp_order_insert(s, ev)) < 0)
 		return t->error = err;
+	if (err == 1)   /* far older than what is held: placed at once, counted out of order */
+		return release(t, host, ev);
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(t);
@@ -1104,6 +1044,6 @@ void pp_turns_free(struct pp_turns *t)
 	while (t->open)
 		free_conn(t, t->open);
 	for (int h = 0; h < 2; h++)
-		free(t->stage[h].h);
+		pp_order_free(&t->stage[h]);
 	free(t);
 }
