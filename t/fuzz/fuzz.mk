@@ -25,8 +25,8 @@ FUZZ_SRCS_handshake := user/ping/handshake.c
 FUZZ_SRCS_eventlog  := user/collect/eventlog.c
 FUZZ_SRCS_csvread   := user/plot/csvread.c user/plot/samples.c user/plot/quantiles.c user/common/stats.c user/model/split.c
 FUZZ_SRCS_packet    := user/collect/packet.c
-FUZZ_SRCS_correlate := user/analyze/correlate.c user/model/proto.c user/model/split.c
-FUZZ_SRCS_turns     := user/analyze/turns.c user/model/proto.c user/model/split.c
+FUZZ_SRCS_correlate := user/analyze/correlate.c user/analyze/order_stage.c user/model/proto.c user/model/split.c
+FUZZ_SRCS_turns     := user/analyze/turns.c user/analyze/order_stage.c user/model/proto.c user/model/split.c
 FUZZ_SRCS_control   := user/agent/control.c user/model/proto.c user/model/conn.c user/common/net.c \
                        user/common/err.c
 # Per target compile flags: the control server in small chunks, so a small store spans several.
