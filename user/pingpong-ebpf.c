@@ -302,7 +302,7 @@ static bool targets_gone(const struct agent *a)
 static int trace_loop(struct agent *a)
 {
 	double deadline = a->opts.duration_s > 0 ? now_s() + a->opts.duration_s : 0;
-	double last_flush = 0;
+	double last_flush = 0, last_stale = 0;
 	struct pp_err err = { 0 };
 	int n;
 
@@ -335,10 +335,12 @@ static int trace_loop(struct agent *a)
 		}
 		/* --peer correlates as events come, and --output's readers (pingpong-analyze)
 		 * sort within a reorder window: a quiet CPU's partial batch must not arrive later
-		 * than that (a CPU that went quiet kept its last events for seconds) */
-		if (n >= 0 && (a->peer || a->log)) {
+		 * than that (a CPU that went quiet kept its last events for seconds). It reads the
+		 * batch map (a syscall): at most every half stale age, not every round. */
+		if (n >= 0 && (a->peer || a->log) && now_s() - last_stale >= PP_PEER_STALE_NS / 2e9) {
 			int rc = pp_trace_flush_stale(a->trace, PP_PEER_STALE_NS);
 
+			last_stale = now_s();
 			n = rc < 0 ? rc : n;
 		}
 		if (n >= 0)

@@ -112,6 +112,25 @@ wait_port() { # host port [seconds]
 	fail "nothing listens on port $port in $host after ${3:-5}s"
 }
 
+# stop_pid PID [SECONDS]: SIGTERM (an agent then stops its CMD and writes its outputs), up to
+# SECONDS (default 10) for it to go, then SIGKILL; reaped.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 $((${2:-10} * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# start_relay DELAY_US: tools/wire-delay between the router's two interfaces, holding each
+# frame DELAY_US + $BASE_US (the test sets BASE_US); sets RELAY_PID, log in $TMP/relay-DELAY_US.log.
+start_relay() {
+	tb_bg router "$BUILD/wire-delay" --delay-us "$1" --base-us "$BASE_US" "$PP_TESTBED-rc" \
+		"$PP_TESTBED-rs" 2>"$TMP/relay-$1.log"
+	RELAY_PID=$!
+	wait_for_log "$TMP/relay-$1.log" relaying ||
+		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
+}
+
 # agent_with_server PORT: pingpong-ebpf tracing a pingpong-server on PORT in the server host,
 # both up (the server's port and the control port PORT + 1); sets AGENT and SERVER (pids).
 agent_with_server() {

@@ -30,7 +30,6 @@
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf ANALYZE=$BUILD/pingpong-analyze PROBE=$BUILD/t/rr_probe
-RELAY=$BUILD/wire-delay
 require_built pingpong-ebpf pingpong-analyze wire-delay "$PROBE"
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
 	fail "redis-server/redis-benchmark not installed (tools/install-deps)"
@@ -41,13 +40,6 @@ RISE_LO=$((2 * D * 98 / 100)) RISE_HI=$((2 * D * 102 / 100)) STACK_BOUND=$((2 * 
 RR_CONNS=${RR_CONNS:-1} RR_REQUESTS=${RR_REQUESTS:-400} REDIS_N=2000
 RR_SPIN=${RR_SPIN:-}   # --spin: both ends busy-poll (on 2 CPUs shared with the agents: far worse)
 SERVICES=${SERVICES:-rr redis sockperf}   # ROUNDS, RR_CONNS, RR_REQUESTS, SERVICES: for measuring by hand
-
-stop_pid() { # pid: SIGTERM (the agent stops its CMD and writes its log), bounded wait
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 
 # measure NAME PORT: the measuring step, on its own so that it can become one live command:
 # pingpong-ebpf --output around "${SERVER_CMD[@]}" (server host) and "${CLIENT_CMD[@]}"
@@ -67,14 +59,6 @@ measure() {
 		"$TMP/$name.server-events.csv" >"$TMP/$name.summary" 2>&1 ||
 		echo "  note: $name: pingpong-analyze exited $?: $(tail -3 "$TMP/$name.summary")"
 	return "$rc"
-}
-
-start_relay() { # delay_us
-	tb_bg router "$RELAY" --delay-us "$1" --base-us "$BASE_US" "$PP_TESTBED-rc" "$PP_TESTBED-rs" \
-		2>"$TMP/relay-$1.log"
-	RELAY_PID=$!
-	wait_for_log "$TMP/relay-$1.log" relaying ||
-		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
 }
 
 stop_relay() {

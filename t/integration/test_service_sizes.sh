@@ -24,13 +24,6 @@ require_built pingpong-ebpf "$PROBE"
 PY=/usr/bin/python3
 CONNS=4 REQUESTS=50
 
-stop_pid() { # pid: SIGTERM (the agent stops its CMD and writes its log), bounded wait
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 # measure NAME PORT ADDR CLIENT_ARGS...: the agent around rr_probe server (server host), and
 # pingpong-ebpf --peer -v around rr_probe client (client host). Leaves $TMP/NAME.log (rr_probe's
 # log), NAME.results.csv, NAME.summary (the summary, with every connection), NAME.client.err,

@@ -40,21 +40,6 @@ start_agent() {
 	wait_port server $((port + 1)) 10
 }
 
-stop_pid() { # pid: SIGTERM, wait (bounded by the test's own timeout of the process)
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-start_relay() { # delay_us
-	tb_bg router "$RELAY" --delay-us "$1" --base-us "$BASE_US" "$PP_TESTBED-rc" "$PP_TESTBED-rs" \
-		2>"$TMP/relay-$1.log"
-	RELAY_PID=$!
-	wait_for_log "$TMP/relay-$1.log" relaying ||
-		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
-}
-
 # run NAME: one client run of $COUNT x 1024 B, no capture; $TMP/NAME.{csv,json,txt,err}.
 run() {
 	local name=$1 rc
@@ -117,12 +102,12 @@ wire() {
 		for d in "$D0" "$D"; do
 			start_relay "$d"
 			run "$mode-$d-$r"
-			stop_pid "$RELAY_PID"
+			stop_pid "$RELAY_PID" 5
 			grep -q -- "-> $PP_TESTBED-rs: [0-9]* frames forwarded, 0 dropped" "$TMP/relay-$d.log" ||
 				fail "D=$d: wire-delay dropped frames: $(cat "$TMP/relay-$d.log")"
 		done
 	done
-	stop_pid "$AGENT_PID"
+	stop_pid "$AGENT_PID" 5
 	read -r _ c0 n0 s0 _ sc0 ss0 < <(p50s $(runs "$mode-$D0")) || fail "$mode D=$D0: bad summary"
 	read -r _ c1 n1 s1 _ _ _ < <(p50s $(runs "$mode-$D")) || fail "$mode D=$D: bad summary"
 	n=$(diff_of "$n0" "$n1") c=$(diff_of "$c0" "$c1") s=$(diff_of "$s0" "$s1")
@@ -155,10 +140,10 @@ SPIN=--spin
 for r in $(seq 1 "$ROUNDS"); do # interleaved, as above
 	start_agent
 	run "app-0-$r"
-	stop_pid "$AGENT_PID"
+	stop_pid "$AGENT_PID" 5
 	start_agent --reply-delay 150
 	run "app-150-$r"
-	stop_pid "$AGENT_PID"
+	stop_pid "$AGENT_PID" 5
 done
 read -r _ c0 n0 s0 a0 sc0 ss0 < <(p50s $(runs "app-0")) || fail "reply-delay 0: bad summary"
 read -r _ c1 n1 s1 a1 _ _ < <(p50s $(runs "app-150")) || fail "reply-delay 150: bad summary"

@@ -227,14 +227,9 @@ static void read_agent(struct pp_client_trace *ct)
 
 	if (!ct->agent || ct->agent_over)
 		return;
-	rc = pp_control_follow_read(ct->agent, on_agent_event, ct);
-	if (rc == 1)
-		agent_over(ct, 0);
-	else if (rc < 0)
-		agent_over(ct, rc);
-	else if (now_ns() - pp_control_follow_last_frame_ns(ct->agent) >
-		 (uint64_t)PP_CLIENT_AGENT_SILENCE_MS * 1000000u)
-		agent_over(ct, -ETIMEDOUT);
+	rc = pp_control_follow_read_live(ct->agent, on_agent_event, ct, PP_CLIENT_AGENT_SILENCE_MS);
+	if (rc)
+		agent_over(ct, rc == 1 ? 0 : rc);
 }
 
 /* Sleeps until a perf buffer passes its wakeup mark, a capture block is ready, the agent sent
@@ -392,50 +387,17 @@ static int drain_capture(struct pp_client_trace *ct, struct pp_err *e)
 	return pp_capture_finish(ct->capture, on_event, ct, e);
 }
 
-/* STOP, then the agent's rest up to its END, every wait bounded: timeout_ms in all, and
+/* STOP, then the agent's rest up to its END (fetch.h): timeout_ms in all, and
  * PP_CLIENT_AGENT_FINAL_SILENCE_MS without a frame (a mute or hung agent). */
 static void finish_agent(struct pp_client_trace *ct, int timeout_ms, volatile sig_atomic_t *abort)
 {
-	const uint64_t silence = (uint64_t)PP_CLIENT_AGENT_FINAL_SILENCE_MS * 1000000u;
-	uint64_t deadline, stop_ns;
-	int rc;
-
 	if (!ct->agent || ct->agent_over)
 		return;
 	read_agent(ct);
 	if (ct->agent_over)
 		return;
-	if ((rc = pp_control_follow_stop(ct->agent)) < 0) {
-		agent_over(ct, rc);
-		return;
-	}
-	stop_ns = now_ns();
-	deadline = stop_ns + (uint64_t)timeout_ms * 1000000u;
-	while (!ct->agent_over) {
-		struct pollfd pfd = { .fd = pp_control_follow_fd(ct->agent), .events = POLLIN };
-		uint64_t now = now_ns(), last = pp_control_follow_last_frame_ns(ct->agent);
-		int wait_ms = (int)((deadline - now) / 1000000u) + 1;
-
-		if (last < stop_ns)
-			last = stop_ns;
-		if (now >= deadline || now - last >= silence) {
-			agent_over(ct, -ETIMEDOUT);
-			break;
-		}
-		if (abort && *abort) {
-			agent_over(ct, -EINTR);
-			break;
-		}
-		if (poll(&pfd, 1, wait_ms < 100 ? wait_ms : 100) < 0 && errno != EINTR) {
-			agent_over(ct, -errno);
-			break;
-		}
-		rc = pp_control_follow_read(ct->agent, on_agent_event, ct);
-		if (rc == 1)
-			agent_over(ct, 0);
-		else if (rc < 0)
-			agent_over(ct, rc);
-	}
+	agent_over(ct, pp_control_follow_finish(ct->agent, on_agent_event, ct, timeout_ms,
+						PP_CLIENT_AGENT_FINAL_SILENCE_MS, abort));
 }
 
 int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms,

@@ -3,6 +3,7 @@
  * each checked by the codec of model/proto.h; in follow mode read without blocking, a frame
  * gathered across calls. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,4 +402,39 @@ int pp_control_fetch(const char *addr, uint16_t port, const struct pp_flow_key *
 		*stats = f->st;
 	pp_control_fetch_close(f);
 	return r;
+}
+
+int pp_control_follow_finish(struct pp_fetch *f, pp_emit_fn cb, void *ctx, int timeout_ms,
+			     int silence_ms, volatile sig_atomic_t *abort)
+{
+	uint64_t stop_ns, deadline;
+	int rc;
+
+	if ((rc = pp_control_follow_stop(f)) < 0)
+		return rc;
+	stop_ns = mono_ns();
+	deadline = stop_ns + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+		uint64_t now = mono_ns(), last = f->last_frame_ns > stop_ns ? f->last_frame_ns : stop_ns;
+		int wait_ms = (int)((deadline - now) / 1000000u) + 1;
+
+		if (now >= deadline || now - last >= (uint64_t)silence_ms * 1000000u)
+			return -ETIMEDOUT;
+		if (abort && *abort)
+			return -EINTR;
+		if (poll(&pfd, 1, wait_ms < 100 ? wait_ms : 100) < 0 && errno != EINTR)
+			return -errno;
+		if ((rc = pp_control_follow_read(f, cb, ctx)) != 0)
+			return rc == 1 ? 0 : rc;
+	}
+}
+
+int pp_control_follow_read_live(struct pp_fetch *f, pp_emit_fn cb, void *ctx, int silence_ms)
+{
+	int rc = pp_control_follow_read(f, cb, ctx);
+
+	if (rc == 0 && mono_ns() - f->last_frame_ns > (uint64_t)silence_ms * 1000000u)
+		return -ETIMEDOUT;
+	return rc;
 }

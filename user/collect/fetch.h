@@ -23,6 +23,7 @@
 #ifndef PP_FETCH_H
 #define PP_FETCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,15 @@ int pp_control_follow_fd(const struct pp_fetch *f);   /* poll it for POLLIN */
 int pp_control_follow_read(struct pp_fetch *f, pp_emit_fn cb, void *ctx);
 /* Sends STOP (a blocking write bounded by the open's timeout). 0 or -errno. */
 int pp_control_follow_stop(struct pp_fetch *f);
+/* pp_control_follow_read during the run, and an agent silent (no frame, not even its
+ * heartbeat) for silence_ms is -ETIMEDOUT: gone. */
+int pp_control_follow_read_live(struct pp_fetch *f, pp_emit_fn cb, void *ctx, int silence_ms);
+/* The run is over: STOP, then what the agent still sends, to cb, up to its END; every wait
+ * bounded, timeout_ms in all and silence_ms without a frame (a mute or hung agent), and abort
+ * (a second Ctrl-C) ends it. 0 = END arrived; -ETIMEDOUT, -EINTR (abort), or
+ * pp_control_follow_stop's / pp_control_follow_read's failure. */
+int pp_control_follow_finish(struct pp_fetch *f, pp_emit_fn cb, void *ctx, int timeout_ms,
+			     int silence_ms, volatile sig_atomic_t *abort);
 /* Monotonic ns of the last frame received (heartbeats included): the caller decides when an
  * agent has been silent too long. The open's time until the first frame. */
 uint64_t pp_control_follow_last_frame_ns(const struct pp_fetch *f);

@@ -8,12 +8,10 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "peer/handoff.h"
@@ -51,14 +49,6 @@ struct pp_peer {
 	int err;                        /* the correlation's failure (-errno), after the handoff */
 	bool finished;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int pp_peer_parse(const char *peer, uint16_t default_port, char *addr, size_t addr_len,
 		  uint16_t *port, struct pp_err *e)
@@ -259,54 +249,19 @@ void pp_peer_poll(struct pp_peer *p)
 
 	if (!p->agent)
 		return;
-	rc = pp_control_follow_read(p->agent, on_server_event, p);
-	if (rc == 1)
-		agent_over(p, 0);
-	else if (rc < 0)
-		agent_over(p, rc);
-	else if (now_ns() - pp_control_follow_last_frame_ns(p->agent) >
-		 (uint64_t)PEER_SILENCE_MS * 1000000u)
-		agent_over(p, -ETIMEDOUT);
+	rc = pp_control_follow_read_live(p->agent, on_server_event, p, PEER_SILENCE_MS);
+	if (rc)
+		agent_over(p, rc == 1 ? 0 : rc);
 }
 
-/* STOP, then the agent's rest up to its END: PEER_TIMEOUT_MS in all, PEER_FINAL_SILENCE_MS
- * without a frame at most. */
+/* STOP, then the agent's rest up to its END (fetch.h): PEER_TIMEOUT_MS in all,
+ * PEER_FINAL_SILENCE_MS without a frame at most. */
 static void finish_agent(struct pp_peer *p, volatile sig_atomic_t *abort)
 {
-	uint64_t stop_ns, deadline;
-	int rc;
-
 	pp_peer_poll(p);
-	if (!p->agent)
-		return;
-	if ((rc = pp_control_follow_stop(p->agent)) < 0) {
-		agent_over(p, rc);
-		return;
-	}
-	stop_ns = now_ns();
-	deadline = stop_ns + (uint64_t)PEER_TIMEOUT_MS * 1000000u;
-	while (p->agent) {
-		struct pollfd pfd = { .fd = pp_control_follow_fd(p->agent), .events = POLLIN };
-		uint64_t now = now_ns(), last = pp_control_follow_last_frame_ns(p->agent);
-
-		if (last < stop_ns)
-			last = stop_ns;
-		if (now >= deadline || now - last >= (uint64_t)PEER_FINAL_SILENCE_MS * 1000000u) {
-			agent_over(p, -ETIMEDOUT);
-			break;
-		}
-		if (abort && *abort) {
-			agent_over(p, -EINTR);
-			break;
-		}
-		if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
-			agent_over(p, -errno);
-			break;
-		}
-		rc = pp_control_follow_read(p->agent, on_server_event, p);
-		if (rc != 0)
-			agent_over(p, rc == 1 ? 0 : rc);
-	}
+	if (p->agent)
+		agent_over(p, pp_control_follow_finish(p->agent, on_server_event, p, PEER_TIMEOUT_MS,
+						       PEER_FINAL_SILENCE_MS, abort));
 }
 
 int pp_peer_finish(struct pp_peer *p, const struct pp_peer_local *local,
