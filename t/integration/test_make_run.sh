@@ -77,39 +77,22 @@ EOF
 # decimals), and the README's two identities hold on the printed columns. Rows lacking a
 # point are skipped per formula; at least MIN_OK rows must have had every formula checked.
 split_exact() {
-	$PY - "$1" "$MIN_OK" <<'EOF'
-import csv, re, sys
-FORMULAS = {
-    "rtt": "c_recv - c_send",
-    "client_stack": "(c_xmit - c_send) + (c_recv - c_rx)",
-    "server_stack": "(s_recv - s_rx) + (s_xmit - s_send)",
-    "server_app": "s_send - s_recv",
-    "network": "(c_rx - c_xmit) - (s_xmit - s_rx)",
-    "client_dev": "(c_wire_tx - c_xmit) + (c_rx - c_wire_rx)",
-    "server_dev": "(s_rx - s_wire_rx) + (s_wire_tx - s_xmit)",
-    "wire": "(c_wire_rx - c_wire_tx) - (s_wire_tx - s_wire_rx)",
-}
-def printed_ns(cell):  # "-12.345" -> -12345; None if empty or not of that shape
-    return int(cell.replace(".", "")) if re.fullmatch(r"-?\d+\.\d{3}", cell) else None
+	$PY - "$1" "$MIN_OK" "$ROOT/t/integration" <<'EOF'
+import csv, sys
+sys.path.insert(0, sys.argv[3])
+import formulas
 bad, full = [], 0
 for row in csv.DictReader(open(sys.argv[1])):
-    raw = {k[:-3]: int(v) for k, v in row.items() if k.endswith("_ns") and v != ""}
-    p = {c: printed_ns(row[c + "_us"]) for c in FORMULAS}
-    checked = 0
-    for c, f in FORMULAS.items():
-        if not all(n in raw for n in re.findall(r"[cs]_[a-z_]+", f)):
-            continue
-        want = eval(f, {}, raw)
-        checked += 1
-        if p[c] != want:
+    raw, p = formulas.raw(row), formulas.printed(row)
+    checks = formulas.checked(raw, p)
+    for c, got, want in checks:
+        if got != want:
             bad.append(f"seq {row['seq']}: {c}_us {row[c + '_us']!r}, the raw ns give {want} ns")
-    if None not in (p["rtt"], p["client_stack"], p["server_stack"], p["server_app"], p["network"]) and \
-            p["client_stack"] + p["server_stack"] + p["server_app"] + p["network"] != p["rtt"]:
+    if not formulas.adds_up(p, "rtt", formulas.RTT_PARTS):
         bad.append(f"seq {row['seq']}: the printed parts do not add up to rtt_us")
-    if None not in (p["network"], p["client_dev"], p["wire"], p["server_dev"]) and \
-            p["client_dev"] + p["wire"] + p["server_dev"] != p["network"]:
+    if not formulas.adds_up(p, "network", formulas.NETWORK_PARTS):
         bad.append(f"seq {row['seq']}: the printed parts do not add up to network_us")
-    full += checked == len(FORMULAS)
+    full += len(checks) == len(formulas.FORMULAS)
 for b in bad[:5]:
     print("    " + b)
 if full < int(sys.argv[2]):

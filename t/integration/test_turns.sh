@@ -26,41 +26,27 @@ done
 # formula whose points the row has is checked. Writes
 # CSV.conns: per connection "conn rows full req_bytes..." (its distinct request sizes).
 rows() {
-	python3 - "$1" <<'EOF'
-import collections, csv, re, sys
-FORMULAS = {
-    "rtt": "c_recv - c_send",
-    "client_stack": "(c_xmit - c_send) + (c_recv - c_rx)",
-    "server_stack": "(s_recv - s_rx) + (s_xmit - s_send)",
-    "server_app": "s_send - s_recv",
-    "network": "(c_rx - c_xmit) - (s_xmit - s_rx)",
-    "client_dev": "(c_wire_tx - c_xmit) + (c_rx - c_wire_rx)",
-    "server_dev": "(s_rx - s_wire_rx) + (s_wire_tx - s_xmit)",
-    "wire": "(c_wire_rx - c_wire_tx) - (s_wire_tx - s_wire_rx)",
-}
-def printed_ns(cell):  # "-12.345" -> -12345; None if empty or not of that shape
-    return int(cell.replace(".", "")) if re.fullmatch(r"-?\d+\.\d{3}", cell) else None
-def adds_up(p, total, parts):
-    return None in [p[total]] + [p[c] for c in parts] or sum(p[c] for c in parts) == p[total]
-n = full = bad = hard = 0
+	python3 - "$1" "$ROOT/t/integration" <<'EOF'
+import collections, csv, sys
+sys.path.insert(0, sys.argv[2])
+import formulas
+from formulas import adds_up
 CALL_WIRE = ("c_send", "c_wire_tx", "c_wire_rx", "c_recv", "s_wire_rx", "s_recv", "s_send", "s_wire_tx")
+n = full = bad = hard = 0
 conns = collections.OrderedDict()
 for row in csv.DictReader(open(sys.argv[1])):
-    points = [k for k in row if k[:2] in ("c_", "s_") and k.endswith("_ns")]
-    raw = {k[:-3]: int(v) for k, v in row.items() if k in points and v != ""}
-    p = {c: printed_ns(row[c + "_us"]) for c in FORMULAS}
+    raw, p = formulas.raw(row), formulas.printed(row)
     # an incomplete row leaves its components blank; whatever is printed must be exact
-    wrong = [c for c, f in FORMULAS.items()
-             if all(x in raw for x in re.findall(r"[cs]_[a-z_]+", f)) and p[c] != eval(f, {}, raw)
-             and (p[c] is not None or row["incomplete"] == "0")]
-    if not adds_up(p, "rtt", ("client_stack", "server_stack", "server_app", "network")):
+    wrong = [c for c, got, want in formulas.checked(raw, p)
+             if got != want and (got is not None or row["incomplete"] == "0")]
+    if not adds_up(p, "rtt", formulas.RTT_PARTS):
         wrong.append("rtt sum")
-    if not adds_up(p, "network", ("client_dev", "wire", "server_dev")):
+    if not adds_up(p, "network", formulas.NETWORK_PARTS):
         wrong.append("network sum")
     if wrong and bad < 3:
         print(f"conn {row['conn']} index {row['index']}: {', '.join(wrong)} wrong", file=sys.stderr)
     n += 1
-    ok = len(points) == 14 and len(raw) == 14
+    ok = len(raw) == 14   # every point of both hosts
     full += ok
     hard += not all(p in raw for p in CALL_WIRE)
     bad += bool(wrong)
