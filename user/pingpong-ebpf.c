@@ -60,9 +60,14 @@ struct agent {
 };
 
 static volatile sig_atomic_t stop_signal;
+/* A second SIGINT/SIGTERM: the waits of the end (the peer agent's last events) are cut short
+ * too; the first only ends the run. */
+static volatile sig_atomic_t abort_signal;
 
 static void on_stop_signal(int sig)
 {
+	if (stop_signal)
+		abort_signal = sig;
 	stop_signal = sig;
 }
 
@@ -229,6 +234,9 @@ static int start_serving(struct agent *a)
 		.pcap_out = o->pcap_out,
 		.tstamp_type = o->tstamp_type,
 		.keep_acks = o->keep_acks,
+		/* --peer's loop also hands every event to the correlator: a deeper ring rides
+		 * out its bursts, as the perf buffers' do (PP_PEER_PERF_PAGES) */
+		.capture_buffer_bytes = o->peer ? PP_PEER_CAPTURE_BYTES : 0,
 	};
 	struct pp_err err = { 0 };
 
@@ -486,7 +494,10 @@ static int finish_peer(struct agent *a)
 		pp_capture_get_stats(a->serve.capture, &cst);
 		local.pcap_drops = cst.pcap_drop;
 	}
-	if (pp_peer_finish(a->peer, &local, &stop_signal, &err) < 0 ||
+	/* the run is over, by a signal maybe: from here on only a second one cuts a wait short
+	 * (STOP, and the agent's last events) */
+	pp_net_set_abort_flag(&abort_signal);
+	if (pp_peer_finish(a->peer, &local, &abort_signal, &err) < 0 ||
 	    pp_peer_report(a->peer, stdout, &err) < 0)
 		return pp_log_fail(&err, 1);
 	if (pp_peer_plot(a->peer, &err) < 0)

@@ -216,6 +216,7 @@ int pp_agent_serve_open(struct pp_agent_serve *s, struct pp_eventstore *store,
 			.tstamp_type = opts->tstamp_type,
 			.pcap_out = opts->pcap_out,
 			.keep_acks = opts->keep_acks,
+			.buffer_bytes = opts->capture_buffer_bytes,
 			/* Frames wait in the ring instead of waking the agent per frame, which
 			 * would perturb the server it measures; see PP_AGENT_CAPTURE_BATCH_MS. */
 			.batch_ms = PP_AGENT_CAPTURE_BATCH_MS,

@@ -35,6 +35,7 @@ struct pp_agent_serve_opts {
 	const char *pcap_out;
 	const char *tstamp_type;
 	bool keep_acks;
+	int capture_buffer_bytes;   /* the capture's kernel ring; 0 = the capture's default */
 };
 
 struct pp_agent_serve {
