@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: (MIT OR GPL-2.0-only)
-/* Kernel side of pingpong: stable tracepoints only (syscalls, net, tcp, sched), CO-RE reads,
- * filtered in the kernel by port, process tree, network namespace and, once set, connection; one pp_event per point,
- * sent to user space in per-CPU batches (output()).
+/* Kernel side of pingpong: stable tracepoints only (socket or syscalls, net, tcp, sched), CO-RE
+ * reads, filtered in the kernel by port, process tree, network namespace and, once set,
+ * connection; one pp_event per point, sent to user space in per-CPU batches (output()).
  *
  * Every program runs on every hit of its tracepoint on the machine (twice on the testbed: the
  * client's copy and the agent's), mostly to filter it out: the filters are inlined array
  * lookups, and reads of kernel memory are as few as the layout allows (make bench, section 3).
  *
- * The packet points attach to their tracepoints in raw mode (raw_tp/), the syscall and sched
- * points in classic mode (tracepoint/). Why: classic tracepoint programs share one per-CPU
- * recursion guard (bpf_prog_active), so a softirq that sends or receives a packet while any
- * classic program runs on that CPU in process context (our syscall programs fire for every
+ * The send and recv points come from one of two sets, chosen per direction when the object
+ * loads (user/collect/trace.c, docs/design.md 2.1):
+ *  - socket tracepoints where the kernel has them: tcp:tcp_sendmsg_locked (6.13+) and
+ *    sock:sock_recv_length (6.5+). They fire for TCP sends and socket receives only, with the
+ *    socket as an argument, and for every way into the socket (io_uring, sendfile, any syscall);
+ *  - else the syscall tracepoints of the send and recv families. These cost every process on
+ *    the host: any syscall tracepoint turns on the traced-syscall path for every task, and
+ *    sys_enter_read/write run a program on each read and write of every program.
+ *
+ * The packet and socket points attach to their tracepoints in raw mode (raw_tp/), the syscall
+ * and sched points in classic mode (tracepoint/). Why: classic tracepoint programs share one
+ * per-CPU recursion guard (bpf_prog_active), so a softirq that sends or receives a packet while
+ * any classic program runs on that CPU in process context (our syscall programs fire for every
  * process's read and write) loses its point; with 1 MiB messages a fifth of the exchanges lost
- * one that way. Raw tracepoint programs guard each program on its own, so a packet point is
- * lost only if the same program is already running on that CPU. Raw mode is as old (4.17) and
- * needs no tracefs. */
+ * one that way. Raw tracepoint programs guard each program on its own, so a point is lost only
+ * if the same program is already running on that CPU. Raw mode is as old (4.17) and needs no
+ * tracefs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -24,6 +33,7 @@
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD
 #define MSG_PEEK     0x2
+#define MSG_ERRQUEUE 0x2000
 #define IP_MF_OFFSET 0x3fff /* more-fragments flag and fragment offset */
 #define TCP_SYN_FIN_RST (PP_TCP_SYN | PP_TCP_FIN | PP_TCP_RST)
 #define TCP_FLAGS_OFFSET 13 /* the flags byte inside struct tcphdr */
@@ -42,15 +52,6 @@ struct {
 const volatile __u32 pp_netns_ino = 0;  /* only this network namespace (its inode); 0 = any */
 const volatile bool pp_keep_acks = false; /* also report segments without payload */
 const volatile bool pp_all_tgids = false; /* syscalls of every process (no tgid filter) */
-
-/* [0]: the thread whose send-family call on fd -1 flushes its CPU's batch (pp_trace_flush);
- * set while running, hence a map; 0 = none. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} pp_flush_tid SEC(".maps");
 
 /* Array lookups are inlined by the verifier; hash lookups cost a call and a hash each, and the
  * port and tgid tests run on every packet and send/recv call of the machine. */
@@ -237,7 +238,7 @@ static __always_inline void output(void *ctx, struct pp_event *ev)
 	SET_BUSY(b, 0);
 }
 
-/* pp_trace_flush() runs a send-family call on fd -1 on each CPU that holds a partial batch. */
+/* pp_trace_flush() runs on_flush (below) on each CPU that holds a partial batch. */
 static __always_inline void flush(void *ctx)
 {
 	__u32 zero = 0, n;
@@ -326,19 +327,42 @@ static __always_inline void flow_from_sock(struct pp_event *ev, struct sock *sk,
 		__err;                                                                     \
 	})
 
-/* The sock behind fd, if it is a TCP/IPv4-or-6 socket on a traced port, with ev's flow filled
- * in the direction the call's data travels; else NULL. The file is a socket when its private
- * data is a struct socket pointing back at it (which spares reading the inode's mode). */
-static __always_inline struct sock *traced_tcp_sock(long fd, bool outgoing, struct pp_event *ev)
+/* sk, if it is a TCP/IPv4-or-6 socket on a traced port, with ev's flow filled in the
+ * direction the call's data travels; else NULL. */
+static __always_inline struct sock *traced_tcp_sock(struct sock *sk, bool outgoing,
+						    struct pp_event *ev)
+{
+	struct skc_head head;
+	__u16 family, lport, rport;
+
+	if (!sk || bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
+		return NULL;
+	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
+	if (family != PP_AF_INET && family != PP_AF_INET6)
+		return NULL;
+	/* a bitfield before 5.6, a u16 since: the probed read handles both layouts */
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	lport = SKC_FIELD(head.bytes, sk, __u16, skc_num);
+	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
+	if (!port_traced(lport, rport))
+		return NULL;
+	flow_from_sock(ev, sk, &head, family, lport, rport, outgoing);
+	/* the tgid filter already keeps other processes out; this keeps the traced process's
+	 * other connections on the port out too */
+	return flow_passes(ev) ? sk : NULL;
+}
+
+/* The sock behind fd, as traced_tcp_sock. The file is a socket when its private data is a
+ * struct socket pointing back at it (which spares reading the inode's mode). */
+static __always_inline struct sock *traced_tcp_fd(long fd, bool outgoing, struct pp_event *ev)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *file = NULL, *back = NULL;
 	struct { __u32 max_fds, pad; __u64 fd; } fdt_head; /* struct fdtable's first two fields */
-	struct skc_head head;
 	struct socket *sock;
 	struct sock *sk = NULL;
-	__u16 family, lport, rport;
 
 	if (!fdt)
 		return NULL;
@@ -358,22 +382,7 @@ static __always_inline struct sock *traced_tcp_sock(long fd, bool outgoing, stru
 	sock = BPF_CORE_READ(file, private_data);
 	if (!sock || PAIR_READ(back, sk, sock, struct socket, file, sk) || back != file || !sk)
 		return NULL;
-	if (bpf_probe_read_kernel(&head, sizeof(head), (__u8 *)sk + SKC_BASE))
-		return NULL;
-	family = SKC_FIELD(head.bytes, sk, __u16, skc_family);
-	if (family != PP_AF_INET && family != PP_AF_INET6)
-		return NULL;
-	/* a bitfield before 5.6, a u16 since: the probed read handles both layouts */
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
-		return NULL;
-	lport = SKC_FIELD(head.bytes, sk, __u16, skc_num);
-	rport = bpf_ntohs(SKC_FIELD(head.bytes, sk, __u16, skc_dport));
-	if (!port_traced(lport, rport))
-		return NULL;
-	flow_from_sock(ev, sk, &head, family, lport, rport, outgoing);
-	/* the tgid filter already keeps other processes out; this keeps the traced process's
-	 * other connections on the port out too */
-	return flow_passes(ev) ? sk : NULL;
+	return traced_tcp_sock(sk, outgoing, ev);
 }
 
 static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u64 msg_flags)
@@ -381,21 +390,13 @@ static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u6
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pp_inflight *slot, call = { .armed = 1 };
 	struct sock *sk;
-	__u32 zero = 0, *flush_tid;
 
-	if (ATTACH_ONLY)
-		return 0;
-	if ((int)fd == -1 && (flush_tid = bpf_map_lookup_elem(&pp_flush_tid, &zero)) &&
-	    (__u32)pid_tgid == *flush_tid) {
-		flush(ctx);
-		return 0;
-	}
-	if (!tgid_traced(pid_tgid >> 32))
+	if (ATTACH_ONLY || !tgid_traced(pid_tgid >> 32))
 		return 0;
 	call.ev.ts_ns = bpf_ktime_get_ns();
 	slot = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);
 	/* a peek moves no bytes: copied_seq stays, so the exit could not place them */
-	sk = (msg_flags & MSG_PEEK) ? NULL : traced_tcp_sock(fd, is_send, &call.ev);
+	sk = (msg_flags & MSG_PEEK) ? NULL : traced_tcp_fd(fd, is_send, &call.ev);
 	if (!sk) {
 		if (slot) /* an exit we missed must not be paired with this call's */
 			slot->armed = 0;
@@ -468,6 +469,103 @@ PP_SYSCALL(recvfrom, 0, ctx->args[3])
 PP_SYSCALL(recvmsg, 0, ctx->args[2])
 PP_SYSCALL(read, 0, 0)
 PP_SYSCALL(readv, 0, 0)
+
+/* ---- socket points ---- */
+
+/* The last send call each thread was seen in, by the end of its data: tcp_sendmsg_locked
+ * fires once per skb the call fills, and only the first hit is the call's send point. */
+struct pp_send_call {
+	__u64 sk;
+	__u32 end;  /* write_seq + the bytes the call still had to queue: the same on every hit */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct pp_send_call);
+} pp_send_calls SEC(".maps");
+
+/* tcp:tcp_sendmsg_locked (raw args: sk, msg, skb, size_goal): in the copy loop of
+ * tcp_sendmsg_locked, before each skb is filled, the socket locked. The first hit of a call is
+ * its send point, before any byte is queued: write_seq is the call's first byte and
+ * msg_data_left(msg) its length (what the call was given; a non-blocking call may queue less,
+ * and a retry for the rest then has the same end and is not a new point). Later than the
+ * syscall entry by the way in and lock_sock: a fraction of a microsecond. */
+SEC("raw_tp/tcp_sendmsg_locked")
+int on_tcp_sendmsg_locked(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	struct msghdr *msg = (struct msghdr *)ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ts;
+	struct pp_send_call *last, call;
+	struct pp_event ev;
+	__u32 seq, left;
+
+	if (ATTACH_ONLY || !tgid_traced(pid_tgid >> 32))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	__builtin_memset(&ev, 0, sizeof(ev));
+	if (!traced_tcp_sock(sk, true, &ev))
+		return 0;
+	seq = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+	left = (__u32)BPF_CORE_READ(msg, msg_iter.count);
+	last = bpf_map_lookup_elem(&pp_send_calls, &pid_tgid);
+	if (last && last->sk == (__u64)sk && last->end == seq + left)
+		return 0;
+	call.sk = (__u64)sk;
+	call.end = seq + left;
+	call.pad = 0;
+	if (last)
+		*last = call;
+	else
+		bpf_map_update_elem(&pp_send_calls, &pid_tgid, &call, BPF_ANY);
+	ev.ts_ns = ts;
+	ev.seq = seq;
+	ev.len = left;
+	ev.point = PP_SEND;
+	ev.tgid = pid_tgid >> 32;
+	output(ctx, &ev);
+	return 0;
+}
+
+/* sock:sock_recv_length (raw args: sk, ret, flags): at the end of every socket receive, after
+ * the protocol's recvmsg returned, just before the call returns to the program. copied_seq
+ * already includes the call's bytes: they were [copied_seq - ret, copied_seq). A peek moves no
+ * bytes and an error-queue read moves none of the stream's. */
+SEC("raw_tp/sock_recv_length")
+int on_sock_recv_length(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	int ret = (int)ctx->args[1], flags = (int)ctx->args[2];
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ts;
+	struct pp_event ev;
+
+	if (ATTACH_ONLY || ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)) ||
+	    !tgid_traced(pid_tgid >> 32))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	__builtin_memset(&ev, 0, sizeof(ev));
+	if (!traced_tcp_sock(sk, false, &ev))
+		return 0;
+	ev.ts_ns = ts;
+	ev.seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) - (__u32)ret;
+	ev.len = (__u32)ret;
+	ev.point = PP_RECV;
+	ev.tgid = pid_tgid >> 32;
+	output(ctx, &ev);
+	return 0;
+}
+
+/* Never attached: pp_trace_flush() runs it on a CPU with BPF_PROG_TEST_RUN (the kernel's
+ * BPF_F_TEST_RUN_ON_CPU, 5.10+) to send that CPU's partial batch. */
+SEC("raw_tp")
+int on_flush(void *ctx)
+{
+	flush(ctx);
+	return 0;
+}
 
 /* ---- packet points ---- */
 

@@ -292,6 +292,7 @@ static int open_trace(struct run *r)
 	struct pp_client_trace_opts to = {
 		.server_port = r->opts.port,
 		.perf_pages = r->opts.perf_pages,
+		.syscall_points = r->opts.syscall_points,
 		.verbosity = r->opts.verbosity,
 		.events_out = r->opts.events_out,
 		.on_event = on_event,
@@ -578,6 +579,7 @@ static void traced_info(struct run *r, struct pp_summary_info *info)
 	info->retransmitted = st->retransmitted;
 	info->required_slots = PP_CLIENT_REQUIRED_SLOTS(r->following);
 	info->traced = true;
+	info->points_client = pp_client_trace_points(r->ct);
 	info->capture = ts.capture;
 	info->lost_samples_client = ts.lost;
 	info->pcap_drops_client = ts.cap.pcap_drop;

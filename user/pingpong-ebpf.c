@@ -194,6 +194,7 @@ static int start_trace(struct agent *a)
 		 * synthetic client's does) */
 		.perf_pages = o->perf_pages ? o->perf_pages : o->peer ? PP_PEER_PERF_PAGES : 0,
 		.btf_path = o->btf_path,
+		.syscall_points = o->syscall_points,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,
 	};
@@ -201,6 +202,7 @@ static int start_trace(struct agent *a)
 
 	if (pp_trace_open(&a->trace, &topts, &err) < 0)
 		return pp_log_fail(&err, 1);
+	pp_log_debug("send/recv points: %s", pp_trace_points(a->trace));
 	return 0;
 }
 
@@ -470,11 +472,11 @@ static void print_summary(const struct agent *a, double secs)
 {
 	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
 		"%llu dropped (store and follower queues full at %zu), %llu tracepoint hits skipped by "
-		"the kernel, %.1f s",
+		"the kernel, %.1f s; send/recv points: %s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_agent_serve_dropped(&a->serve), a->opts.max_events,
-		(unsigned long long)pp_trace_skipped(a->trace), secs);
+		(unsigned long long)pp_trace_skipped(a->trace), secs, pp_trace_points(a->trace));
 }
 
 /* --peer: the agent's last events, the rows, the summary and the plots. 0, or exit status 1. */
@@ -484,6 +486,7 @@ static int finish_peer(struct agent *a)
 	struct pp_peer_local local = {
 		.lost_samples = pp_trace_lost(a->trace),
 		.traced = true,
+		.points = pp_trace_points(a->trace),
 		.capture = a->serve.capture != NULL,
 		.run_start_ns = a->run_start_ns,
 		.run_end_ns = (uint64_t)(now_s() * 1e9),

@@ -7,7 +7,9 @@
 # Nothing from the other host's namespace is recorded, and no sample is lost. (Wire capture,
 # another module, is left out here: test_trace_lost.sh runs the agent with it.)
 #   --syscalls  every send/recv system call family (write/read, sendmsg/recvmsg, writev/readv)
-#               and messages read in several calls, with a throwaway Python echo pair
+#               and messages read in several calls, with a throwaway Python echo pair; each
+#               family with the syscall tracepoints (--syscall-points, the set older kernels
+#               use), two with the socket tracepoints, and the agents must say which they used
 #   --router    through a router namespace (a bridge), whose packets must not be recorded
 #   --large     1 MiB messages (the default is 64 B, 1448 B and 64 KiB)
 #   --quick     at most 500 exchanges per case (for development)
@@ -313,25 +315,42 @@ pingpong_case() {
 	finish_case "$name" "$addr" "$size" "$count" 0 "$min_complete"
 }
 
-# echo_case NAME ADDR SIZE COUNT CALLS READ_CHUNK MIN_READS
+# The send/recv points a set gives on this kernel, as the agents' exit line names them: the
+# socket tracepoints where tracefs lists them (the agent decides from BTF, not from this).
+points_line() {
+	local ev=/sys/kernel/tracing/events send="send syscalls (sendto, sendmsg, write, writev)"
+	local recv="recv syscalls (recvfrom, recvmsg, read, readv)"
+	if [ "$1" = socket ]; then
+		[ -d "$ev/tcp/tcp_sendmsg_locked" ] && send="send tcp:tcp_sendmsg_locked"
+		[ -d "$ev/sock/sock_recv_length" ] && recv="recv sock:sock_recv_length"
+	fi
+	echo "send/recv points: $send, $recv"
+}
+
+# echo_case NAME ADDR SIZE COUNT CALLS READ_CHUNK MIN_READS POINTS (socket: the default set,
+# syscall: --syscall-points)
 echo_case() {
-	local name=$1 addr=$2 size=$3 count=$4 calls=$5 chunk=$6 min_reads=$7
+	local name=$1 addr=$2 size=$3 count=$4 calls=$5 chunk=$6 min_reads=$7 points=$8 want opt=()
+	[ "$points" = syscall ] && opt=(--syscall-points)
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
 	witness_start
-	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
+	tb_bg server "$AGENT" "${opt[@]}" --no-capture --output "$TMP/server.csv" -- "$PYTHON" "$TMP/echo.py" server \
 		--addr :: --port "$port" --size "$size" --calls "$calls" --read-chunk "$chunk" \
 		2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
+	if ! tb_client "$AGENT" "${opt[@]}" --no-capture --output "$TMP/client.csv" -- "$PYTHON" "$TMP/echo.py" client \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --calls "$calls" \
 		--read-chunk "$chunk" 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
 		check "$name: client ran" false
 	fi
 	finish_case "$name" "$addr" "$size" "$count" "$min_reads" 1.0
+	want=$(points_line "$points")
+	check "$name: both agents took the $points set ($want)" \
+		test "$(grep -c -F -- "$want" "$TMP/client.err" "$TMP/server.err" | grep -c ':1$')" -eq 2
 }
 
 case $MODE in
@@ -357,13 +376,15 @@ large)
 	;;
 syscalls)
 	tb_up
-	#          name                   address        size  count calls   chunk min_reads
-	echo_case "IPv4 write/read"       "$SERVER_IP4"  1448  2000  write   0     0
-	echo_case "IPv6 sendmsg/recvmsg"  "$SERVER_IP6"  1448  2000  sendmsg 0     0
-	echo_case "IPv4 writev/readv"     "$SERVER_IP4"  1448  2000  writev  0     0
-	echo_case "IPv6 sendto/recvfrom"  "$SERVER_IP6"  1448  2000  sendto  0     0
-	echo_case "IPv4 3 reads/message"  "$SERVER_IP4"  1448  2000  sendto  500   3
-	echo_case "IPv6 3 readv/message"  "$SERVER_IP6"  1448  2000  writev  500   3
+	#          name                           address        size  count calls   chunk min_reads points
+	echo_case "IPv4 write/read, syscall"      "$SERVER_IP4"  1448  1000  write   0     0   syscall
+	echo_case "IPv6 sendmsg/recvmsg, syscall" "$SERVER_IP6"  1448  1000  sendmsg 0     0   syscall
+	echo_case "IPv4 writev/readv, syscall"    "$SERVER_IP4"  1448  1000  writev  0     0   syscall
+	echo_case "IPv6 sendto/recvfrom, syscall" "$SERVER_IP6"  1448  1000  sendto  0     0   syscall
+	echo_case "IPv4 3 reads/message, syscall" "$SERVER_IP4"  1448  1000  sendto  500   3   syscall
+	echo_case "IPv6 write/read, socket"       "$SERVER_IP6"  1448  1000  write   0     0   socket
+	echo_case "IPv4 sendmsg/recvmsg, socket"  "$SERVER_IP4"  1448  1000  sendmsg 0     0   socket
+	echo_case "IPv6 3 readv/message, socket"  "$SERVER_IP6"  1448  1000  writev  500   3   socket
 	;;
 router)
 	tb_up --router-bridge

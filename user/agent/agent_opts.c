@@ -100,6 +100,9 @@ static const struct pp_opt options[] = {
 	  .help = "also record segments without payload (pure ACKs)" },
 	{ "btf", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, btf_path), .metavar = "FILE",
 	  .help = "kernel BTF, for kernels without /sys/kernel/btf/vmlinux" },
+	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, syscall_points),
+	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "
+		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length (costs every process's reads and writes)" },
 	{ "control-port", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, control_port), .metavar = "N",
 	  .max = 65535, .help = "serve the events to clients on this TCP port; 0 = no control channel",
 	  .def = "the first traced port + 1" },

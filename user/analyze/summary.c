@@ -126,6 +126,8 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 		fputc('\n', out);
 	}
 	print_absent(out, info);
+	if (info->points_client)
+		fprintf(out, "send/recv points (client): %s\n", info->points_client);
 	fprintf(out, "\n%-13s %9s %11s %11s %11s %11s %11s %11s\n", "component/us", "samples",
 		"p50", "p90", "p99", "p99.9", "max", "mean");
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
@@ -176,6 +178,11 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 	fprintf(f, "  \"traced\": %s,\n  \"server_events\": %s,\n  \"capture\": %s,\n",
 		info->traced ? "true" : "false", info->server_events ? "true" : "false",
 		info->capture ? "true" : "false");
+	if (info->points_client) {
+		fprintf(f, "  \"points\": { \"client\": ");
+		json_string(f, info->points_client);
+		fprintf(f, " },\n");
+	}
 	if (names_lacking(info)) {
 		fprintf(f, "  \"incomplete_rows_lack\": {");
 		print_lacking(s, info, f, " \"%s\": %" PRIu64);

@@ -29,6 +29,8 @@ struct pp_summary_info {
 	bool traced;                 /* client-side kernel points were recorded */
 	bool server_events;          /* the agent's events were fetched */
 	bool capture;                /* wire columns were recorded */
+	const char *points_client;   /* where this host's send/recv points came from (trace.h
+				      * pp_trace_points), NULL = unknown (not traced, or offline) */
 	uint32_t required_slots;     /* points a row needs (bit 1 << enum pp_slot): those missing
 				      * from incomplete rows are named; 0 = none named */
 	uint64_t run_start_ns;       /* CLOCK_MONOTONIC around the recorded exchanges (JSON only, */

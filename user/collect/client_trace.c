@@ -116,6 +116,7 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 		.ports = &port, .n_ports = 1,
 		.tgids = &self, .n_tgids = 1,
 		.perf_pages = o->perf_pages,
+		.syscall_points = o->syscall_points,
 		.verbosity = o->verbosity,
 		.on_event = on_event,
 	};
@@ -456,6 +457,11 @@ void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_clien
 		st->agent_complete = fs->complete && !ct->agent_err.code;
 		st->agent_end = fs->agent;
 	}
+}
+
+const char *pp_client_trace_points(const struct pp_client_trace *ct)
+{
+	return pp_trace_points(ct->trace);
 }
 
 const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *ct)

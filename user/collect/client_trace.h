@@ -56,6 +56,7 @@ struct pp_client_trace_opts {
 	uint16_t server_port;    /* the measured connection's server port */
 	size_t perf_pages;       /* per CPU; 0 = the collector's default */
 	int verbosity;           /* libbpf's messages: 0 none, 1 warnings, 2 debug */
+	bool syscall_points;     /* send/recv from the syscall tracepoints (trace.h) */
 	const char *events_out;  /* NULL, or this host's events written there as they come (an
 				  * event log, eventlog.h, in arrival order; published at stop) */
 	pp_origin_event_fn on_event;
@@ -114,6 +115,8 @@ int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms,
 void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_client_trace_stats *st);
 /* The capture (for its report), or NULL. */
 const struct pp_capture *pp_client_trace_capture(const struct pp_client_trace *ct);
+/* Where the send/recv points come from (trace.h pp_trace_points). */
+const char *pp_client_trace_points(const struct pp_client_trace *ct);
 
 /* The connection's key from a connected socket's two ends (IPv4-mapped IPv6 as IPv4, as the
  * packets and so the events are). */

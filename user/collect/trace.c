@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "pingpong.skel.h"
@@ -44,6 +45,7 @@ struct pp_trace {
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
+	bool socket_send, socket_recv; /* where the send and recv points come from */
 };
 
 /* The layouts of the two perf records the kernel writes into a BPF output buffer. */
@@ -273,6 +275,52 @@ static int open_perf_buffer(struct pp_trace *t, size_t pages, struct pp_err *e)
 	return 0;
 }
 
+/* Whether the kernel has tracepoint NAME: each has a typedef btf_trace_NAME in the kernel's
+ * BTF, the file given or the running kernel's. */
+static bool has_tracepoint(const struct btf *btf, const char *name)
+{
+	char type[96];
+
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf && btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) >= 0;
+}
+
+/* The send and recv points from the socket tracepoints where this kernel has them, else from
+ * the syscall tracepoints of that direction's family (kern/pingpong.bpf.c): only the chosen
+ * programs load. */
+static void choose_points(struct pp_trace *t, const struct pp_trace_opts *o)
+{
+	struct btf *btf = NULL;
+	struct pingpong_bpf *s = t->skel;
+	struct bpf_program *send_family[] = {
+		s->progs.enter_sendto, s->progs.exit_sendto, s->progs.enter_sendmsg,
+		s->progs.exit_sendmsg, s->progs.enter_write, s->progs.exit_write,
+		s->progs.enter_writev, s->progs.exit_writev,
+	};
+	struct bpf_program *recv_family[] = {
+		s->progs.enter_recvfrom, s->progs.exit_recvfrom, s->progs.enter_recvmsg,
+		s->progs.exit_recvmsg, s->progs.enter_read, s->progs.exit_read,
+		s->progs.enter_readv, s->progs.exit_readv,
+	};
+	size_t i;
+
+	if (!o->syscall_points) {
+		btf = o->btf_path ? btf__parse(o->btf_path, NULL) : btf__load_vmlinux_btf();
+		if (libbpf_get_error(btf))
+			btf = NULL;
+	}
+	t->socket_send = has_tracepoint(btf, "tcp_sendmsg_locked");
+	t->socket_recv = has_tracepoint(btf, "sock_recv_length");
+	btf__free(btf);
+	for (i = 0; i < sizeof(send_family) / sizeof(send_family[0]); i++)
+		bpf_program__set_autoload(send_family[i], !t->socket_send);
+	for (i = 0; i < sizeof(recv_family) / sizeof(recv_family[0]); i++)
+		bpf_program__set_autoload(recv_family[i], !t->socket_recv);
+	bpf_program__set_autoload(s->progs.on_tcp_sendmsg_locked, t->socket_send);
+	bpf_program__set_autoload(s->progs.on_sock_recv_length, t->socket_recv);
+	bpf_program__set_autoattach(s->progs.on_flush, false); /* run by flush_older, not attached */
+}
+
 /* The perf buffer opens between the load and the attach: a program that ran before it was
  * open would find no perf event in its CPU's slot, and what it output, the events of any
  * connection on the traced ports, would be counted as lost at every start. */
@@ -289,6 +337,7 @@ static int load_and_attach(struct pp_trace *t, const struct pp_trace_opts *o,
 		bpf_program__set_autoload(t->skel->progs.on_fork, false);
 		bpf_program__set_autoload(t->skel->progs.on_exit, false);
 	}
+	choose_points(t, o);
 	if ((err = check_tracepoints(t->skel->obj, e)) < 0)
 		return err;
 	if ((err = set_load_knobs(t, o, e)) < 0)
@@ -430,25 +479,16 @@ int pp_trace_consume(struct pp_trace *t)
 	return err < 0 ? err : delivered(t);
 }
 
-static int set_flush_tid(struct pp_trace *t, __u32 tid)
-{
-	__u32 zero = 0;
-
-	return bpf_map__update_elem(t->skel->maps.pp_flush_tid, &zero, sizeof(zero), &tid,
-				    sizeof(tid), BPF_ANY);
-}
-
-/* The programs send a CPU's partial batch when this thread makes a send-family call on fd -1
- * there (kern/pingpong.bpf.c, flush): so visit, pinned, each CPU that holds one (older than
- * age_ns; 0 = any). A CPU this thread may not run on (a cpuset) keeps its batch:
+/* The programs' partial batch of each CPU (older than age_ns; 0 = any) is sent up by
+ * kern/pingpong.bpf.c's on_flush, run there by BPF_PROG_TEST_RUN (BPF_F_TEST_RUN_ON_CPU): no
+ * tracepoint of ours needs to fire for it. A CPU it cannot run on (offline) keeps its batch:
  * pp_trace_lost() counts those events. */
 static int flush_older(struct pp_trace *t, uint64_t age_ns)
 {
 	__u32 zero = 0;
-	cpu_set_t saved, one;
 	struct timespec now;
 	uint64_t now_ns;
-	int err, cpu, pending = 0;
+	int err, cpu, pending = 0, prog_fd = bpf_program__fd(t->skel->progs.on_flush);
 
 	err = bpf_map__lookup_elem(t->skel->maps.pp_batch, &zero, sizeof(zero), t->batches,
 				   (size_t)t->ncpus * sizeof(*t->batches), 0);
@@ -469,25 +509,14 @@ static int flush_older(struct pp_trace *t, uint64_t age_ns)
 		t->unflushed = 0;
 	if (!pending)
 		return pp_trace_consume(t);
-	if (sched_getaffinity(0, sizeof(saved), &saved) < 0)
-		return -errno;
-	if ((err = set_flush_tid(t, (__u32)syscall(SYS_gettid))) < 0)
-		return err;
-	for (cpu = 0; cpu < t->ncpus && cpu < CPU_SETSIZE; cpu++) {
+	for (cpu = 0; cpu < t->ncpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+
 		if (!t->batches[cpu].n)
 			continue;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
-			if (!age_ns)
-				t->unflushed += t->batches[cpu].n;
-			continue;
-		}
-		syscall(SYS_sendto, (long)-1, NULL, 0L, 0L, NULL, 0L); /* EBADF, after the program ran */
+		if (bpf_prog_test_run_opts(prog_fd, &run) < 0 && !age_ns)
+			t->unflushed += t->batches[cpu].n;
 	}
-	sched_setaffinity(0, sizeof(saved), &saved);
-	if ((err = set_flush_tid(t, 0)) < 0)
-		return err;
 	return pp_trace_consume(t);
 }
 
@@ -521,6 +550,28 @@ int pp_trace_poll(struct pp_trace *t, int timeout_ms)
 int pp_trace_epoll_fd(const struct pp_trace *t)
 {
 	return perf_buffer__epoll_fd(t->pb);
+}
+
+const char *pp_trace_points(const struct pp_trace *t)
+{
+	static const char *const names[2][2] = {
+		{ "send syscalls (sendto, sendmsg, write, writev), recv syscalls (recvfrom, recvmsg, read, readv)",
+		  "send syscalls (sendto, sendmsg, write, writev), recv sock:sock_recv_length" },
+		{ "send tcp:tcp_sendmsg_locked, recv syscalls (recvfrom, recvmsg, read, readv)",
+		  "send tcp:tcp_sendmsg_locked, recv sock:sock_recv_length" },
+	};
+
+	return names[t->socket_send][t->socket_recv];
+}
+
+bool pp_trace_socket_send(const struct pp_trace *t)
+{
+	return t->socket_send;
+}
+
+bool pp_trace_socket_recv(const struct pp_trace *t)
+{
+	return t->socket_recv;
 }
 
 uint64_t pp_trace_events(const struct pp_trace *t)

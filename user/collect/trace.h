@@ -35,6 +35,8 @@ struct pp_trace_opts {
 	__u32 netns_ino;        /* network namespace of the packets; 0 = this process's own */
 	size_t perf_pages;      /* perf buffer pages per CPU, a power of 2; 0 = default */
 	const char *btf_path;   /* kernel BTF for kernels without /sys/kernel/btf/vmlinux; or NULL */
+	bool syscall_points;    /* send/recv from the syscall tracepoints even where the kernel has
+				 * the socket ones (the older design, to compare them) */
 	int verbosity;          /* 0: libbpf silent, 1: warnings and info, 2: debug */
 	pp_event_fn on_event;   /* called from pp_trace_poll/consume, in the caller's thread */
 	void *ctx;
@@ -73,7 +75,7 @@ int pp_trace_poll(struct pp_trace *t, int timeout_ms);
 int pp_trace_consume(struct pp_trace *t);
 /* Events leave the kernel in per-CPU batches (PP_BATCH_EVENTS): this sends every partial
  * batch too, then drains. Call it before reading "everything so far" (at a control request,
- * at the end). It moves the calling thread briefly onto each CPU that holds a batch. */
+ * at the end). It runs a program on each CPU that holds a batch (BPF_PROG_TEST_RUN). */
 int pp_trace_flush(struct pp_trace *t);
 
 /* As pp_trace_flush, for a reader that runs while the traffic goes on: sends up only the
@@ -83,6 +85,13 @@ int pp_trace_flush_stale(struct pp_trace *t, uint64_t age_ns);
 
 /* For an event loop of the caller's own: readable when pp_trace_poll(t, 0) has work. */
 int pp_trace_epoll_fd(const struct pp_trace *t);
+
+/* Where the send and recv points come from on this kernel, in one line for people, e.g.
+ * "send tcp:tcp_sendmsg_locked, recv sock:sock_recv_length" (docs/design.md 2.1). */
+const char *pp_trace_points(const struct pp_trace *t);
+/* The same as two flags: the socket tracepoint (true) or the syscall ones (false). */
+bool pp_trace_socket_send(const struct pp_trace *t);
+bool pp_trace_socket_recv(const struct pp_trace *t);
 
 uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
 /* Events dropped because a buffer was full, and those the last flush could not reach. */

@@ -298,6 +298,7 @@ static void fill_info(struct pp_peer *p, struct pp_summary_info *info, char *wha
 		.pcap_drops_client = p->local.pcap_drops,
 		.pcap_drops_server = p->end.pcap_drops,
 		.traced = p->local.traced,
+		.points_client = p->local.points,
 		.server_events = st->events_in[PP_SERVER] > 0,
 		.capture = p->local.capture,
 		.required_slots = PP_SLOTS_SPLIT,

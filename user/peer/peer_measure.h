@@ -57,6 +57,7 @@ struct pp_peer_local {
 	uint64_t lost_samples, pcap_drops;
 	bool traced, capture;
 	uint64_t run_start_ns, run_end_ns;
+	const char *points;   /* where the send/recv points came from (trace.h pp_trace_points) */
 };
 
 struct pp_peer;

@@ -61,6 +61,9 @@ static const struct pp_opt options[] = {
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .help = "perf buffer pages per CPU, a power of 2", .min = 1,
 	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages" },
+	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, syscall_points),
+	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "
+		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
 	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
 		  "that fell that far behind) they are matched early and counted", .min = 1,
