@@ -53,6 +53,16 @@ const volatile __u32 pp_netns_ino = 0;  /* only this network namespace (its inod
 const volatile bool pp_keep_acks = false; /* also report segments without payload */
 const volatile bool pp_all_tgids = false; /* syscalls of every process (no tgid filter) */
 
+/* [0]: the thread whose send-family call on fd -1 flushes its CPU's batch: pp_trace_flush on a
+ * kernel before 5.10, which cannot run on_flush on a chosen CPU (there the send family is
+ * always the syscall set); set while running, hence a map; 0 = none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pp_flush_tid SEC(".maps");
+
 /* Array lookups are inlined by the verifier; hash lookups cost a call and a hash each, and the
  * port and tgid tests run on every packet and send/recv call of the machine. */
 struct {
@@ -238,7 +248,8 @@ static __always_inline void output(void *ctx, struct pp_event *ev)
 	SET_BUSY(b, 0);
 }
 
-/* pp_trace_flush() runs on_flush (below) on each CPU that holds a partial batch. */
+/* pp_trace_flush() runs on_flush (below) on each CPU that holds a partial batch, or before 5.10
+ * makes a send-family call on fd -1 there (syscall_enter). */
 static __always_inline void flush(void *ctx)
 {
 	__u32 zero = 0, n;
@@ -390,8 +401,16 @@ static __always_inline int syscall_enter(void *ctx, long fd, __u32 is_send, __u6
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pp_inflight *slot, call = { .armed = 1 };
 	struct sock *sk;
+	__u32 zero = 0, *flush_tid;
 
-	if (ATTACH_ONLY || !tgid_traced(pid_tgid >> 32))
+	if (ATTACH_ONLY)
+		return 0;
+	if ((int)fd == -1 && (flush_tid = bpf_map_lookup_elem(&pp_flush_tid, &zero)) &&
+	    (__u32)pid_tgid == *flush_tid) {
+		flush(ctx);
+		return 0;
+	}
+	if (!tgid_traced(pid_tgid >> 32))
 		return 0;
 	call.ev.ts_ns = bpf_ktime_get_ns();
 	slot = bpf_map_lookup_elem(&pp_inflight, &pid_tgid);

@@ -46,6 +46,7 @@ struct pp_trace {
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
 	bool socket_send, socket_recv; /* where the send and recv points come from */
+	bool flush_by_syscall;   /* the kernel cannot run on_flush on a chosen CPU (before 5.10) */
 };
 
 /* The layouts of the two perf records the kernel writes into a BPF output buffer. */
@@ -479,9 +480,46 @@ int pp_trace_consume(struct pp_trace *t)
 	return err < 0 ? err : delivered(t);
 }
 
+static int set_flush_tid(struct pp_trace *t, __u32 tid)
+{
+	__u32 zero = 0;
+
+	return bpf_map__update_elem(t->skel->maps.pp_flush_tid, &zero, sizeof(zero), &tid,
+				    sizeof(tid), BPF_ANY);
+}
+
+/* Before 5.10 (no BPF_F_TEST_RUN_ON_CPU): the syscall set's send programs flush when this thread
+ * makes a send-family call on fd -1 (syscall_enter), so visit, pinned, each CPU in pending. A
+ * CPU this thread may not run on (a cpuset) keeps its batch. */
+static int flush_by_syscall(struct pp_trace *t, uint64_t age_ns)
+{
+	cpu_set_t saved, one;
+	int err, cpu;
+
+	if (sched_getaffinity(0, sizeof(saved), &saved) < 0)
+		return -errno;
+	if ((err = set_flush_tid(t, (__u32)syscall(SYS_gettid))) < 0)
+		return err;
+	for (cpu = 0; cpu < t->ncpus && cpu < CPU_SETSIZE; cpu++) {
+		if (!t->batches[cpu].n)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+			if (!age_ns)
+				t->unflushed += t->batches[cpu].n;
+			continue;
+		}
+		syscall(SYS_sendto, (long)-1, NULL, 0L, 0L, NULL, 0L); /* EBADF, after the program ran */
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+	return set_flush_tid(t, 0);
+}
+
 /* The programs' partial batch of each CPU (older than age_ns; 0 = any) is sent up by
- * kern/pingpong.bpf.c's on_flush, run there by BPF_PROG_TEST_RUN (BPF_F_TEST_RUN_ON_CPU): no
- * tracepoint of ours needs to fire for it. A CPU it cannot run on (offline) keeps its batch:
+ * kern/pingpong.bpf.c's on_flush, run there by BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU
+ * (5.10+): no tracepoint of ours needs to fire for it. Where the kernel refuses that, by the
+ * syscall set's fd -1 call (flush_by_syscall). A CPU it cannot run on keeps its batch:
  * pp_trace_lost() counts those events. */
 static int flush_older(struct pp_trace *t, uint64_t age_ns)
 {
@@ -509,14 +547,24 @@ static int flush_older(struct pp_trace *t, uint64_t age_ns)
 		t->unflushed = 0;
 	if (!pending)
 		return pp_trace_consume(t);
-	for (cpu = 0; cpu < t->ncpus; cpu++) {
+	for (cpu = 0; cpu < t->ncpus && !t->flush_by_syscall; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
 
 		if (!t->batches[cpu].n)
 			continue;
-		if (bpf_prog_test_run_opts(prog_fd, &run) < 0 && !age_ns)
-			t->unflushed += t->batches[cpu].n;
+		err = bpf_prog_test_run_opts(prog_fd, &run);
+		/* before 5.10 the kernel refuses it (EINVAL for the flag, ENOTSUPP before 5.10's
+		 * raw_tp test runs); the send family is the syscall set there */
+		if (err < 0 && !t->socket_send) {
+			t->flush_by_syscall = true;
+		} else {
+			if (err < 0 && !age_ns)
+				t->unflushed += t->batches[cpu].n;
+			t->batches[cpu].n = 0; /* done: the syscall path must not visit it again */
+		}
 	}
+	if (t->flush_by_syscall && (err = flush_by_syscall(t, age_ns)) < 0)
+		return err;
 	return pp_trace_consume(t);
 }
 
