@@ -9,8 +9,8 @@
  *
  * The send and recv points come from one of two sets, chosen per direction when the object
  * loads (user/collect/trace.c, docs/design.md 2.1):
- *  - socket tracepoints where the kernel has them: tcp:tcp_sendmsg_locked (6.13+) and
- *    sock:sock_recv_length (6.5+). They fire for TCP sends and socket receives only, with the
+ *  - socket tracepoints where the kernel has them: tcp:tcp_sendmsg_locked (after 6.12; in
+ *    6.18) and sock:sock_recv_length (after 6.1; in 6.12). They fire for TCP sends and socket receives only, with the
  *    socket as an argument, and for every way into the socket (io_uring, sendfile, any syscall);
  *  - else the syscall tracepoints of the send and recv families. These cost every process on
  *    the host: any syscall tracepoint turns on the traced-syscall path for every task, and
