@@ -76,7 +76,8 @@ for target in "--pid $server_pid" "--port 7001"; do
 		[ \$(grep -c '^recv,.*,$server_pid\$' '$TMP/attached.csv') -ge 50 ] &&
 		[ \$(grep -c '^send,.*,$server_pid\$' '$TMP/attached.csv') -ge 50 ]"
 	check "$name: the server keeps running" kill -0 "$server_pid"
-	check "$name: the agent held all its programs" test "$(echo "$ids" | wc -w)" -ge 19
+	# 7 at least: send, recv, xmit, rx, the flush program, fork, exit (the socket set)
+	check "$name: the agent held all its programs" test "$(echo "$ids" | wc -w)" -ge 7
 	check "$name: none of them is left loaded after it exits" bash -c "
 		for id in $(echo $ids); do bpftool prog show id \$id >/dev/null 2>&1 && exit 1; done; exit 0"
 done
