@@ -129,6 +129,7 @@ static int run(const char *addr, uint16_t port, uint32_t size, uint64_t count, b
 	__u32 self = (__u32)getpid();
 	struct pp_trace_opts topts = {
 		.ports = &port, .n_ports = 1, .tgids = &self, .n_tgids = 1,
+		.tcp_point = true, /* opt-in; the filter must hold on every point, tcp's too */
 		.on_event = on_event, .ctx = &p,
 	};
 	uint8_t *have[NPOINTS] = { 0 };

@@ -40,6 +40,30 @@ START_TEST(test_command_after_double_dash_keeps_its_own_options)
 }
 END_TEST
 
+START_TEST(test_tcp_point_is_opt_in)
+{
+	char *plain[] = { "a", "--pid", "1", NULL };
+	char *asked[] = { "a", "--tcp-point", "--pid", "1", NULL };
+	char *peer[] = { "a", "--peer", "198.18.0.2", "--port", "6379", "--output", "r.csv",
+			 "--tcp-point", "--", "redis-benchmark", NULL };
+	char *valued[] = { "a", "--tcp-point=yes", "--pid", "1", NULL };
+	struct pp_agent_opts o;
+	struct pp_err msg;
+
+	ck_assert_int_eq(parse(&o, &msg, plain), 0);
+	ck_assert(!o.tcp_point);
+	ck_assert(!o.syscall_points);
+	ck_assert_int_eq(parse(&o, &msg, asked), 0);
+	ck_assert(o.tcp_point);
+	ck_assert(!o.syscall_points);
+	ck_assert_int_eq(parse(&o, &msg, peer), 0);
+	ck_assert_str_eq(o.peer, "198.18.0.2");
+	ck_assert(o.tcp_point);
+	ck_assert_int_eq(parse(&o, &msg, valued), -EINVAL);
+	ck_assert_str_eq(msg.msg, "option '--tcp-point' takes no value");
+}
+END_TEST
+
 START_TEST(test_bad_values_give_one_line_reasons)
 {
 	char *port0[] = { "a", "--port", "0", "--pid", "1", NULL };
@@ -123,6 +147,7 @@ END_TEST
 
 PP_CHECK_TESTS("agent_opts", 0,
 	       test_command_after_double_dash_keeps_its_own_options,
+	       test_tcp_point_is_opt_in,
 	       test_bad_values_give_one_line_reasons,
 	       test_help_needs_nothing_else,
 	       test_port_is_taken_from_the_command,

@@ -54,6 +54,29 @@ START_TEST(test_client_traces_by_default_with_the_agent_on_port_plus_one)
 	ck_assert_ptr_null(o.events_out);
 	ck_assert_ptr_null(o.pcap_out);
 	ck_assert_int_eq(o.verbosity, 0);
+	ck_assert(!o.syscall_points);
+	ck_assert(!o.tcp_point);
+}
+END_TEST
+
+START_TEST(test_client_tcp_point_is_opt_in)
+{
+	struct pp_client_opts o;
+	struct pp_err err;
+
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80"), PP_OPTS_OK);
+	ck_assert(!o.tcp_point);
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--tcp-point"), PP_OPTS_OK);
+	ck_assert(o.tcp_point);
+	ck_assert(!o.syscall_points);
+	ck_assert_int_eq(CLIENT(&o, err, "-a", "h", "-p", "80", "--tcp-point", "--syscall-points"),
+			 PP_OPTS_OK);
+	ck_assert(o.tcp_point);
+	ck_assert(o.syscall_points);
+	refused(CLIENT(&o, err, "-a", "h", "-p", "80", "--tcp-point=1"), &err,
+		"option '--tcp-point' takes no value");
+	refused(CLIENT(&o, err, "-a", "h", "-p", "80", "--no-trace", "--tcp-point"), &err,
+		"--tcp-point needs tracing: drop --no-trace");
 }
 END_TEST
 
@@ -310,6 +333,7 @@ PP_CHECK_TESTS("opts", 0,
 	       test_client_every_option,
 	       test_client_traces_by_default_with_the_agent_on_port_plus_one,
 	       test_client_tracing_options,
+	       test_client_tcp_point_is_opt_in,
 	       test_client_port_65535_has_no_default_control_port,
 	       test_client_bad_tracing_values,
 	       test_client_contradicting_options_are_refused,

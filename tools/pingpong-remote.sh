@@ -4,7 +4,9 @@
 # tools/run-remote and run there as root. Starts the agent in its own session, records its PID
 # in agent.pid, and later stops exactly that process group (never by name).
 #
-#   pingpong-remote.sh start PORT CONTROL_PORT   agent + server, wait (bounded) until both listen
+#   pingpong-remote.sh start PORT CONTROL_PORT [--tcp-point]
+#                                                agent + server, wait (bounded) until both listen;
+#                                                --tcp-point is passed on to the agent
 #   pingpong-remote.sh stop                      stop them, remove agent.pid, print agent.log
 # POSIX sh on purpose: the remote host may have no bash.
 set -u
@@ -67,7 +69,8 @@ stop_agent() {
 
 case "${1:-}" in
 start)
-	port=$2 control=$3
+	port=$2 control=$3 tcp=${4:-}
+	case $tcp in '' | --tcp-point) ;; *) echo "start: unknown option $tcp" >&2; exit 2 ;; esac
 	if ours "$(cat "$pidfile" 2>/dev/null)"; then
 		echo "stopping the agent an earlier run left behind (PID $(cat "$pidfile"))" >&2
 		stop_agent
@@ -87,7 +90,7 @@ start)
 	# setsid: a process group of its own, so stop kills exactly this tree. The pidfile is
 	# written by the process that then becomes the agent.
 	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$dir/pingpong-ebpf" \
-		--control-port "$control" -- "$dir/pingpong-server" --port "$port" \
+		${tcp:+"$tcp"} --control-port "$control" -- "$dir/pingpong-server" --port "$port" \
 		</dev/null >>"$log" 2>&1 &
 	i=0
 	while [ $i -lt 150 ]; do

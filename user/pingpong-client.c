@@ -293,6 +293,7 @@ static int open_trace(struct run *r)
 		.server_port = r->opts.port,
 		.perf_pages = r->opts.perf_pages,
 		.syscall_points = r->opts.syscall_points,
+		.tcp_point = r->opts.tcp_point,
 		.verbosity = r->opts.verbosity,
 		.events_out = r->opts.events_out,
 		.on_event = on_event,

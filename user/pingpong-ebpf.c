@@ -195,6 +195,7 @@ static int start_trace(struct agent *a)
 		.perf_pages = o->perf_pages ? o->perf_pages : o->peer ? PP_PEER_PERF_PAGES : 0,
 		.btf_path = o->btf_path,
 		.syscall_points = o->syscall_points,
+		.tcp_point = o->tcp_point,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,
 	};
@@ -202,7 +203,8 @@ static int start_trace(struct agent *a)
 
 	if (pp_trace_open(&a->trace, &topts, &err) < 0)
 		return pp_log_fail(&err, 1);
-	pp_log_debug("send/recv points: %s", pp_trace_points(a->trace));
+	pp_log_debug("send/recv points: %s; tcp point (tcp:tcp_probe): %s", pp_trace_points(a->trace),
+		     pp_trace_tcp_point(a->trace) ? "on" : "off (--tcp-point)");
 	return 0;
 }
 
@@ -472,11 +474,12 @@ static void print_summary(const struct agent *a, double secs)
 {
 	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
 		"%llu dropped (store and follower queues full at %zu), %llu tracepoint hits skipped by "
-		"the kernel, %.1f s; send/recv points: %s",
+		"the kernel, %.1f s; send/recv points: %s; tcp point %s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_agent_serve_dropped(&a->serve), a->opts.max_events,
-		(unsigned long long)pp_trace_skipped(a->trace), secs, pp_trace_points(a->trace));
+		(unsigned long long)pp_trace_skipped(a->trace), secs, pp_trace_points(a->trace),
+		pp_trace_tcp_point(a->trace) ? "on" : "off");
 }
 
 /* --peer: the agent's last events, the rows, the summary and the plots. 0, or exit status 1. */

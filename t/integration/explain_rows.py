@@ -3,9 +3,10 @@
 must be excused by witness.explains (a PID 1 hit of that packet on the sandbox kernel), or the
 row is unexplained. Exit 1 when any row is; one line per kind of excuse, as a note.
 
-usage: explain_rows.py RESULTS_CSV WITNESS DEVS PORT FAMILY SIZE EXEMPT [client]
+usage: explain_rows.py RESULTS_CSV WITNESS DEVS PORT FAMILY SIZE EXEMPT [client] [notcp]
   DEVS: CLIENT_DEV=client,SERVER_DEV=server; EXEMPT: 1 on the sandbox kernel (pid1_detect);
   client: a run without the server's events (only the client's columns are asked for)
+  notcp: a run without --tcp-point (the default): c_tcp_ns and s_tcp_ns are not asked for
 """
 import collections
 import csv
@@ -24,7 +25,8 @@ PONG = (('send', 's_send_ns', 'server'), ('xmit', 's_xmit_ns', 'server'),
 
 def main():
     path, wpath, devs, port, family, size, exempt = sys.argv[1:8]
-    client_only = sys.argv[8:] == ['client']
+    flags = set(sys.argv[8:])
+    client_only, no_tcp = 'client' in flags, 'notcp' in flags
     devs = dict(d.split('=') for d in devs.split(','))
     unrun = witness.unrun(witness.read(wpath, devs, int(port), int(family)))
     payload = int(size) if int(size) <= 1400 else None  # one segment, either family
@@ -34,8 +36,10 @@ def main():
             continue
         rows += 1
         lacks = [c for c in row if c.endswith('_ns') and row[c] == ''
-                 and not (client_only and c.startswith('s_'))]
+                 and not (client_only and c.startswith('s_'))
+                 and not (no_tcp and c in ('c_tcp_ns', 's_tcp_ns'))]
         for message in (PING, PONG):
+            message = [m for m in message if not (no_tcp and m[0] == 'tcp')]
             times = {pt: int(row[col]) if row[col] else None for pt, col, _ in message}
             for pt, col, host in message:
                 if row[col] or pt in ('send', 'recv') or col not in lacks:

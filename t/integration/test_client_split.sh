@@ -7,7 +7,10 @@
 # exactly its README formula of the raw ns columns, the identities exact on the us columns
 # as printed, causal order, rtt <= rtt_app. --reply-delay 200 shows in server_app only.
 # Without an agent the client columns remain and the client says so; --no-trace is rtt_app,
-# and so is a run without root, after one warning.
+# and so is a run without root, after one warning. The four sizes run with --tcp-point on the
+# agent and the client (the opt-in tcp point: every one of the 14 points is then required);
+# the 1024 B, --reply-delay and no-agent runs use the default, without it: the rows are
+# complete and the identities exact all the same, and no tcp point is recorded on either host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pingpong_checks.sh"
 
@@ -21,7 +24,8 @@ MIN_OK=$((COUNT * 99 / 100))
 require_built "$AGENT" "$BUILD/pingpong-server" "$BUILD/pingpong-client"
 
 # One line of counts for a results.csv: the checks below read it. Timestamps are integer ns
-# below 2^53, exact in awk's doubles.
+# below 2^53, exact in awk's doubles. tcp=0 (a run without --tcp-point): the tcp columns are
+# not among every point (allpts, kernpts), and tcpany counts the rows that have one anyway.
 cat >"$TMP/rows.awk" <<'EOF'
 function has(n) { return $(col[n]) != "" }
 function v(n) { return $(col[n]) + 0 }
@@ -38,11 +42,14 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 {
 	rows++
 	all = 1
-	for (i = 15; i <= NF; i++) if ($i == "") all = 0
+	for (i = 15; i <= NF; i++)
+		if ($i == "" && (tcp || (i != col["c_tcp_ns"] && i != col["s_tcp_ns"]))) all = 0
 	allpts += all
-	kern = has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_tcp_ns") && has("c_recv_ns") &&
-	       has("s_rx_ns") && has("s_tcp_ns") && has("s_recv_ns") && has("s_send_ns") && has("s_xmit_ns")
+	kern = has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_recv_ns") &&
+	       has("s_rx_ns") && has("s_recv_ns") && has("s_send_ns") && has("s_xmit_ns") &&
+	       (!tcp || (has("c_tcp_ns") && has("s_tcp_ns")))
 	kernpts += kern
+	tcpany += has("c_tcp_ns") || has("s_tcp_ns")
 	clientpts += has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_recv_ns") &&
 		     has("c_wire_tx_ns") && has("c_wire_rx_ns")
 	serverany += has("s_rx_ns") || has("s_recv_ns") || has("s_send_ns") || has("s_xmit_ns") ||
@@ -95,13 +102,15 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 }
 END {
 	printf "rows=%d complete=%d allpts=%d kernpts=%d clientpts=%d serverany=%d kernany=%d appok=%d " \
-	       "idbad=%d usbad=%d wired=%d wirebad=%d orderbad=%d appbad=%d txbad=%d rxlate=%d\n", rows, complete,
-	       allpts, kernpts, clientpts, serverany, kernany, appok, idbad, usbad, wired, wirebad, orderbad,
-	       appbad, txbad, rxlate
+	       "idbad=%d usbad=%d wired=%d wirebad=%d orderbad=%d appbad=%d txbad=%d rxlate=%d tcpany=%d\n", rows,
+	       complete, allpts, kernpts, clientpts, serverany, kernany, appok, idbad, usbad, wired, wirebad,
+	       orderbad, appbad, txbad, rxlate, tcpany
 }
 EOF
 
-counts() { awk -F, -f "$TMP/rows.awk" "$1"; }
+# TCP_OPT: what the agent and the client get, (--tcp-point) or () for the default
+TCP_OPT=(--tcp-point)
+counts() { awk -F, -v tcp="${#TCP_OPT[@]}" -f "$TMP/rows.awk" "$1"; }
 count_of() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; } # counts-line name
 p50() { csv_col "$1" "$2" | grep -v '^$' | percentile 50; }
 summary_matched() { sed -n 's/^measured: [0-9]* exchanges, \([0-9]*\) matched.*/\1/p' "$1"; }
@@ -110,7 +119,7 @@ port=21000
 # start_agent [SERVER_ARGS...]: agent + server on a new $port; waits for both ports.
 start_agent() {
 	port=$((port + 10))
-	tb_bg server "$AGENT" --port "$port" -- "$BUILD/pingpong-server" --port "$port" "$@" \
+	tb_bg server "$AGENT" "${TCP_OPT[@]}" --port "$port" -- "$BUILD/pingpong-server" --port "$port" "$@" \
 		2>>"$TMP/agent.err"
 	AGENT_PID=$!
 	wait_port server "$port" 10
@@ -121,7 +130,7 @@ start_agent() {
 run_client() {
 	local name=$1 addr=$2 rc; shift 2
 	tb_client "$BUILD/pingpong-client" --addr "$addr" --port "$port" --count "$COUNT" --warmup 50 \
-		--output "$TMP/$name.csv" --summary-json "$TMP/$name.json" "$@" \
+		--output "$TMP/$name.csv" --summary-json "$TMP/$name.json" "${TCP_OPT[@]}" "$@" \
 		>"$TMP/$name.txt" 2>"$TMP/$name.err"
 	rc=$?
 	check "$name: client exits 0 (got $rc: $(head -c 300 "$TMP/$name.err"))" [ "$rc" -eq 0 ]
@@ -149,7 +158,8 @@ medians() { # name csv: one line of component medians, for the log and the repor
 
 # The full split: both hosts traced and captured, the agent reached.
 check_split() { # name
-	local name=$1 csv=$TMP/$1.csv c
+	local name=$1 csv=$TMP/$1.csv c notcp=()
+	[ ${#TCP_OPT[@]} -eq 0 ] && notcp=(notcp)
 	c=$(counts "$csv")
 	echo "  $name: $c"
 	check "$name: $COUNT rows" [ "$(count_of "$c" rows)" -eq "$COUNT" ]
@@ -164,7 +174,7 @@ check_split() { # name
 	# of that packet on a PID 1 thread (witness.py), on any other kernel never.
 	check "$name: every incomplete row explained by the witness ($(count_of "$c" complete)/$COUNT complete)" \
 		python3 "$ROOT/t/integration/explain_rows.py" "$csv" "$TMP/$name.witness" \
-		"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" "$FAMILY" "$SIZE" "$PID1_EXEMPT"
+		"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" "$FAMILY" "$SIZE" "$PID1_EXEMPT" "${notcp[@]}"
 	# Excused rows are rare (a PID 1 thread current when a packet passes): a guard against a
 	# kernel that would hide far more than this one does.
 	check "$name: >= 99% matched" [ "$(count_of "$c" complete)" -ge "$MIN_OK" ]
@@ -185,6 +195,12 @@ check_split() { # name
 	check "$name: rtt (kernel) <= rtt_app on every row" [ "$(count_of "$c" appbad)" -eq 0 ]
 	check "$name: the summary's matched is the CSV's" \
 		[ "$(summary_matched "$TMP/$name.txt")" = "$(count_of "$c" complete)" ]
+	if [ ${#TCP_OPT[@]} -eq 0 ]; then
+		check "$name: no --tcp-point: c_tcp_ns and s_tcp_ns empty on every row" \
+			[ "$(count_of "$c" tcpany)" -eq 0 ]
+		check "$name: no --tcp-point: the summary names no tcp point among what rows lack" \
+			bash -c "! grep -q '^incomplete rows lack:.*[cs]_tcp' '$TMP/$name.txt'"
+	fi
 	medians "$name" "$csv"
 }
 
@@ -211,6 +227,7 @@ fi
 # attached copy of the programs runs on every hit), and the medians pooled per side, so that one
 # disturbed moment of the shared host does not decide.
 if [ "$MODE" = delay ]; then
+TCP_OPT=() # the default
 ROUNDS=3
 for r in $(seq 1 "$ROUNDS"); do
 	start_agent --spin
@@ -249,12 +266,15 @@ done
 finish
 fi
 
-# ---- 1024 B: the split is right; raw outputs ----
+# ---- 1024 B, the default (no --tcp-point): the split is right without the tcp point; raw outputs ----
+TCP_OPT=()
 start_agent --spin
 traced_run base "$SERVER_IP4" 1024 --spin --events-out "$TMP/events.csv" --pcap-out "$TMP/client.pcap"
 check_split base
 check "--events-out: a header and this connection's sends" \
 	bash -c "head -1 '$TMP/events.csv' | grep -q '^point,ts_ns' && [ \$(grep -c '^send,' '$TMP/events.csv') -ge $COUNT ]"
+check "--events-out without --tcp-point: rx events but not one tcp event" \
+	bash -c "[ \$(grep -c '^rx,' '$TMP/events.csv') -ge $COUNT ] && ! grep -q '^tcp,' '$TMP/events.csv'"
 check "--pcap-out: a pcap file with ns time stamps" \
 	bash -c "[ \"\$(od -An -tx1 -N4 '$TMP/client.pcap' | tr -d ' ')\" = 4d3cb2a1 ] ||
 		 [ \"\$(od -An -tx1 -N4 '$TMP/client.pcap' | tr -d ' ')\" = a1b23c4d ]"
@@ -271,7 +291,7 @@ c=$(counts "$TMP/noagent.csv")
 echo "  noagent: $c"
 check "noagent: every incomplete row explained by the witness ($(count_of "$c" complete)/$COUNT complete)" \
 	python3 "$ROOT/t/integration/explain_rows.py" "$TMP/noagent.csv" "$TMP/noagent.witness" \
-	"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" 4 1024 "$PID1_EXEMPT" client
+	"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" 4 1024 "$PID1_EXEMPT" client notcp
 check "noagent: one line on stderr: server columns are empty" \
 	bash -c "[ \$(wc -l < '$TMP/noagent.err') -eq 1 ] &&
 		 grep -q '^pingpong-client: no agent at $SERVER_IP4:$((port + 1)) (.*): server columns are empty$' '$TMP/noagent.err'"

@@ -5,6 +5,7 @@
 # one with all 14 points on both hosts, wire_tx / wire_rx included. The capture batches frames
 # in the kernel ring for 50 ms (PP_AGENT_CAPTURE_BATCH_MS); an agent that stopped it at CMD's
 # exit without draining lost the wire points of the last ~50 ms of requests and said nothing.
+# The agents get --tcp-point (the tcp point is opt-in): all 14 points are then required.
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf
@@ -32,12 +33,12 @@ EOF
 tb_up
 
 # --- redis-benchmark -c 1: 5000 GETs on one connection, then it exits ---------------------------
-tb_bg server "$AGENT" --output "$TMP/redis-server.csv" --port 6379 -- \
+tb_bg server "$AGENT" --tcp-point --output "$TMP/redis-server.csv" --port 6379 -- \
 	redis-server --save '' --appendonly no --port 6379 --bind "$SERVER_IP4" --daemonize no \
 	--protected-mode no >/dev/null 2>"$TMP/redis-agent.err"
 redis_agent=$!
 wait_port server 6379 10
-tb_client "$AGENT" --output "$TMP/redis-client.csv" --port 6379 -- \
+tb_client "$AGENT" --tcp-point --output "$TMP/redis-client.csv" --port 6379 -- \
 	redis-benchmark -h "$SERVER_IP4" -p 6379 -c 1 -n 5000 -t get -d 100 \
 	>"$TMP/redis.out" 2>"$TMP/redis-client.err"
 kill -TERM "$redis_agent"
@@ -56,11 +57,11 @@ check "redis: every one of the last 200 requests has all 14 points" test "$tail"
 check "redis: every request has all 14 points" test "$full" -eq "$rows"
 
 # --- sockperf ping-pong for one second, then it exits ------------------------------------------
-tb_bg server "$AGENT" --output "$TMP/sp-server.csv" --port 11111 -- \
+tb_bg server "$AGENT" --tcp-point --output "$TMP/sp-server.csv" --port 11111 -- \
 	sockperf server --tcp -i "$SERVER_IP4" -p 11111 >/dev/null 2>"$TMP/sp-agent.err"
 sp_agent=$!
 wait_port server 11111 10
-tb_client "$AGENT" --output "$TMP/sp-client.csv" --port 11111 -- \
+tb_client "$AGENT" --tcp-point --output "$TMP/sp-client.csv" --port 11111 -- \
 	sockperf ping-pong --tcp -i "$SERVER_IP4" -p 11111 -m 100 -t 1 --mps 5000 \
 	>"$TMP/sp.out" 2>"$TMP/sp-client.err"
 kill -TERM "$sp_agent"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `make run HOST=root@...` end to end: an sshd with a key made here runs inside the server
 # namespace, tools/run-remote runs in the client namespace, copies the server side over scp,
-# and leaves a full results folder (also over IPv6 via REMOTE_ADDR); nothing of the run is left
+# and leaves a full results folder (also over IPv6 via REMOTE_ADDR); the tcp point columns are
+# empty by default and filled with TCP_POINT=1 (the IPv6 run); nothing of the run is left
 # in either namespace, the remote pidfile is gone. Failures: a wrong key (ssh's own message), the
 # port in use, Ctrl-C (during the exchanges, during the start), an agent that cannot start there.
 . "$(dirname "$0")/lib.sh"
@@ -72,9 +73,14 @@ dir=$(ls -d "$TMP"/results/*/ 2>/dev/null | head -n 1)
 csv=$dir/results.csv
 check "the server side was copied over scp" test -x "$REMOTE_DIR/pingpong-ebpf" -a -x "$REMOTE_DIR/pingpong-server"
 check "results.csv has $COUNT rows" test "$(($(wc -l <"$csv") - 1))" -eq "$COUNT"
-for col in rtt_us s_recv_ns s_send_ns s_tcp_ns server_stack_us; do
+for col in rtt_us s_recv_ns s_send_ns server_stack_us; do
 	filled=$(csv_col "$csv" "$col" | grep -c .)
 	check "$col filled on >= 99.9% of the rows ($filled of $COUNT)" test $((filled * 1000)) -ge $((COUNT * 999))
+done
+# run-remote traces with the defaults: no --tcp-point, so no tcp point on either host
+for col in c_tcp_ns s_tcp_ns; do
+	filled=$(csv_col "$csv" "$col" | grep -c .)
+	check "$col empty on every row (the tcp point is opt-in; $filled filled)" test "$filled" -eq 0
 done
 check "summary.json is valid JSON" /usr/bin/python3 -m json.tool "$dir/summary.json" >/dev/null
 check "summary.txt is the printed summary" bash -c "[ -s '$dir/summary.txt' ] && cmp -s '$dir/summary.txt' '$TMP/out'"
@@ -83,16 +89,20 @@ check "agent.log holds the remote agent's stderr" grep -q 'pingpong-ebpf' "$dir/
 check "no process of the run is left in either namespace" no_leftovers
 check "the remote pidfile is gone" test ! -e "$REMOTE_DIR/agent.pid"
 
-# --- IPV6=1, the client dialling REMOTE_ADDR while ssh goes to the IPv4 address -------------------
+# --- IPV6=1, the client dialling REMOTE_ADDR while ssh goes to the IPv4 address; TCP_POINT=1 -------
 rm -rf "$TMP/results"
-run_remote "$TMP/out6" "$TMP/err6" IPV6=1 REMOTE_ADDR="$SERVER_IP6" COUNT=500
+run_remote "$TMP/out6" "$TMP/err6" IPV6=1 REMOTE_ADDR="$SERVER_IP6" COUNT=500 TCP_POINT=1
 rc=$?
-check "IPV6=1 REMOTE_ADDR=$SERVER_IP6 exits 0" test "$rc" -eq 0
+check "IPV6=1 REMOTE_ADDR=$SERVER_IP6 TCP_POINT=1 exits 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/err6"
 check "and dials it" grep -q "to \[$SERVER_IP6\]:$PORT" "$TMP/err6"
 csv6=$(ls -d "$TMP"/results/*/ 2>/dev/null | head -n 1)results.csv
 check "with the server's columns (s_recv_ns)" \
 	test "$(csv_col "$csv6" s_recv_ns 2>/dev/null | grep -c .)" -ge 499
+for col in c_tcp_ns s_tcp_ns; do
+	check "TCP_POINT=1: --tcp-point on both hosts, $col filled" \
+		test "$(csv_col "$csv6" "$col" 2>/dev/null | grep -c .)" -ge 499
+done
 check "and leaves nothing running" no_leftovers
 
 # --- a wrong key: ssh's own message, non-zero, nothing started --------------------------------

@@ -12,7 +12,8 @@
 #    split's 8, so incomplete = 0, and the tcp and wire points); retransmitted rows (TCP sent
 #    some bytes twice) are counted and may be complete; the identities rtt = client_stack +
 #    network + server_stack + server_app and network = client_dev + wire + server_dev exact,
-#    in integer ns, on every row with incomplete = 0 (the second where wire is measured);
+#    in integer ns, on every row with incomplete = 0 (the second where wire is measured); the
+#    agent and --peer get --tcp-point (the tcp point is opt-in), so the tcp cells are required;
 #    the run itself: every response whole and of its size (rr_probe's exit status), no event
 #    lost or dropped by either agent;
 #  - with --pipeline (request k+1 written while response k is still being read), every
@@ -31,14 +32,14 @@ CONNS=4 REQUESTS=50
 measure() {
 	local name=$1 port=$2 addr=$3 agent rc peer
 	shift 3
-	tb_bg server "$AGENT" --port "$port" -- "$PROBE" server --port "$port" --lifetime 60 \
+	tb_bg server "$AGENT" --tcp-point --port "$port" -- "$PROBE" server --port "$port" --lifetime 60 \
 		>"$TMP/$name.server.out" 2>"$TMP/$name.server.err"
 	agent=$!
 	wait_port server "$port" 10
 	wait_port server $((port + 1)) 10
 	case $addr in *:*) peer="[$addr]" ;; *) peer=$addr ;; esac
 	# one command on the client host: it follows the agent and writes the rows at the end
-	timeout 60 "$TESTBED" exec client "$AGENT" --peer "$peer" --port "$port" -v \
+	timeout 60 "$TESTBED" exec client "$AGENT" --tcp-point --peer "$peer" --port "$port" -v \
 		--output "$TMP/$name.results.csv" -- \
 		"$PROBE" client --connect "$addr" --port "$port" --log "$TMP/$name.log" "$@" \
 		>"$TMP/$name.summary" 2>"$TMP/$name.client.err"

@@ -3,7 +3,9 @@
 # The tracer's acceptance: pingpong-ebpf on each host of the testbed records, for every
 # exchange of pingpong-client with pingpong-server, send and xmit on the sending host and rx,
 # tcp and recv on the receiving host, each with the right flow and the seq of the message's
-# last byte, in causal order; 64 B, 1448 B, 64 KiB and 1 MiB messages, IPv4 and IPv6.
+# last byte, in causal order; 64 B, 1448 B, 64 KiB and 1 MiB messages, IPv4 and IPv6. The
+# agents get --tcp-point (the tcp point is opt-in); one case runs the default, without it, and
+# every point but tcp must be there and no tcp event anywhere.
 # Nothing from the other host's namespace is recorded, and no sample is lost. (Wire capture,
 # another module, is left out here: test_trace_lost.sh runs the agent with it.)
 #   --syscalls  every send/recv system call family (write/read, sendmsg/recvmsg, writev/readv)
@@ -103,6 +105,8 @@ ap.add_argument('--devs', default='', help='DEV=HOST,... the witness devices')
 ap.add_argument('--family', type=int, default=4)
 ap.add_argument('--exempt', type=int, default=0, help='1: the sandbox kernel (lib.sh pid1_detect)')
 ap.add_argument('--lib', default='.', help='where witness.py is')
+ap.add_argument('--no-tcp', action='store_true', help='the default configuration: no tcp point'
+                ' (no --tcp-point), so no tcp event may be recorded and none is required')
 a = ap.parse_args()
 if not a.exempt:
     a.min_complete = 1.0  # a stock kernel skips nothing: every message has every point
@@ -166,6 +170,9 @@ def flow_is(e, src, dst):
     return (e['saddr'], e['sport']) == src and (e['daddr'], e['dport']) == dst
 
 for name, evs in hosts.items():
+    tcp_events = [e for e in evs if e['point'] == 'tcp']
+    if a.no_tcp and tcp_events:
+        problems.append('%s: %d tcp events without --tcp-point, e.g. %s' % (name, len(tcp_events), tcp_events[0]))
     strays = [e for e in evs if {(e['saddr'], e['sport']), (e['daddr'], e['dport'])} != conn]
     if strays:
         problems.append('%s: %d events of another flow, e.g. %s' % (name, len(strays), strays[0]))
@@ -209,7 +216,8 @@ for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
     s0 = min(host_sends, key=lambda e: e['ts_ns'])['seq']
     stream_end = max(off + e['len'] for off, e in unwrapped(host_sends, s0))
     first_end = stream_end - (a.count - 1) * a.size
-    points = (('send', sender), ('xmit', sender), ('rx', receiver), ('tcp', receiver), ('recv', receiver))
+    points = tuple(p for p in (('send', sender), ('xmit', sender), ('rx', receiver), ('tcp', receiver),
+                               ('recv', receiver)) if not (a.no_tcp and p[0] == 'tcp'))
     found = {pt: last_byte_events(flow(host, pt), s0, first_end) for pt, host in points}
     missing = {pt: [k for k in range(a.count) if k not in found[pt]] for pt, _ in points}
     complete = [k for k in range(a.count) if all(k in found[pt] for pt, _ in points)]
@@ -224,13 +232,13 @@ for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
         if k in complete or k not in found['send'] or k not in found['recv']:
             continue
         times = {pt: found[pt][k]['ts_ns'] if k in found[pt] else None for pt, _ in points}
-        for pt, host in points[1:4]:
+        for pt, host in points[1:-1]:  # the packet points
             if k not in missing[pt]:
                 continue
             # the packet's payload: at the receiver's other point (the same skb), or the whole
             # message where it fits in one segment of either family
             other = {'rx': 'tcp', 'tcp': 'rx'}.get(pt)
-            payload = (found[other][k]['len'] if other and k in found[other]
+            payload = (found[other][k]['len'] if other in found and k in found[other]
                        else a.size if a.size <= 1400 else None)
             t0, t1 = witness.window(times, pt)
             h = witness.explains(unrun, pt, host, t0, t1, payload, a.exempt == 1)
@@ -254,21 +262,22 @@ for dname, sender, receiver, src, dst in (('c2s', 'client', 'server', cli, srv),
     reads = len(flow(receiver, 'recv')) / a.count
     if reads < a.min_reads:
         problems.append('%s: %.2f recv events per message, wanted several (>= %.1f)' % (dname, reads, a.min_reads))
-    print('  %s: %d/%d messages with send xmit rx tcp recv (without: %s); %.2f recv calls per message'
-          % (dname, len(complete), a.count, ', '.join('%s %d' % (pt, len(m)) for pt, m in missing.items()), reads))
+    print('  %s: %d/%d messages with %s (without: %s); %.2f recv calls per message'
+          % (dname, len(complete), a.count, ' '.join(pt for pt, _ in points), ', '.join('%s %d' % (pt, len(m)) for pt, m in missing.items()), reads))
 
 # All namespaces share one kernel clock, so a whole exchange must be in order:
 # client send <= xmit <= server rx <= tcp <= recv <= server send <= ... <= client recv.
 checked = disorder = 0
+n_chain = 8 if a.no_tcp else 10
 for k, chain in chains.items():
-    if len(chain) != 10:
+    if len(chain) != n_chain:
         continue
     checked += 1
     for (p1, t1), (p2, t2) in zip(chain, chain[1:]):
         if t2 < t1:
             disorder += 1
             if len(problems) < 20: problems.append('exchange %d: %s (%d) after %s (%d)' % (k, p2, t2, p1, t1))
-print('  causal order: %d exchanges with all 10 points checked, %d out of order' % (checked, disorder))
+print('  causal order: %d exchanges with all %d points checked, %d out of order' % (checked, n_chain, disorder))
 for p in problems[:20]:
     print('  problem: ' + p)
 sys.exit(1 if problems else 0)
@@ -276,7 +285,8 @@ EOF
 
 # finish_case NAME ADDR SIZE COUNT MIN_READS MIN_COMPLETE: waits for the server's agent, checks.
 finish_case() {
-	local name=$1 addr=$2 size=$3 count=$4 min_reads=$5 min_complete=$6 family=4
+	local name=$1 addr=$2 size=$3 count=$4 min_reads=$5 min_complete=$6 family=4 no_tcp=()
+	[ ${#TCP_OPT[@]} -eq 0 ] && no_tcp=(--no-tcp)
 	for _ in $(seq 1 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
 	witness_stop "$TMP/witness.txt"
 	check "$name: the server's agent exited with its server" bash -c "! kill -0 $agent_pid 2>/dev/null"
@@ -287,25 +297,31 @@ finish_case() {
 		"$PYTHON" "$TMP/check.py" "$TMP/client.csv" "$TMP/server.csv" --size "$size" \
 		--count "$count" --port "$port" --min-reads "$min_reads" --min-complete "$min_complete" \
 		--witness "$TMP/witness.txt" --devs "$PP_TESTBED-c=client,$PP_TESTBED-s=server" \
-		--family "$family" --exempt "$PID1_EXEMPT" --lib "$ROOT/t/integration"
+		--family "$family" --exempt "$PID1_EXEMPT" --lib "$ROOT/t/integration" "${no_tcp[@]}"
 	agent_counts_zero "$name" "$TMP/client.err" client
 	agent_counts_zero "$name" "$TMP/server.err" server
 }
 
-# pingpong_case NAME ADDR SIZE COUNT MIN_COMPLETE
+# The tcp point is opt-in (--tcp-point): the cases pass it to both agents so that every point
+# is required, and one case runs without it (the default), where no tcp event may appear.
+TCP_OPT=(--tcp-point)
+
+# pingpong_case NAME ADDR SIZE COUNT MIN_COMPLETE [default: no --tcp-point]
 port=20000
 pingpong_case() {
 	local name=$1 addr=$2 size=$3 count=$4 min_complete=$5
+	TCP_OPT=(--tcp-point)
+	[ "${6:-}" = default ] && TCP_OPT=()
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
 	# 1 MiB: 40 ftrace records a message each way (3 tracepoints x 16 skbs, and the ACKs)
 	witness_start $((size > 100000 ? 196608 : 65536))
-	tb_bg server "$AGENT" --no-capture --output "$TMP/server.csv" -- "$BUILD/pingpong-server" --port "$port" \
-		2>"$TMP/server.err"
+	tb_bg server "$AGENT" "${TCP_OPT[@]}" --no-capture --output "$TMP/server.csv" -- "$BUILD/pingpong-server" \
+		--port "$port" 2>"$TMP/server.err"
 	agent_pid=$!
 	wait_port server "$port" 10
-	if ! tb_client "$AGENT" --no-capture --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
+	if ! tb_client "$AGENT" "${TCP_OPT[@]}" --no-capture --output "$TMP/client.csv" --port "$port" -- "$BUILD/pingpong-client" \
 		--addr "$addr" --port "$port" --size "$size" --count "$count" --warmup 10 \
 		--output "$TMP/results.csv" >/dev/null 2>"$TMP/client.err"; then
 		cat "$TMP/client.err"
@@ -330,8 +346,9 @@ points_line() {
 # echo_case NAME ADDR SIZE COUNT CALLS READ_CHUNK MIN_READS POINTS (socket: the default set,
 # syscall: --syscall-points)
 echo_case() {
-	local name=$1 addr=$2 size=$3 count=$4 calls=$5 chunk=$6 min_reads=$7 points=$8 want opt=()
-	[ "$points" = syscall ] && opt=(--syscall-points)
+	local name=$1 addr=$2 size=$3 count=$4 calls=$5 chunk=$6 min_reads=$7 points=$8 want opt=(--tcp-point)
+	[ "$points" = syscall ] && opt+=(--syscall-points)
+	TCP_OPT=(--tcp-point)
 	port=$((port + 1))
 	[ "$QUICK" = 1 ] && count=$((count > 500 ? 500 : count))
 	rm -f "$TMP/server.csv" "$TMP/client.csv"
@@ -368,6 +385,10 @@ sizes)
 	pingpong_case "IPv6 1448 B"  "$SERVER_IP6"  1448     10000  0.999
 	pingpong_case "IPv4 64 KiB"  "$SERVER_IP4"  65536    10000  0.999
 	pingpong_case "IPv6 64 KiB"  "$SERVER_IP6"  65536    10000  0.999
+	# the default configuration: no tcp point, none recorded, every other point still there
+	pingpong_case "IPv4 1448 B, no --tcp-point" "$SERVER_IP4" 1448 2000 0.999 default
+	check "IPv4 1448 B, no --tcp-point: both agents say the tcp point is off" \
+		test "$(grep -c -F -- '; tcp point off' "$TMP/client.err" "$TMP/server.err" | grep -c ':1$')" -eq 2
 	;;
 large)
 	tb_up

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Lost samples: at full back-to-back rate (64 B exchanges, no interval) both agents lose no
 # sample with the default perf buffer; and when a reader stalls (SIGSTOP) the kernel's losses
-# are counted and reported, not hidden.
+# are counted and reported, not hidden. The full-rate agents record every point, the opt-in
+# tcp one too (--tcp-point): the most events a host can give.
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf
@@ -13,10 +14,10 @@ lost_in() { grep '^pingpong-ebpf: [0-9]* events, ' "$1" | grep -o '[0-9]* lost s
 events_in() { grep '^pingpong-ebpf: [0-9]* events, ' "$1" | grep -o '^pingpong-ebpf: [0-9]* events' | grep -o '[0-9]*'; }
 
 tb_up
-tb_bg server "$AGENT" -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
+tb_bg server "$AGENT" --tcp-point -- "$BUILD/pingpong-server" --port 7100 2>"$TMP/server.err"
 server_agent=$!
 wait_port server 7100
-tb_client "$AGENT" --port 7100 -- "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port 7100 \
+tb_client "$AGENT" --tcp-point --port 7100 -- "$BUILD/pingpong-client" --no-trace --addr "$SERVER_IP4" --port 7100 \
 	--size 64 --count "$COUNT" --output "$TMP/r.csv" >"$TMP/summary.txt" 2>"$TMP/client.err"
 kill -TERM "$server_agent"
 for _ in $(seq 1 50); do kill -0 "$server_agent" 2>/dev/null || break; sleep 0.1; done

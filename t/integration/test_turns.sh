@@ -7,7 +7,8 @@
 # the programs' own (sockperf's SentMessages, the server's INFO commandstats calls), every row
 # of a request answered has all 14 points (>= 99.9% for redis), and each us column is its
 # formula of the raw ns columns, exactly, on every row. Every client quits right after its last
-# request, so its last rows are the capture's last frames (see also test_drain_exit.sh).
+# request, so its last rows are the capture's last frames (see also test_drain_exit.sh). The
+# agents get --tcp-point (opt-in): every point, tcp included, is required here.
 . "$(dirname "$0")/lib.sh"
 
 AGENT=$BUILD/pingpong-ebpf
@@ -77,11 +78,11 @@ check "--port without --turns exits 2" bash -c "[ $rc -eq 2 ] && grep -q 'go wit
 tb_up
 
 # --- pingpong's own traffic: the fixed-size correlator's rows, after the handshake's ----------
-tb_bg server "$AGENT" --output "$TMP/pp-server.csv" -- "$BUILD/pingpong-server" --port 7001 \
+tb_bg server "$AGENT" --tcp-point --output "$TMP/pp-server.csv" -- "$BUILD/pingpong-server" --port 7001 \
 	>/dev/null 2>"$TMP/pp-server.err"
 pp_agent=$!
 wait_port server 7001 10
-tb_client "$AGENT" --output "$TMP/pp-client.csv" --port 7001 -- "$BUILD/pingpong-client" \
+tb_client "$AGENT" --tcp-point --output "$TMP/pp-client.csv" --port 7001 -- "$BUILD/pingpong-client" \
 	--addr "$SERVER_IP4" --port 7001 --size 1000 --count 300 --warmup 0 --output "$TMP/pp-live.csv" \
 	>/dev/null 2>"$TMP/pp-client.err"
 check "pingpong-client ran traced" test -s "$TMP/pp-client.csv"
@@ -98,12 +99,12 @@ check "pingpong: then the very rows of the fixed-size correlator (300)" bash -c 
 # --- sockperf: one server, a ping-pong client per message size ------------------------------
 # sockperf has no count mode: it runs -t 1 at --mps 1000 and says what it sent and received.
 # The sockperf here (3.7) serves IPv4 only; redis below covers IPv6.
-tb_bg server "$AGENT" --output "$TMP/sockperf-server.csv" --port 11111 -- \
+tb_bg server "$AGENT" --tcp-point --output "$TMP/sockperf-server.csv" --port 11111 -- \
 	sockperf server --tcp -i "$SERVER_IP4" -p 11111 >/dev/null 2>"$TMP/sockperf-server.err"
 sp_agent=$!
 wait_port server 11111 10
 for size in 14 1000 60000; do
-	tb_client "$AGENT" --output "$TMP/sp-$size.csv" --port 11111 -- \
+	tb_client "$AGENT" --tcp-point --output "$TMP/sp-$size.csv" --port 11111 -- \
 		sockperf ping-pong --tcp -i "$SERVER_IP4" -p 11111 -m "$size" -t 1 --mps 1000 \
 		>"$TMP/sp-$size.out" 2>"$TMP/sp-$size.err"
 	check "sockperf ping-pong -m $size ran" grep -q 'Total Run' "$TMP/sp-$size.out"
@@ -144,7 +145,7 @@ fi
 
 # --- redis -------------------------------------------------------------------------------------
 # protected mode would refuse the client: no password, and it is not on loopback
-tb_bg server "$AGENT" --output "$TMP/redis-server.csv" --port 6379 -- \
+tb_bg server "$AGENT" --tcp-point --output "$TMP/redis-server.csv" --port 6379 -- \
 	redis-server --save '' --appendonly no --port 6379 --bind "$SERVER_IP4" "$SERVER_IP6" --daemonize no \
 	--protected-mode no >"$TMP/redis.out" 2>"$TMP/redis-agent.err"
 redis_agent=$!
@@ -169,7 +170,7 @@ declare -A REQS
 while read -r run addr args; do
 	before=$(served)
 	# shellcheck disable=SC2086 # the options are words on purpose
-	tb_client "$AGENT" --output "$TMP/redis-$run.csv" --port 6379 -- \
+	tb_client "$AGENT" --tcp-point --output "$TMP/redis-$run.csv" --port 6379 -- \
 		redis-benchmark -h "$addr" -p 6379 -t set,get $args \
 		>"$TMP/redis-$run.out" 2>"$TMP/redis-$run.err" </dev/null
 	REQS[$run]=$(($(served) - before))
@@ -212,7 +213,7 @@ for _ in range(3):
     until(b, reply - len(part) + 7)
 b.close()
 EOF
-tb_client "$AGENT" --output "$TMP/redis-overlap.csv" --port 6379 -- python3 "$TMP/overlap.py" "$SERVER_IP4" \
+tb_client "$AGENT" --tcp-point --output "$TMP/redis-overlap.csv" --port 6379 -- python3 "$TMP/overlap.py" "$SERVER_IP4" \
 	2>"$TMP/redis-overlap.err"
 check "the overlapping client ran" test -s "$TMP/redis-overlap.csv"
 stop_agent "$redis_agent"

@@ -27,6 +27,7 @@ struct pp_agent_opts {
 	bool keep_acks;
 	const char *btf_path;
 	bool syscall_points;  /* --syscall-points: send/recv from the syscall tracepoints */
+	bool tcp_point;       /* --tcp-point: also the tcp point (c_tcp_ns, s_tcp_ns) */
 	int control_port;     /* --control-port; -1 = the first traced port + 1; 0 = no channel */
 	const char *control_bind; /* --control-bind numeric address; NULL = all */
 	bool no_capture;      /* --no-capture: no wire_tx / wire_rx points */

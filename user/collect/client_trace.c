@@ -117,6 +117,7 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 		.tgids = &self, .n_tgids = 1,
 		.perf_pages = o->perf_pages,
 		.syscall_points = o->syscall_points,
+		.tcp_point = o->tcp_point,
 		.verbosity = o->verbosity,
 		.on_event = on_event,
 	};

@@ -57,6 +57,7 @@ struct pp_client_trace_opts {
 	size_t perf_pages;       /* per CPU; 0 = the collector's default */
 	int verbosity;           /* libbpf's messages: 0 none, 1 warnings, 2 debug */
 	bool syscall_points;     /* send/recv from the syscall tracepoints (trace.h) */
+	bool tcp_point;          /* also the tcp point, tcp:tcp_probe (trace.h) */
 	const char *events_out;  /* NULL, or this host's events written there as they come (an
 				  * event log, eventlog.h, in arrival order; published at stop) */
 	pp_origin_event_fn on_event;

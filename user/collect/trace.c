@@ -46,6 +46,7 @@ struct pp_trace {
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
 	bool socket_send, socket_recv; /* where the send and recv points come from */
+	bool tcp_point;          /* on_tcp_probe loaded (pp_trace_opts.tcp_point) */
 	bool flush_by_syscall;   /* the kernel cannot run on_flush on a chosen CPU (before 5.10) */
 };
 
@@ -287,8 +288,8 @@ static bool has_tracepoint(const struct btf *btf, const char *name)
 }
 
 /* The send and recv points from the socket tracepoints where this kernel has them, else from
- * the syscall tracepoints of that direction's family (kern/pingpong.bpf.c): only the chosen
- * programs load. */
+ * the syscall tracepoints of that direction's family (kern/pingpong.bpf.c), and the tcp point
+ * only if asked: only the chosen programs load. */
 static void choose_points(struct pp_trace *t, const struct pp_trace_opts *o)
 {
 	struct btf *btf = NULL;
@@ -319,6 +320,9 @@ static void choose_points(struct pp_trace *t, const struct pp_trace_opts *o)
 		bpf_program__set_autoload(recv_family[i], !t->socket_recv);
 	bpf_program__set_autoload(s->progs.on_tcp_sendmsg_locked, t->socket_send);
 	bpf_program__set_autoload(s->progs.on_sock_recv_length, t->socket_recv);
+	/* no split formula uses it: loaded only when asked (docs/design.md 1.1) */
+	bpf_program__set_autoload(s->progs.on_tcp_probe, o->tcp_point);
+	t->tcp_point = o->tcp_point;
 	bpf_program__set_autoattach(s->progs.on_flush, false); /* run by flush_older, not attached */
 }
 
@@ -620,6 +624,11 @@ bool pp_trace_socket_send(const struct pp_trace *t)
 bool pp_trace_socket_recv(const struct pp_trace *t)
 {
 	return t->socket_recv;
+}
+
+bool pp_trace_tcp_point(const struct pp_trace *t)
+{
+	return t->tcp_point;
 }
 
 uint64_t pp_trace_events(const struct pp_trace *t)

@@ -37,6 +37,8 @@ struct pp_trace_opts {
 	const char *btf_path;   /* kernel BTF for kernels without /sys/kernel/btf/vmlinux; or NULL */
 	bool syscall_points;    /* send/recv from the syscall tracepoints even where the kernel has
 				 * the socket ones (the older design, to compare them) */
+	bool tcp_point;         /* also the tcp point (tcp:tcp_probe, PP_TCP): no part of the split
+				 * uses it, and it costs a program run per received segment */
 	int verbosity;          /* 0: libbpf silent, 1: warnings and info, 2: debug */
 	pp_event_fn on_event;   /* called from pp_trace_poll/consume, in the caller's thread */
 	void *ctx;
@@ -92,6 +94,8 @@ const char *pp_trace_points(const struct pp_trace *t);
 /* The same as two flags: the socket tracepoint (true) or the syscall ones (false). */
 bool pp_trace_socket_send(const struct pp_trace *t);
 bool pp_trace_socket_recv(const struct pp_trace *t);
+/* Whether the tcp point (tcp:tcp_probe) is recorded: pp_trace_opts.tcp_point. */
+bool pp_trace_tcp_point(const struct pp_trace *t);
 
 uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
 /* Events dropped because a buffer was full, and those the last flush could not reach. */

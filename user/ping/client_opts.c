@@ -64,6 +64,9 @@ static const struct pp_opt options[] = {
 	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, syscall_points),
 	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "
 		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length" },
+	{ "tcp-point", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, tcp_point),
+	  .help = "also record the tcp point (tcp:tcp_probe, the segment reached its socket), "
+		  "which no part of the split uses; it costs a program run per received segment" },
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
 	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
 		  "that fell that far behind) they are matched early and counted", .min = 1,
@@ -112,7 +115,7 @@ static int check_combination(struct pp_client_opts *o, struct pp_err *err)
 	const char *const names[] = { "--output", "--summary-json", "--events-out", "--pcap-out" };
 	const char *const paths[] = { o->output, o->summary_json, o->events_out, o->pcap_out };
 	const char *needs_trace = o->events_out ? "--events-out" : o->pcap_out ? "--pcap-out" :
-				  o->iface ? "--iface" : NULL;
+				  o->iface ? "--iface" : o->tcp_point ? "--tcp-point" : NULL;
 	const char *needs_capture = o->pcap_out ? "--pcap-out" : o->iface ? "--iface" : NULL;
 
 	for (size_t i = 0; i < 4; i++)
