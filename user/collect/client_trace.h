@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "collect/bpf_cost.h"
 #include "collect/capture.h"
 #include "collect/fetch.h"
 #include "common/err.h"
@@ -76,6 +77,9 @@ struct pp_client_trace_stats {
 	bool agent_complete;     /* its END arrived: agent_end holds its counts */
 	struct pp_end_counts agent_end;
 	struct pp_err agent_err; /* why it ended early, in words; code 0 = it did not */
+	/* the probe's own cost on this host from start to stop (known: the kernel counted) */
+	struct pp_bpf_cost cost;
+	int cost_err;            /* why it is unknown (-errno: the statistics are off), or 0 */
 };
 
 struct pp_client_trace;

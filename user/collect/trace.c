@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "pingpong.skel.h"
+#include "collect/bpf_cost.h"
 #include "collect/trace.h"
 #include "common/log.h"
 #include "model/proto.h"
@@ -44,6 +45,8 @@ struct pp_trace {
 	__u64 *per_cpu;          /* scratch for reading a per-CPU counter */
 	struct pp_batch *batches; /* scratch for reading every CPU's partial batch */
 	int ncpus;
+	int stats_fd;            /* bpf_enable_stats: the kernel counts run time while it is open */
+	int stats_err;           /* why it could not be opened (-errno), or 0 */
 };
 
 /* The layouts of the two perf records the kernel writes into a BPF output buffer. */
@@ -340,10 +343,14 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
+	t->stats_fd = -1;
 	if ((err = load_and_attach(t, o, e)) < 0) {
 		pp_trace_close(t);
 		return err;
 	}
+	/* run-time statistics for the tracer's life: the kernel stops when the fd closes */
+	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	t->stats_err = t->stats_fd < 0 ? -errno : 0; /* libbpf sets errno either way */
 	*out = t;
 	return 0;
 }
@@ -569,8 +576,17 @@ void pp_trace_close(struct pp_trace *t)
 	if (!t)
 		return;
 	perf_buffer__free(t->pb);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
 	pingpong_bpf__destroy(t->skel);
 	free(t->per_cpu);
 	free(t->batches);
 	free(t);
+}
+
+int pp_trace_cost_snapshot(const struct pp_trace *t, struct pp_bpf_cost *c)
+{
+	int rc = pp_bpf_cost_snapshot(t->skel->obj, t->stats_fd >= 0, c);
+
+	return t->stats_fd >= 0 ? rc : t->stats_err;
 }

@@ -94,6 +94,13 @@ size_t pp_trace_buffer_bytes(const struct pp_trace *t); /* per CPU */
  * hits the filters would have dropped. Linux 5.12+ (0 before). */
 uint64_t pp_trace_skipped(const struct pp_trace *t);
 
+/* The probe's own cost so far (collect/bpf_cost.h): every loaded program's run time and runs
+ * since the load. The kernel counts them while the tracer is open (it enables the run-time
+ * statistics at open, for its own life). 0; or -errno why the statistics are off (-EPERM,
+ * -EINVAL on a kernel before 5.8: c->known is false) or a program's info could not be read. */
+struct pp_bpf_cost;
+int pp_trace_cost_snapshot(const struct pp_trace *t, struct pp_bpf_cost *c);
+
 /* Detaches every program and frees everything; events not yet consumed are dropped. */
 void pp_trace_close(struct pp_trace *t);
 

@@ -57,6 +57,9 @@ struct pp_peer_local {
 	uint64_t lost_samples, pcap_drops;
 	bool traced, capture;
 	uint64_t run_start_ns, run_end_ns;
+	/* the probe's own cost on this host over the run (its BPF programs), when known */
+	bool bpf_known;
+	uint64_t bpf_run_ns, bpf_runs;
 };
 
 struct pp_peer;
