@@ -574,7 +574,7 @@ static void probe_cost(const struct run *r, const struct pp_client_trace_stats *
 	info->cost_exchanges = r->opts.warmup + r->recorded;
 	info->cost_client = (struct pp_probe_cost){ .present = true, .known = ts->cost.known,
 						    .bpf_ns = ts->cost.run_ns, .runs = ts->cost.runs };
-	if (!ts->cost.known)
+	if (!ts->cost.known && ts->cost_err < 0)
 		pp_log_debug("BPF run-time statistics are off (%s): the probe's cost is unknown",
 			     strerror(-ts->cost_err));
 	for (size_t i = 0; ts->cost.known && i < ts->cost.n; i++) {

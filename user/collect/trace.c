@@ -333,6 +333,7 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 
 	t = calloc(1, sizeof(*t));
 	if (t) {
+		t->stats_fd = -1;
 		t->ncpus = libbpf_num_possible_cpus();
 		t->per_cpu = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->per_cpu)) : NULL;
 		t->batches = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->batches)) : NULL;
@@ -343,7 +344,6 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
-	t->stats_fd = -1;
 	if ((err = load_and_attach(t, o, e)) < 0) {
 		pp_trace_close(t);
 		return err;
