@@ -27,6 +27,7 @@ struct store {
 	size_t n, cap;
 	int fail_with;        /* for_each_event returns this after the first pass */
 	int passes;
+	uint64_t counted;     /* store_counts calls: the probe's cost grows by 1000 ns, 10 runs each */
 };
 
 static void store_add(struct store *s, const struct pp_event *ev)
@@ -55,10 +56,15 @@ static int store_each(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit
 
 static void store_counts(void *ctx, struct pp_end_counts *c)
 {
-	(void)ctx;
+	struct store *s = ctx;
+
 	c->lost_samples = 17;
 	c->pcap_drops = 3;
 	c->dropped = 2;
+	s->counted++;
+	c->bpf_known = true;
+	c->bpf_run_ns = 1000 * s->counted;
+	c->bpf_runs = 10 * s->counted;
 }
 
 /* Follow mode: the events a follower took leave the store, a vanished one's come back. */
@@ -916,6 +922,11 @@ START_TEST(test_follow_stored_then_live_then_stop)
 	ck_assert_uint_eq(fs->agent.events_sent, 2510);
 	ck_assert_uint_eq(fs->agent.lost_samples, 17);
 	ck_assert_uint_eq(fs->agent.dropped, 2);
+	/* the probe's cost of the conversation: counts at END less those at FETCH (one step) */
+	ck_assert_uint_eq(st.counted, 2);
+	ck_assert(fs->agent.bpf_known);
+	ck_assert_uint_eq(fs->agent.bpf_run_ns, 1000);
+	ck_assert_uint_eq(fs->agent.bpf_runs, 10);
 	ck_assert_int_eq(pp_control_follow_read(f, collect, &g), 1); /* and stays there */
 	pp_control_fetch_close(f);
 	pump(srv, 20);
@@ -1388,7 +1399,7 @@ START_TEST(test_all_ports_bad_requests_get_an_error)
 	p[43] = 9;                                      /* an ISN */
 	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
 	ck_assert_int_eq(pp_proto_encode_fetch(frame, sizeof(frame), &req), 56);
-	p[1] |= 0x8;                                    /* a flag this agent does not know */
+	p[1] |= 0x10;                                   /* a flag this agent does not know */
 	expect_error_reply(port, frame, 56, PP_ERR_BAD_REQUEST);
 	wait_results(&a, 3);
 	ck_assert_uint_eq(pp_control_server_stats(a.srv)->failed, 3);
@@ -1401,20 +1412,25 @@ END_TEST
  * the way protocol 2's decoder did before the flag (known bits 0x3) and answers ERROR 1. */
 static void *agent_before_all_ports(void *arg)
 {
-	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
-	uint8_t req[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], frame[PP_PROTO_HDR_LEN + 4 + PP_PROTO_ERROR_TEXT_MAX];
+	int lfd = *(int *)arg;
 
-	if (fd < 0)
-		return NULL;
-	if (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req) &&
-	    (req[PP_PROTO_HDR_LEN + 1] & ~0x3)) {
-		ssize_t len = pp_proto_encode_error(frame, sizeof(frame), PP_ERR_BAD_REQUEST,
-						    "malformed FETCH payload");
+	/* twice: this client asks with PP_FETCH_COST first, then again without it */
+	for (int i = 0; i < 2; i++) {
+		uint8_t req[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], frame[PP_PROTO_HDR_LEN + 4 + PP_PROTO_ERROR_TEXT_MAX];
+		int fd = accept(lfd, NULL, NULL);
 
-		if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
-			usleep(10000);
+		if (fd < 0)
+			return NULL;
+		if (recv(fd, req, sizeof(req), MSG_WAITALL) == (ssize_t)sizeof(req) &&
+		    (req[PP_PROTO_HDR_LEN + 1] & ~0x3)) {
+			ssize_t len = pp_proto_encode_error(frame, sizeof(frame), PP_ERR_BAD_REQUEST,
+							    "malformed FETCH payload");
+
+			if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+				usleep(10000);
+		}
+		close(fd);
 	}
-	close(fd);
 	return NULL;
 }
 
@@ -1447,7 +1463,152 @@ START_TEST(test_older_agent_refuses_all_ports)
 }
 END_TEST
 
+/* An agent older than PP_FETCH_COST: it knows bits 0x7, answers others with ERROR 1, and ends
+ * with the short END. It serves `conns` connections. */
+struct old_agent {
+	int lfd, conns;
+	uint8_t flags[4];     /* the flags of each FETCH it got */
+};
+
+static void *agent_before_cost(void *arg)
+{
+	struct old_agent *o = arg;
+
+	for (int i = 0; i < o->conns; i++) {
+		uint8_t req[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], frame[256];
+		struct pp_end_counts end = { .lost_samples = 5 };
+		int fd = accept(o->lfd, NULL, NULL);
+		ssize_t len;
+
+		if (fd < 0)
+			return NULL;
+		if (recv(fd, req, sizeof(req), MSG_WAITALL) != (ssize_t)sizeof(req)) {
+			close(fd);
+			continue;
+		}
+		o->flags[i] = req[PP_PROTO_HDR_LEN + 1];
+		if (o->flags[i] & ~0x7) {
+			len = pp_proto_encode_error(frame, sizeof(frame), PP_ERR_BAD_REQUEST,
+						    "malformed FETCH payload");
+		} else {
+			char stop[PP_PROTO_HDR_LEN];
+
+			len = pp_proto_encode_events(frame, sizeof(frame), NULL, 0);
+			if (o->flags[i] & PP_FETCH_FOLLOW) /* the first frame, then STOP, then END */
+				ck_assert_int_eq(send(fd, frame, (size_t)len, MSG_NOSIGNAL), len);
+			if (o->flags[i] & PP_FETCH_FOLLOW) {
+				ck_assert_int_eq(recv(fd, stop, sizeof(stop), MSG_WAITALL), sizeof(stop));
+				len = 0;
+			}
+			len += pp_proto_encode_end_len(frame + len, sizeof(frame) - (size_t)len, &end,
+						       PP_PROTO_END_LEN_SHORT);
+		}
+		if (len > 0 && send(fd, frame, (size_t)len, MSG_NOSIGNAL) > 0)
+			usleep(10000);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* A client of this version and an older agent: it asks with PP_FETCH_COST, is refused, asks
+ * again without, and reads the short END: everything but the agent's cost, which is unknown. */
+START_TEST(test_older_agent_without_probe_cost)
+{
+	static struct got g;
+	struct old_agent o = { .conns = 4 };
+	struct pp_flow_key k = key_for(40000);
+	struct pp_fetch_req req = { .flow = k };
+	struct pp_fetch_stats st;
+	struct pp_fetch *f;
+	uint16_t port;
+	pthread_t t;
+	int r = 0;
+
+	o.lfd = loopback_socket(true, &port);
+	ck_assert_int_eq(pthread_create(&t, NULL, agent_before_cost, &o), 0);
+	/* one-shot */
+	ck_assert_int_eq(pp_control_fetch("127.0.0.1", port, &k, 1000, collect, &g, &st), 0);
+	ck_assert(st.complete);
+	ck_assert_uint_eq(st.agent.lost_samples, 5);
+	ck_assert(!st.agent.bpf_known);
+	ck_assert_uint_eq(o.flags[0], PP_FETCH_COST);
+	ck_assert_uint_eq(o.flags[1], 0);
+	/* follow */
+	ck_assert_int_eq(pp_control_follow_open(&f, "127.0.0.1", port, &req, 1000), 0);
+	for (int i = 0; i < 100 && r == 0; i++) {
+		struct pollfd p = { .fd = pp_control_follow_fd(f), .events = POLLIN };
+
+		poll(&p, 1, 10);
+		r = pp_control_follow_read(f, collect, &g);
+		if (i == 20)
+			ck_assert_int_eq(pp_control_follow_stop(f), 0);
+	}
+	ck_assert_int_eq(r, 1);
+	ck_assert(pp_control_fetch_stats(f)->complete);
+	ck_assert(!pp_control_fetch_stats(f)->agent.bpf_known);
+	ck_assert_uint_eq(pp_control_fetch_stats(f)->agent.lost_samples, 5);
+	pp_control_fetch_close(f);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(o.flags[2], PP_FETCH_COST | PP_FETCH_FOLLOW);
+	ck_assert_uint_eq(o.flags[3], PP_FETCH_FOLLOW);
+	ck_assert_uint_eq(g.n, 0);
+	close(o.lfd);
+}
+END_TEST
+
+/* An agent of this version and an older client (no PP_FETCH_COST): the short END it reads, and
+ * with the flag the long one, whose cost is the agent's since it started (one-shot). */
+START_TEST(test_end_length_follows_the_client)
+{
+	static struct agent a;
+	struct pp_fetch_req req = { .flow = key_for(40000) };
+	uint8_t frame[PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN], buf[4096];
+	struct pp_fetch_stats st;
+	static struct got g;
+
+	agent_start_with(&a, 3);
+	for (int cost = 0; cost < 2; cost++) {
+		struct pp_frame_hdr hdr;
+		const uint8_t *payload;
+		struct pp_end_counts end;
+		size_t got = 0, at = 0;
+		int fd = raw_connect(pp_control_server_port(a.srv));
+		ssize_t n, flen;
+		bool ended = false;
+
+		req.flags = cost ? PP_FETCH_COST : 0;
+		ck_assert_int_eq(pp_proto_encode_fetch(frame, sizeof(frame), &req), sizeof(frame));
+		ck_assert_int_eq(send(fd, frame, sizeof(frame), MSG_NOSIGNAL), sizeof(frame));
+		while ((n = recv(fd, buf + got, sizeof(buf) - got, 0)) > 0)
+			got += (size_t)n;
+		close(fd);
+		while ((flen = pp_proto_decode_frame(buf + at, got - at, &hdr, &payload)) > 0) {
+			at += (size_t)flen;
+			if (hdr.type != PP_MSG_END)
+				continue;
+			ended = true;
+			ck_assert_uint_eq(hdr.length, cost ? PP_PROTO_END_LEN : PP_PROTO_END_LEN_SHORT);
+			ck_assert_int_eq(pp_proto_decode_end(payload, hdr.length, &end), 0);
+			ck_assert_uint_eq(end.events_sent, 3);
+			ck_assert(end.bpf_known == (cost == 1));
+		}
+		ck_assert(ended);
+		ck_assert_uint_eq(at, got);
+	}
+	/* this version's client asks for it by itself; one-shot: since the agent started */
+	g.n = 0;
+	ck_assert_int_eq(fetch_agent(&a, key_for(40000), &g, &st), 0);
+	ck_assert(st.agent.bpf_known);
+	ck_assert_uint_eq(st.agent.bpf_run_ns % 1000, 0);
+	ck_assert_uint_eq(st.agent.bpf_runs, st.agent.bpf_run_ns / 100);
+	ck_assert_uint_ge(st.agent.bpf_runs, 30);   /* the store's third count, at least */
+	agent_stop(&a);
+}
+END_TEST
+
 PP_CHECK_TESTS("control", 30,
+	       test_older_agent_without_probe_cost,
+	       test_end_length_follows_the_client,
 	       test_follow_through_serve_one,
 	       test_follow_stored_then_live_then_stop,
 	       test_follow_heartbeat,

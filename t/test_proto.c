@@ -142,7 +142,11 @@ START_TEST(test_end_and_error_round_trip)
 	len = pp_proto_encode_end(buf, sizeof(buf), &end);
 	ck_assert_int_eq(len, PP_PROTO_HDR_LEN + PP_PROTO_END_LEN);
 	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN, &end_back), 0);
-	ck_assert_mem_eq(&end_back, &end, sizeof(end));
+	ck_assert_uint_eq(end_back.events_sent, end.events_sent);
+	ck_assert_uint_eq(end_back.lost_samples, end.lost_samples);
+	ck_assert_uint_eq(end_back.pcap_drops, end.pcap_drops);
+	ck_assert_uint_eq(end_back.dropped, end.dropped);
+	ck_assert(!end_back.bpf_known);
 
 	len = pp_proto_encode_error(buf, sizeof(buf), PP_ERR_VERSION, "agent speaks version 1");
 	ck_assert_int_eq(len, PP_PROTO_HDR_LEN + 4 + 22);
@@ -212,7 +216,7 @@ START_TEST(test_every_truncated_payload_is_rejected)
 			ck_assert_int_eq(pp_proto_decode_events(buf + PP_PROTO_HDR_LEN, (size_t)k, out, 4, &n), -EBADMSG);
 	len = pp_proto_encode_end(buf, sizeof(buf), &end) - PP_PROTO_HDR_LEN;
 	for (ssize_t k = 0; k <= len + 1; k++)
-		if (k != len)
+		if (k != len && k != PP_PROTO_END_LEN_SHORT) /* an older agent's END is its head */
 			ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, (size_t)k, &end_back), -EBADMSG);
 	len = pp_proto_encode_error(buf, sizeof(buf), 3, "some text") - PP_PROTO_HDR_LEN;
 	for (ssize_t k = 0; k <= len + 1; k++)
@@ -339,7 +343,8 @@ START_TEST(test_v2_follow_stop_end_and_v1_error)
 	ck_assert_int_eq(pp_proto_decode_frame(buf, sizeof(want_stop), &hdr, &payload), 12);
 	ck_assert_uint_eq(hdr.type, PP_MSG_STOP);
 
-	ck_assert_int_eq(pp_proto_encode_end(buf, sizeof(buf), &end), sizeof(want_end));
+	ck_assert_int_eq(pp_proto_encode_end_len(buf, sizeof(buf), &end, PP_PROTO_END_LEN_SHORT),
+			 sizeof(want_end));
 	ck_assert_mem_eq(buf, want_end, sizeof(want_end));
 	memset(&end, 0, sizeof(end));
 	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, 32, &end), 0);
@@ -537,7 +542,7 @@ START_TEST(test_fetch_all_ports)
 	req.isn = 0;
 	req.flags &= (uint8_t)~PP_FETCH_ALL_PORTS;
 	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
-	req.flags = PP_FETCH_ALL_PORTS | 0x8;
+	req.flags = PP_FETCH_ALL_PORTS | 0x10;       /* a bit nobody defined */
 	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), -EINVAL);
 	req.flags = PP_FETCH_ALL_PORTS;
 	req.flow.server_port = 0;                   /* the server end is never a wildcard */
@@ -566,7 +571,7 @@ START_TEST(test_fetch_all_ports)
 	p[43] = 0;                                  /* the flag alone, ISN 0: still one instance */
 	ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
 	p[1] &= (uint8_t)~PP_FETCH_HAVE_ISN;
-	for (unsigned bit = 0x8; bit <= 0x80; bit <<= 1) {
+	for (unsigned bit = 0x10; bit <= 0x80; bit <<= 1) { /* 0x8: PP_FETCH_COST */
 		p[1] |= (uint8_t)bit;
 		ck_assert_int_eq(pp_proto_decode_fetch(p, PP_PROTO_FETCH_LEN, &back), -EBADMSG);
 		p[1] &= (uint8_t)~bit;
@@ -634,7 +639,80 @@ START_TEST(test_flow_direction_all_ports)
 }
 END_TEST
 
+/* END with the agent's probe cost (48 bytes, to a client that sent PP_FETCH_COST), the short
+ * one of older agents still read (cost unknown), and the cost's "unknown" on the wire. */
+START_TEST(test_end_with_probe_cost)
+{
+	static const uint8_t want[] = {
+		0x50, 0x50, 0x43, 0x54, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x30,
+		0, 0, 0, 0, 0, 0, 0, 1,  0, 0, 0, 0, 0, 0, 0, 2,
+		0, 0, 0, 0, 0, 0, 0, 3,  0, 0, 0, 0, 0, 0, 0, 4,
+		0, 0, 0, 0, 0x01, 0x1b, 0xbd, 0x69,  0, 0, 0, 0, 0, 0x03, 0xc8, 0x13, /* 18595177, 247827 */
+	};
+	struct pp_end_counts end = { .events_sent = 1, .lost_samples = 2, .pcap_drops = 3, .dropped = 4,
+				     .bpf_known = true, .bpf_run_ns = 18595177, .bpf_runs = 247827 }, back;
+	struct pp_fetch_req req = { .flow = v4_key(), .flags = PP_FETCH_FOLLOW | PP_FETCH_COST }, rback;
+	struct pp_frame_hdr hdr;
+	uint8_t buf[128];
+
+	ck_assert_int_eq(pp_proto_encode_end(buf, sizeof(buf), &end), sizeof(want));
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), 0);
+	ck_assert_uint_eq(hdr.length, PP_PROTO_END_LEN);
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN, &back), 0);
+	ck_assert(back.bpf_known);
+	ck_assert_uint_eq(back.bpf_run_ns, 18595177);
+	ck_assert_uint_eq(back.bpf_runs, 247827);
+	ck_assert_uint_eq(back.dropped, 4);
+
+	/* an older agent's END: the same head, 32 bytes, cost unknown */
+	ck_assert_int_eq(pp_proto_encode_end_len(buf, sizeof(buf), &end, PP_PROTO_END_LEN_SHORT),
+			 PP_PROTO_HDR_LEN + PP_PROTO_END_LEN_SHORT);
+	ck_assert_mem_eq(buf + PP_PROTO_HDR_LEN, want + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN_SHORT);
+	ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr), 0);
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, hdr.length, &back), 0);
+	ck_assert(!back.bpf_known);
+	ck_assert_uint_eq(back.bpf_run_ns, 0);
+	ck_assert_uint_eq(back.dropped, 4);
+	ck_assert_int_eq(pp_proto_encode_end_len(buf, sizeof(buf), &end, 40), -EINVAL);
+
+	/* unknown: both fields all ones; one of them alone is malformed */
+	end.bpf_known = false;
+	ck_assert_int_eq(pp_proto_encode_end(buf, sizeof(buf), &end), sizeof(want));
+	for (int i = 44; i < 60; i++)
+		ck_assert_uint_eq(buf[i], 0xff);
+	back.bpf_known = true;
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN, &back), 0);
+	ck_assert(!back.bpf_known);
+	buf[59] = 0xfe;
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN, &back), -EBADMSG);
+	/* a known count that would read as unknown is sent as unknown, never half */
+	end.bpf_known = true;
+	end.bpf_run_ns = PP_END_UNKNOWN;
+	pp_proto_encode_end(buf, sizeof(buf), &end);
+	ck_assert_int_eq(pp_proto_decode_end(buf + PP_PROTO_HDR_LEN, PP_PROTO_END_LEN, &back), 0);
+	ck_assert(!back.bpf_known);
+
+	/* no other END length passes the header */
+	for (uint32_t n = 0; n < 64; n++) {
+		pp_proto_encode_end(buf, sizeof(buf), &end);
+		put32(buf + 8, n);
+		ck_assert_int_eq(pp_proto_decode_hdr(buf, sizeof(buf), &hdr),
+				 n == 32 || n == 48 ? 0 : -EMSGSIZE);
+	}
+
+	/* the client's flag asking for it: bit 3, with any other */
+	ck_assert_int_eq(pp_proto_encode_fetch(buf, sizeof(buf), &req), PP_PROTO_HDR_LEN + PP_PROTO_FETCH_LEN);
+	ck_assert_uint_eq(buf[PP_PROTO_HDR_LEN + 1], 0x0a);
+	ck_assert_int_eq(pp_proto_decode_fetch(buf + PP_PROTO_HDR_LEN, PP_PROTO_FETCH_LEN, &rback), 0);
+	ck_assert_uint_eq(rback.flags, PP_FETCH_FOLLOW | PP_FETCH_COST);
+	buf[PP_PROTO_HDR_LEN + 1] = 0x10;            /* the next bit is still unknown */
+	ck_assert_int_eq(pp_proto_decode_fetch(buf + PP_PROTO_HDR_LEN, PP_PROTO_FETCH_LEN, &rback), -EBADMSG);
+}
+END_TEST
+
 PP_CHECK_TESTS("proto", 60,
+	       test_end_with_probe_cost,
 	       test_v2_follow_stop_end_and_v1_error,
 	       test_fetch_round_trip,
 	       test_fetch_wire_bytes,

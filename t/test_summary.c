@@ -248,6 +248,62 @@ START_TEST(test_incomplete_rows_name_the_points_they_lack)
 }
 END_TEST
 
+/* The probe's own cost, per host, per exchange of its window (warm-up included): a line with the
+ * run's facts and "probe_cost" in the JSON; unknown said as such (null), an untraced host left out. */
+START_TEST(test_probe_cost_per_host)
+{
+	struct pp_summary *s = one_to_hundred_us();
+	struct pp_summary_info info = {
+		.what = "t", .exchanges = 100, .cost_exchanges = 200,
+		.cost_client = { .present = true, .known = true, .bpf_ns = 1771000, .runs = 20920 },
+		.cost_server = { .present = true, .known = false },
+	};
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *text, *json;
+	int fd = mkstemp(path);
+
+	text = print(s, &info);
+	expect_text(text, STRINGS("\nprobe cost: BPF run time per exchange: client 8.855 us (104.6 runs), "
+				  "server unknown (--probe-cost on a host measures its own)\n"), NULL);
+	ck_assert(strstr(text, "probe cost:") < strstr(text, "component/us"));
+	free(text);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	expect_text(json, STRINGS("\"probe_cost\": { \"client\": { \"bpf_ns\": 1771000, \"runs\": 20920, "
+				  "\"ns_per_exchange\": 8855.0 }, \"server\": null, \"exchanges\": 200 },"), NULL);
+	free(json);
+
+	/* the server's known, the client's host not traced; per exchange over the rows */
+	info.cost_exchanges = 0;
+	info.cost_client = (struct pp_probe_cost){ 0 };
+	info.cost_server = (struct pp_probe_cost){ .present = true, .known = true, .bpf_ns = 500000,
+						   .runs = 1400 };
+	text = print(s, &info);
+	expect_text(text, STRINGS("\nprobe cost: BPF run time per exchange: server 5.000 us (14.0 runs)\n"),
+		    STRINGS("exchange: client"));
+	free(text);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	expect_text(json, STRINGS("\"probe_cost\": { \"client\": null, \"server\": { \"bpf_ns\": 500000, "
+				  "\"runs\": 1400, \"ns_per_exchange\": 5000.0 }, \"exchanges\": 100 },"), NULL);
+	free(json);
+
+	/* nothing traced: no line, no member */
+	info.cost_server = (struct pp_probe_cost){ 0 };
+	text = print(s, &info);
+	ck_assert_ptr_null(strstr(text, "probe"));
+	free(text);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	ck_assert_ptr_null(strstr(json, "probe_cost"));
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
 START_TEST(test_json_without_samples_is_still_an_object)
 {
 	struct pp_summary *s = pp_summary_new();
@@ -391,6 +447,7 @@ START_TEST(test_two_million_rows_in_bounded_memory)
 END_TEST
 
 PP_CHECK_TESTS("summary", 60,
+	       test_probe_cost_per_host,
 	       test_percentiles_of_one_to_hundred,
 	       test_what_was_measured_comes_before_numbers,
 	       test_absent_tracing_and_server_events_are_said,

@@ -294,6 +294,7 @@ static int open_trace(struct run *r)
 		.perf_pages = r->opts.perf_pages,
 		.syscall_points = r->opts.syscall_points,
 		.tcp_point = r->opts.tcp_point,
+		.probe_cost = r->opts.probe_cost,
 		.verbosity = r->opts.verbosity,
 		.events_out = r->opts.events_out,
 		.on_event = on_event,
@@ -566,6 +567,30 @@ static void explain_losses(const struct run *r, const struct pp_client_trace_sta
 			"CPU)", st->incomplete, ts->skipped);
 }
 
+/* The probe's own cost on both hosts, over the warm-up and the recorded exchanges (the client's
+ * from its start to its stop, the agent's over the follow conversation); -v: per program. */
+static void probe_cost(const struct run *r, const struct pp_client_trace_stats *ts,
+		       struct pp_summary_info *info)
+{
+	char row[160];
+
+	info->cost_exchanges = r->opts.warmup + r->recorded;
+	info->cost_client = (struct pp_probe_cost){ .present = true, .known = ts->cost.known,
+						    .bpf_ns = ts->cost.run_ns, .runs = ts->cost.runs };
+	if (!ts->cost.known && ts->cost_err < 0)
+		pp_log_debug("BPF run-time statistics are off (%s): the probe's cost is unknown",
+			     strerror(-ts->cost_err));
+	for (size_t i = 0; ts->cost.known && i < ts->cost.n; i++) {
+		pp_bpf_cost_format_prog(row, sizeof(row), &ts->cost.prog[i]);
+		pp_log_debug("BPF %s", row);
+	}
+	if (r->following)
+		info->cost_server = (struct pp_probe_cost){
+			.present = true,
+			.known = ts->agent_complete && ts->agent_end.bpf_known,
+			.bpf_ns = ts->agent_end.bpf_run_ns, .runs = ts->agent_end.bpf_runs };
+}
+
 static void traced_info(struct run *r, struct pp_summary_info *info)
 {
 	struct pp_client_trace_stats ts;
@@ -596,6 +621,7 @@ static void traced_info(struct run *r, struct pp_summary_info *info)
 			pp_log_warn("the agent at %s has no events of this connection: server "
 				"columns are empty", r->agent_name);
 	}
+	probe_cost(r, &ts, info);
 	if (rtt_missing)
 		pp_log_warn("%" PRIu64 " rows lack rtt_app: their rows came more than %u exchanges "
 			"after the loop measured them", rtt_missing, PP_SAMPLE_RING_MAX);

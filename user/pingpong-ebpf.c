@@ -20,6 +20,7 @@
 #include "agent/agent_serve.h"
 #include "agent/control.h"
 #include "common/net.h"
+#include "collect/bpf_cost.h"
 #include "collect/eventlog.h"
 #include "agent/eventstore.h"
 #include "peer/peer_measure.h"
@@ -57,6 +58,7 @@ struct agent {
 	struct pp_peer_opts peer_opts;
 	char plot_paths[2][4096];
 	uint64_t run_start_ns;
+	struct pp_bpf_cost cost_start; /* the programs' run-time statistics when the run started */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -196,6 +198,7 @@ static int start_trace(struct agent *a)
 		.btf_path = o->btf_path,
 		.syscall_points = o->syscall_points,
 		.tcp_point = o->tcp_point,
+		.probe_cost = o->probe_cost,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,
 	};
@@ -220,6 +223,40 @@ static int flush_for_answer(void *ctx)
 	if (n >= 0)
 		a->serve.lost_samples = pp_trace_lost(a->trace);
 	return n;
+}
+
+/* The probe's own cost since the run started (END's cost, the exit line): false when the
+ * kernel's run-time statistics are off. */
+static bool cost_so_far(struct agent *a, struct pp_bpf_cost *d)
+{
+	struct pp_bpf_cost now;
+
+	pp_trace_cost_snapshot(a->trace, &now);
+	pp_bpf_cost_delta(&a->cost_start, &now, d);
+	return d->known;
+}
+
+static bool bpf_cost_for_end(void *ctx, uint64_t *run_ns, uint64_t *runs)
+{
+	struct pp_bpf_cost d;
+	bool known = cost_so_far(ctx, &d);
+
+	*run_ns = d.run_ns;
+	*runs = d.runs;
+	return known;
+}
+
+/* The programs' counts at the run's start; statistics that could not be turned on are said
+ * once, with -v (the cost is then unknown; the run goes on). */
+static void start_cost(struct agent *a)
+{
+	int err = pp_trace_cost_snapshot(a->trace, &a->cost_start);
+
+	if (!a->cost_start.known && err < 0)
+		pp_log_debug("BPF run-time statistics are off (%s): the probe's cost is unknown",
+			     strerror(-err));
+	else if (err < 0)
+		pp_log_debug("reading the BPF programs' statistics: %s", strerror(-err));
 }
 
 /* The control channel (default: first traced port + 1) and the wire capture. */
@@ -252,6 +289,8 @@ static int start_serving(struct agent *a)
 		return pp_log_fail(&err, 1);
 	a->serve.flush = flush_for_answer;
 	a->serve.flush_ctx = a;
+	a->serve.bpf_cost = bpf_cost_for_end;
+	a->serve.bpf_cost_ctx = a;
 	a->serve.tap = log_event;
 	a->serve.tap_ctx = a;
 	return 0;
@@ -470,16 +509,25 @@ static int close_log(struct agent *a, bool commit)
 	return pp_atomic_commit(&a->log_file);
 }
 
-static void print_summary(const struct agent *a, double secs)
+static void print_summary(struct agent *a, double secs)
 {
+	struct pp_bpf_cost d;
+	char cost[160], row[160];
+
+	cost_so_far(a, &d);
+	pp_bpf_cost_format(cost, sizeof(cost), d.known, d.run_ns, d.runs, 0);
 	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
 		"%llu dropped (store and follower queues full at %zu), %llu tracepoint hits skipped by "
-		"the kernel, %.1f s; send/recv points: %s; tcp point %s",
+		"the kernel, probe cost %s, %.1f s; send/recv points: %s; tcp point %s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_agent_serve_dropped(&a->serve), a->opts.max_events,
-		(unsigned long long)pp_trace_skipped(a->trace), secs, pp_trace_points(a->trace),
+		(unsigned long long)pp_trace_skipped(a->trace), cost, secs, pp_trace_points(a->trace),
 		pp_trace_tcp_point(a->trace) ? "on" : "off");
+	for (size_t i = 0; d.known && i < d.n; i++) {
+		pp_bpf_cost_format_prog(row, sizeof(row), &d.prog[i]);
+		pp_log_debug("BPF %s", row);
+	}
 }
 
 /* --peer: the agent's last events, the rows, the summary and the plots. 0, or exit status 1. */
@@ -495,7 +543,11 @@ static int finish_peer(struct agent *a)
 		.run_end_ns = (uint64_t)(now_s() * 1e9),
 	};
 	struct pp_err err = { 0 };
+	struct pp_bpf_cost d;
 
+	local.bpf_known = cost_so_far(a, &d);
+	local.bpf_run_ns = d.run_ns;
+	local.bpf_runs = d.runs;
 	if (a->serve.capture) {
 		pp_capture_get_stats(a->serve.capture, &cst);
 		local.pcap_drops = cst.pcap_drop;
@@ -622,6 +674,7 @@ int main(int argc, char **argv)
 		if (!a.child.exec_failed)
 			goto cleanup;
 	}
+	start_cost(&a);
 	started = now_s();
 	a.run_start_ns = (uint64_t)(started * 1e9);
 	if (trace_loop(&a) == 0) {

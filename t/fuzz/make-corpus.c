@@ -100,11 +100,20 @@ static void proto_corpus(void)
 	put_file("proto", "end", buf, (size_t)n);
 	memcpy(stream + at, buf, (size_t)n), at += (size_t)n;
 	put_file("proto", "conversation", stream, at);
+	/* the probe's cost in END: known, unknown, and an older agent's short END */
+	end.bpf_known = true, end.bpf_run_ns = 18595177, end.bpf_runs = 247827;
+	n = pp_proto_encode_end(buf, sizeof(buf), &end);
+	put_file("proto", "end_cost", buf, (size_t)n);
+	n = pp_proto_encode_end_len(buf, sizeof(buf), &end, PP_PROTO_END_LEN_SHORT);
+	put_file("proto", "end_short", buf, (size_t)n);
 	n = pp_proto_encode_stop(buf, sizeof(buf));
 	put_file("proto", "stop", buf, (size_t)n);
 	req.flags = PP_FETCH_FOLLOW;
 	n = pp_proto_encode_fetch(buf, sizeof(buf), &req);
 	put_file("proto", "fetch_follow", buf, (size_t)n);
+	req.flags = PP_FETCH_FOLLOW | PP_FETCH_COST;
+	n = pp_proto_encode_fetch(buf, sizeof(buf), &req);
+	put_file("proto", "fetch_follow_cost", buf, (size_t)n);
 
 	n = pp_proto_encode_error(buf, sizeof(buf), PP_ERR_BAD_REQUEST, "no such connection");
 	put_file("proto", "error", buf, (size_t)n);

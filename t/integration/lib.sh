@@ -131,12 +131,13 @@ start_relay() {
 		fail "wire-delay --delay-us $1 did not start: $(cat "$TMP/relay-$1.log")"
 }
 
-# agent_with_server PORT: pingpong-ebpf tracing a pingpong-server on PORT in the server host,
+# agent_with_server PORT [AGENT_ARGS...]: pingpong-ebpf tracing a pingpong-server on PORT in the server host,
 # both up (the server's port and the control port PORT + 1); sets AGENT and SERVER (pids).
 agent_with_server() {
-	tb_bg server "$BUILD/pingpong-ebpf" -- "$BUILD/pingpong-server" --port "$1" 2>"$TMP/agent.err"
+	local port=$1; shift
+	tb_bg server "$BUILD/pingpong-ebpf" "$@" -- "$BUILD/pingpong-server" --port "$port" 2>"$TMP/agent.err"
 	AGENT=$!
-	wait_port server $(($1 + 1))
+	wait_port server $((port + 1))
 	# ip netns exec runs the agent in its own process, but stay right if it ever forks first
 	[ "$(cat /proc/"$AGENT"/comm 2>/dev/null)" = pingpong-ebpf ] ||
 		AGENT=$(pgrep -P "$AGENT" -x pingpong-ebpf | head -1)

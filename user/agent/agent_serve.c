@@ -95,6 +95,8 @@ static void get_counts(void *ctx, struct pp_end_counts *counts)
 	counts->pcap_drops = st.pcap_drop + st.unread; /* both lost frames the kernel saw */
 	/* the control server adds its followers' own drops */
 	counts->dropped = s->dropped + pp_eventstore_overflow(s->store);
+	counts->bpf_known = s->bpf_cost &&
+			    s->bpf_cost(s->bpf_cost_ctx, &counts->bpf_run_ns, &counts->bpf_runs);
 }
 
 static bool room(const struct pp_agent_serve *s)

@@ -47,6 +47,10 @@ struct pp_agent_serve {
 	 * (so an answer holds the client's last exchanges); set by the agent after open. */
 	int (*flush)(void *ctx);
 	void *flush_ctx;
+	/* Optional: the probe's own cost since the agent started (its BPF programs' run time and
+	 * runs), for END; false when unknown (the kernel's statistics off). Set by the agent. */
+	bool (*bpf_cost)(void *ctx, uint64_t *run_ns, uint64_t *runs);
+	void *bpf_cost_ctx;
 	uint64_t capture_errors;    /* wire events the store refused */
 	uint64_t dropped;           /* events with no room: store and follower queues at the bound */
 	/* Optional: sees every event as it arrives, before it is routed (the agent's --output log,

@@ -74,6 +74,7 @@ struct conn {
 	uint8_t rx[PP_PROTO_HDR_LEN];
 	uint32_t rx_got;
 	int64_t last_frame;           /* ms: the last frame that left, for heartbeats */
+	struct pp_end_counts at_start; /* follow mode: the source's counts at FETCH (probe cost) */
 };
 
 struct pp_control_server {
@@ -99,6 +100,12 @@ struct pp_control_server {
 static int64_t now_ms(void)
 {
 	return pp_net_deadline_ms(0);
+}
+
+/* The long END (with the probe's cost) to a client that asked for it; older clients reject it. */
+static uint32_t end_len(const struct conn *c)
+{
+	return c->fetch.flags & PP_FETCH_COST ? PP_PROTO_END_LEN : PP_PROTO_END_LEN_SHORT;
 }
 
 int pp_control_server_open(struct pp_control_server **out, const struct pp_control_server_opts *opts)
@@ -305,7 +312,8 @@ static int next_chunk(struct pp_control_server *s, struct conn *c)
 			s->src.get_counts(s->src.ctx, &counts);
 		counts.events_sent = c->sent;
 		counts.dropped += s->st.events_dropped;
-		end = pp_proto_encode_end(c->out + len, OUT_SIZE - (size_t)len, &counts);
+		end = pp_proto_encode_end_len(c->out + len, OUT_SIZE - (size_t)len, &counts,
+					      end_len(c));
 		if (end < 0)
 			return (int)end;
 		len += end;
@@ -571,6 +579,8 @@ static int start_follow(struct pp_control_server *s, struct conn *c)
 	seal(c->tail);
 	c->state = C_FOLLOW;
 	c->last_frame = now_ms();
+	if (s->src.get_counts)
+		s->src.get_counts(s->src.ctx, &c->at_start); /* the probe's cost from here on */
 	s->followers++;
 	s->st.follows++;
 	if (follow_write(s, c) < 0)
@@ -620,7 +630,11 @@ static int finish_follow(struct pp_control_server *s, struct conn *c)
 		s->src.get_counts(s->src.ctx, &counts);
 	counts.events_sent = c->sent;
 	counts.dropped += s->st.events_dropped;
-	b->len = (size_t)pp_proto_encode_end(b->data, sizeof(b->data), &counts);
+	/* the probe's cost of this conversation: since its FETCH */
+	counts.bpf_known = counts.bpf_known && c->at_start.bpf_known;
+	counts.bpf_run_ns -= counts.bpf_known ? c->at_start.bpf_run_ns : counts.bpf_run_ns;
+	counts.bpf_runs -= counts.bpf_known ? c->at_start.bpf_runs : counts.bpf_runs;
+	b->len = (size_t)pp_proto_encode_end_len(b->data, sizeof(b->data), &counts, end_len(c));
 	b->sealed = b->is_end = true;
 	c->state = C_DRAIN;
 	c->stop_pending = false;

@@ -42,7 +42,8 @@
 struct pp_control_source {
 	int (*for_each_event)(void *ctx, const struct pp_flow_key *flow, pp_emit_fn emit, void *emit_ctx);
 	/* The agent's loss counters for END (lost_samples, pcap_drops, dropped: the server adds
-	 * what its follower queues dropped); NULL reports zeros. */
+	 * what its follower queues dropped) and its probe cost so far (bpf_*: since the agent
+	 * started; a follower's END gets the difference since its FETCH); NULL reports zeros. */
 	void (*get_counts)(void *ctx, struct pp_end_counts *counts);
 	void *ctx;
 	/* Optional: as for_each_event, but from the start-th event passed (0-based), so that an

@@ -83,6 +83,72 @@ static void print_absent(FILE *out, const struct pp_summary_info *info)
 		fprintf(out, "wire capture: off; client_dev, wire and server_dev are empty\n");
 }
 
+static uint64_t cost_exchanges(const struct pp_summary_info *info)
+{
+	return info->cost_exchanges ? info->cost_exchanges : info->exchanges;
+}
+
+/* "client 4.321 us (14.0 runs)", "server unknown" */
+static void print_one_cost(FILE *out, const char *host, const struct pp_probe_cost *c, uint64_t n)
+{
+	if (!c->known)
+		fprintf(out, "%s unknown", host);
+	else if (!n)
+		fprintf(out, "%s %.3f ms in %" PRIu64 " runs", host, (double)c->bpf_ns / 1e6, c->runs);
+	else
+		fprintf(out, "%s %.3f us (%.1f runs)", host, (double)c->bpf_ns / 1e3 / (double)n,
+			(double)c->runs / (double)n);
+}
+
+/* The probe's own cost: how much of the stacks is the measurement itself. */
+static void print_cost(FILE *out, const struct pp_summary_info *info)
+{
+	const struct pp_probe_cost *c = &info->cost_client, *sv = &info->cost_server;
+	uint64_t n = cost_exchanges(info);
+
+	if (!c->present && !sv->present)
+		return;
+	fprintf(out, "probe cost: BPF run time per exchange: ");
+	if (c->present)
+		print_one_cost(out, "client", c, n);
+	if (c->present && sv->present)
+		fprintf(out, ", ");
+	if (sv->present)
+		print_one_cost(out, "server", sv, n);
+	if ((c->present && !c->known) || (sv->present && !sv->known))
+		fprintf(out, " (--probe-cost on a host measures its own)");
+	fputc('\n', out);
+}
+
+static void json_one_cost(FILE *f, const char *host, const struct pp_probe_cost *c, uint64_t n)
+{
+	fprintf(f, "\"%s\": ", host);
+	if (!c->present || !c->known) {
+		fprintf(f, "null");
+		return;
+	}
+	fprintf(f, "{ \"bpf_ns\": %" PRIu64 ", \"runs\": %" PRIu64 ", \"ns_per_exchange\": ",
+		c->bpf_ns, c->runs);
+	if (n)
+		fprintf(f, "%.1f }", (double)c->bpf_ns / (double)n);
+	else
+		fprintf(f, "null }");
+}
+
+/* "probe_cost": a host not traced, or whose cost is unknown, is null */
+static void json_cost(FILE *f, const struct pp_summary_info *info)
+{
+	uint64_t n = cost_exchanges(info);
+
+	if (!info->cost_client.present && !info->cost_server.present)
+		return;
+	fprintf(f, "  \"probe_cost\": { ");
+	json_one_cost(f, "client", &info->cost_client, n);
+	fprintf(f, ", ");
+	json_one_cost(f, "server", &info->cost_server, n);
+	fprintf(f, ", \"exchanges\": %" PRIu64 " },\n", n);
+}
+
 /* Which points the incomplete rows lack: a lost sample, a dropped frame or a hit the kernel
  * never ran our programs for shows here as the point it took away. item_fmt takes the slot's
  * name and the count; items are joined by commas. */
@@ -120,6 +186,7 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 		info->lost_samples_client + info->lost_samples_server, info->lost_samples_client,
 		info->lost_samples_server, info->pcap_drops_client + info->pcap_drops_server,
 		info->pcap_drops_client, info->pcap_drops_server);
+	print_cost(out, info);
 	if (names_lacking(info)) {
 		fprintf(out, "incomplete rows lack:");
 		print_lacking(s, info, out, " %s %" PRIu64);
@@ -188,6 +255,7 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 		print_lacking(s, info, f, " \"%s\": %" PRIu64);
 		fprintf(f, " },\n");
 	}
+	json_cost(f, info);
 	if (info->run_start_ns && info->run_end_ns >= info->run_start_ns)
 		fprintf(f, "  \"run_ns\": { \"start\": %" PRIu64 ", \"end\": %" PRIu64 " },\n",
 			info->run_start_ns, info->run_end_ns);

@@ -18,6 +18,14 @@
 #include "common/histogram.h"
 #include "model/split.h"
 
+/* The probe's own cost on one host over the run: its BPF programs' run time and runs, from the
+ * kernel's run-time statistics (collect/bpf_cost.h). */
+struct pp_probe_cost {
+	bool present;                /* this host was traced: its cost is said, known or not */
+	bool known;                  /* the kernel counted (statistics on; an agent new enough) */
+	uint64_t bpf_ns, runs;
+};
+
 struct pp_summary_info {
 	const char *what;            /* e.g. "1024 B x 10000 exchanges, 198.18.0.1 -> 198.18.0.2:12345" */
 	uint64_t exchanges;          /* rows recorded */
@@ -35,6 +43,10 @@ struct pp_summary_info {
 				      * from incomplete rows are named; 0 = none named */
 	uint64_t run_start_ns;       /* CLOCK_MONOTONIC around the recorded exchanges (JSON only, */
 	uint64_t run_end_ns;         /* to line the run up with other tools); 0 = unknown */
+	/* The probe's cost per host ("probe cost:" line, "probe_cost" in the JSON), per exchange
+	 * over cost_exchanges (the exchanges its window saw, warm-up included; 0 = exchanges). */
+	struct pp_probe_cost cost_client, cost_server;
+	uint64_t cost_exchanges;
 	/* Optional: writes more members of the JSON object (each `  "name": value,\n`), after
 	 * the counts and before the components: a service's connections. */
 	void (*json_extra)(void *ctx, FILE *f);

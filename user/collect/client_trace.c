@@ -54,6 +54,10 @@ struct pp_client_trace {
 	bool agent_over;                /* END, or failed: no more of its events */
 	uint64_t agent_events;
 	struct pp_err agent_err;
+
+	/* the probe's own cost: the programs' statistics at start and at stop */
+	struct pp_bpf_cost cost_start, cost_end;
+	int cost_err;                   /* why the statistics are off (-errno), or 0 */
 };
 
 static uint64_t now_ns(void)
@@ -118,6 +122,7 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 		.perf_pages = o->perf_pages,
 		.syscall_points = o->syscall_points,
 		.tcp_point = o->tcp_point,
+		.probe_cost = o->probe_cost,
 		.verbosity = o->verbosity,
 		.on_event = on_event,
 	};
@@ -352,6 +357,7 @@ int pp_client_trace_start(struct pp_client_trace *ct, const struct pp_flow_key *
 		ct->reader_err = e;
 		return rc;
 	}
+	ct->cost_err = pp_trace_cost_snapshot(ct->trace, &ct->cost_start);
 	/* Signals are the main thread's: they end its sleeps and blocking calls. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -427,6 +433,7 @@ int pp_client_trace_stop(struct pp_client_trace *ct, int timeout_ms,
 	trc = pp_trace_flush(ct->trace);
 	if (trc < 0 && !rc)
 		rc = pp_err_set(e, trc, "draining the perf buffer: %s", strerror(-trc));
+	pp_trace_cost_snapshot(ct->trace, &ct->cost_end);
 	ct->on_event(ct->ctx, PP_FROM_CLIENT, NULL);
 	if (close_log(ct, &ct->log_fail) < 0 && !rc) {
 		rc = ct->log_fail.code;
@@ -452,6 +459,8 @@ void pp_client_trace_get_stats(const struct pp_client_trace *ct, struct pp_clien
 	};
 	if (ct->capture)
 		pp_capture_get_stats(ct->capture, &st->cap);
+	pp_bpf_cost_delta(&ct->cost_start, &ct->cost_end, &st->cost);
+	st->cost_err = ct->cost_err;
 	if (ct->agent) {
 		const struct pp_fetch_stats *fs = pp_control_fetch_stats(ct->agent);
 

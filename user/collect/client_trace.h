@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "collect/bpf_cost.h"
 #include "collect/capture.h"
 #include "collect/fetch.h"
 #include "common/err.h"
@@ -58,6 +59,7 @@ struct pp_client_trace_opts {
 	int verbosity;           /* libbpf's messages: 0 none, 1 warnings, 2 debug */
 	bool syscall_points;     /* send/recv from the syscall tracepoints (trace.h) */
 	bool tcp_point;          /* also the tcp point, tcp:tcp_probe (trace.h) */
+	bool probe_cost;         /* BPF run-time statistics on (trace.h) */
 	const char *events_out;  /* NULL, or this host's events written there as they come (an
 				  * event log, eventlog.h, in arrival order; published at stop) */
 	pp_origin_event_fn on_event;
@@ -78,6 +80,9 @@ struct pp_client_trace_stats {
 	bool agent_complete;     /* its END arrived: agent_end holds its counts */
 	struct pp_end_counts agent_end;
 	struct pp_err agent_err; /* why it ended early, in words; code 0 = it did not */
+	/* the probe's own cost on this host from start to stop (known: the kernel counted) */
+	struct pp_bpf_cost cost;
+	int cost_err;            /* why it is unknown (-errno: the statistics are off), or 0 */
 };
 
 struct pp_client_trace;

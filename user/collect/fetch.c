@@ -31,6 +31,8 @@ struct pp_fetch {
 	int tries, refused;
 	bool answered;                /* a frame came: too late to try again */
 	struct pp_flow_key flow;
+	struct pp_fetch_req req;      /* as sent: PP_FETCH_COST until an older agent refuses it */
+	uint64_t frames;              /* taken from this connection */
 	uint8_t *payload;             /* PP_PROTO_MAX_PAYLOAD */
 	struct pp_event *batch;
 	uint32_t nbatch, at;
@@ -66,6 +68,9 @@ static int version_mismatch(struct pp_fetch *f, unsigned theirs)
 	return -EPROTONOSUPPORT;
 }
 
+/* take_frame's word for an agent older than PP_FETCH_COST: ask again without it */
+#define OLDER_AGENT (-ENOTSUP)
+
 /* Checks a header: 0, or the error for the caller. */
 static int check_hdr(struct pp_fetch *f, const uint8_t *buf, struct pp_frame_hdr *hdr)
 {
@@ -80,6 +85,7 @@ static int check_hdr(struct pp_fetch *f, const uint8_t *buf, struct pp_frame_hdr
  * <0 error. */
 static int take_frame(struct pp_fetch *f, const struct pp_frame_hdr *hdr)
 {
+	f->frames++;
 	switch (hdr->type) {
 	case PP_MSG_EVENTS:
 		if (pp_proto_decode_events(f->payload, hdr->length, f->batch, PP_PROTO_MAX_BATCH, &f->nbatch) < 0)
@@ -103,6 +109,10 @@ static int take_frame(struct pp_fetch *f, const struct pp_frame_hdr *hdr)
 			return -EPROTO;
 		if (f->st.error_code == PP_ERR_VERSION)
 			return version_mismatch(f, 0);
+		/* an agent older than PP_FETCH_COST refuses the flag, before anything else */
+		if (f->st.error_code == PP_ERR_BAD_REQUEST && f->frames == 1 &&
+		    (f->req.flags & PP_FETCH_COST))
+			return OLDER_AGENT;
 		return -EREMOTEIO;
 	}
 	return -EPROTO; /* a FETCH or STOP from the agent */
@@ -153,6 +163,26 @@ static int connect_and_ask(struct pp_fetch *f)
 	}
 }
 
+/* An agent older than PP_FETCH_COST refused it (ERROR 1 as its first frame): the same request
+ * without it, once, on a new connection and with a new deadline; its END then comes short and
+ * its probe cost is unknown. 0 or -errno. */
+static int ask_without_cost(struct pp_fetch *f)
+{
+	ssize_t len;
+
+	f->req.flags &= (uint8_t)~PP_FETCH_COST;
+	if ((len = pp_proto_encode_fetch(f->frame, sizeof(f->frame), &f->req)) < 0)
+		return (int)len;
+	f->frame_len = (size_t)len;
+	f->frames = 0;
+	f->answered = false;
+	f->rgot = 0;
+	f->st.error_code = 0;
+	f->st.error_text[0] = '\0';
+	f->deadline = pp_net_deadline_ms(f->timeout_ms);
+	return connect_and_ask(f);
+}
+
 int pp_fetch_req_all_ports(struct pp_fetch_req *req, uint8_t family, const uint8_t *client_addr,
 			   const uint8_t *server_addr, uint16_t server_port)
 {
@@ -183,7 +213,9 @@ int pp_control_fetch_open(struct pp_fetch **out, const char *addr, uint16_t port
 	if (!(f = calloc(1, sizeof(*f))))
 		return -ENOMEM;
 	f->fd = -1;
-	len = pp_proto_encode_fetch(f->frame, sizeof(f->frame), req);
+	f->req = *req;
+	f->req.flags |= PP_FETCH_COST; /* this client reads the long END */
+	len = pp_proto_encode_fetch(f->frame, sizeof(f->frame), &f->req);
 	if (len < 0) {
 		free(f);
 		return (int)len;
@@ -245,6 +277,8 @@ int pp_control_fetch_next(struct pp_fetch *f, struct pp_event *ev)
 		while (r < 0 && !f->answered && (r == -ECONNRESET || r == -EPIPE) && try_again(f, r) &&
 		       (r = connect_and_ask(f)) == 0)
 			r = read_frame(f);
+		if (r == OLDER_AGENT && (r = ask_without_cost(f)) == 0)
+			continue;
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -364,6 +398,12 @@ int pp_control_follow_read(struct pp_fetch *f, pp_emit_fn cb, void *ctx)
 		f->last_frame_ns = mono_ns();
 		f->rgot = 0;
 		r = take_frame(f, &f->hdr);
+		if (r == OLDER_AGENT) {
+			if ((r = ask_without_cost(f)) < 0)
+				return r;
+			f->last_frame_ns = mono_ns();
+			continue;
+		}
 		if (r < 0)
 			return r;
 		if (r == 0)

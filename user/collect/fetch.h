@@ -51,7 +51,10 @@ struct pp_fetch;
 int pp_fetch_req_all_ports(struct pp_fetch_req *req, uint8_t family, const uint8_t *client_addr,
 			   const uint8_t *server_addr, uint16_t server_port);
 
-/* addr: numeric IPv4/IPv6. Connects and sends the request, each wait at most timeout_ms
+/* Every request asks for the agent's probe cost too (PP_FETCH_COST, in stats.agent.bpf_*); an
+ * agent older than that refuses the flag, and the request goes again without it, once (cost
+ * unknown).
+ * addr: numeric IPv4/IPv6. Connects and sends the request, each wait at most timeout_ms
  * (0 = default). A connection reset (or shed by a busy agent before its first answer byte,
  * seen by pp_control_fetch_next), a reset write or a refused connect (3 times at most) is tried
  * again, after a pause doubling from 50 ms, while timeout_ms from the open leaves room.

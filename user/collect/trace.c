@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "pingpong.skel.h"
+#include "collect/bpf_cost.h"
 #include "collect/trace.h"
 #include "common/log.h"
 #include "model/proto.h"
@@ -48,6 +49,8 @@ struct pp_trace {
 	bool socket_send, socket_recv; /* where the send and recv points come from */
 	bool tcp_point;          /* on_tcp_probe loaded (pp_trace_opts.tcp_point) */
 	bool flush_by_syscall;   /* the kernel cannot run on_flush on a chosen CPU (before 5.10) */
+	int stats_fd;            /* bpf_enable_stats: the kernel counts run time while it is open */
+	int stats_err;           /* why it could not be opened (-errno), or 0 */
 };
 
 /* The layouts of the two perf records the kernel writes into a BPF output buffer. */
@@ -384,6 +387,7 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 
 	t = calloc(1, sizeof(*t));
 	if (t) {
+		t->stats_fd = -1;
 		t->ncpus = libbpf_num_possible_cpus();
 		t->per_cpu = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->per_cpu)) : NULL;
 		t->batches = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(*t->batches)) : NULL;
@@ -397,6 +401,11 @@ int pp_trace_open(struct pp_trace **out, const struct pp_trace_opts *o, struct p
 	if ((err = load_and_attach(t, o, e)) < 0) {
 		pp_trace_close(t);
 		return err;
+	}
+	/* run-time statistics for the tracer's life: the kernel stops when the fd closes */
+	if (o->probe_cost) {
+		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		t->stats_err = t->stats_fd < 0 ? -errno : 0; /* libbpf sets errno either way */
 	}
 	*out = t;
 	return 0;
@@ -677,8 +686,17 @@ void pp_trace_close(struct pp_trace *t)
 	if (!t)
 		return;
 	perf_buffer__free(t->pb);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
 	pingpong_bpf__destroy(t->skel);
 	free(t->per_cpu);
 	free(t->batches);
 	free(t);
+}
+
+int pp_trace_cost_snapshot(const struct pp_trace *t, struct pp_bpf_cost *c)
+{
+	int rc = pp_bpf_cost_snapshot(t->skel->obj, t->stats_fd >= 0, c);
+
+	return t->stats_fd >= 0 ? rc : t->stats_err;
 }

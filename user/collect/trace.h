@@ -39,6 +39,9 @@ struct pp_trace_opts {
 				 * the socket ones (the older design, to compare them) */
 	bool tcp_point;         /* also the tcp point (tcp:tcp_probe, PP_TCP): no part of the split
 				 * uses it, and it costs a program run per received segment */
+	bool probe_cost;        /* the kernel's BPF run-time statistics on for the tracer's life
+				 * (pp_trace_cost_snapshot); they cost every program run on the host
+				 * some 40-70 ns, ours and anyone's, so only when asked */
 	int verbosity;          /* 0: libbpf silent, 1: warnings and info, 2: debug */
 	pp_event_fn on_event;   /* called from pp_trace_poll/consume, in the caller's thread */
 	void *ctx;
@@ -106,6 +109,13 @@ size_t pp_trace_buffer_bytes(const struct pp_trace *t); /* per CPU */
  * active in process context loses its points. An upper bound of missed events: it also counts
  * hits the filters would have dropped. Linux 5.12+ (0 before). */
 uint64_t pp_trace_skipped(const struct pp_trace *t);
+
+/* The probe's own cost so far (collect/bpf_cost.h): every loaded program's run time and runs
+ * since the load. The kernel counts them while the tracer is open (it enables the run-time
+ * statistics at open, for its own life). 0; or -errno why the statistics are off (-EPERM,
+ * -EINVAL on a kernel before 5.8: c->known is false) or a program's info could not be read. */
+struct pp_bpf_cost;
+int pp_trace_cost_snapshot(const struct pp_trace *t, struct pp_bpf_cost *c);
 
 /* Detaches every program and frees everything; events not yet consumed are dropped. */
 void pp_trace_close(struct pp_trace *t);

@@ -272,7 +272,7 @@ static bool length_fits(uint16_t type, uint32_t length)
 	case PP_MSG_EVENTS:
 		return length >= 4 && length <= PP_PROTO_MAX_PAYLOAD && (length - 4) % PP_PROTO_EVENT_LEN == 0;
 	case PP_MSG_END:
-		return length == PP_PROTO_END_LEN;
+		return length == PP_PROTO_END_LEN || length == PP_PROTO_END_LEN_SHORT;
 	case PP_MSG_ERROR:
 		return length >= 4 && length <= 4 + PP_PROTO_ERROR_TEXT_MAX;
 	case PP_MSG_STOP:
@@ -484,28 +484,56 @@ int pp_proto_decode_events(const uint8_t *p, size_t len, struct pp_event *out, u
 
 /* ---- END ---- */
 
-ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts *counts)
+ssize_t pp_proto_encode_end_len(uint8_t *buf, size_t cap, const struct pp_end_counts *counts,
+				uint32_t len)
 {
 	struct wcur w = { buf, cap, 0, true };
+	/* all ones both, or neither: a known count that happens to be all ones is not sayable */
+	bool known = counts->bpf_known && counts->bpf_run_ns != PP_END_UNKNOWN &&
+		     counts->bpf_runs != PP_END_UNKNOWN;
 
-	put_hdr(&w, PP_MSG_END, PP_PROTO_END_LEN);
+	if (len != PP_PROTO_END_LEN && len != PP_PROTO_END_LEN_SHORT)
+		return -EINVAL;
+	put_hdr(&w, PP_MSG_END, len);
 	put_u64(&w, counts->events_sent);
 	put_u64(&w, counts->lost_samples);
 	put_u64(&w, counts->pcap_drops);
 	put_u64(&w, counts->dropped);
+	if (len == PP_PROTO_END_LEN) {
+		put_u64(&w, known ? counts->bpf_run_ns : PP_END_UNKNOWN);
+		put_u64(&w, known ? counts->bpf_runs : PP_END_UNKNOWN);
+	}
 	return finish(&w);
+}
+
+ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts *counts)
+{
+	return pp_proto_encode_end_len(buf, cap, counts, PP_PROTO_END_LEN);
 }
 
 int pp_proto_decode_end(const uint8_t *p, size_t len, struct pp_end_counts *counts)
 {
 	struct rcur r = { p, len, 0, true };
 
-	if (len != PP_PROTO_END_LEN)
+	if (len != PP_PROTO_END_LEN && len != PP_PROTO_END_LEN_SHORT)
 		return -EBADMSG;
 	counts->events_sent = get_u64(&r);
 	counts->lost_samples = get_u64(&r);
 	counts->pcap_drops = get_u64(&r);
 	counts->dropped = get_u64(&r);
+	counts->bpf_known = false;
+	counts->bpf_run_ns = counts->bpf_runs = 0;
+	if (len == PP_PROTO_END_LEN) {
+		uint64_t ns = get_u64(&r), runs = get_u64(&r);
+
+		if ((ns == PP_END_UNKNOWN) != (runs == PP_END_UNKNOWN))
+			return -EBADMSG;
+		if (ns != PP_END_UNKNOWN) {
+			counts->bpf_known = true;
+			counts->bpf_run_ns = ns;
+			counts->bpf_runs = runs;
+		}
+	}
 	return r.ok ? 0 : -EBADMSG;
 }
 

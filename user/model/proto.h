@@ -61,7 +61,8 @@ const char *pp_flow_key_str(const struct pp_flow_key *key, char *buf, size_t siz
 #define PP_PROTO_FETCH_LEN    44
 #define PP_PROTO_EVENT_LEN    72          /* one event, field by field, plus 1 reserved byte */
 #define PP_PROTO_MAX_BATCH    4096        /* events in one EVENTS frame */
-#define PP_PROTO_END_LEN      32
+#define PP_PROTO_END_LEN      48          /* with the agent's probe cost (PP_FETCH_COST) */
+#define PP_PROTO_END_LEN_SHORT 32         /* without: older agents, and to clients that did not ask */
 #define PP_PROTO_ERROR_TEXT_MAX 200
 #define PP_PROTO_MAX_PAYLOAD  (4 + PP_PROTO_EVENT_LEN * PP_PROTO_MAX_BATCH)
 #define PP_PROTO_MAX_FRAME    (PP_PROTO_HDR_LEN + PP_PROTO_MAX_PAYLOAD)
@@ -89,7 +90,11 @@ enum pp_proto_error {
  * every instance: flow.client_port must be 0 and PP_FETCH_HAVE_ISN unset (without this flag a
  * client_port 0 is invalid). An addition to protocol 2: an older agent refuses it with ERROR 1. */
 #define PP_FETCH_ALL_PORTS 0x4
-#define PP_FETCH_FLAGS    (PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW | PP_FETCH_ALL_PORTS)
+/* The client reads END of PP_PROTO_END_LEN bytes (the agent's probe cost); without it the
+ * agent sends the short END of older versions. An addition to protocol 2: an older agent refuses
+ * it with ERROR 1, and the client asks again without it (collect/fetch.c). */
+#define PP_FETCH_COST      0x8
+#define PP_FETCH_FLAGS    (PP_FETCH_HAVE_ISN | PP_FETCH_FOLLOW | PP_FETCH_ALL_PORTS | PP_FETCH_COST)
 
 struct pp_fetch_req {
 	struct pp_flow_key flow;
@@ -107,7 +112,14 @@ struct pp_end_counts {
 	uint64_t lost_samples;  /* the agent's perf buffer losses (whole run, all flows) */
 	uint64_t pcap_drops;    /* the agent's capture drops */
 	uint64_t dropped;       /* events the agent had no room for (store / follower queues full) */
+	/* The probe's own cost on the agent's host (the long END only): its BPF programs' run time
+	 * and runs since the conversation began (follow) or the agent started (one-shot). known is
+	 * false when the agent could not count (statistics off) or sent the short END; on the wire
+	 * both fields are then all ones. */
+	bool bpf_known;
+	uint64_t bpf_run_ns, bpf_runs;
 };
+#define PP_END_UNKNOWN UINT64_MAX
 
 struct pp_frame_hdr {
 	uint32_t magic;
@@ -131,7 +143,11 @@ ssize_t pp_proto_decode_frame(const uint8_t *buf, size_t len, struct pp_frame_hd
  * -EINVAL for values the protocol cannot carry. */
 ssize_t pp_proto_encode_fetch(uint8_t *buf, size_t cap, const struct pp_fetch_req *req);
 ssize_t pp_proto_encode_events(uint8_t *buf, size_t cap, const struct pp_event *ev, uint32_t n);
+/* END of PP_PROTO_END_LEN bytes (with the probe cost); pp_proto_encode_end_len chooses
+ * PP_PROTO_END_LEN or PP_PROTO_END_LEN_SHORT (for a client that did not send PP_FETCH_COST). */
 ssize_t pp_proto_encode_end(uint8_t *buf, size_t cap, const struct pp_end_counts *counts);
+ssize_t pp_proto_encode_end_len(uint8_t *buf, size_t cap, const struct pp_end_counts *counts,
+				uint32_t len);
 /* text is cut to PP_PROTO_ERROR_TEXT_MAX bytes. */
 ssize_t pp_proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *text);
 /* The same ERROR frame in another version's header (its layout is the same in versions 1 and
@@ -150,6 +166,8 @@ int pp_proto_decode_fetch(const uint8_t *p, size_t len, struct pp_fetch_req *req
 /* out has room for cap events; *n gets the count (-EMSGSIZE if more than cap). */
 int pp_proto_decode_events(const uint8_t *p, size_t len, struct pp_event *out, uint32_t cap,
 			   uint32_t *n);
+/* END of either length: the short one gives bpf_known false; in the long one the cost fields are
+ * both all ones (unknown) or neither. */
 int pp_proto_decode_end(const uint8_t *p, size_t len, struct pp_end_counts *counts);
 /* text gets at most PP_PROTO_ERROR_TEXT_MAX bytes and a NUL; control bytes become '?'. */
 int pp_proto_decode_error(const uint8_t *p, size_t len, uint16_t *code,

@@ -304,6 +304,11 @@ static void fill_info(struct pp_peer *p, struct pp_summary_info *info, char *wha
 		.required_slots = PP_SLOTS_SPLIT,
 		.run_start_ns = p->local.run_start_ns,
 		.run_end_ns = p->local.run_end_ns,
+		.cost_client = { .present = p->local.traced, .known = p->local.bpf_known,
+				 .bpf_ns = p->local.bpf_run_ns, .runs = p->local.bpf_runs },
+		/* the agent's since the follow began: every row of this run */
+		.cost_server = { .present = p->agent_seen, .known = p->agent_ended && p->end.bpf_known,
+				 .bpf_ns = p->end.bpf_run_ns, .runs = p->end.bpf_runs },
 	};
 }
 

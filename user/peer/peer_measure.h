@@ -58,6 +58,9 @@ struct pp_peer_local {
 	bool traced, capture;
 	uint64_t run_start_ns, run_end_ns;
 	const char *points;   /* where the send/recv points came from (trace.h pp_trace_points) */
+	/* the probe's own cost on this host over the run (its BPF programs), when known */
+	bool bpf_known;
+	uint64_t bpf_run_ns, bpf_runs;
 };
 
 struct pp_peer;

@@ -73,7 +73,8 @@ static void check_payload(const uint8_t *frame, ssize_t frame_len, const struct 
 		break;
 	case PP_MSG_END:
 		if (pp_proto_decode_end(payload, hdr->length, &counts) == 0)
-			same_frame(frame, frame_len, pp_proto_encode_end(again, sizeof(again), &counts));
+			same_frame(frame, frame_len, pp_proto_encode_end_len(again, sizeof(again), &counts,
+								     hdr->length));
 		break;
 	case PP_MSG_ERROR:
 		if (pp_proto_decode_error(payload, hdr->length, &code, text) == 0) {
