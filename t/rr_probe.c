@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_util.h"
+
 #define RR_HDR          8u
 #define RR_MAX_MSG      (64u << 20)   /* 64 MiB, either direction */
 #define RR_MAX_CONNS    1024
@@ -129,43 +131,6 @@ static int set_nonblock_nodelay(int fd)
 		return -errno;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		return -errno;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int resolve(const char *addr, uint16_t port, bool passive, struct sockaddr_storage *ss,
-		   socklen_t *len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-					      (passive ? AI_PASSIVE : 0) };
-	struct addrinfo *res;
-	char service[8];
-	int rc;
-
-	snprintf(service, sizeof(service), "%u", port);
-	rc = getaddrinfo(addr, service, &hints, &res);
-	if (rc) {
-		fprintf(stderr, "rr_probe: %s: %s\n", addr ? addr : "(any)", gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -339,20 +304,20 @@ static int server_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (parse_u64(optarg, 1, 65535, &port)) {
+			if (probe_parse_u64(optarg, 1, 65535, &port)) {
 				fprintf(stderr, "rr_probe: --port: 1..65535\n");
 				return 2;
 			}
 			break;
 		case 'b': bind_addr = optarg; break;
 		case 't':
-			if (parse_u64(optarg, 1, 3600, &timeout)) {
+			if (probe_parse_u64(optarg, 1, 3600, &timeout)) {
 				fprintf(stderr, "rr_probe: --timeout: 1..3600 seconds\n");
 				return 2;
 			}
 			break;
 		case 'l':
-			if (parse_u64(optarg, 1, 86400, &lifetime)) {
+			if (probe_parse_u64(optarg, 1, 86400, &lifetime)) {
 				fprintf(stderr, "rr_probe: --lifetime: 1..86400 seconds\n");
 				return 2;
 			}
@@ -370,11 +335,11 @@ static int server_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (resolve(bind_addr ? bind_addr : "::", (uint16_t)port, true, &ss, &sslen))
+	if (probe_resolve("rr_probe", bind_addr ? bind_addr : "::", (uint16_t)port, true, &ss, &sslen))
 		return 1;
 	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 && !bind_addr && errno == EAFNOSUPPORT) {   /* no IPv6: IPv4 only */
-		if (resolve("0.0.0.0", (uint16_t)port, true, &ss, &sslen))
+		if (probe_resolve("rr_probe", "0.0.0.0", (uint16_t)port, true, &ss, &sslen))
 			return 1;
 		lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	}
@@ -739,28 +704,28 @@ static int client_main(int argc, char **argv)
 
 		switch (opt) {
 		case 'c': addr = optarg; break;
-		case 'p': if (parse_u64(optarg, 1, 65535, &port)) bad = "--port: 1..65535"; break;
+		case 'p': if (probe_parse_u64(optarg, 1, 65535, &port)) bad = "--port: 1..65535"; break;
 		case 'n':
-			if (parse_u64(optarg, 1, RR_MAX_CONNS, &nconns))
+			if (probe_parse_u64(optarg, 1, RR_MAX_CONNS, &nconns))
 				bad = "--conns: 1..1024";
 			break;
 		case 'm':
-			if (parse_u64(optarg, 1, RR_MAX_REQUESTS, &cl.requests))
+			if (probe_parse_u64(optarg, 1, RR_MAX_REQUESTS, &cl.requests))
 				bad = "--requests: 1..10000000";
 			break;
 		case 's':
-			if (parse_u64(optarg, 0, UINT64_MAX, &seed))
+			if (probe_parse_u64(optarg, 0, UINT64_MAX, &seed))
 				bad = "--seed: a number";
 			have_seed = true;
 			break;
 		case 'x':
-			if (parse_u64(optarg, RR_HDR, RR_MAX_MSG, &max_size))
+			if (probe_parse_u64(optarg, RR_HDR, RR_MAX_MSG, &max_size))
 				bad = "--max-size: 8..67108864 bytes";
 			break;
 		case 'l': logpath = optarg; break;
 		case 'P': cl.pipeline = true; break;
 		case 't':
-			if (parse_u64(optarg, 1, 3600, &timeout))
+			if (probe_parse_u64(optarg, 1, 3600, &timeout))
 				bad = "--timeout: 1..3600 seconds";
 			break;
 		case 'S': spin = true; break;
@@ -778,7 +743,7 @@ static int client_main(int argc, char **argv)
 	}
 	cl.timeout_ms = (int)(timeout * 1000);
 	signal(SIGPIPE, SIG_IGN);
-	if (resolve(addr, (uint16_t)port, false, &cl.addr, &cl.addrlen))
+	if (probe_resolve("rr_probe", addr, (uint16_t)port, false, &cl.addr, &cl.addrlen))
 		return 1;
 	log = fopen(logpath, "w");
 	if (!log) {

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "ping/handshake.h"
+#include "probe_util.h"
 
 #define UE_MAX_CONNS    64
 #define UE_RING         256
@@ -78,43 +79,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int resolve(const char *addr, uint16_t port, bool passive, struct sockaddr_storage *ss,
-		   socklen_t *len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-					      (passive ? AI_PASSIVE : 0) };
-	struct addrinfo *res;
-	char service[8];
-	int rc;
-
-	snprintf(service, sizeof(service), "%u", port);
-	rc = getaddrinfo(addr, service, &hints, &res);
-	if (rc) {
-		fprintf(stderr, "uring_echo: %s: %s\n", addr, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 static uint16_t port_of(const struct sockaddr_storage *ss)
@@ -538,14 +502,14 @@ static int server_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (parse_u64(optarg, 1, 65535, &port)) {
+			if (probe_parse_u64(optarg, 1, 65535, &port)) {
 				fprintf(stderr, "uring_echo: --port: 1..65535\n");
 				return 2;
 			}
 			break;
 		case 'a': addr = optarg; break;
 		case 's':
-			if (parse_u64(optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX, &size)) {
+			if (probe_parse_u64(optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX, &size)) {
 				fprintf(stderr, "uring_echo: --size: %u..%u bytes\n", PP_MSG_SIZE_MIN,
 					PP_MSG_SIZE_MAX);
 				return 2;
@@ -554,14 +518,14 @@ static int server_main(int argc, char **argv)
 		case 'r': s.raw = true; break;
 		case 'L': log_path = optarg; break;
 		case 't':
-			if (parse_u64(optarg, 1, 3600, &v)) {
+			if (probe_parse_u64(optarg, 1, 3600, &v)) {
 				fprintf(stderr, "uring_echo: --timeout: 1..3600 seconds\n");
 				return 2;
 			}
 			s.timeout_ms = v * 1000;
 			break;
 		case 'l':
-			if (parse_u64(optarg, 1, 86400, &lifetime)) {
+			if (probe_parse_u64(optarg, 1, 86400, &lifetime)) {
 				fprintf(stderr, "uring_echo: --lifetime: 1..86400 seconds\n");
 				return 2;
 			}
@@ -583,11 +547,11 @@ static int server_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (resolve(addr ? addr : "::", (uint16_t)port, true, &ss, &sslen))
+	if (probe_resolve("uring_echo", addr ? addr : "::", (uint16_t)port, true, &ss, &sslen))
 		return 1;
 	s.lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s.lfd < 0 && !addr && errno == EAFNOSUPPORT) {   /* no IPv6: IPv4 only */
-		if (resolve("0.0.0.0", (uint16_t)port, true, &ss, &sslen))
+		if (probe_resolve("uring_echo", "0.0.0.0", (uint16_t)port, true, &ss, &sslen))
 			return 1;
 		s.lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	}
@@ -794,26 +758,26 @@ static int client_main(int argc, char **argv)
 		switch (opt) {
 		case 'a': addr = optarg; break;
 		case 'p':
-			if (parse_u64(optarg, 1, 65535, &port)) {
+			if (probe_parse_u64(optarg, 1, 65535, &port)) {
 				fprintf(stderr, "uring_echo: --port: 1..65535\n");
 				return 2;
 			}
 			break;
 		case 's':
-			if (parse_u64(optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX, &size)) {
+			if (probe_parse_u64(optarg, PP_MSG_SIZE_MIN, PP_MSG_SIZE_MAX, &size)) {
 				fprintf(stderr, "uring_echo: --size: %u..%u bytes\n", PP_MSG_SIZE_MIN,
 					PP_MSG_SIZE_MAX);
 				return 2;
 			}
 			break;
 		case 'c':
-			if (parse_u64(optarg, 1, 100000000, &count)) {
+			if (probe_parse_u64(optarg, 1, 100000000, &count)) {
 				fprintf(stderr, "uring_echo: --count: 1..100000000\n");
 				return 2;
 			}
 			break;
 		case 'w':
-			if (parse_u64(optarg, 0, 1000000, &warmup)) {
+			if (probe_parse_u64(optarg, 0, 1000000, &warmup)) {
 				fprintf(stderr, "uring_echo: --warmup: 0..1000000\n");
 				return 2;
 			}
@@ -821,7 +785,7 @@ static int client_main(int argc, char **argv)
 		case 'r': raw = true; break;
 		case 'L': log_path = optarg; break;
 		case 't':
-			if (parse_u64(optarg, 1, 3600, &v)) {
+			if (probe_parse_u64(optarg, 1, 3600, &v)) {
 				fprintf(stderr, "uring_echo: --timeout: 1..3600 seconds\n");
 				return 2;
 			}
@@ -839,7 +803,7 @@ static int client_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (resolve(addr, (uint16_t)port, false, &ss, &sslen))
+	if (probe_resolve("uring_echo", addr, (uint16_t)port, false, &ss, &sslen))
 		return 1;
 	ping = malloc(size);
 	pong = malloc(size);
