@@ -160,6 +160,7 @@ struct len_stat {
 	uint32_t len;
 	uint64_t n;
 	uint64_t first_ts;             /* entry of the earliest send of this length */
+	uint32_t first_seq;            /* and its first byte */
 };
 
 #define MAX_LENS 64
@@ -181,12 +182,14 @@ static void count_send(struct client_scan *cs, const struct pp_event *ev)
 	for (int i = 0; i < cs->nlens; i++)
 		if (cs->lens[i].len == ev->len) {
 			cs->lens[i].n++;
-			if (ev->ts_ns < cs->lens[i].first_ts)
+			if (ev->ts_ns < cs->lens[i].first_ts) {
 				cs->lens[i].first_ts = ev->ts_ns;
+				cs->lens[i].first_seq = ev->seq;
+			}
 			return;
 		}
 	if (cs->nlens < MAX_LENS)
-		cs->lens[cs->nlens++] = (struct len_stat){ ev->len, 1, ev->ts_ns };
+		cs->lens[cs->nlens++] = (struct len_stat){ ev->len, 1, ev->ts_ns, ev->seq };
 }
 
 static const struct len_stat *find_len(const struct client_scan *cs, uint32_t len)
@@ -238,6 +241,33 @@ static int scan_client(const struct options *o, struct client_scan *cs)
 	if (err < 0)
 		pp_log_error("%s: %s", o->client_log, strerror(-err));
 	return err;
+}
+
+/* The first byte of exchange 0's pong: the client's earliest recv of the connection at or after
+ * start_ns, by time, over the whole log. An event log is in arrival order, and a CPU's last
+ * partial batch may arrive at the very end (the tracer's flush at stop): the correlator alone
+ * would take the earliest recv it has seen when it decides, a later pong. 1 if found. */
+static int first_pong(const struct options *o, const struct pp_flow_key *flow, uint64_t start_ns,
+		      uint32_t *seq)
+{
+	struct pp_eventlog_reader *r;
+	struct pp_event ev;
+	uint64_t best = 0;
+	int err, found = 0;
+
+	if ((err = open_log(&r, o->client_log)) < 0)
+		return err;
+	while ((err = pp_eventlog_next(r, &ev)) > 0)
+		if (ev.point == PP_RECV && ev.len && ev.ts_ns >= start_ns &&
+		    pp_flow_dir(flow, &ev) == PP_DIR_TO_CLIENT && (!found || ev.ts_ns < best)) {
+			best = ev.ts_ns;
+			*seq = ev.seq;
+			found = 1;
+		}
+	pp_eventlog_close(r);
+	if (err < 0)
+		pp_log_error("%s: %s", o->client_log, strerror(-err));
+	return err < 0 ? err : found;
 }
 
 /* The client's SYN picks the instance of the 4-tuple in both logs (a log may also hold an
@@ -381,16 +411,26 @@ static int analyze(const struct options *o)
 			goto out;
 		}
 		cfg.start_ns = size_stat->first_ts;
+		/* both streams' first bytes from the whole log, not from what arrived first */
+		cfg.have_ping_seq = true;
+		cfg.ping_seq = size_stat->first_seq;
+		if ((err = first_pong(o, &cs.flow, cfg.start_ns, &cfg.pong_seq)) < 0)
+			goto out;
+		cfg.have_pong_seq = err > 0;
 	} else {
 		cfg.start_ns = o->start_ns;
 	}
 	cfg.count = o->count;
 	cfg.have_flow = true;
 	cfg.flow = cs.flow;
-	cfg.have_ping_seq = o->have_ping_seq;
-	cfg.ping_seq = o->ping_seq;
-	cfg.have_pong_seq = o->have_pong_seq;
-	cfg.pong_seq = o->pong_seq;
+	if (o->have_ping_seq) {
+		cfg.have_ping_seq = true;
+		cfg.ping_seq = o->ping_seq;
+	}
+	if (o->have_pong_seq) {
+		cfg.have_pong_seq = true;
+		cfg.pong_seq = o->pong_seq;
+	}
 	cfg.ping_skip_bytes = o->ping_skip;
 	cfg.pong_skip_bytes = o->pong_skip;
 	cfg.on_row = on_row;
