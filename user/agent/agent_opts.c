@@ -100,15 +100,7 @@ static const struct pp_opt options[] = {
 	  .help = "also record segments without payload (pure ACKs)" },
 	{ "btf", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, btf_path), .metavar = "FILE",
 	  .help = "kernel BTF, for kernels without /sys/kernel/btf/vmlinux" },
-	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, syscall_points),
-	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "
-		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length (costs every process's reads and writes)" },
-	{ "tcp-point", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, tcp_point),
-	  .help = "also record the tcp point (tcp:tcp_probe, the segment reached its socket), "
-		  "which no part of the split uses; it costs a program run per received segment" },
-	{ "probe-cost", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, probe_cost),
-	  .help = "the probe's own cost in the summary: the kernel's BPF run-time statistics, on "
-		  "while this runs; they add some 40-70 ns to every BPF program run on the host" },
+	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, probe_cost),
 	{ "control-port", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, control_port), .metavar = "N",
 	  .max = 65535, .help = "serve the events to clients on this TCP port; 0 = no control channel",
 	  .def = "the first traced port + 1" },

@@ -47,6 +47,21 @@ struct pp_trace_opts {
 	void *ctx;
 };
 
+/* The option rows of the knobs above that both pingpong-ebpf and pingpong-client take (one
+ * wording in both --help texts): --syscall-points, --tcp-point, --probe-cost, as flags into
+ * the fields of type. Needs common/opts.h. */
+#define PP_TRACE_OPT_ROWS(type, syscall_points, tcp_point, probe_cost)                           \
+	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(type, syscall_points),                     \
+	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "     \
+		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length (costs every process's "       \
+		  "reads and writes)" },                                                         \
+	{ "tcp-point", 0, PP_OPT_FLAG, PP_OPT_AT(type, tcp_point),                               \
+	  .help = "also record the tcp point (tcp:tcp_probe, the segment reached its socket), "  \
+		  "which no part of the split uses; it costs a program run per received segment" }, \
+	{ "probe-cost", 0, PP_OPT_FLAG, PP_OPT_AT(type, probe_cost),                             \
+	  .help = "the probe's own cost in the summary: the kernel's BPF run-time statistics, on " \
+		  "while this runs; they add some 40-70 ns to every BPF program run on the host" }
+
 struct pp_trace;
 struct pp_flow_key; /* model/proto.h */
 

@@ -61,15 +61,7 @@ static const struct pp_opt options[] = {
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .help = "perf buffer pages per CPU, a power of 2", .min = 1,
 	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages" },
-	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, syscall_points),
-	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "
-		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length" },
-	{ "tcp-point", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, tcp_point),
-	  .help = "also record the tcp point (tcp:tcp_probe, the segment reached its socket), "
-		  "which no part of the split uses; it costs a program run per received segment" },
-	{ "probe-cost", 0, PP_OPT_FLAG, PP_OPT_AT(cfg_t, probe_cost),
-	  .help = "the probe's own cost in the summary: the kernel's BPF run-time statistics, on "
-		  "while this runs; they add some 40-70 ns to every BPF program run on the host" },
+	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, probe_cost),
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
 	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
 		  "that fell that far behind) they are matched early and counted", .min = 1,
