@@ -14,14 +14,20 @@
 
 /* Measurement points, in the order a message meets them on one host (docs/design.md). */
 enum pp_point {
-	PP_SEND    = 1, /* syscall entry of the send-family call */
+	PP_SEND    = 1, /* start of the send-family call (tcp:tcp_sendmsg_locked or syscall entry) */
 	PP_XMIT    = 2, /* net:net_dev_queue */
 	PP_WIRE_TX = 3, /* libpcap, packet leaving */
 	PP_WIRE_RX = 4, /* libpcap, packet arriving */
 	PP_RX      = 5, /* net:netif_receive_skb */
 	PP_TCP     = 6, /* tcp:tcp_probe */
-	PP_RECV    = 7, /* syscall exit of the recv-family call */
-	PP_POINT_MAX = 8,
+	PP_RECV    = 7, /* end of the recv-family call (sock:sock_recv_length or syscall exit) */
+	/* --sched: the thread whose recv holds the message's last byte, taken at that recv (same
+	 * flow, seq and len as its PP_RECV event). Numbered after PP_RECV, which older agents and
+	 * clients already know; in time they fall between PP_TCP and PP_RECV. */
+	PP_WAKE    = 8, /* sched:sched_waking of the thread: its last wake-up */
+	PP_IDLE    = 9, /* power:cpu_idle exit of the CPU it then ran on, if after the wake-up */
+	PP_ONCPU   = 10, /* sched:sched_switch to the thread: its last switch-in */
+	PP_POINT_MAX = 11,
 };
 
 #define PP_AF_INET  2

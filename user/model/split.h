@@ -11,10 +11,11 @@
 #define PP_MSG_SIZE_MIN    1u
 #define PP_MSG_SIZE_MAX    (16u << 20) /* 16 MiB */
 
-/* A point's slot in a row; 0 in a slot means "not measured". */
+/* A point's slot in a row; 0 in a slot means "not measured". In the order a message meets
+ * them on each host: the client's, then the server's (turns.c relies on this order). */
 enum pp_slot {
-	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV,
-	S_WIRE_RX, S_RX, S_TCP, S_RECV, S_SEND, S_XMIT, S_WIRE_TX,
+	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_WAKE, C_IDLE, C_ONCPU, C_RECV,
+	S_WIRE_RX, S_RX, S_TCP, S_WAKE, S_IDLE, S_ONCPU, S_RECV, S_SEND, S_XMIT, S_WIRE_TX,
 	PP_NSLOTS
 };
 
@@ -34,6 +35,10 @@ struct pp_row {
 enum pp_component {
 	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
 	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV, PP_RTT_APP,
+	/* --sched: each host's stack in three parts that add up to it, and the part of the
+	 * wake-up its CPU spent leaving idle (docs/design.md 1.3). */
+	PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN,
+	PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN,
 	PP_NCOMPONENTS
 };
 
@@ -53,8 +58,9 @@ static inline bool pp_split_has(const struct pp_split *s, enum pp_component c)
 	return s->have & (1u << c);
 }
 
-/* rtt = client_stack + server_stack + server_app + network and network = client_dev + wire +
- * server_dev, each where all its terms are present. The correlators assert it on every row. */
+/* rtt = client_stack + server_stack + server_app + network, network = client_dev + wire +
+ * server_dev, and each host's stack = proc + wakeup + return with 0 <= idle <= wakeup, each
+ * where all its terms are present. The correlators assert it on every row. */
 bool pp_split_identities_hold(const struct pp_split *s);
 
 /* 36 years of CLOCK_MONOTONIC: no real event is later. Below it every difference of the split
