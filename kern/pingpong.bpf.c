@@ -52,6 +52,7 @@ struct {
 const volatile __u32 pp_netns_ino = 0;  /* only this network namespace (its inode); 0 = any */
 const volatile bool pp_keep_acks = false; /* also report segments without payload */
 const volatile bool pp_all_tgids = false; /* syscalls of every process (no tgid filter) */
+const volatile bool pp_sched = false;     /* --sched: the wake, idle and oncpu points at recv */
 
 /* [0]: the thread whose send-family call on fd -1 flushes its CPU's batch: pp_trace_flush on a
  * kernel before 5.10, which cannot run on_flush on a chosen CPU (there the send family is
@@ -266,6 +267,81 @@ static __always_inline void flush(void *ctx)
 	SET_BUSY(b, 0);
 }
 
+/* ---- scheduling points (--sched), kept per thread and sent with its recv ---- */
+
+/* What the scheduler did to a thread since its last traced recv. Only threads that made a
+ * traced send or recv have a slot (sched_register), so the sched programs, which run on every
+ * wake-up and context switch of the host, turn every other thread away with one lookup.
+ * LRU: threads that are gone give their slots back. */
+struct pp_sched_thread {
+	__u64 waking; /* sched_waking: its last wake-up since its last recv; 0 = none */
+	__u64 idle;   /* the idle exit of the CPU it then ran on, if after waking; 0 = none */
+	__u64 oncpu;  /* sched_switch: its last switch-in; 0 = not seen yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* thread id (task_struct.pid) */
+	__type(value, struct pp_sched_thread);
+} pp_sched_threads SEC(".maps");
+
+/* [0]: this CPU's last exit from idle (power:cpu_idle), CLOCK_MONOTONIC ns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pp_idle_exit SEC(".maps");
+
+/* A thread that sends or receives on a traced connection gets a slot, so that the scheduler's
+ * next wake-up and switch-in of it are kept. */
+static __always_inline void sched_register(__u32 tid)
+{
+	struct pp_sched_thread fresh = {};
+
+	if (pp_sched && !bpf_map_lookup_elem(&pp_sched_threads, &tid))
+		bpf_map_update_elem(&pp_sched_threads, &tid, &fresh, BPF_NOEXIST);
+}
+
+/* Before a recv event: the calling thread's wake-up, idle exit and switch-in, as copies of ev
+ * (same flow and bytes, so placed with the recv), then the wake-up is consumed. The
+ * correlator keeps only those between the data's arrival and the recv (split.c). */
+static __always_inline void sched_points(void *ctx, struct pp_event *ev, __u32 tid)
+{
+	struct pp_sched_thread *t;
+	__u64 ts = ev->ts_ns, other = ev->ts_other_ns;
+
+	if (!pp_sched)
+		return;
+	t = bpf_map_lookup_elem(&pp_sched_threads, &tid);
+	if (!t) {
+		sched_register(tid);
+		return;
+	}
+	ev->ts_other_ns = 0;
+	if (t->waking) {
+		ev->point = PP_WAKE;
+		ev->ts_ns = t->waking;
+		output(ctx, ev);
+		if (t->idle) {
+			ev->point = PP_IDLE;
+			ev->ts_ns = t->idle;
+			output(ctx, ev);
+		}
+	}
+	if (t->oncpu) {
+		ev->point = PP_ONCPU;
+		ev->ts_ns = t->oncpu;
+		output(ctx, ev);
+	}
+	t->waking = 0;
+	t->idle = 0;
+	ev->point = PP_RECV;
+	ev->ts_ns = ts;
+	ev->ts_other_ns = other;
+}
+
 /* ---- syscall points ---- */
 
 /* The leading fields of struct sock_common (addresses, ports, family) lie within a few bytes
@@ -463,6 +539,10 @@ static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 		ev.seq = BPF_CORE_READ(tp, copied_seq) - (__u32)ret;
 	}
 	ev.len = (__u32)ret;
+	if (is_send)
+		sched_register((__u32)pid_tgid);
+	else
+		sched_points(ctx, &ev, (__u32)pid_tgid);
 	output(ctx, &ev);
 	return 0;
 }
@@ -546,6 +626,7 @@ int on_tcp_sendmsg_locked(struct bpf_raw_tracepoint_args *ctx)
 	ev.point = PP_SEND;
 	ev.tgid = pid_tgid >> 32;
 	output(ctx, &ev);
+	sched_register((__u32)pid_tgid);
 	return 0;
 }
 
@@ -573,6 +654,7 @@ int on_sock_recv_length(struct bpf_raw_tracepoint_args *ctx)
 	ev.len = (__u32)ret;
 	ev.point = PP_RECV;
 	ev.tgid = pid_tgid >> 32;
+	sched_points(ctx, &ev, (__u32)pid_tgid);
 	output(ctx, &ev);
 	return 0;
 }
@@ -749,6 +831,68 @@ int on_tcp_probe(struct bpf_raw_tracepoint_args *ctx)
 	if (!wanted(&ev, &th))
 		return 0;
 	return send_packet(ctx, &ev, PP_TCP, &th);
+}
+
+/* ---- the scheduler (loaded only with --sched) ---- */
+
+/* sched:sched_waking (raw args: p), in the waker's context: try_to_wake_up found p asleep
+ * (a running thread gives no event). For a reader woken by its data this is the moment the
+ * receive path handed over: the softirq's protocol work is done. */
+SEC("raw_tp/sched_waking")
+int on_sched_waking(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *p = (struct task_struct *)ctx->args[0];
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct pp_sched_thread *t;
+
+	if (ATTACH_ONLY)
+		return 0;
+	t = bpf_map_lookup_elem(&pp_sched_threads, &tid);
+	if (t) {
+		t->waking = bpf_ktime_get_ns();
+		t->idle = 0;
+	}
+	return 0;
+}
+
+/* sched:sched_switch (raw args: preempt, prev, next[, prev_state since 5.18]), on the CPU
+ * that switches: next starts running here. If this CPU left idle after next's wake-up, the
+ * wake-up waited for it. */
+SEC("raw_tp/sched_switch")
+int on_sched_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *next = (struct task_struct *)ctx->args[2];
+	__u32 tid = BPF_CORE_READ(next, pid), zero = 0;
+	struct pp_sched_thread *t;
+	__u64 now, *idle_exit;
+
+	if (ATTACH_ONLY)
+		return 0;
+	t = bpf_map_lookup_elem(&pp_sched_threads, &tid);
+	if (!t)
+		return 0;
+	now = bpf_ktime_get_ns();
+	t->oncpu = now;
+	if (t->waking && !t->idle && (idle_exit = bpf_map_lookup_elem(&pp_idle_exit, &zero)) &&
+	    *idle_exit >= t->waking)
+		t->idle = *idle_exit;
+	return 0;
+}
+
+/* power:cpu_idle (raw args: state, cpu_id): state (u32)-1 is the exit from idle. */
+#define PWR_EVENT_EXIT 0xffffffffu
+SEC("raw_tp/cpu_idle")
+int on_cpu_idle(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 zero = 0;
+	__u64 *idle_exit;
+
+	if (ATTACH_ONLY || (__u32)ctx->args[0] != PWR_EVENT_EXIT)
+		return 0;
+	idle_exit = bpf_map_lookup_elem(&pp_idle_exit, &zero);
+	if (idle_exit)
+		*idle_exit = bpf_ktime_get_ns();
+	return 0;
 }
 
 /* ---- the traced process tree (attached only when children are followed) ---- */

@@ -4,9 +4,9 @@
 # tools/run-remote and run there as root. Starts the agent in its own session, records its PID
 # in agent.pid, and later stops exactly that process group (never by name).
 #
-#   pingpong-remote.sh start PORT CONTROL_PORT [--tcp-point]
+#   pingpong-remote.sh start PORT CONTROL_PORT [--tcp-point] [--sched]
 #                                                agent + server, wait (bounded) until both listen;
-#                                                --tcp-point is passed on to the agent
+#                                                --tcp-point, --sched: passed on to the agent
 #   pingpong-remote.sh stop                      stop them, remove agent.pid, print agent.log
 # POSIX sh on purpose: the remote host may have no bash.
 set -u
@@ -69,8 +69,11 @@ stop_agent() {
 
 case "${1:-}" in
 start)
-	port=$2 control=$3 tcp=${4:-}
-	case $tcp in '' | --tcp-point) ;; *) echo "start: unknown option $tcp" >&2; exit 2 ;; esac
+	port=$2 control=$3
+	shift 3
+	for opt in "$@"; do
+		case $opt in --tcp-point | --sched) ;; *) echo "start: unknown option $opt" >&2; exit 2 ;; esac
+	done
 	if ours "$(cat "$pidfile" 2>/dev/null)"; then
 		echo "stopping the agent an earlier run left behind (PID $(cat "$pidfile"))" >&2
 		stop_agent
@@ -90,7 +93,7 @@ start)
 	# setsid: a process group of its own, so stop kills exactly this tree. The pidfile is
 	# written by the process that then becomes the agent.
 	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$dir/pingpong-ebpf" \
-		${tcp:+"$tcp"} --control-port "$control" -- "$dir/pingpong-server" --port "$port" \
+		"$@" --control-port "$control" -- "$dir/pingpong-server" --port "$port" \
 		</dev/null >>"$log" 2>&1 &
 	i=0
 	while [ $i -lt 150 ]; do

@@ -294,6 +294,7 @@ static int open_trace(struct run *r)
 		.perf_pages = r->opts.perf_pages,
 		.syscall_points = r->opts.syscall_points,
 		.tcp_point = r->opts.tcp_point,
+		.sched = r->opts.sched,
 		.probe_cost = r->opts.probe_cost,
 		.verbosity = r->opts.verbosity,
 		.events_out = r->opts.events_out,

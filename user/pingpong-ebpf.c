@@ -198,6 +198,7 @@ static int start_trace(struct agent *a)
 		.btf_path = o->btf_path,
 		.syscall_points = o->syscall_points,
 		.tcp_point = o->tcp_point,
+		.sched = o->sched,
 		.probe_cost = o->probe_cost,
 		.verbosity = o->verbosity,
 		.on_event = store_event, .ctx = a,
@@ -206,8 +207,10 @@ static int start_trace(struct agent *a)
 
 	if (pp_trace_open(&a->trace, &topts, &err) < 0)
 		return pp_log_fail(&err, 1);
-	pp_log_debug("send/recv points: %s; tcp point (tcp:tcp_probe): %s", pp_trace_points(a->trace),
-		     pp_trace_tcp_point(a->trace) ? "on" : "off (--tcp-point)");
+	pp_log_debug("send/recv points: %s; tcp point (tcp:tcp_probe): %s; sched points: %s",
+		     pp_trace_points(a->trace),
+		     pp_trace_tcp_point(a->trace) ? "on" : "off (--tcp-point)",
+		     pp_trace_sched(a->trace) ? "on" : "off (--sched)");
 	return 0;
 }
 
@@ -518,12 +521,12 @@ static void print_summary(struct agent *a, double secs)
 	pp_bpf_cost_format(cost, sizeof(cost), d.known, d.run_ns, d.runs, 0);
 	pp_log_info("%llu events, %llu lost samples (perf buffer %zu KiB per CPU), "
 		"%llu dropped (store and follower queues full at %zu), %llu tracepoint hits skipped by "
-		"the kernel, probe cost %s, %.1f s; send/recv points: %s; tcp point %s",
+		"the kernel, probe cost %s, %.1f s; send/recv points: %s; tcp point %s; sched points %s",
 		(unsigned long long)pp_trace_events(a->trace), (unsigned long long)pp_trace_lost(a->trace),
 		pp_trace_buffer_bytes(a->trace) / 1024,
 		(unsigned long long)pp_agent_serve_dropped(&a->serve), a->opts.max_events,
 		(unsigned long long)pp_trace_skipped(a->trace), cost, secs, pp_trace_points(a->trace),
-		pp_trace_tcp_point(a->trace) ? "on" : "off");
+		pp_trace_tcp_point(a->trace) ? "on" : "off", pp_trace_sched(a->trace) ? "on" : "off");
 	for (size_t i = 0; d.known && i < d.n; i++) {
 		pp_bpf_cost_format_prog(row, sizeof(row), &d.prog[i]);
 		pp_log_debug("BPF %s", row);

@@ -100,7 +100,7 @@ static const struct pp_opt options[] = {
 	  .help = "also record segments without payload (pure ACKs)" },
 	{ "btf", 0, PP_OPT_STRING, PP_OPT_AT(cfg_t, btf_path), .metavar = "FILE",
 	  .help = "kernel BTF, for kernels without /sys/kernel/btf/vmlinux" },
-	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, probe_cost),
+	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, sched, probe_cost),
 	{ "control-port", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, control_port), .metavar = "N",
 	  .max = 65535, .help = "serve the events to clients on this TCP port; 0 = no control channel",
 	  .def = "the first traced port + 1" },

@@ -28,6 +28,7 @@ struct pp_agent_opts {
 	const char *btf_path;
 	bool syscall_points;  /* --syscall-points: send/recv from the syscall tracepoints */
 	bool tcp_point;       /* --tcp-point: also the tcp point (c_tcp_ns, s_tcp_ns) */
+	bool sched;           /* --sched: the wake, idle and oncpu points, the stack's parts */
 	bool probe_cost;      /* --probe-cost: BPF run-time statistics on, the cost reported */
 	int control_port;     /* --control-port; -1 = the first traced port + 1; 0 = no channel */
 	const char *control_bind; /* --control-bind numeric address; NULL = all */

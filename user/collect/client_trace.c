@@ -122,6 +122,7 @@ int pp_client_trace_open(struct pp_client_trace **out, const struct pp_client_tr
 		.perf_pages = o->perf_pages,
 		.syscall_points = o->syscall_points,
 		.tcp_point = o->tcp_point,
+		.sched = o->sched,
 		.probe_cost = o->probe_cost,
 		.verbosity = o->verbosity,
 		.on_event = on_event,

@@ -59,6 +59,7 @@ struct pp_client_trace_opts {
 	int verbosity;           /* libbpf's messages: 0 none, 1 warnings, 2 debug */
 	bool syscall_points;     /* send/recv from the syscall tracepoints (trace.h) */
 	bool tcp_point;          /* also the tcp point, tcp:tcp_probe (trace.h) */
+	bool sched;              /* also the wake, idle and oncpu points (trace.h) */
 	bool probe_cost;         /* BPF run-time statistics on (trace.h) */
 	const char *events_out;  /* NULL, or this host's events written there as they come (an
 				  * event log, eventlog.h, in arrival order; published at stop) */

@@ -48,6 +48,7 @@ struct pp_trace {
 	int ncpus;
 	bool socket_send, socket_recv; /* where the send and recv points come from */
 	bool tcp_point;          /* on_tcp_probe loaded (pp_trace_opts.tcp_point) */
+	bool sched;              /* the scheduler's programs loaded (pp_trace_opts.sched) */
 	bool flush_by_syscall;   /* the kernel cannot run on_flush on a chosen CPU (before 5.10) */
 	int stats_fd;            /* bpf_enable_stats: the kernel counts run time while it is open */
 	int stats_err;           /* why it could not be opened (-errno), or 0 */
@@ -198,6 +199,7 @@ static int set_load_knobs(struct pp_trace *t, const struct pp_trace_opts *o, str
 	t->skel->rodata->pp_netns_ino = netns_ino;
 	t->skel->rodata->pp_keep_acks = o->keep_acks;
 	t->skel->rodata->pp_all_tgids = o->all_tgids;
+	t->skel->rodata->pp_sched = o->sched;
 	return 0;
 }
 
@@ -326,6 +328,11 @@ static void choose_points(struct pp_trace *t, const struct pp_trace_opts *o)
 	/* no split formula uses it: loaded only when asked (docs/design.md 1.1) */
 	bpf_program__set_autoload(s->progs.on_tcp_probe, o->tcp_point);
 	t->tcp_point = o->tcp_point;
+	/* they run on every wake-up, context switch and idle exit of the host: only when asked */
+	bpf_program__set_autoload(s->progs.on_sched_waking, o->sched);
+	bpf_program__set_autoload(s->progs.on_sched_switch, o->sched);
+	bpf_program__set_autoload(s->progs.on_cpu_idle, o->sched);
+	t->sched = o->sched;
 	bpf_program__set_autoattach(s->progs.on_flush, false); /* run by flush_older, not attached */
 }
 
@@ -638,6 +645,11 @@ bool pp_trace_socket_recv(const struct pp_trace *t)
 bool pp_trace_tcp_point(const struct pp_trace *t)
 {
 	return t->tcp_point;
+}
+
+bool pp_trace_sched(const struct pp_trace *t)
+{
+	return t->sched;
 }
 
 uint64_t pp_trace_events(const struct pp_trace *t)

@@ -39,6 +39,9 @@ struct pp_trace_opts {
 				 * the socket ones (the older design, to compare them) */
 	bool tcp_point;         /* also the tcp point (tcp:tcp_probe, PP_TCP): no part of the split
 				 * uses it, and it costs a program run per received segment */
+	bool sched;             /* the wake, idle and oncpu points at each recv (sched:sched_waking,
+				 * sched:sched_switch, power:cpu_idle), for the stack's parts; the
+				 * programs run on every wake-up, context switch and idle exit */
 	bool probe_cost;        /* the kernel's BPF run-time statistics on for the tracer's life
 				 * (pp_trace_cost_snapshot); they cost every program run on the host
 				 * some 40-70 ns, ours and anyone's, so only when asked */
@@ -48,9 +51,9 @@ struct pp_trace_opts {
 };
 
 /* The option rows of the knobs above that both pingpong-ebpf and pingpong-client take (one
- * wording in both --help texts): --syscall-points, --tcp-point, --probe-cost, as flags into
- * the fields of type. Needs common/opts.h. */
-#define PP_TRACE_OPT_ROWS(type, syscall_points, tcp_point, probe_cost)                           \
+ * wording in both --help texts): --syscall-points, --tcp-point, --sched, --probe-cost, as flags
+ * into the fields of type. Needs common/opts.h. */
+#define PP_TRACE_OPT_ROWS(type, syscall_points, tcp_point, sched, probe_cost)                    \
 	{ "syscall-points", 0, PP_OPT_FLAG, PP_OPT_AT(type, syscall_points),                     \
 	  .help = "send/recv points from the syscall tracepoints, even where the kernel has "     \
 		  "tcp:tcp_sendmsg_locked and sock:sock_recv_length (costs every process's "       \
@@ -58,6 +61,10 @@ struct pp_trace_opts {
 	{ "tcp-point", 0, PP_OPT_FLAG, PP_OPT_AT(type, tcp_point),                               \
 	  .help = "also record the tcp point (tcp:tcp_probe, the segment reached its socket), "  \
 		  "which no part of the split uses; it costs a program run per received segment" }, \
+	{ "sched", 0, PP_OPT_FLAG, PP_OPT_AT(type, sched),                                       \
+	  .help = "split each host's stack into processing, wake-up (and of it the CPU leaving "   \
+		  "idle) and return, from the scheduler's tracepoints; they run on every "          \
+		  "context switch of the host" },                                                  \
 	{ "probe-cost", 0, PP_OPT_FLAG, PP_OPT_AT(type, probe_cost),                             \
 	  .help = "the probe's own cost in the summary: the kernel's BPF run-time statistics, on " \
 		  "while this runs; they add some 40-70 ns to every BPF program run on the host" }
@@ -114,6 +121,8 @@ bool pp_trace_socket_send(const struct pp_trace *t);
 bool pp_trace_socket_recv(const struct pp_trace *t);
 /* Whether the tcp point (tcp:tcp_probe) is recorded: pp_trace_opts.tcp_point. */
 bool pp_trace_tcp_point(const struct pp_trace *t);
+/* Whether the wake, idle and oncpu points are recorded: pp_trace_opts.sched. */
+bool pp_trace_sched(const struct pp_trace *t);
 
 uint64_t pp_trace_events(const struct pp_trace *t); /* delivered so far */
 /* Events dropped because a buffer was full, and those the last flush could not reach. */

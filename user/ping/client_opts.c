@@ -61,7 +61,7 @@ static const struct pp_opt options[] = {
 	{ "perf-pages", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, perf_pages), .metavar = "N", .pow2 = true,
 	  .help = "perf buffer pages per CPU, a power of 2", .min = 1,
 	  .max = PP_CLIENT_PERF_PAGES_MAX, .unit = "pages" },
-	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, probe_cost),
+	PP_TRACE_OPT_ROWS(cfg_t, syscall_points, tcp_point, sched, probe_cost),
 	{ "max-events", 0, PP_OPT_UINT, PP_OPT_AT(cfg_t, max_events), .metavar = "N",
 	  .help = "events held in memory waiting for their match (80 B each); past it (an agent "
 		  "that fell that far behind) they are matched early and counted", .min = 1,
@@ -111,7 +111,7 @@ static int check_combination(struct pp_client_opts *o, struct pp_err *err)
 	const char *const paths[] = { o->output, o->summary_json, o->events_out, o->pcap_out };
 	const char *needs_trace = o->events_out ? "--events-out" : o->pcap_out ? "--pcap-out" :
 				  o->iface ? "--iface" : o->tcp_point ? "--tcp-point" :
-				  o->probe_cost ? "--probe-cost" : NULL;
+				  o->sched ? "--sched" : o->probe_cost ? "--probe-cost" : NULL;
 	const char *needs_capture = o->pcap_out ? "--pcap-out" : o->iface ? "--iface" : NULL;
 
 	for (size_t i = 0; i < 4; i++)

@@ -46,6 +46,7 @@ struct pp_client_opts {
 	size_t perf_pages;         /* per CPU, a power of 2; 0 = the collector's default */
 	bool syscall_points;       /* send/recv points from the syscall tracepoints */
 	bool tcp_point;            /* --tcp-point: also the tcp point (c_tcp_ns) */
+	bool sched;                /* --sched: the wake, idle and oncpu points, the stack's parts */
 	bool probe_cost;           /* --probe-cost: BPF run-time statistics on, the cost reported */
 	uint64_t max_events;       /* events held waiting for their match */
 	uint64_t report_s;         /* --report: a line per period; 0 = none */
