@@ -711,7 +711,7 @@ START_TEST(test_garbage_is_counted)
 	for (int i = 0; i < 10; i++)
 		exchange(&g, &tc, 10, 10);
 	tconn_close(&g, &tc);
-	bad = mkev(9, tc.t, 0, tc.cport, 1, 1);
+	bad = mkev(PP_POINT_MAX, tc.t, 0, tc.cport, 1, 1);
 	add(&g, PP_CLIENT, bad);
 	bad = mkev(PP_XMIT, 1ull << 62, 0, tc.cport, 1, 1);
 	add(&g, PP_SERVER, bad);
