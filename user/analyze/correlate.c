@@ -162,7 +162,9 @@ static void locate(const struct pp_correlator *c, int stream, const struct pp_ev
 }
 
 /* The exchanges ev touches, relative to cur: 1 = [*r_first, *r_last] to place, 0 = nothing to
- * place (counted). Also records how far the host has got. */
+ * place (counted). Also records how far the host has got (not from a --sched point: its time
+ * may be far older than its recv's, so it may come out of the time-order stage ahead of the
+ * host's earlier exchanges, which must not settle before their own events are in). */
 static int span(struct pp_correlator *c, int host, int stream, const struct pp_event *ev,
 		int64_t *d, int64_t *end, int64_t *r_first, int64_t *r_last)
 {
@@ -177,7 +179,7 @@ static int span(struct pp_correlator *c, int host, int stream, const struct pp_e
 	}
 	*r_first = *d > 0 ? *d / c->size : 0;
 	*r_last = (*end - 1) / c->size;
-	if (*d >= 0)
+	if (*d >= 0 && !pp_point_is_sched(ev->point))
 		c->seen[host] = max64(c->seen[host], (int64_t)c->cur + *r_first);
 	if (c->cfg.count) {
 		if (c->cur + (uint64_t)*r_first >= c->cfg.count) {
@@ -220,7 +222,13 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 	if (!span(c, host, m.stream, ev, &d, &end, &r_first, &r_last))
 		return drain(c);
 	/* A host a whole window ahead: the oldest exchanges go out with what they have, which
-	 * keeps memory bounded; pp_correlate_run keeps the hosts in step so this stays rare. */
+	 * keeps memory bounded; pp_correlate_run keeps the hosts in step so this stays rare. A
+	 * --sched point that far ahead only came out of the time-order stage early (a stale
+	 * switch-in): it shows no progress of its host, so it forces nothing and is dropped. */
+	if (r_last >= c->window && pp_point_is_sched(ev->point)) {
+		c->st.events_sched_early++;
+		return drain(c);
+	}
 	if (r_last >= c->window) {
 		for (int64_t n = r_last - c->window + 1; n > 0; n--)
 			if (emit(c, true))
@@ -238,6 +246,8 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		if (cl->ex != ex)
 			*cl = (struct cell){ .ex = ex };
 		cl->bytes = (uint32_t)min64((int64_t)cl->bytes + overlap, UINT32_MAX);
+		/* (several --sched events on the last byte, e.g. two recvs holding it: the
+		 * earliest too, which is the first recv's, as its recv point is) */
 		if (d <= target && target < end) {
 			cl->hits++;
 			/* Several events on the target byte: a retransmission (or a duplicate
@@ -271,14 +281,14 @@ static void note_held(struct pp_correlator *c)
 }
 
 /* Exchange of ev's first byte, or -1 for an event that can go in at once (another flow, no
- * payload, old bytes). */
+ * payload, old bytes, a --sched point, which settles nothing: see span). */
 static int64_t position(const struct pp_correlator *c, const struct pp_event *ev)
 {
 	enum pp_flow_dir dir;
 	int stream;
 	int32_t d;
 
-	if (!c->ready || !c->st.flow_known || !ev->len)
+	if (!c->ready || !c->st.flow_known || !ev->len || pp_point_is_sched(ev->point))
 		return -1;
 	dir = pp_flow_dir(&c->st.flow, ev);
 	if (dir == PP_DIR_NONE)
