@@ -672,6 +672,55 @@ START_TEST(test_sched_points_placed_like_recv)
 }
 END_TEST
 
+/* A busy server thread, never switched out after exchange 0: each recv's oncpu is that one
+ * switch-in, sent just before the recv (the events in the order the kernel sends them, not
+ * sorted). Sorted by its own time it would leave the time-order stage (2 ms, some 40
+ * exchanges) at once, a 16-exchange window ahead of cur, and be dropped; it waits for its recv
+ * instead and sorts at that one's time: every row has it, none is forced. */
+START_TEST(test_stale_oncpu_waits_for_its_recv)
+{
+	struct run r = { .o = default_opts() };
+	struct pp_event *src;
+	uint64_t first = 0;
+	size_t n;
+
+	gen_run(&r.g, &r.o);
+	n = r.g.n[PP_SERVER];
+	src = malloc(n * sizeof(*src));
+	memcpy(src, r.g.ev[PP_SERVER], n * sizeof(*src));
+	r.g.n[PP_SERVER] = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pp_event ev = src[i];
+		uint64_t ex;
+
+		ev.ts_ns -= OFF_SERVER_NS;
+		for (ex = 0; ex < r.o.n && r.g.expect[ex].ts[S_RECV] != src[i].ts_ns; ex++)
+			;
+		if (ev.point == PP_RECV && ex < r.o.n) {
+			struct pp_event oncpu = ev;
+
+			if (!first)
+				first = ev.ts_ns - 700;
+			oncpu.point = PP_ONCPU, oncpu.ts_ns = first, oncpu.ts_other_ns = 0;
+			add(&r.g, PP_SERVER, oncpu);
+			r.g.expect[ex].ts[S_ONCPU] = first + OFF_SERVER_NS;
+		}
+		add(&r.g, PP_SERVER, ev);
+	}
+	free(src);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.window_exchanges = 16;
+	r.cfg.reorder_ns = 2000000;
+	r.st = run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.events_sched_early, 0);
+	ck_assert_uint_eq(r.st.rows_forced, 0);
+	ck_assert_uint_eq(r.st.missing[S_ONCPU], 0);
+	run_free(&r);
+}
+END_TEST
+
 /* Without their points the rows are just as complete: none of them is required. */
 START_TEST(test_sched_points_are_never_required)
 {
@@ -1066,6 +1115,7 @@ PP_CHECK_TESTS_AND_TABLE("correlate", 60, test_exact_case, exact_cases,
 			 test_lost_event_marks_only_its_row_incomplete,
 			 test_sched_points_placed_like_recv,
 			 test_sched_points_are_never_required,
+			 test_stale_oncpu_waits_for_its_recv,
 			 test_garbage_and_foreign_events_are_ignored,
 			 test_absurd_timestamp_is_refused,
 			 test_event_longer_than_window_is_refused,
