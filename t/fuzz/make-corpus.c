@@ -357,8 +357,8 @@ struct enc {
 static void ev_op(struct enc *e, int host, int point, int ex, int offsel, int lensel, uint8_t dt)
 {
 	/* point in bits 1-3, and bit 6 for the --sched points (fuzz_correlate.c) */
-	uint8_t b[4] = { (uint8_t)(host | (point & 7) << 1 | (point & 8) << 3), (uint8_t)(offsel << 6 | ex),
-			 (uint8_t)lensel, dt };
+	uint8_t b[4] = { (uint8_t)(host | (point & 7) << 1 | (point & 8) << 3),
+			 (uint8_t)(offsel << 6 | ex), (uint8_t)lensel, dt };
 
 	memcpy(e->b + e->n, b, 4);
 	e->n += 4;

@@ -96,4 +96,5 @@ def idle_within_wakeup(p, host):
 
 def adds_up(p, total, parts):
     """The printed parts add up to the printed total (True when any of them is blank)."""
-    return None in [p.get(total)] + [p.get(c) for c in parts] or sum(p[c] for c in parts) == p[total]
+    return (None in [p.get(total)] + [p.get(c) for c in parts]
+            or sum(p[c] for c in parts) == p[total])
