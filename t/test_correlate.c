@@ -614,6 +614,127 @@ START_TEST(test_lost_event_marks_only_its_row_incomplete)
 }
 END_TEST
 
+/* --sched: before every recv event holding a message's last byte, its copies as the kernel
+ * sends them (wake 1.5 us, idle 1.2 us, oncpu 0.6 us before it; the server's idle only on odd
+ * exchanges), and after it a second recv holding that byte too (a MSG_PEEK'd message read
+ * again) with its own, later oncpu. The slots take the first recv's points; no row is a
+ * retransmission. */
+static void add_sched(struct gen *g)
+{
+	for (int host = 0; host < 2; host++) {
+		int slot = host == PP_CLIENT ? C_RECV : S_RECV;
+		uint64_t off = host == PP_SERVER ? OFF_SERVER_NS : 0;
+		size_t n = g->n[host];
+
+		for (size_t i = 0; i < n; i++) {
+			struct pp_event recv = g->ev[host][i], ev;
+			uint64_t ex;
+
+			if (recv.point != PP_RECV)
+				continue;
+			for (ex = 0; ex < g->o.n && g->expect[ex].ts[slot] != recv.ts_ns; ex++)
+				;
+			if (ex == g->o.n)
+				continue;   /* warm-up or handshake */
+			recv.ts_ns -= off;
+			ev = recv, ev.ts_other_ns = 0;
+			ev.point = PP_WAKE, ev.ts_ns = recv.ts_ns - 1500, add(g, host, ev);
+			g->expect[ex].ts[host == PP_CLIENT ? C_WAKE : S_WAKE] = ev.ts_ns + off;
+			if (host == PP_CLIENT || ex % 2) {
+				ev.point = PP_IDLE, ev.ts_ns = recv.ts_ns - 1200, add(g, host, ev);
+				g->expect[ex].ts[host == PP_CLIENT ? C_IDLE : S_IDLE] = ev.ts_ns + off;
+			}
+			ev.point = PP_ONCPU, ev.ts_ns = recv.ts_ns - 600, add(g, host, ev);
+			g->expect[ex].ts[host == PP_CLIENT ? C_ONCPU : S_ONCPU] = ev.ts_ns + off;
+			ev.point = PP_ONCPU, ev.ts_ns = recv.ts_ns + 50, add(g, host, ev);
+			ev = recv, ev.ts_ns = recv.ts_ns + 80, add(g, host, ev);
+		}
+		qsort(g->ev[host], g->n[host], sizeof(struct pp_event), cmp_ts);
+	}
+}
+
+START_TEST(test_sched_points_placed_like_recv)
+{
+	struct run r = { .o = default_opts() };
+
+	r.o.skbs = 2;
+	gen_run(&r.g, &r.o);
+	add_sched(&r.g);
+	percpu_reorder(&r.g, PP_CLIENT, 64);
+	percpu_reorder(&r.g, PP_SERVER, 64);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.retransmitted, 0);
+	ck_assert_uint_eq(r.st.missing[C_ONCPU], 0);
+	ck_assert_uint_eq(r.st.missing[S_IDLE], r.o.n / 2);
+	ck_assert_uint_eq(r.st.events_sched_early, 0);
+	run_free(&r);
+}
+END_TEST
+
+/* A busy server thread, never switched out after exchange 0: each recv's oncpu is that one
+ * switch-in, sent just before the recv (the events in the order the kernel sends them, not
+ * sorted). Sorted by its own time it would leave the time-order stage (2 ms, some 40
+ * exchanges) at once, a 16-exchange window ahead of cur, and be dropped; it waits for its recv
+ * instead and sorts at that one's time: every row has it, none is forced. */
+START_TEST(test_stale_oncpu_waits_for_its_recv)
+{
+	struct run r = { .o = default_opts() };
+	struct pp_event *src;
+	uint64_t first = 0;
+	size_t n;
+
+	gen_run(&r.g, &r.o);
+	n = r.g.n[PP_SERVER];
+	src = malloc(n * sizeof(*src));
+	memcpy(src, r.g.ev[PP_SERVER], n * sizeof(*src));
+	r.g.n[PP_SERVER] = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pp_event ev = src[i];
+		uint64_t ex;
+
+		ev.ts_ns -= OFF_SERVER_NS;
+		for (ex = 0; ex < r.o.n && r.g.expect[ex].ts[S_RECV] != src[i].ts_ns; ex++)
+			;
+		if (ev.point == PP_RECV && ex < r.o.n) {
+			struct pp_event oncpu = ev;
+
+			if (!first)
+				first = ev.ts_ns - 700;
+			oncpu.point = PP_ONCPU, oncpu.ts_ns = first, oncpu.ts_other_ns = 0;
+			add(&r.g, PP_SERVER, oncpu);
+			r.g.expect[ex].ts[S_ONCPU] = first + OFF_SERVER_NS;
+		}
+		add(&r.g, PP_SERVER, ev);
+	}
+	free(src);
+	r.cfg = base_config(&r.g, &r.got);
+	r.cfg.window_exchanges = 16;
+	r.cfg.reorder_ns = 2000000;
+	r.st = run_cfg(&r.g, &r.cfg);
+	expect_rows(&r.g, &r.got);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.events_sched_early, 0);
+	ck_assert_uint_eq(r.st.rows_forced, 0);
+	ck_assert_uint_eq(r.st.missing[S_ONCPU], 0);
+	run_free(&r);
+}
+END_TEST
+
+/* Without their points the rows are just as complete: none of them is required. */
+START_TEST(test_sched_points_are_never_required)
+{
+	struct run r = { .o = default_opts() };
+
+	gen_run(&r.g, &r.o);
+	r.st = run_and_expect(&r.g);
+	ck_assert_uint_eq(r.st.complete, r.o.n);
+	ck_assert_uint_eq(r.st.missing[C_WAKE] + r.st.missing[C_IDLE] + r.st.missing[C_ONCPU], 3 * r.o.n);
+	ck_assert_uint_eq(r.st.missing[S_WAKE] + r.st.missing[S_IDLE] + r.st.missing[S_ONCPU], 3 * r.o.n);
+	run_free(&r);
+}
+END_TEST
+
 static void add_noise(struct gen *g, int host, uint64_t every)
 {
 	size_t n = g->n[host];
@@ -992,6 +1113,9 @@ PP_CHECK_TESTS_AND_TABLE("correlate", 60, test_exact_case, exact_cases,
 			 test_full_time_order_stage_still_orders_what_fits,
 			 test_late_close_on_one_host_keeps_hosts_in_step,
 			 test_lost_event_marks_only_its_row_incomplete,
+			 test_sched_points_placed_like_recv,
+			 test_sched_points_are_never_required,
+			 test_stale_oncpu_waits_for_its_recv,
 			 test_garbage_and_foreign_events_are_ignored,
 			 test_absurd_timestamp_is_refused,
 			 test_event_longer_than_window_is_refused,

@@ -71,6 +71,32 @@ START_TEST(test_ipv4_event_round_trips)
 }
 END_TEST
 
+/* --sched: the three scheduler points are copies of their recv event (ts_other_ns 0), by name. */
+START_TEST(test_sched_points_round_trip)
+{
+	static const struct { int point; const char *name; } sched[] = {
+		{ PP_WAKE, "wake" }, { PP_IDLE, "idle" }, { PP_ONCPU, "oncpu" },
+	};
+
+	for (size_t i = 0; i < sizeof(sched) / sizeof(sched[0]); i++) {
+		struct pp_event ev = sample_v4(), back;
+		char *line, want[160];
+
+		ev.point = (__u8)sched[i].point;
+		ev.ts_other_ns = 0;
+		ck_assert_str_eq(pp_point_name(sched[i].point), sched[i].name);
+		ck_assert_int_eq(pp_point_from_name(sched[i].name), sched[i].point);
+		line = written(&ev);
+		snprintf(want, sizeof(want), "%s,1234567890123,0,4,198.18.0.1,40000,198.18.0.2,12345,"
+			 "4294967295,1448,77,0x18,4242\n", sched[i].name);
+		ck_assert_str_eq(line, want);
+		ck_assert_int_eq(pp_eventlog_parse_line(line, &back), 0);
+		ck_assert_mem_eq(&back, &ev, sizeof(ev));
+		free(line);
+	}
+}
+END_TEST
+
 START_TEST(test_ipv6_event_round_trips)
 {
 	struct pp_event ev = sample_v6(), back;
@@ -180,6 +206,7 @@ END_TEST
 
 PP_CHECK_TESTS("eventlog", 0,
 	       test_point_names_round_trip,
+	       test_sched_points_round_trip,
 	       test_ipv4_event_round_trips,
 	       test_ipv6_event_round_trips,
 	       test_unknown_family_is_not_written,

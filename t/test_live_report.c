@@ -140,6 +140,28 @@ START_TEST(test_parts_without_samples_are_left_out)
 }
 END_TEST
 
+/* --sched on the client only: its stack's parts follow it; the server's, not measured, do not
+ * show. */
+START_TEST(test_stack_parts_follow_their_stack)
+{
+	struct out o;
+	struct pp_row row = traced(1, true);
+
+	row.ts[C_WAKE] = row.ts[C_RX] + 500;
+	row.ts[C_ONCPU] = row.ts[C_RX] + 1500;
+	open_report(&o, 1000 * MS);
+	ck_assert_int_eq(pp_live_report_add(o.r, T0, &row), 0);
+	ck_assert_int_eq(pp_live_report_flush(o.r), 0);
+	ck_assert_msg(strstr(printed(&o), "\n[   0.0 s] 1 exchanges, 1 matched | rtt 10.000/10.000 | "
+				"client_stack 4.000/4.000 | client_proc 2.500/2.500 | client_wakeup "
+				"1.000/1.000 | client_idle 0.000/0.000 | client_return 0.500/0.500 | "
+				"network 3.000/3.000 | server_stack 2.000/2.000 | server_app 1.000/1.000\n"),
+		      "%s", printed(&o));
+	ck_assert_ptr_null(strstr(printed(&o), "server_proc"));
+	close_report(&o);
+}
+END_TEST
+
 /* A row of a printed period, or from before the first row, joins the open one, said as late. */
 START_TEST(test_late_rows_count_in_the_open_period)
 {
@@ -258,6 +280,7 @@ PP_CHECK_TESTS("live_report", 30,
 	       test_untraced_periods_print_rtt_app_once_a_later_period_begins,
 	       test_traced_parts_in_fixed_order_without_rtt_app,
 	       test_parts_without_samples_are_left_out,
+	       test_stack_parts_follow_their_stack,
 	       test_late_rows_count_in_the_open_period,
 	       test_empty_periods_print_nothing,
 	       test_short_period_stamps_ms,

@@ -18,9 +18,13 @@ static const char header[] =
 	"seq,rtt_us,"
 	"client_stack_us,network_us,server_stack_us,server_app_us,"
 	"client_dev_us,wire_us,server_dev_us,"
+	"client_proc_us,client_wakeup_us,client_idle_us,client_return_us,"
+	"server_proc_us,server_wakeup_us,server_idle_us,server_return_us,"
 	"rtt_app_us,retransmitted,incomplete,ping_seq,pong_seq,"
-	"c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,c_recv_ns,"
-	"s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_recv_ns,s_send_ns,s_xmit_ns,s_wire_tx_ns\n";
+	"c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,c_wake_ns,c_idle_ns,c_oncpu_ns,"
+	"c_recv_ns,"
+	"s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_wake_ns,s_idle_ns,s_oncpu_ns,s_recv_ns,s_send_ns,s_xmit_ns,"
+	"s_wire_tx_ns\n";
 
 static char dir[64];
 static char path[128];
@@ -97,7 +101,8 @@ START_TEST(test_untraced_row_has_empty_cells_not_zeros)
 	struct pp_row row = { .index = 7, .rtt_app_ns = 25123 };
 
 	write_rows(&row, 1);
-	ck_assert_str_eq(slurp(path) + strlen(header), "7,,,,,,,,,25.123,0,0,,,,,,,,,,,,,,,,\n");
+	ck_assert_str_eq(slurp(path) + strlen(header),
+			 "7,,,,,,,,,,,,,,,,,25.123,0,0,,,,,,,,,,,,,,,,,,,,,,\n");
 }
 END_TEST
 
@@ -106,7 +111,8 @@ START_TEST(test_unknown_rtt_app_is_empty)
 	struct pp_row row = { .index = 0, .rtt_app_ns = -1 };
 
 	write_rows(&row, 1);
-	ck_assert_str_eq(slurp(path) + strlen(header), "0,,,,,,,,,,0,0,,,,,,,,,,,,,,,,\n");
+	ck_assert_str_eq(slurp(path) + strlen(header),
+			 "0,,,,,,,,,,,,,,,,,,0,0,,,,,,,,,,,,,,,,,,,,,,\n");
 }
 END_TEST
 
@@ -125,8 +131,32 @@ START_TEST(test_traced_row_has_components_and_raw_points)
 	write_rows(&row, 1);
 	line = slurp(path) + strlen(header);
 	/* rtt 44.5; client_stack 2+5.5; network 37-11=26; server_stack 2+1; server_app 8 */
-	ck_assert_str_eq(line, "1,44.500,7.500,26.000,3.000,8.000,,,,46.000,1,0,0,4000000000,"
-			       "1000,3000,,,40000,,45500,,10000,,12000,20000,21000,\n");
+	ck_assert_str_eq(line, "1,44.500,7.500,26.000,3.000,8.000,,,,,,,,,,,,46.000,1,0,0,4000000000,"
+			       "1000,3000,,,40000,,,,,45500,,10000,,,,,12000,20000,21000,\n");
+}
+END_TEST
+
+/* --sched: the same row with the client's thread woken (rx 40000 < wake 41000, its CPU out of
+ * idle at 41500, on it at 43000) and the server's already awake (switched in at 11000, no
+ * wake-up since its last recv): each stack = proc + wakeup + return, in their columns. */
+START_TEST(test_sched_points_split_each_stack)
+{
+	struct pp_row row = { .index = 1, .ping_seq = 0, .pong_seq = 4000000000u, .rtt_app_ns = 46000 };
+	const char *line;
+
+	row.ts[C_SEND] = 1000, row.ts[C_XMIT] = 3000, row.ts[C_RX] = 40000;
+	row.ts[C_WAKE] = 41000, row.ts[C_IDLE] = 41500, row.ts[C_ONCPU] = 43000;
+	row.ts[C_RECV] = 45500;
+	row.ts[S_RX] = 10000, row.ts[S_ONCPU] = 11000, row.ts[S_RECV] = 12000;
+	row.ts[S_SEND] = 20000, row.ts[S_XMIT] = 21000;
+	write_rows(&row, 1);
+	line = slurp(path) + strlen(header);
+	/* client: proc 2+1, wakeup 2 (idle 0.5 of it), return 2.5 = 7.5;
+	 * server: proc 0+1, wakeup 1 (no idle), return 1 = 3 */
+	ck_assert_str_eq(line, "1,44.500,7.500,26.000,3.000,8.000,,,,"
+			       "3.000,2.000,0.500,2.500,1.000,1.000,0.000,1.000,46.000,0,0,0,4000000000,"
+			       "1000,3000,,,40000,,41000,41500,43000,45500,"
+			       ",10000,,,,11000,12000,20000,21000,\n");
 }
 END_TEST
 
@@ -141,7 +171,8 @@ START_TEST(test_negative_component_keeps_three_decimals)
 	row.ts[S_RX] = 0 + 1, row.ts[S_XMIT] = 1 + 1050;
 	write_rows(&row, 1);
 	line = slurp(path) + strlen(header);
-	ck_assert_str_eq(line, "0,,,-0.050,,,,,,0.005,0,0,0,0,,1000,,,2000,,,,1,,,,1051,\n");
+	ck_assert_str_eq(line, "0,,,-0.050,,,,,,,,,,,,,,0.005,0,0,0,0,"
+			       ",1000,,,2000,,,,,,,1,,,,,,,1051,\n");
 }
 END_TEST
 
@@ -162,7 +193,7 @@ START_TEST(test_many_rows_cross_the_buffer)
 	f = fopen(path, "r");
 	while (fgets(line, sizeof(line), f)) {
 		if (lines == 4243)
-			ck_assert_str_eq(line, "4242,,,,,,,,,4242.001,0,0,,,,,,,,,,,,,,,,\n");
+			ck_assert_str_eq(line, "4242,,,,,,,,,,,,,,,,,4242.001,0,0,,,,,,,,,,,,,,,,,,,,,,\n");
 		lines++;
 	}
 	fclose(f);
@@ -192,7 +223,8 @@ START_TEST(test_commit_replaces_an_old_file_whole)
 	fputs("old content\n", f);
 	fclose(f);
 	write_rows(&row, 1);
-	ck_assert_str_eq(slurp(path) + strlen(header), "0,,,,,,,,,1.000,0,0,,,,,,,,,,,,,,,,\n");
+	ck_assert_str_eq(slurp(path) + strlen(header),
+			 "0,,,,,,,,,,,,,,,,,1.000,0,0,,,,,,,,,,,,,,,,,,,,,,\n");
 	ck_assert_int_eq(entries(), 1);
 }
 END_TEST
@@ -288,7 +320,8 @@ START_TEST(test_turns_file_prefixes_four_columns)
 	ck_assert_int_eq(strncmp(text, "conn,index,req_bytes,resp_bytes,", 32), 0);
 	ck_assert_int_eq(strncmp(text + 32, header, strlen(header)), 0);
 	ck_assert_str_eq(text + 32 + strlen(header),
-			 "12,3,1,1048576,3,2.500,,,,,,,,,0,0,5,6,1000,,,,,,3500,,,,,,,\n");
+			 "12,3,1,1048576,3,2.500,,,,,,,,,,,,,,,,,0,0,5,6,"
+			 "1000,,,,,,,,,3500,,,,,,,,,,\n");
 }
 END_TEST
 
@@ -302,6 +335,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_untraced_row_has_empty_cells_not_zeros);
 	tcase_add_test(tc, test_unknown_rtt_app_is_empty);
 	tcase_add_test(tc, test_traced_row_has_components_and_raw_points);
+	tcase_add_test(tc, test_sched_points_split_each_stack);
 	tcase_add_test(tc, test_negative_component_keeps_three_decimals);
 	tcase_add_test(tc, test_many_rows_cross_the_buffer);
 	tcase_add_test(tc, test_no_file_until_commit_and_none_after_abort);

@@ -162,6 +162,104 @@ START_TEST(test_every_component_of_a_traced_row)
 }
 END_TEST
 
+/* Client and server rows with the --sched parts: the table has each part's percentiles, and a
+ * line per host gives the means over the same rows, which add up to the stack's. */
+static struct pp_row sched_row(uint64_t i)
+{
+	struct pp_row row = { .index = i, .rtt_app_ns = -1 };
+	uint64_t *ts = row.ts, t = 1000000 + i * 100000;
+
+	/* client: stack = xmit - send (2 us) + recv - rx; woken at rx + 1 + i, CPU out of idle
+	 * 0.5 us later (even rows only), on it 4 us after the wake-up, recv 3 us after that */
+	ts[C_SEND] = t, ts[C_XMIT] = t + 2000;
+	ts[C_RX] = t + 50000, ts[C_WAKE] = ts[C_RX] + 1000 + i * 1000;
+	ts[C_IDLE] = i % 2 ? 0 : ts[C_WAKE] + 500;
+	ts[C_ONCPU] = ts[C_WAKE] + 4000, ts[C_RECV] = ts[C_ONCPU] + 3000;
+	/* server: its thread was running (switched in before rx): all processing */
+	ts[S_RX] = t + 10000, ts[S_ONCPU] = t + 9000, ts[S_RECV] = ts[S_RX] + 6000;
+	ts[S_SEND] = ts[S_RECV] + 1000, ts[S_XMIT] = ts[S_SEND] + 2000;
+	return row;
+}
+
+START_TEST(test_stack_parts_add_up)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "x", .exchanges = 4, .traced = true,
+					.server_events = true };
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *text, *json;
+	int fd = mkstemp(path);
+
+	for (uint64_t i = 0; i < 4; i++) {
+		struct pp_row row = sched_row(i);
+
+		ck_assert_int_eq(pp_summary_add(s, &row), 0);
+	}
+	text = print(s, &info);
+	/* client: proc 2 + (1..4), mean 4.5; wakeup 4; idle 0.5 on two rows of four; return 3 */
+	expect_text(text, STRINGS("\nclient_proc           4       4.500",
+				  "\nclient_wakeup         4       4.000",
+				  "\nclient_idle           4       0.250",
+				  "\nclient_return         4       3.000",
+				  "\nserver_proc           4       8.000",
+				  "\nserver_wakeup         4       0.000",
+				  "\nclient stack, mean of 4 rows: 11.500 us = proc 4.500 + wakeup 4.000 "
+				  "(of it CPU idle 0.250) + return 3.000\n",
+				  "\nserver stack, mean of 4 rows: 8.000 us = proc 8.000 + wakeup 0.000 "
+				  "(of it CPU idle 0.000) + return 0.000\n"), NULL);
+	/* the parts follow the four-way split, the means come after the table */
+	ck_assert(strstr(text, "\nserver_app") < strstr(text, "\nclient_proc"));
+	ck_assert(strstr(text, "\nserver_return") < strstr(text, "\nclient stack, mean"));
+	free(text);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	expect_text(json, STRINGS("\"stack_parts_mean\": { \"client\": { \"rows\": 4, \"stack\": 11.500, "
+				  "\"proc\": 4.500, \"wakeup\": 4.000, \"idle\": 0.250, \"return\": 3.000 }, "
+				  "\"server\": { \"rows\": 4, \"stack\": 8.000, \"proc\": 8.000, "
+				  "\"wakeup\": 0.000, \"idle\": 0.000, \"return\": 0.000 } },",
+				  "\"client_wakeup\": { \"samples\": 4, \"p50\": 4.000"), NULL);
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
+/* Without --sched (no oncpu point) nothing of the parts shows: the summary reads as before. */
+START_TEST(test_no_stack_parts_without_sched_points)
+{
+	struct pp_summary *s = pp_summary_new();
+	struct pp_summary_info info = { .what = "x", .exchanges = 4, .traced = true,
+					.server_events = true };
+	char path[] = "/tmp/pp-test-summary.XXXXXX";
+	char *text, *json;
+	int fd = mkstemp(path);
+
+	for (uint64_t i = 0; i < 4; i++) {
+		struct pp_row row = sched_row(i);
+
+		row.ts[C_WAKE] = row.ts[C_IDLE] = row.ts[C_ONCPU] = row.ts[S_ONCPU] = 0;
+		ck_assert_int_eq(pp_summary_add(s, &row), 0);
+	}
+	text = print(s, &info);
+	expect_text(text, STRINGS("\nclient_stack          4      11.500", "\nserver_stack          4"),
+		    STRINGS("proc", "wakeup", "idle", "return", "mean of"));
+	/* the table is the text's end */
+	ck_assert_msg(strstr(text, "\nserver_app ") && !strchr(strstr(text, "\nserver_app ") + 1, '\n')[1],
+		      "%s", text);
+	free(text);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pp_summary_write_json(s, &info, path), 0);
+	json = slurp(path);
+	expect_text(json, STRINGS("\"client_stack\": {"), STRINGS("stack_parts", "proc", "wakeup"));
+	free(json);
+	unlink(path);
+	pp_summary_free(s);
+}
+END_TEST
+
 START_TEST(test_empty_summary_says_no_samples)
 {
 	struct pp_summary *s = pp_summary_new();
@@ -379,6 +477,13 @@ static void long_run_row(struct pp_row *row, uint64_t i)
 	ts[C_RX] = ts[C_WIRE_RX] + 300;
 	ts[C_TCP] = ts[C_RX] + 100;
 	ts[C_RECV] = ts[C_RX] + 1000 + (r >> 48) % 5000;
+	/* --sched: woken after rx, idle exit, switch-in before recv */
+	ts[C_WAKE] = ts[C_RX] + 50 + (r >> 8) % 200;
+	ts[C_IDLE] = ts[C_WAKE] + 20;
+	ts[C_ONCPU] = ts[C_IDLE] + 100 + (r >> 24) % 500;
+	ts[S_WAKE] = ts[S_RX] + 200;
+	ts[S_IDLE] = ts[S_WAKE] + 100;
+	ts[S_ONCPU] = ts[S_IDLE] + 300 + (r >> 40) % 1000;
 	row->rtt_app_ns = (int64_t)(ts[C_RECV] - ts[C_SEND]) + 2000;
 }
 
@@ -411,8 +516,8 @@ START_TEST(test_two_million_rows_in_bounded_memory)
 	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(at_end <= at_200k + 4096, "grew from %zu to %zu bytes", at_200k, at_end);
 	ck_assert_msg(at_end <= PP_SUMMARY_MAX_BYTES, "%zu bytes", at_end);
-	/* what the rows came to, binned: 9 components, 2 of them of both signs */
-	ck_assert_msg(at_end <= 11 * PP_HIST_SIDE_BYTES + 4096, "%zu bytes", at_end);
+	/* what the rows came to, binned: 17 components, 2 of them of both signs */
+	ck_assert_msg(at_end <= 19 * PP_HIST_SIDE_BYTES + 4096, "%zu bytes", at_end);
 
 	text = print(s, &info);
 	for (int c = 0; c < PP_NCOMPONENTS; c++) {
@@ -452,6 +557,8 @@ PP_CHECK_TESTS("summary", 60,
 	       test_what_was_measured_comes_before_numbers,
 	       test_absent_tracing_and_server_events_are_said,
 	       test_every_component_of_a_traced_row,
+	       test_stack_parts_add_up,
+	       test_no_stack_parts_without_sched_points,
 	       test_empty_summary_says_no_samples,
 	       test_json_has_the_same_numbers,
 	       test_incomplete_rows_name_the_points_they_lack,

@@ -40,6 +40,11 @@ struct tconn {
 	uint64_t t;              /* true time (client clock) */
 	uint64_t index;
 	int calls, mss;          /* per message: calls of each end, bytes per segment */
+	/* --sched points with each recv: the client's thread woken after rx (its CPU out of idle
+	 * on even exchanges), the server's never switched out after its first recv (a stale
+	 * oncpu, older than the previous exchange's send) */
+	bool sched;
+	uint64_t server_oncpu;
 };
 
 static uint64_t rnd(struct gen *g)
@@ -92,6 +97,38 @@ static const int slots_of[2][7] = {
 	{ S_SEND, S_XMIT, S_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV },
 };
 
+/* The --sched points the kernel sends just before a recv event: copies of it (ts_other_ns 0)
+ * with their own point and time. The call holding the message's last byte (last) fills the
+ * slots. */
+static void sched_points(struct gen *g, struct tconn *c, int receiver, struct pp_event recv,
+			 bool last, uint64_t ts[PP_NSLOTS])
+{
+	uint64_t off = receiver == PP_SERVER ? OFF_SERVER_NS : 0, exit_ns = recv.ts_ns;
+	struct pp_event ev = recv;
+
+	ev.ts_other_ns = 0;
+	if (receiver == PP_CLIENT) {
+		if (last) {
+			ev.point = PP_WAKE, ev.ts_ns = exit_ns - 1500;
+			add(g, receiver, ev);
+			ts[C_WAKE] = ev.ts_ns + off;
+			if (c->index % 2 == 1) {   /* even exchanges: exchange() counted it already */
+				ev.point = PP_IDLE, ev.ts_ns = exit_ns - 1200;
+				add(g, receiver, ev);
+				ts[C_IDLE] = ev.ts_ns + off;
+			}
+		}
+		ev.point = PP_ONCPU, ev.ts_ns = exit_ns - 600;
+	} else {
+		if (!c->server_oncpu)
+			c->server_oncpu = exit_ns - 600;
+		ev.point = PP_ONCPU, ev.ts_ns = c->server_oncpu;
+	}
+	add(g, receiver, ev);
+	if (last)
+		ts[receiver == PP_CLIENT ? C_ONCPU : S_ONCPU] = ev.ts_ns + off;
+}
+
 /* One message of len bytes, dir 0 (request) or 1; fills its seven slots of ts (each host's
  * clock) and leaves c->t at the receiver's last recv. */
 static void transfer(struct gen *g, struct tconn *c, int dir, uint32_t len, uint64_t ts[PP_NSLOTS])
@@ -137,6 +174,8 @@ static void transfer(struct gen *g, struct tconn *c, int dir, uint32_t len, uint
 					  cut(len, calls, k + 1) - cut(len, calls, k));
 
 		ev.ts_other_ns = exit_ns - 150;
+		if (c->sched)
+			sched_points(g, c, receiver, ev, k == calls - 1, ts);
 		add(g, receiver, ev);
 		ts[slots_of[dir][6]] = exit_ns + off[receiver];
 	}
@@ -404,6 +443,101 @@ START_TEST(test_fixed_size_same_as_correlate)
 	}
 	ck_assert_uint_eq(pp_turns_stats(t)->connections, 1);
 	ck_assert_uint_eq(pp_turns_stats(t)->complete, 500);
+	pp_correlate_free(c);
+	free(fixed.rows);
+	cleanup(&g, &got, t);
+}
+END_TEST
+
+/* --sched: the three points on both hosts land in the cell of the message whose last byte
+ * their recv holds, as recv does, and move no turn: the server's oncpu, older than the
+ * previous exchange's send, must not settle that exchange before its send is in. The rows are
+ * those of the fixed-size correlator, and the parts come out as scripted. */
+START_TEST(test_sched_points_on_both_hosts)
+{
+	struct gen g = { .rng = 19 };
+	struct got got, fixed = { 0 };
+	struct pp_turns *t;
+	struct pp_correlator *c;
+	struct pp_correlate_config cc = { .size = 2000, .have_flow = true, .no_reorder = true };
+	struct src s[2];
+	struct tconn tc;
+
+	tconn_open(&g, &tc, 40020, 1000000);
+	tc.calls = 2;
+	tc.sched = true;
+	for (int i = 0; i < 300; i++)
+		exchange(&g, &tc, 2000, 2000);
+	tconn_close(&g, &tc);
+	sort_hosts(&g);
+	/* each host's events processed as they come (no time-order stage holding them all), so
+	 * the server's stale oncpu events come before the send of the exchange they follow */
+	run(&g, &got, &t, &(struct pp_turns_config){ .no_reorder = true });
+	check_rows(&g, &got);
+	ck_assert_uint_eq(pp_turns_stats(t)->complete, 300);
+	ck_assert_uint_eq(pp_turns_stats(t)->pipelined, 0);
+	for (size_t i = 0; i < got.n; i++) {
+		const struct pp_row *row = &got.rows[i].row;
+		struct pp_split sp;
+
+		pp_split_row(row, &sp);
+		ck_assert(pp_split_identities_hold(&sp));
+		/* client: woken 1.5 us before its recv, on a CPU 0.9 us later; its CPU idle for
+		 * 0.3 us of that on even exchanges */
+		ck_assert(pp_split_has(&sp, PP_CLIENT_PROC) && pp_split_has(&sp, PP_SERVER_PROC));
+		ck_assert_int_eq(sp.ns[PP_CLIENT_WAKEUP], 900);
+		ck_assert_int_eq(sp.ns[PP_CLIENT_IDLE], (got.rows[i].index % 2 == 0 ? 300 : 0));
+		ck_assert_int_eq(sp.ns[PP_CLIENT_RETURN], 600);
+		ck_assert_int_eq(sp.ns[PP_CLIENT_PROC],
+				 (int64_t)(row->ts[C_XMIT] - row->ts[C_SEND] + row->ts[C_WAKE] - row->ts[C_RX]));
+		/* server: switched in before the first recv's rx only on the first exchange */
+		if (got.rows[i].index == 0) {
+			ck_assert_int_eq(sp.ns[PP_SERVER_WAKEUP], (int64_t)(row->ts[S_ONCPU] - row->ts[S_RX]));
+		} else {
+			ck_assert_uint_lt(row->ts[S_ONCPU], row->ts[S_RX]);
+			ck_assert_int_eq(sp.ns[PP_SERVER_WAKEUP], 0);
+			ck_assert_int_eq(sp.ns[PP_SERVER_RETURN], 0);
+			ck_assert_int_eq(sp.ns[PP_SERVER_PROC], sp.ns[PP_SERVER_STACK]);
+		}
+	}
+
+	cc.flow = (struct pp_flow_key){ .family = PP_AF_INET, .client_port = 40020, .server_port = SPORT };
+	memcpy(cc.flow.client_addr, client_ip, 4);
+	memcpy(cc.flow.server_addr, server_ip, 4);
+	cc.on_row = fixed_row;
+	cc.ctx = &fixed;
+	ck_assert_int_eq(pp_correlate_new(&c, &cc), 0);
+	s[0] = (struct src){ g.ev[0], g.n[0], 0 };
+	s[1] = (struct src){ g.ev[1], g.n[1], 0 };
+	ck_assert_int_eq(pp_correlate_run(c, src_next, &s[0], src_next, &s[1]), 0);
+	ck_assert_uint_eq(fixed.n, got.n);
+	for (size_t i = 0; i < got.n; i++) {
+		ck_assert_uint_eq(got.rows[i].row.flags, fixed.rows[i].row.flags);
+		ck_assert_mem_eq(got.rows[i].row.ts, fixed.rows[i].row.ts, sizeof(got.rows[i].row.ts));
+	}
+	pp_correlate_free(c);
+
+	/* A window of 16 exchanges: the stale oncpu events, all from exchange 0's time, come a
+	 * window ahead for exchanges 16 on. They are dropped (counted), never force the window:
+	 * every other point of every row is still there. */
+	fixed.n = 0;
+	cc.window_exchanges = 16;
+	ck_assert_int_eq(pp_correlate_new(&c, &cc), 0);
+	s[0] = (struct src){ g.ev[0], g.n[0], 0 };
+	s[1] = (struct src){ g.ev[1], g.n[1], 0 };
+	ck_assert_int_eq(pp_correlate_run(c, src_next, &s[0], src_next, &s[1]), 0);
+	ck_assert_uint_eq(fixed.n, got.n);
+	ck_assert_uint_eq(pp_correlate_stats(c)->rows_forced, 0);
+	ck_assert_uint_eq(pp_correlate_stats(c)->events_sched_early, 2 * (300 - 16));
+	for (size_t i = 0; i < got.n; i++) {
+		uint64_t want[PP_NSLOTS];
+
+		memcpy(want, got.rows[i].row.ts, sizeof(want));
+		if (i >= 16)
+			want[S_ONCPU] = 0;
+		ck_assert_uint_eq(got.rows[i].row.flags, fixed.rows[i].row.flags);
+		ck_assert_mem_eq(want, fixed.rows[i].row.ts, sizeof(want));
+	}
 	pp_correlate_free(c);
 	free(fixed.rows);
 	cleanup(&g, &got, t);
@@ -711,7 +845,7 @@ START_TEST(test_garbage_is_counted)
 	for (int i = 0; i < 10; i++)
 		exchange(&g, &tc, 10, 10);
 	tconn_close(&g, &tc);
-	bad = mkev(9, tc.t, 0, tc.cport, 1, 1);
+	bad = mkev(PP_POINT_MAX, tc.t, 0, tc.cport, 1, 1);
 	add(&g, PP_CLIENT, bad);
 	bad = mkev(PP_XMIT, 1ull << 62, 0, tc.cport, 1, 1);
 	add(&g, PP_SERVER, bad);
@@ -860,7 +994,8 @@ START_TEST(test_batch_answered_as_read_is_pipelined)
 }
 END_TEST
 
-PP_CHECK_TESTS("turns", 120, test_fixed_size_same_as_correlate, test_random_sizes_each_way,
+PP_CHECK_TESTS("turns", 120, test_fixed_size_same_as_correlate, test_sched_points_on_both_hosts,
+	       test_random_sizes_each_way,
 	       test_message_over_many_calls_and_segments, test_interleaved_connections_and_reuse,
 	       test_out_of_order_within_window, test_missing_point_marks_row_incomplete,
 	       test_pipelining_detected_no_rows, test_no_syn_no_server, test_memory_bounded_by_window,

@@ -165,6 +165,9 @@ static void log_file(const char *name, bool v6, bool header)
 			event(PP_WIRE_RX, t + 45000, false, v6, pong, 1024),
 			event(PP_RX, t + 46800, false, v6, pong, 1024),
 			event(PP_TCP, t + 47500, false, v6, pong, 1024),
+			event(PP_WAKE, t + 48000, false, v6, pong, 1024),
+			event(PP_IDLE, t + 48600, false, v6, pong, 1024),
+			event(PP_ONCPU, t + 50000, false, v6, pong, 1024),
 			event(PP_RECV, t + 52000, false, v6, pong, 1024),
 		};
 
@@ -200,6 +203,19 @@ static void eventlog_corpus(void)
 
 static void csvread_corpus(void)
 {
+	/* an older client's file (no --sched columns), then one with them */
+	put_text("csvread", "results_sched.csv",
+		 "seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,client_dev_us,wire_us,"
+		 "server_dev_us,client_proc_us,client_wakeup_us,client_idle_us,client_return_us,"
+		 "server_proc_us,server_wakeup_us,server_idle_us,server_return_us,rtt_app_us,retransmitted,"
+		 "incomplete,ping_seq,pong_seq,c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,"
+		 "c_wake_ns,c_idle_ns,c_oncpu_ns,c_recv_ns,s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_wake_ns,s_idle_ns,"
+		 "s_oncpu_ns,s_recv_ns,s_send_ns,s_xmit_ns,s_wire_tx_ns\n"
+		 "1,44.500,7.500,26.000,3.000,8.000,,,,3.000,2.000,0.500,2.500,1.000,1.000,0.000,1.000,"
+		 "46.000,0,0,0,4000000000,1000,3000,,,40000,,41000,41500,43000,45500,,10000,,,,11000,12000,"
+		 "20000,21000,\n"
+		 "2,41.002,8.100,,,,,,,8.100,0.000,0.000,0.000,,,,,41.900,1,1,3048,5002048,5000000120000,"
+		 "5000000125100,,,5000000157900,,,,5000000100000,5000000161002,,,,,,,,,,\n");
 	put_text("csvread", "results_full.csv",
 		 "seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,client_dev_us,wire_us,"
 		 "server_dev_us,rtt_app_us,retransmitted,incomplete,ping_seq,pong_seq,c_send_ns,c_xmit_ns,"
@@ -340,14 +356,17 @@ struct enc {
 
 static void ev_op(struct enc *e, int host, int point, int ex, int offsel, int lensel, uint8_t dt)
 {
-	uint8_t b[4] = { (uint8_t)(host | point << 1), (uint8_t)(offsel << 6 | ex), (uint8_t)lensel, dt };
+	/* point in bits 1-3, and bit 6 for the --sched points (fuzz_correlate.c) */
+	uint8_t b[4] = { (uint8_t)(host | (point & 7) << 1 | (point & 8) << 3),
+			 (uint8_t)(offsel << 6 | ex), (uint8_t)lensel, dt };
 
 	memcpy(e->b + e->n, b, 4);
 	e->n += 4;
 }
 
-/* n exchanges: each point of both hosts, in the time order the hosts see them. */
-static void exchanges(struct enc *e, int n, int lose_ex, int resend_ex)
+/* n exchanges: each point of both hosts, in the time order the hosts see them; with sched,
+ * the --sched points just before each recv (the server's oncpu a stale one, out of order). */
+static void exchanges_sched(struct enc *e, int n, int lose_ex, int resend_ex, bool sched)
 {
 	for (int i = 0; i < n; i++) {
 		ev_op(e, 0, PP_SEND, i, 0, 0, 5);
@@ -359,15 +378,32 @@ static void exchanges(struct enc *e, int n, int lose_ex, int resend_ex)
 		if (i != lose_ex)
 			ev_op(e, 1, PP_RX, i, 0, 0, 2);
 		ev_op(e, 1, PP_TCP, i, 0, 0, 1);
-		ev_op(e, 1, PP_RECV, i, 0, 0, 5);
+		if (sched) {
+			ev_op(e, 1, PP_ONCPU, i, 0, 0, 0x80 | 90); /* 9 us back: before its rx */
+			ev_op(e, 1, PP_RECV, i, 0, 0, 14);
+		} else {
+			ev_op(e, 1, PP_RECV, i, 0, 0, 5);
+		}
 		ev_op(e, 1, PP_SEND, i, 0, 0, 3);
 		ev_op(e, 1, PP_XMIT, i, 0, 0, 5);
 		ev_op(e, 1, PP_WIRE_TX, i, 0, 0, 1);
 		ev_op(e, 0, PP_WIRE_RX, i, 0, 0, 35);
 		ev_op(e, 0, PP_RX, i, 0, 0, 1);
 		ev_op(e, 0, PP_TCP, i, 0, 0, 1);
-		ev_op(e, 0, PP_RECV, i, 0, 0, 5);
+		if (sched) {
+			ev_op(e, 0, PP_WAKE, i, 0, 0, 1);
+			ev_op(e, 0, PP_IDLE, i, 0, 0, 1);
+			ev_op(e, 0, PP_ONCPU, i, 0, 0, 2);
+			ev_op(e, 0, PP_RECV, i, 0, 0, 1);
+		} else {
+			ev_op(e, 0, PP_RECV, i, 0, 0, 5);
+		}
 	}
+}
+
+static void exchanges(struct enc *e, int n, int lose_ex, int resend_ex)
+{
+	exchanges_sched(e, n, lose_ex, resend_ex, false);
 }
 
 static void put_run(const char *name, const uint8_t cfg[7], int n, int lose_ex, int resend_ex)
@@ -398,6 +434,11 @@ static void correlate_corpus(void)
 	ev_op(&e, 0, PP_RX, 0, 0, 0x08, 30);
 	exchanges(&e, 4, -1, -1);
 	put_file("correlate", "syn_and_skip", e.b, e.n);
+	/* --sched points on both hosts */
+	e.n = 7;
+	memcpy(e.b, known, 7);
+	exchanges_sched(&e, 4, -1, -1, true);
+	put_file("correlate", "known_bases_sched", e.b, e.n);
 }
 
 /* Scripts for t/fuzz/control (see fuzz_control.c): a first byte of flags, then steps, each a

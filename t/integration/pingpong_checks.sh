@@ -41,8 +41,10 @@ check_run() {
 	check "every rtt_app_us is > 0 and < $max_us" \
 		bash -c "set -o pipefail; csv_col() { $(declare -f csv_col | tail -n +2); }; csv_col '$csv' rtt_app_us |
 			awk -v max=$max_us '!(\$1 > 0 && \$1 < max) { bad++ } END { exit bad > 0 || NR == 0 }'"
+	# (by name: --sched put columns between them)
 	check "untraced columns are empty, not 0" \
-		awk -F, 'NR > 1 && ($2 != "" || $15 != "" || $28 != "") { exit 1 }' "$csv"
+		awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; if (!col["rtt_us"] || !col["c_send_ns"] || !col["s_wire_tx_ns"]) exit 1 }
+			NR > 1 && ($col["rtt_us"] != "" || $col["c_send_ns"] != "" || $col["s_wire_tx_ns"] != "") { exit 1 }' "$csv"
 	csv_p50=$(csv_col "$csv" rtt_app_us | percentile 50)
 	txt_p50=$(awk '$1 == "rtt_app" { print $3 }' "$txt")
 	check "summary p50 ($txt_p50) = p50 of the CSV ($csv_p50)" same_number "$txt_p50" "$csv_p50"

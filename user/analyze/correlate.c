@@ -15,6 +15,10 @@ enum stream { PING = 0, PONG = 1 }; /* client->server, server->client */
 #define DERIVE_LOOKAHEAD 64     /* client events after the first candidates, for per-CPU reorder */
 /* Relative offsets are int32 (serial arithmetic): a window must stay well inside 2^31 bytes. */
 #define MAX_AHEAD_BYTES (1 << 30)
+/* --sched points wait for their recv (the kernel sends them just before it, on its CPU): at
+ * most this many per host, for at most this many of the host's other events */
+#define SCHED_HOLD        8
+#define SCHED_HOLD_EVENTS 64
 
 /* One point of one exchange. */
 struct cell {
@@ -27,6 +31,11 @@ struct cell {
 struct buffered {
 	struct pp_event ev;
 	uint8_t host;
+};
+
+struct sched_held {
+	struct pp_event ev;
+	uint64_t at;      /* the host's other events pushed when it came */
 };
 
 struct pp_correlator {
@@ -52,6 +61,9 @@ struct pp_correlator {
 	int64_t max_touched;        /* highest exchange with a cell, -1 none */
 	struct cell *cells;         /* [slot][window] */
 	struct pp_order_stage stage[2];
+	struct sched_held held[2][SCHED_HOLD];   /* --sched points waiting for their recv */
+	uint32_t nheld[2];
+	uint64_t pushed[2];                      /* each host's other events into its stage */
 	struct pp_correlate_stats st;
 };
 
@@ -162,7 +174,9 @@ static void locate(const struct pp_correlator *c, int stream, const struct pp_ev
 }
 
 /* The exchanges ev touches, relative to cur: 1 = [*r_first, *r_last] to place, 0 = nothing to
- * place (counted). Also records how far the host has got. */
+ * place (counted). Also records how far the host has got (not from a --sched point: its time
+ * may be far older than its recv's, so it may come out of the time-order stage ahead of the
+ * host's earlier exchanges, which must not settle before their own events are in). */
 static int span(struct pp_correlator *c, int host, int stream, const struct pp_event *ev,
 		int64_t *d, int64_t *end, int64_t *r_first, int64_t *r_last)
 {
@@ -177,7 +191,7 @@ static int span(struct pp_correlator *c, int host, int stream, const struct pp_e
 	}
 	*r_first = *d > 0 ? *d / c->size : 0;
 	*r_last = (*end - 1) / c->size;
-	if (*d >= 0)
+	if (*d >= 0 && !pp_point_is_sched(ev->point))
 		c->seen[host] = max64(c->seen[host], (int64_t)c->cur + *r_first);
 	if (c->cfg.count) {
 		if (c->cur + (uint64_t)*r_first >= c->cfg.count) {
@@ -220,7 +234,13 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 	if (!span(c, host, m.stream, ev, &d, &end, &r_first, &r_last))
 		return drain(c);
 	/* A host a whole window ahead: the oldest exchanges go out with what they have, which
-	 * keeps memory bounded; pp_correlate_run keeps the hosts in step so this stays rare. */
+	 * keeps memory bounded; pp_correlate_run keeps the hosts in step so this stays rare. A
+	 * --sched point that far ahead only came out of the time-order stage early (a stale
+	 * switch-in): it shows no progress of its host, so it forces nothing and is dropped. */
+	if (r_last >= c->window && pp_point_is_sched(ev->point)) {
+		c->st.events_sched_early++;
+		return drain(c);
+	}
 	if (r_last >= c->window) {
 		for (int64_t n = r_last - c->window + 1; n > 0; n--)
 			if (emit(c, true))
@@ -238,6 +258,8 @@ static int place(struct pp_correlator *c, int host, const struct pp_event *ev)
 		if (cl->ex != ex)
 			*cl = (struct cell){ .ex = ex };
 		cl->bytes = (uint32_t)min64((int64_t)cl->bytes + overlap, UINT32_MAX);
+		/* (several --sched events on the last byte, e.g. two recvs holding it: the
+		 * earliest too, which is the first recv's, as its recv point is) */
 		if (d <= target && target < end) {
 			cl->hits++;
 			/* Several events on the target byte: a retransmission (or a duplicate
@@ -271,14 +293,14 @@ static void note_held(struct pp_correlator *c)
 }
 
 /* Exchange of ev's first byte, or -1 for an event that can go in at once (another flow, no
- * payload, old bytes). */
+ * payload, old bytes, a --sched point, which settles nothing: see span). */
 static int64_t position(const struct pp_correlator *c, const struct pp_event *ev)
 {
 	enum pp_flow_dir dir;
 	int stream;
 	int32_t d;
 
-	if (!c->ready || !c->st.flow_known || !ev->len)
+	if (!c->ready || !c->st.flow_known || !ev->len || pp_point_is_sched(ev->point))
 		return -1;
 	dir = pp_flow_dir(&c->st.flow, ev);
 	if (dir == PP_DIR_NONE)
@@ -295,6 +317,15 @@ static int64_t position(const struct pp_correlator *c, const struct pp_event *ev
 static int64_t top_position(const struct pp_correlator *c, int host)
 {
 	return position(c, pp_order_top(&c->stage[host]));
+}
+
+/* A --sched point leaves the stage with its own time back (see sched_insert). */
+static void sched_restore(struct pp_event *ev)
+{
+	if (pp_point_is_sched(ev->point)) {
+		ev->ts_ns = ev->ts_other_ns;
+		ev->ts_other_ns = 0;
+	}
 }
 
 /* An event may leave a host's stage once the host has shown one reorder_ns later, or the
@@ -348,6 +379,7 @@ static int pump(struct pp_correlator *c)
 		if (!s->source_ended && s->n > c->cfg.hold_max)
 			c->st.events_out_of_order++;
 		pp_order_pop(s, &ev);
+		sched_restore(&ev);
 		c->ended[host] = s->source_ended && !s->n;
 		place(c, host, &ev);
 	}
@@ -357,26 +389,91 @@ static int pump(struct pp_correlator *c)
 	return c->error;
 }
 
-static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
+/* Into the host's stage, or placed at once when far too old for it. */
+static int stage_insert(struct pp_correlator *c, int host, const struct pp_event *ev)
 {
 	struct pp_order_stage *s = &c->stage[host];
-	int err;
+	int err = pp_order_insert(s, ev);
 
-	if (c->cfg.no_reorder) {
-		place(c, host, ev);
-		return c->error;
-	}
-	err = pp_order_insert(s, ev);
 	if (err < 0)
 		return c->error = err;
 	if (err > 0) {
+		struct pp_event now = *ev;
+
 		c->st.events_out_of_order++;
-		place(c, host, ev);
+		sched_restore(&now);
+		place(c, host, &now);
 		return c->error;
 	}
 	if (ev->ts_ns > s->max_ts)
 		s->max_ts = ev->ts_ns;
 	note_held(c);
+	return c->error;
+}
+
+/* A --sched point sorts in the stage at its recv's time (key), its own kept in ts_other_ns (0
+ * in such an event): an oncpu may be seconds older than its recv (a thread that never slept),
+ * and sorted by it, it would leave the stage a reorder window early, often more than a window
+ * of exchanges ahead of cur, and be dropped (events_sched_early), most often on the rows of a
+ * busy thread, whose stack is all processing: the parts would lean to the woken rows. */
+static int sched_insert(struct pp_correlator *c, int host, const struct pp_event *ev, uint64_t key)
+{
+	struct pp_event keyed = *ev;
+
+	keyed.ts_other_ns = ev->ts_ns;
+	keyed.ts_ns = key > ev->ts_ns ? key : ev->ts_ns;
+	return stage_insert(c, host, &keyed);
+}
+
+static bool same_bytes(const struct pp_event *a, const struct pp_event *b)
+{
+	return a->seq == b->seq && a->len == b->len && a->family == b->family &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       !memcmp(a->saddr, b->saddr, sizeof(a->saddr)) && !memcmp(a->daddr, b->daddr, sizeof(a->daddr));
+}
+
+/* Held --sched points into the stage: those of recv (if not NULL) at its time, the ones whose
+ * recv did not come in time (lost, or the events were sorted by time) at their own, and with
+ * all every one left (the host's source is over). */
+static int sched_release(struct pp_correlator *c, int host, const struct pp_event *recv, bool all)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < c->nheld[host] && !c->error; i++) {
+		struct sched_held *h = &c->held[host][i];
+
+		if (recv && same_bytes(&h->ev, recv))
+			sched_insert(c, host, &h->ev, recv->ts_ns);
+		else if (all || c->pushed[host] - h->at > SCHED_HOLD_EVENTS)
+			sched_insert(c, host, &h->ev, 0);
+		else
+			c->held[host][kept++] = *h;
+	}
+	c->nheld[host] = kept;
+	return c->error;
+}
+
+static int stage_push(struct pp_correlator *c, int host, const struct pp_event *ev)
+{
+	if (c->cfg.no_reorder) {
+		place(c, host, ev);
+		return c->error;
+	}
+	if (pp_point_is_sched(ev->point)) {
+		if (c->nheld[host] == SCHED_HOLD) {
+			sched_insert(c, host, &c->held[host][0].ev, 0);
+			memmove(&c->held[host][0], &c->held[host][1],
+				(SCHED_HOLD - 1) * sizeof(c->held[host][0]));
+			c->nheld[host]--;
+		}
+		c->held[host][c->nheld[host]++] = (struct sched_held){ .ev = *ev, .at = c->pushed[host] };
+		return c->error ? c->error : pump(c);
+	}
+	c->pushed[host]++;
+	if (c->nheld[host] && sched_release(c, host, ev->point == PP_RECV ? ev : NULL, false) < 0)
+		return c->error;
+	if (stage_insert(c, host, ev) < 0)
+		return c->error;
 	return pump(c);
 }
 
@@ -478,8 +575,11 @@ static int decide(struct pp_correlator *c)
 	if (replay(c))
 		return c->error;
 	for (int h = 0; h < 2; h++)
-		if (c->end_requested[h])
+		if (c->end_requested[h]) {
+			if (sched_release(c, h, NULL, true) < 0)
+				return c->error;
 			c->stage[h].source_ended = true;
+		}
 	return pump(c);
 }
 
@@ -634,6 +734,8 @@ int pp_correlate_end_host(struct pp_correlator *c, enum pp_host host)
 			return decide(c);
 		return 0;
 	}
+	if (sched_release(c, host, NULL, true) < 0)
+		return c->error;
 	c->stage[host].source_ended = true;
 	return pump(c);
 }

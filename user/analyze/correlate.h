@@ -34,6 +34,15 @@ enum pp_host { PP_CLIENT = 0, PP_SERVER = 1 };
 			(1u << S_RX) | (1u << S_RECV) | (1u << S_SEND) | (1u << S_XMIT))
 #define PP_SLOTS_WIRE  ((1u << C_WIRE_TX) | (1u << C_WIRE_RX) | (1u << S_WIRE_RX) | (1u << S_WIRE_TX))
 
+/* --sched points (kern/pingpong.h): copies of a recv event, placed like it (the message's last
+ * byte), never required, never a retransmission. Their times say nothing of how far the host
+ * has got: an oncpu is the thread's last switch-in, which for a thread that never slept is long
+ * before its recv (seconds, on a busy host), so they move no exchange boundary or progress. */
+static inline bool pp_point_is_sched(int point)
+{
+	return point == PP_WAKE || point == PP_IDLE || point == PP_ONCPU;
+}
+
 #define PP_CORRELATE_DEFAULT_REORDER_NS   250000000ull /* per-CPU perf batches: > a poll period */
 #define PP_CORRELATE_DEFAULT_REORDER_EX   4
 #define PP_CORRELATE_DEFAULT_WINDOW       1024
@@ -87,6 +96,8 @@ struct pp_correlate_stats {
 	uint64_t events_stale;            /* bytes before the current exchange (handshake, warm-up) */
 	uint64_t events_after;            /* bytes after the last recorded exchange */
 	uint64_t events_unplaced;         /* the stream's base seq could not be derived */
+	uint64_t events_sched_early;      /* --sched points timed so early (a stale oncpu) that
+					   * they came a window ahead of the exchanges settling */
 	uint64_t events_out_of_order;     /* placed early: hold_max reached, or far out of order */
 	uint64_t events_bad;              /* unknown point, impossible time or length */
 

@@ -8,9 +8,12 @@
 
 #include "analyze/live_report.h"
 
-/* Line order; rtt_app last, printed in rtt's place only when the period has no rtt. */
+/* Line order; rtt_app last, printed in rtt's place only when the period has no rtt. Each
+ * host's --sched parts follow its stack; like every part, only when the period has them. */
 static const enum pp_component parts[PP_LIVE_REPORT_PARTS] = {
-	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP, PP_RTT_APP,
+	PP_RTT, PP_CLIENT_STACK, PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN,
+	PP_NETWORK, PP_SERVER_STACK, PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE,
+	PP_SERVER_RETURN, PP_SERVER_APP, PP_RTT_APP,
 };
 #define RTT_APP (PP_LIVE_REPORT_PARTS - 1)
 

@@ -8,7 +8,8 @@
  * The stamp is the end of the period, counted from the first row's t_ns (a flushed partial
  * period: its latest row). The parts, in this fixed order, are those with samples in the
  * period: rtt (rtt_app in its place when there is no rtt, i.e. untraced), client_stack,
- * network, server_stack, server_app; figures as the summary prints them (histogram.h: exact
+ * network, server_stack, server_app, with --sched each stack followed by its parts (e.g.
+ * client_proc, client_wakeup, client_idle, client_return); figures as the summary prints them (histogram.h: exact
  * up to 65536 samples a period). "matched" counts rows with kernel points and none missing,
  * as the summary's does. A period without rows prints no line. A row for a period already
  * printed (or before the first row's) is counted in the open period and as "N late", shown
@@ -22,7 +23,7 @@
 #include "common/histogram.h"
 #include "model/split.h"
 
-#define PP_LIVE_REPORT_PARTS 6 /* rtt, the four parts, rtt_app */
+#define PP_LIVE_REPORT_PARTS 14 /* rtt, the four parts, 2 x 4 stack parts, rtt_app */
 #define PP_LIVE_REPORT_MAX_BYTES \
 	(PP_LIVE_REPORT_PARTS * PP_HIST_MAX_BYTES(PP_HIST_EXACT_DEFAULT) + 256)
 

@@ -12,7 +12,7 @@
 #include "analyze/results.h"
 
 #define BUF_SIZE   (64 * 1024)
-#define ROW_MAX    1024 /* a row is at most ~600 characters */
+#define ROW_MAX    1024 /* a row is at most 841 characters: 20 + 17 * 22 + 4 + 22 + 20 * 21 + 1 */
 
 struct pp_results {
 	struct pp_atomic_file file;
@@ -24,21 +24,28 @@ struct pp_results {
 
 static const char header[] =
 	"seq,rtt_us,client_stack_us,network_us,server_stack_us,server_app_us,"
-	"client_dev_us,wire_us,server_dev_us,rtt_app_us,retransmitted,incomplete,"
-	"ping_seq,pong_seq,"
-	"c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,c_recv_ns,"
-	"s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_recv_ns,s_send_ns,s_xmit_ns,s_wire_tx_ns\n";
+	"client_dev_us,wire_us,server_dev_us,"
+	"client_proc_us,client_wakeup_us,client_idle_us,client_return_us,"
+	"server_proc_us,server_wakeup_us,server_idle_us,server_return_us,"
+	"rtt_app_us,retransmitted,incomplete,ping_seq,pong_seq,"
+	"c_send_ns,c_xmit_ns,c_wire_tx_ns,c_wire_rx_ns,c_rx_ns,c_tcp_ns,"
+	"c_wake_ns,c_idle_ns,c_oncpu_ns,c_recv_ns,"
+	"s_wire_rx_ns,s_rx_ns,s_tcp_ns,s_wake_ns,s_idle_ns,s_oncpu_ns,s_recv_ns,"
+	"s_send_ns,s_xmit_ns,s_wire_tx_ns\n";
 
 /* Column order of the components, as in the header. */
 static const enum pp_component component_cols[] = {
 	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
-	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV, PP_RTT_APP,
+	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV,
+	PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN,
+	PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN,
+	PP_RTT_APP,
 };
 
 /* Column order of the raw points: as a message meets them, client then server. */
 static const enum pp_slot slot_cols[] = {
-	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_RECV,
-	S_WIRE_RX, S_RX, S_TCP, S_RECV, S_SEND, S_XMIT, S_WIRE_TX,
+	C_SEND, C_XMIT, C_WIRE_TX, C_WIRE_RX, C_RX, C_TCP, C_WAKE, C_IDLE, C_ONCPU, C_RECV,
+	S_WIRE_RX, S_RX, S_TCP, S_WAKE, S_IDLE, S_ONCPU, S_RECV, S_SEND, S_XMIT, S_WIRE_TX,
 };
 
 _Static_assert(sizeof(component_cols) / sizeof(component_cols[0]) == PP_NCOMPONENTS,

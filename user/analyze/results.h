@@ -5,11 +5,17 @@
  * Columns, in this order (header line names them):
  *   seq                                  exchange number (0 = first recorded, after warm-up)
  *   rtt_us client_stack_us network_us server_stack_us server_app_us
- *   client_dev_us wire_us server_dev_us rtt_app_us      components, microseconds, 3 decimals
+ *   client_dev_us wire_us server_dev_us
+ *   client_proc_us client_wakeup_us client_idle_us client_return_us
+ *   server_proc_us server_wakeup_us server_idle_us server_return_us   (--sched: each host's
+ *                                        stack = proc + wakeup + return; idle is part of wakeup)
+ *   rtt_app_us                           components, microseconds, 3 decimals
  *   retransmitted incomplete             0/1 flags
  *   ping_seq pong_seq                    TCP seq of the first byte of ping and pong
- *   c_send_ns c_xmit_ns c_wire_tx_ns c_wire_rx_ns c_rx_ns c_tcp_ns c_recv_ns
- *   s_wire_rx_ns s_rx_ns s_tcp_ns s_recv_ns s_send_ns s_xmit_ns s_wire_tx_ns
+ *   c_send_ns c_xmit_ns c_wire_tx_ns c_wire_rx_ns c_rx_ns c_tcp_ns c_wake_ns c_idle_ns
+ *   c_oncpu_ns c_recv_ns
+ *   s_wire_rx_ns s_rx_ns s_tcp_ns s_wake_ns s_idle_ns s_oncpu_ns s_recv_ns s_send_ns
+ *   s_xmit_ns s_wire_tx_ns
  *                                        raw CLOCK_MONOTONIC ns, per host
  * An empty cell means "not measured", never 0. */
 #ifndef PP_RESULTS_H

@@ -13,9 +13,16 @@
 #include "common/histogram.h"
 #include "analyze/summary.h"
 
+/* One host's stack and its --sched parts, summed over the rows that have all of them. */
+struct stack_sums {
+	uint64_t rows;
+	__int128 stack, proc, wakeup, idle, ret;
+};
+
 struct pp_summary {
 	struct pp_hist *comp[PP_NCOMPONENTS]; /* NULL until the component's first sample */
 	uint64_t lacking[PP_NSLOTS]; /* incomplete rows without each point */
+	struct stack_sums parts[2];  /* client, server */
 };
 
 struct stat_line {
@@ -23,10 +30,25 @@ struct stat_line {
 	double p50, p90, p99, p999, max, mean;
 };
 
-/* Table order: the round trip, its parts as a message meets them, then the app's own clock. */
+/* Table order: the round trip, its parts as a message meets them, the parts of the network
+ * and of each stack (as results.csv has them), then the app's own clock. */
 static const enum pp_component table_order[] = {
 	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
-	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV, PP_RTT_APP,
+	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV,
+	PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN,
+	PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN,
+	PP_RTT_APP,
+};
+_Static_assert(sizeof(table_order) / sizeof(table_order[0]) == PP_NCOMPONENTS,
+	       "every component has a place in the table");
+
+/* Each host's stack and the components that split it (--sched). */
+static const struct {
+	const char *host;
+	enum pp_component stack, proc, wakeup, idle, ret;
+} stack_parts[2] = {
+	{ "client", PP_CLIENT_STACK, PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
+	{ "server", PP_SERVER_STACK, PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
 };
 
 struct pp_summary *pp_summary_new(void)
@@ -51,7 +73,69 @@ int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
 		if ((rc = pp_hist_add(s->comp[c], split.ns[c])))
 			return rc;
 	}
+	for (int h = 0; h < 2; h++) {
+		struct stack_sums *sum = &s->parts[h];
+
+		/* split_stack sets all four parts or none, and only where the stack is */
+		if (!pp_split_has(&split, stack_parts[h].stack) || !pp_split_has(&split, stack_parts[h].proc))
+			continue;
+		sum->rows++;
+		sum->stack += split.ns[stack_parts[h].stack];
+		sum->proc += split.ns[stack_parts[h].proc];
+		sum->wakeup += split.ns[stack_parts[h].wakeup];
+		sum->idle += split.ns[stack_parts[h].idle];
+		sum->ret += split.ns[stack_parts[h].ret];
+	}
 	return 0;
+}
+
+/* A sum's mean in microseconds. */
+static double mean_us(__int128 sum, uint64_t n)
+{
+	return (double)sum / (double)n / 1000.0;
+}
+
+/* Where each host's stack went (--sched): the table's percentiles of proc, wakeup and return
+ * do not add up to the stack's (the p50 row of one is not that of another), so a user who
+ * asks "how much of my 30 us stack was waking up?" gets means over the same rows, which do:
+ * stack = proc + wakeup + return exactly (up to the printed rounding), idle a part of wakeup.
+ * Nothing is printed for a host without the parts, so a run without --sched reads as before. */
+static void print_stack_parts(const struct pp_summary *s, FILE *out)
+{
+	for (int h = 0; h < 2; h++) {
+		const struct stack_sums *sum = &s->parts[h];
+
+		if (!sum->rows)
+			continue;
+		fprintf(out, "%s stack, mean of %" PRIu64 " rows: %.3f us = proc %.3f + wakeup %.3f "
+			"(of it CPU idle %.3f) + return %.3f\n", stack_parts[h].host, sum->rows,
+			mean_us(sum->stack, sum->rows), mean_us(sum->proc, sum->rows),
+			mean_us(sum->wakeup, sum->rows), mean_us(sum->idle, sum->rows),
+			mean_us(sum->ret, sum->rows));
+	}
+}
+
+/* "stack_parts": the same means as print_stack_parts, only for a host that has them. */
+static void json_stack_parts(const struct pp_summary *s, FILE *f)
+{
+	const char *sep = "";
+
+	if (!s->parts[0].rows && !s->parts[1].rows)
+		return;
+	fprintf(f, "  \"stack_parts_mean\": {");
+	for (int h = 0; h < 2; h++) {
+		const struct stack_sums *sum = &s->parts[h];
+
+		if (!sum->rows)
+			continue;
+		fprintf(f, "%s \"%s\": { \"rows\": %" PRIu64 ", \"stack\": %.3f, \"proc\": %.3f, "
+			"\"wakeup\": %.3f, \"idle\": %.3f, \"return\": %.3f }", sep,
+			stack_parts[h].host, sum->rows, mean_us(sum->stack, sum->rows),
+			mean_us(sum->proc, sum->rows), mean_us(sum->wakeup, sum->rows),
+			mean_us(sum->idle, sum->rows), mean_us(sum->ret, sum->rows));
+		sep = ",";
+	}
+	fprintf(f, " },\n");
 }
 
 /* In microseconds, as results.csv prints them: ns / 1000 before any arithmetic, as the
@@ -208,6 +292,7 @@ int pp_summary_print(struct pp_summary *s, const struct pp_summary_info *info, F
 	}
 	if (!any)
 		fprintf(out, "(no samples)\n");
+	print_stack_parts(s, out);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }
@@ -261,6 +346,7 @@ static void json_body(struct pp_summary *s, const struct pp_summary_info *info, 
 			info->run_start_ns, info->run_end_ns);
 	if (info->json_extra)
 		info->json_extra(info->json_extra_ctx, f);
+	json_stack_parts(s, f);
 	fprintf(f, "  \"unit\": \"us\",\n  \"components\": {");
 	for (size_t i = 0; i < PP_NCOMPONENTS; i++) {
 		enum pp_component c = table_order[i];

@@ -5,9 +5,11 @@
  * Memory does not grow with the run: each component keeps its first PP_SUMMARY_EXACT samples
  * (figures exact, as a full sort gives them), then a histogram (common/histogram.h: each
  * percentile within max(|x_lo|, |x_hi|)/2048 of the exact one, max and mean still exact).
- * On the heap, whatever the number of rows: at most PP_SUMMARY_MAX_BYTES (11.7 MiB: 9
+ * On the heap, whatever the number of rows: at most PP_SUMMARY_MAX_BYTES (22 MiB: 17
  * components each with 512 KiB of samples and both signs' histograms at the moment it bins);
- * once binned, 408 KiB per component and sign in use (3.6 MiB when no part is negative). */
+ * once binned, 408 KiB per component and sign in use (6.8 MiB when no part is negative).
+ * With --sched, each host's stack parts also get one line of means over the same rows, which
+ * add up to the stack's mean (the percentiles of parts do not). */
 #ifndef PP_SUMMARY_H
 #define PP_SUMMARY_H
 

@@ -777,6 +777,12 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 {
 	struct conn *c;
 	bool call = ev->point == PP_SEND || ev->point == PP_RECV;
+	/* --sched points are copies of a recv, placed like it (the cell of the message whose last
+	 * byte they hold) but neither calls (they cut no turn) nor packets (no SYN, FIN or RST),
+	 * and their times may be far older than their recv's (a thread's last switch-in), so they
+	 * say nothing of how far the server has read: no req_hw, recv_hw or suspect from them */
+	bool sched = pp_point_is_sched(ev->point);
+	bool packet = !call && !sched;
 	uint8_t fl = ev->tcp_flags;
 
 	if (!ev->point || ev->point >= PP_POINT_MAX) {
@@ -787,13 +793,18 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 		t->st.events_foreign++;
 		return 0;
 	}
-	if (!call && pp_event_is_opening_syn(ev))
+	if (packet && pp_event_is_opening_syn(ev))
 		return on_syn(t, host, ev);
 	c = find_conn(t, host, ev);
 	if (!ev->len) {
 		t->st.events_no_payload++;
-		if (!c || call || !(fl & (PP_TCP_FIN | PP_TCP_RST)))
+		if (!c || !packet || !(fl & (PP_TCP_FIN | PP_TCP_RST)))
 			return 0;
+	} else if (!c && sched) {
+		/* a stale switch-in can be older than the connection's SYN: it would start an
+		 * instance of its own, which the SYN then ends */
+		t->st.events_before_first++;
+		return 0;
 	} else if (!c) {
 		if (!(c = new_conn(t, ev, bucket_of(ev))))
 			return t->error;
@@ -821,7 +832,7 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 			t->st.events_foreign++;   /* the wrong way for its point */
 			return 0;
 		}
-		if (host == PP_SERVER && s == REQ) {
+		if (host == PP_SERVER && s == REQ && !sched) {
 			uint32_t end = ev->seq + ev->len;
 
 			if (!c->req_hw_known || serial_gt(end, c->req_hw))
@@ -846,7 +857,7 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 			  c->recv_hw) < 0)
 			return t->error;
 	}
-	if (!call && (fl & (PP_TCP_FIN | PP_TCP_RST))) {
+	if (packet && (fl & (PP_TCP_FIN | PP_TCP_RST))) {
 		enum pp_flow_dir dir = pp_flow_dir(&c->flow, ev);
 
 		c->fins[host] |= (uint8_t)(dir == PP_DIR_TO_SERVER ? 1 : 2);

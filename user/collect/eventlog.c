@@ -17,6 +17,7 @@
 static const char *const point_names[PP_POINT_MAX] = {
 	[PP_SEND] = "send", [PP_XMIT] = "xmit", [PP_WIRE_TX] = "wire_tx", [PP_WIRE_RX] = "wire_rx",
 	[PP_RX] = "rx", [PP_TCP] = "tcp", [PP_RECV] = "recv",
+	[PP_WAKE] = "wake", [PP_IDLE] = "idle", [PP_ONCPU] = "oncpu",
 };
 
 struct pp_eventlog_reader {

@@ -2,7 +2,8 @@
 /* events.csv: the raw event log of one host (pingpong-ebpf --output, pingpong-analyze input).
  * One row per struct pp_event, header line first:
  *   point,ts_ns,ts_other_ns,family,saddr,sport,daddr,dport,seq,len,ack,flags,tgid
- * point is a name (send xmit wire_tx wire_rx rx tcp recv), addresses are text (inet_ntop). */
+ * point is a name (send xmit wire_tx wire_rx rx tcp recv, and with --sched wake idle oncpu),
+ * addresses are text (inet_ntop). */
 #ifndef PP_EVENTLOG_H
 #define PP_EVENTLOG_H
 

@@ -105,6 +105,47 @@ static const struct formula {
 	{ PP_WIRE,         C_WIRE_RX, C_WIRE_TX, -1, S_WIRE_TX, S_WIRE_RX },
 };
 
+/* --sched: one host's stack parts, from the README's rules written apart from split.c (the
+ * switch-in counts within [rx, recv], the wake-up within (rx, oncpu], the idle exit within the
+ * wake-up), in 128 bits; and stack = proc + wakeup + return, 0 <= idle <= wakeup. */
+static void check_stack_parts(const struct pp_row *row, const struct pp_split *sp, int host)
+{
+	static const struct {
+		enum pp_slot send, xmit, rx, wake, idle, oncpu, recv;
+		enum pp_component stack, proc, wakeup, idle_part, ret;
+	} h[2] = {
+		{ C_SEND, C_XMIT, C_RX, C_WAKE, C_IDLE, C_ONCPU, C_RECV, PP_CLIENT_STACK,
+		  PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
+		{ S_SEND, S_XMIT, S_RX, S_WAKE, S_IDLE, S_ONCPU, S_RECV, PP_SERVER_STACK,
+		  PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
+	};
+	const uint64_t *t = row->ts;
+	bool have = t[h[host].send] && t[h[host].xmit] && t[h[host].rx] && t[h[host].oncpu] &&
+		    t[h[host].recv];
+	__int128 rx, recv, w, r, i;
+
+	CHECK(pp_split_has(sp, h[host].proc) == have && pp_split_has(sp, h[host].wakeup) == have &&
+	      pp_split_has(sp, h[host].idle_part) == have && pp_split_has(sp, h[host].ret) == have);
+	if (!have)
+		return;
+	rx = t[h[host].rx], recv = t[h[host].recv], r = t[h[host].oncpu];
+	if (r < rx || r > recv)
+		w = r = recv;
+	else if (t[h[host].wake] > rx && t[h[host].wake] <= r)
+		w = t[h[host].wake];
+	else
+		w = rx;
+	i = t[h[host].idle] && t[h[host].idle] >= w && t[h[host].idle] <= r ? t[h[host].idle] : w;
+	CHECK((__int128)t[h[host].xmit] - t[h[host].send] + (w - rx) == component(sp, h[host].proc));
+	CHECK(r - w == component(sp, h[host].wakeup));
+	CHECK(i - w == component(sp, h[host].idle_part));
+	CHECK(recv - r == component(sp, h[host].ret));
+	CHECK((__int128)component(sp, h[host].stack) == (__int128)component(sp, h[host].proc) +
+	      component(sp, h[host].wakeup) + component(sp, h[host].ret));
+	CHECK(component(sp, h[host].idle_part) >= 0 &&
+	      component(sp, h[host].idle_part) <= component(sp, h[host].wakeup));
+}
+
 /* The split from the row's timestamps, in 128 bits: no overflow can hide here. */
 static void check_split(const struct pp_row *row, const struct pp_split *sp)
 {
@@ -131,6 +172,8 @@ static void check_split(const struct pp_row *row, const struct pp_split *sp)
 		CHECK((__int128)component(sp, PP_RTT) ==
 		      (__int128)component(sp, PP_CLIENT_STACK) + component(sp, PP_SERVER_STACK) +
 		      component(sp, PP_SERVER_APP) + component(sp, PP_NETWORK));
+	check_stack_parts(row, sp, 0);
+	check_stack_parts(row, sp, 1);
 }
 
 static int on_row(void *ctx, struct pp_row *row, const struct pp_split *sp)
@@ -214,7 +257,8 @@ static void decode_config(struct fuzz_run *f, struct input *in)
 static void decode_event(struct fuzz_run *f, struct input *in)
 {
 	uint8_t op = take8(in), where = take8(in), lens = take8(in), dt = take8(in);
-	int host = op & 1, point = op >> 1 & 7, kind = op >> 4 & 3;
+	/* point: bits 1-3, and bit 6 for the --sched points 8..10 (11..15: unknown) */
+	int host = op & 1, point = (op >> 1 & 7) | (op >> 3 & 8), kind = op >> 4 & 3;
 	struct pp_event ev = { 0 };
 	uint32_t size = f->cfg.size, off, len;
 	bool to_server;
@@ -281,7 +325,8 @@ static void check_stats(const struct fuzz_run *f, const struct pp_correlator *c,
 {
 	const struct pp_correlate_stats *st = pp_correlate_stats(c);
 	uint64_t accounted = st->events_used + st->events_foreign + st->events_no_payload +
-			     st->events_stale + st->events_after + st->events_unplaced + st->events_bad;
+			     st->events_stale + st->events_after + st->events_unplaced + st->events_bad +
+			     st->events_sched_early;
 
 	CHECK(st->rows == f->rows && st->rows == st->complete + st->incomplete);
 	CHECK(st->retransmitted <= st->rows);

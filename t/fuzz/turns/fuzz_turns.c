@@ -78,6 +78,20 @@ static int on_row(void *ctx, const struct pp_turn *turn)
 	    pp_split_has(sp, PP_WIRE) && pp_split_has(sp, PP_SERVER_DEV))
 		CHECK((__int128)sp->ns[PP_NETWORK] == (__int128)sp->ns[PP_CLIENT_DEV] +
 		      sp->ns[PP_WIRE] + sp->ns[PP_SERVER_DEV]);
+	/* --sched: each host's stack = proc + wakeup + return, 0 <= idle <= wakeup */
+	for (int h = 0; h < 2; h++) {
+		static const enum pp_component parts[2][5] = {
+			{ PP_CLIENT_STACK, PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
+			{ PP_SERVER_STACK, PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
+		};
+		const enum pp_component *c = parts[h];
+
+		if (!pp_split_has(sp, c[1]))
+			continue;
+		CHECK(pp_split_has(sp, c[0]));
+		CHECK((__int128)sp->ns[c[0]] == (__int128)sp->ns[c[1]] + sp->ns[c[2]] + sp->ns[c[4]]);
+		CHECK(sp->ns[c[3]] >= 0 && sp->ns[c[3]] <= sp->ns[c[2]]);
+	}
 	f->rows++;
 	return 0;
 }
@@ -110,7 +124,8 @@ static bool to_server_for(int host, int point)
 	return host == 0 ? sending : !sending;
 }
 
-/* op, where, len, dt; op: host 1 bit, point 3, conn 2, wrong way 1, raw 1 */
+/* op, where, len, dt; op: host 1 bit, point 3, conn 2, wrong way 1, raw 1; where: offset 6
+ * bits, a --sched point instead (PP_WAKE + point % 3, the way of a recv) 1, instance 1 */
 static void decode_event(struct fuzz_run *f, struct input *in)
 {
 	uint8_t op = take8(in), where = take8(in), lenb = take8(in), dt = take8(in);
@@ -127,6 +142,8 @@ static void decode_event(struct fuzz_run *f, struct input *in)
 		memcpy(&ev, raw, sizeof(ev));
 		goto add;
 	}
+	if (where & 0x40)
+		point = PP_WAKE + point % 3;
 	to_server = to_server_for(host, point);
 	if (op & 0x40)
 		to_server = !to_server;
