@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* What the test programs t/rr_probe.c and t/uring_echo.c share: a bounded number from an
- * option, and one numeric address resolved. Header-only (static inline): each links it
+/* What the test programs t/rr_probe.c, t/uring_echo.c and t/sched_hog.c share: a bounded
+ * number from an option, and one numeric address resolved. Header-only (static inline): each links it
  * into its own binary, and the library's resolver (common/net.h) does the work. */
 #ifndef PP_PROBE_UTIL_H
 #define PP_PROBE_UTIL_H
