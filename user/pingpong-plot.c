@@ -30,9 +30,14 @@ static const enum pp_component default_components[] = {
 	PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP, PP_RTT,
 	PP_CLIENT_DEV, PP_WIRE, PP_SERVER_DEV,
 };
+/* The stacked view: rtt and its four parts (required), then each host's --sched parts, which
+ * split its stack when the rows have them. */
 static const enum pp_component stack_components[] = {
 	PP_RTT, PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
+	PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN,
+	PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN,
 };
+#define STACK_REQUIRED 5 /* the first five of stack_components */
 
 struct options {
 	const char *input;
@@ -133,12 +138,14 @@ static const struct pp_opt options[] = {
 	{ "components", 'c', PP_OPT_CUSTOM, PP_OPT_AT(cfg_t, comps), .metavar = "LIST",
 	  .parse = take_components,
 	  .help = "comma-separated from rtt client_stack network server_stack server_app "
-		  "client_dev wire server_dev rtt_app",
-	  .def = "all but rtt_app, those that have values" },
+		  "client_dev wire server_dev rtt_app, and with --sched client_proc client_wakeup "
+		  "client_idle client_return server_proc server_wakeup server_idle server_return",
+	  .def = "all but rtt_app and the --sched ones, those that have values" },
 	{ "stacked", 's', PP_OPT_FLAG, PP_OPT_AT(cfg_t, stacked),
 	  .help = "instead of CDFs, one bar per percentile: how the RTT splits into client_stack "
 		  "network server_stack server_app (mean over the exchanges whose RTT is nearest "
-		  "it)" },
+		  "it); a host's stack in its --sched parts (processing, waiting for CPU, CPU "
+		  "leaving idle, return to the program) when the rows have them" },
 	{ "title", 't', PP_OPT_STRING, PP_OPT_AT(cfg_t, title), .metavar = "TEXT",
 	  .help = "plot title", .def = "\"<input>: <N> exchanges\"" },
 	{ "quiet", 'q', PP_OPT_FLAG, PP_OPT_AT(cfg_t, quiet), .help = "no table on stdout" },
@@ -179,7 +186,7 @@ static int check_options(int argc, char **argv, int first, struct options *o, st
 	if (o->npct == 0)
 		return pp_err_set(err, -EINVAL, "--percentiles needs at least one value");
 	if (o->stacked && (o->comps_given || o->logx))
-		return pp_err_set(err, -EINVAL, "--stacked always shows rtt's four parts on a linear "
+		return pp_err_set(err, -EINVAL, "--stacked always shows rtt's parts on a linear "
 				  "axis: drop --components and --logx");
 	return 0;
 }
@@ -235,8 +242,9 @@ static void print_load_error(int err, const char *path, const struct pp_samples_
 	}
 }
 
-/* Says which components are absent or empty, and whether anything is left to draw. */
-static int check_samples(const struct pp_samples *s, const char *path)
+/* Says which of the first ncheck components are absent or empty, and whether anything is left
+ * to draw. */
+static int check_samples(const struct pp_samples *s, size_t ncheck, const char *path)
 {
 	char empty[256] = "";
 	size_t with_values = 0, in_header = 0;
@@ -245,7 +253,7 @@ static int check_samples(const struct pp_samples *s, const char *path)
 		pp_log_error("%s has a header but no rows", path);
 		return -ENODATA;
 	}
-	for (size_t i = 0; i < s->ncols; i++) {
+	for (size_t i = 0; i < ncheck; i++) {
 		in_header += s->col[i].in_header;
 		with_values += s->col[i].n > 0;
 		if (s->col[i].in_header && s->col[i].n == 0 && strlen(empty) < sizeof(empty) - 32) {
@@ -302,28 +310,54 @@ static void print_table(const struct pp_samples *s, const struct options *o)
 				     o->pct, o->npct);
 }
 
-static void print_split(const struct pp_stack_bar *bar, size_t nbar)
+/* --stacked needs rtt and its four parts; without them there is no bar to draw. */
+static int check_stack_columns(const struct pp_samples *s, const char *path)
+{
+	for (size_t i = 0; i < STACK_REQUIRED; i++)
+		if (!s->col[i].in_header) {
+			pp_log_error("%s has no column %s_us", path, pp_component_name[s->col[i].comp]);
+			return -ENOENT;
+		}
+	return 0;
+}
+
+/* A column per part, as wide as its name (at least 10). */
+static void print_split(const struct pp_stack_parts *sp, const struct pp_stack_bar *bar, size_t nbar)
 {
 	printf("\nRTT split: mean parts of the exchanges with RTT nearest each percentile (us)\n");
-	printf("%-9s %10s %5s %10s %12s %10s %12s %10s\n", "rtt", "value", "rows", "their_rtt",
-	       "client_stack", "network", "server_stack", "server_app");
+	printf("%-9s %10s %5s %10s", "rtt", "value", "rows", "their_rtt");
+	for (size_t p = 0; p < sp->n; p++)
+		printf(" %10s", pp_stack_part_info[sp->part[p]].name);
+	putchar('\n');
 	for (size_t i = 0; i < nbar; i++) {
 		char label[32];
 
 		snprintf(label, sizeof(label), "p%.10g", bar[i].pct);
-		printf("%-9s %10.3f %5zu %10.3f %12.3f %10.3f %12.3f %10.3f\n", label, bar[i].rtt_us, bar[i].rows,
-		       bar[i].rtt_mean_us, bar[i].part_us[0], bar[i].part_us[1], bar[i].part_us[2], bar[i].part_us[3]);
+		printf("%-9s %10.3f %5zu %10.3f", label, bar[i].rtt_us, bar[i].rows, bar[i].rtt_mean_us);
+		for (size_t p = 0; p < sp->n; p++) {
+			int width = (int)strlen(pp_stack_part_info[sp->part[p]].name);
+
+			printf(" %*.3f", width > 10 ? width : 10, bar[i].part_us[p]);
+		}
+		putchar('\n');
 	}
 }
 
-static int stack_bars(const struct pp_samples *s, const struct options *o, struct pp_stack_bar *bar)
+/* Row-aligned values (before pp_samples_sort) of each loaded component, NULL when absent. */
+static int stack_bars(const struct pp_samples *s, const struct options *o, struct pp_stack_parts *sp,
+		      struct pp_stack_bar *bar)
 {
-	/* stack_components order: rtt first, then the parts in stacking order. */
-	const double *const part[PP_STACK_PARTS] = { s->col[1].v, s->col[2].v, s->col[3].v, s->col[4].v };
-	int err = pp_stack_split(s->col[0].v, part, s->rows, o->pct, o->npct, bar);
+	const double *col[PP_NCOMPONENTS] = { 0 };
+	int err;
 
+	for (size_t i = 0; i < s->ncols; i++)
+		if (s->col[i].in_header)
+			col[s->col[i].comp] = s->col[i].v;
+	err = pp_stack_parts_choose(sp, col, s->rows);
+	if (!err)
+		err = pp_stack_split(col[PP_RTT], sp->v, sp->n, s->rows, o->pct, o->npct, bar);
 	if (err == -ENODATA)
-		pp_log_error("%s has no row with rtt and all four parts; nothing to stack", o->input);
+		pp_log_error("%s has no row with rtt and all %zu parts; nothing to stack", o->input, sp->n);
 	else if (err)
 		pp_log_error("%s", strerror(-err));
 	return err;
@@ -337,8 +371,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 /* Writes the plot's files into a private directory, has gnuplot draw into a temporary output
  * and renames it into place. */
-static int render(const struct options *o, const struct pp_samples *s, const struct pp_stack_bar *bar,
-		  const char *script)
+static int render(const struct options *o, const struct pp_samples *s, const struct pp_stack_parts *sp,
+		  const struct pp_stack_bar *bar, const char *script)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char dir[4096], params[4200], title[512], in[4096];
@@ -363,7 +397,8 @@ static int render(const struct options *o, const struct pp_samples *s, const str
 		.term = o->term, .output = out.tmp_path, .title = o->title ? o->title : title,
 		.logx = o->logx, .pct = o->pct, .npct = o->npct,
 	};
-	err = o->stacked ? pp_write_stack_files(dir, bar, o->npct, &popts) : pp_write_cdf_files(dir, s, &popts);
+	err = o->stacked ? pp_write_stack_files(dir, sp, bar, o->npct, &popts) :
+			   pp_write_cdf_files(dir, s, &popts);
 	snprintf(params, sizeof(params), "%s/params.gp", dir);
 	if (err)
 		pp_log_error("cannot write plot data in %s: %s", dir, strerror(-err));
@@ -396,6 +431,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct pp_stack_bar bar[PP_MAX_PERCENTILES];
+	struct pp_stack_parts sp = { 0 };
 	struct pp_samples_error load_err;
 	struct pp_samples s;
 	char script[4096];
@@ -417,25 +453,29 @@ int main(int argc, char **argv)
 		pp_log_error("cannot find plots/%s (set PINGPONG_PLOTS_DIR)", o.stacked ? "stack.gp" : "cdf.gp");
 		return 1;
 	}
-	ret = pp_samples_load(&s, o.input, o.comps, o.ncomps, o.comps_given || o.stacked, &load_err);
+	/* --stacked requires its first columns itself: the --sched ones are optional. */
+	ret = pp_samples_load(&s, o.input, o.comps, o.ncomps, o.comps_given, &load_err);
 	if (ret) {
 		print_load_error(ret, o.input, &load_err);
 		return 1;
 	}
-	ret = check_samples(&s, o.input) || (o.logx && check_log_axis(&s)) ? 1 : 0;
-	if (!ret && o.stacked)
-		ret = stack_bars(&s, &o, bar) ? 1 : 0;
+	if (o.stacked)
+		ret = check_stack_columns(&s, o.input) || check_samples(&s, STACK_REQUIRED, o.input) ||
+		      stack_bars(&s, &o, &sp, bar) ? 1 : 0;
+	else
+		ret = check_samples(&s, s.ncols, o.input) || (o.logx && check_log_axis(&s)) ? 1 : 0;
 	if (!ret) {
 		pp_samples_sort(&s);
 		if (!o.quiet) {
 			print_table(&s, &o);
 			if (o.stacked)
-				print_split(bar, o.npct);
+				print_split(&sp, bar, o.npct);
 		}
 		fflush(stdout);
 		catch_signals();
-		ret = render(&o, &s, bar, script);
+		ret = render(&o, &s, &sp, bar, script);
 	}
+	pp_stack_parts_free(&sp);
 	pp_samples_free(&s);
 	return ret;
 }

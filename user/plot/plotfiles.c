@@ -10,15 +10,47 @@
 #include "plot/quantiles.h"
 #include "common/stats.h"
 
+/* A host's --sched parts are shades of its stack's colour, so they read as one family: the
+ * processing dark, the wake-up lighter and its idle exit lightest (a part of the wake-up, drawn
+ * next to it), the return to the program greyed. */
+#define CLIENT_PROC   "#0d3d66"
+#define CLIENT_WAIT   "#5fb0e6"
+#define CLIENT_IDLE   "#acd6f2"
+#define CLIENT_RETURN "#7d93a8"
+#define SERVER_PROC   "#145214"
+#define SERVER_WAIT   "#72c66a"
+#define SERVER_IDLE   "#bde5b6"
+#define SERVER_RETURN "#8aa286"
+
 static const char *const component_color[PP_NCOMPONENTS] = {
 	[PP_RTT] = "#000000",          [PP_CLIENT_STACK] = "#1f77b4", [PP_NETWORK] = "#ff7f0e",
 	[PP_SERVER_STACK] = "#2ca02c", [PP_SERVER_APP] = "#d62728",   [PP_CLIENT_DEV] = "#9467bd",
 	[PP_WIRE] = "#8c564b",         [PP_SERVER_DEV] = "#e377c2",   [PP_RTT_APP] = "#7f7f7f",
+	[PP_CLIENT_PROC] = CLIENT_PROC, [PP_CLIENT_WAKEUP] = CLIENT_WAIT,
+	[PP_CLIENT_IDLE] = CLIENT_IDLE, [PP_CLIENT_RETURN] = CLIENT_RETURN,
+	[PP_SERVER_PROC] = SERVER_PROC, [PP_SERVER_WAKEUP] = SERVER_WAIT,
+	[PP_SERVER_IDLE] = SERVER_IDLE, [PP_SERVER_RETURN] = SERVER_RETURN,
 };
 
 const char *pp_component_color(enum pp_component c)
 {
 	return component_color[c];
+}
+
+const char *pp_stack_part_color(enum pp_stack_part p)
+{
+	/* A wait is the wake-up less its idle exit: the wake-up's colour. */
+	return pp_component_color(pp_stack_part_info[p].comp);
+}
+
+/* Labels on a bar are white, but black on a light fill (relative luminance, sRGB roughly). */
+static const char *label_color_on(const char *fill)
+{
+	unsigned r, g, b;
+
+	if (sscanf(fill, "#%2x%2x%2x", &r, &g, &b) != 3)
+		return "#ffffff";
+	return 0.2126 * r + 0.7152 * g + 0.0722 * b > 150 ? "#202020" : "#ffffff";
 }
 
 /* A gnuplot single-quoted string: '' stands for ', and a newline would end the command. */
@@ -231,12 +263,66 @@ int pp_write_cdf_files(const char *dir, const struct pp_samples *s, const struct
 	return ret ? ret : ret2 ? ret2 : ret3;
 }
 
-int pp_write_stack_files(const char *dir, const struct pp_stack_bar *bar, size_t nbar,
-			 const struct pp_plot_opts *o)
+/* Whose --sched part p is: 0 client, 1 server, -1 none (a whole stack, network, server app). */
+static int sched_host(enum pp_stack_part p)
 {
-	static const enum pp_component part[PP_STACK_PARTS] = {
-		PP_CLIENT_STACK, PP_NETWORK, PP_SERVER_STACK, PP_SERVER_APP,
-	};
+	if (p >= PP_PART_CLIENT_PROC && p <= PP_PART_CLIENT_RETURN)
+		return 0;
+	if (p >= PP_PART_SERVER_PROC && p <= PP_PART_SERVER_RETURN)
+		return 1;
+	return -1;
+}
+
+/* The key under the plots when a host is split, four rows: a column per split host, its parts
+ * top-down as in the bar, then the other parts top-down (stack.gp adds the RTT marker last).
+ * Parts are numbered from 1, in stacking order. */
+static void put_key_order(FILE *f, const struct pp_stack_parts *sp)
+{
+	size_t k = 0;
+
+	fputs("key_order = '", f);
+	for (int host = 0; host < 2; host++)
+		for (size_t p = sp->n; p-- > 0;)
+			if (sched_host(sp->part[p]) == host)
+				fprintf(f, "%s%zu", k++ ? " " : "", p + 1);
+	for (size_t p = sp->n; p-- > 0;)
+		if (sched_host(sp->part[p]) < 0)
+			fprintf(f, "%s%zu", k++ ? " " : "", p + 1);
+	fputs("'\n", f);
+}
+
+/* The plain legend words when a host is split, else the component names, as before --sched. */
+static void put_stack_params(FILE *f, const struct pp_stack_parts *sp)
+{
+	bool plain = sp->split[0] || sp->split[1];
+
+	fprintf(f, "nparts = %zu\n", sp->n);
+	fputs("part_names = '", f);
+	for (size_t p = 0; p < sp->n; p++)
+		fprintf(f, "%s%s", p ? " " : "", pp_stack_part_info[sp->part[p]].name);
+	/* word() takes a double-quoted group as one word: the keys have spaces. */
+	fputs("'\npart_keys = '", f);
+	for (size_t p = 0; p < sp->n; p++) {
+		const struct pp_stack_part_info *info = &pp_stack_part_info[sp->part[p]];
+
+		if (plain)
+			fprintf(f, "%s\"%s\"", p ? " " : "", info->key);
+		else
+			put_key_word(f, info->name, p == 0);
+	}
+	fputs("'\npart_colors = '", f);
+	for (size_t p = 0; p < sp->n; p++)
+		fprintf(f, "%s%s", p ? " " : "", pp_stack_part_color(sp->part[p]));
+	fputs("'\npart_label_colors = '", f);
+	for (size_t p = 0; p < sp->n; p++)
+		fprintf(f, "%s%s", p ? " " : "", label_color_on(pp_stack_part_color(sp->part[p])));
+	fputs("'\n", f);
+	put_key_order(f, sp);
+}
+
+int pp_write_stack_files(const char *dir, const struct pp_stack_parts *sp,
+			 const struct pp_stack_bar *bar, size_t nbar, const struct pp_plot_opts *o)
+{
 	char path[4096];
 	FILE *params, *data;
 	int ret, ret2;
@@ -252,21 +338,15 @@ int pp_write_stack_files(const char *dir, const struct pp_stack_bar *bar, size_t
 	}
 	put_common_params(params, dir, o);
 	fprintf(params, "nbar = %zu\n", nbar);
-	fputs("part_names = '", params);
-	for (int p = 0; p < PP_STACK_PARTS; p++)
-		fprintf(params, "%s%s", p ? " " : "", pp_component_name[part[p]]);
-	fputs("'\npart_keys = '", params);
-	for (int p = 0; p < PP_STACK_PARTS; p++)
-		put_key_word(params, pp_component_name[part[p]], p == 0);
-	fputs("'\npart_colors = '", params);
-	for (int p = 0; p < PP_STACK_PARTS; p++)
-		fprintf(params, "%s%s", p ? " " : "", pp_component_color(part[p]));
-	fputs("'\n", params);
+	put_stack_params(params, sp);
 
-	fputs("# label client_stack network server_stack server_app rtt_percentile rtt_mean_of_rows rows\n", data);
+	fputs("# label", data);
+	for (size_t p = 0; p < sp->n; p++)
+		fprintf(data, " %s", pp_stack_part_info[sp->part[p]].name);
+	fputs(" rtt_percentile rtt_mean_of_rows rows\n", data);
 	for (size_t i = 0; i < nbar; i++) {
 		fprintf(data, "p%.10g", bar[i].pct);
-		for (int p = 0; p < PP_STACK_PARTS; p++)
+		for (size_t p = 0; p < sp->n; p++)
 			fprintf(data, " %.6f", bar[i].part_us[p]);
 		fprintf(data, " %.6f %.6f %zu\n", bar[i].rtt_us, bar[i].rtt_mean_us, bar[i].rows);
 	}

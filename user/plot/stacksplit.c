@@ -3,9 +3,118 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "plot/stacksplit.h"
 #include "common/stats.h"
+
+#define PART(p, name, key, comp, family) [p] = { name, key, comp, family }
+
+const struct pp_stack_part_info pp_stack_part_info[PP_NPARTS] = {
+	PART(PP_PART_CLIENT_STACK, "client_stack", "client: stack", PP_CLIENT_STACK, PP_CLIENT_STACK),
+	PART(PP_PART_NETWORK, "network", "network", PP_NETWORK, PP_NETWORK),
+	PART(PP_PART_SERVER_STACK, "server_stack", "server: stack", PP_SERVER_STACK, PP_SERVER_STACK),
+	PART(PP_PART_SERVER_APP, "server_app", "server: application", PP_SERVER_APP, PP_SERVER_APP),
+	PART(PP_PART_CLIENT_PROC, "client_proc", "client: stack processing", PP_CLIENT_PROC,
+	     PP_CLIENT_STACK),
+	PART(PP_PART_CLIENT_WAIT, "client_wait", "client: waiting for CPU", PP_CLIENT_WAKEUP,
+	     PP_CLIENT_STACK),
+	PART(PP_PART_CLIENT_IDLE, "client_idle", "client: CPU leaving idle", PP_CLIENT_IDLE,
+	     PP_CLIENT_STACK),
+	PART(PP_PART_CLIENT_RETURN, "client_return", "client: return to program", PP_CLIENT_RETURN,
+	     PP_CLIENT_STACK),
+	PART(PP_PART_SERVER_PROC, "server_proc", "server: stack processing", PP_SERVER_PROC,
+	     PP_SERVER_STACK),
+	PART(PP_PART_SERVER_WAIT, "server_wait", "server: waiting for CPU", PP_SERVER_WAKEUP,
+	     PP_SERVER_STACK),
+	PART(PP_PART_SERVER_IDLE, "server_idle", "server: CPU leaving idle", PP_SERVER_IDLE,
+	     PP_SERVER_STACK),
+	PART(PP_PART_SERVER_RETURN, "server_return", "server: return to program", PP_SERVER_RETURN,
+	     PP_SERVER_STACK),
+};
+
+/* Per host (0 client, 1 server): its stack whole, its four --sched parts in stacking order, and
+ * the components they come from (a wait is computed from the wake-up and its idle exit). */
+static const enum pp_stack_part whole_stack[2] = { PP_PART_CLIENT_STACK, PP_PART_SERVER_STACK };
+static const enum pp_stack_part sched_parts[2][4] = {
+	{ PP_PART_CLIENT_PROC, PP_PART_CLIENT_WAIT, PP_PART_CLIENT_IDLE, PP_PART_CLIENT_RETURN },
+	{ PP_PART_SERVER_PROC, PP_PART_SERVER_WAIT, PP_PART_SERVER_IDLE, PP_PART_SERVER_RETURN },
+};
+static const enum pp_component sched_comps[2][4] = {
+	{ PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
+	{ PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
+};
+
+/* Whether some row has all four --sched parts of the host. */
+static bool has_sched_parts(const double *const col[PP_NCOMPONENTS], int host, size_t rows)
+{
+	const enum pp_component *c = sched_comps[host];
+
+	if (!col[c[0]] || !col[c[1]] || !col[c[2]] || !col[c[3]])
+		return false;
+	for (size_t r = 0; r < rows; r++)
+		if (!isnan(col[c[0]][r]) && !isnan(col[c[1]][r]) && !isnan(col[c[2]][r]) &&
+		    !isnan(col[c[3]][r]))
+			return true;
+	return false;
+}
+
+/* The wake-up less its idle exit: the time the woken thread waited for a CPU. */
+static double *wait_values(const double *const col[PP_NCOMPONENTS], int host, size_t rows)
+{
+	const double *wakeup = col[sched_comps[host][1]], *idle = col[sched_comps[host][2]];
+	double *w = malloc((rows ? rows : 1) * sizeof(*w));
+
+	if (w)
+		for (size_t r = 0; r < rows; r++)
+			w[r] = wakeup[r] - idle[r]; /* NAN if either is */
+	return w;
+}
+
+static void add_part(struct pp_stack_parts *sp, enum pp_stack_part p, const double *v)
+{
+	sp->part[sp->n] = p;
+	sp->v[sp->n++] = v;
+}
+
+static void add_host(struct pp_stack_parts *sp, int host, const double *const col[PP_NCOMPONENTS])
+{
+	if (!sp->split[host]) {
+		add_part(sp, whole_stack[host], col[pp_stack_part_info[whole_stack[host]].comp]);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		enum pp_stack_part p = sched_parts[host][i];
+		bool wait = p == PP_PART_CLIENT_WAIT || p == PP_PART_SERVER_WAIT;
+
+		add_part(sp, p, wait ? sp->wait[host] : col[pp_stack_part_info[p].comp]);
+	}
+}
+
+int pp_stack_parts_choose(struct pp_stack_parts *sp, const double *const col[PP_NCOMPONENTS],
+			  size_t rows)
+{
+	memset(sp, 0, sizeof(*sp));
+	for (int host = 0; host < 2; host++) {
+		sp->split[host] = has_sched_parts(col, host, rows);
+		if (sp->split[host] && !(sp->wait[host] = wait_values(col, host, rows))) {
+			pp_stack_parts_free(sp);
+			return -ENOMEM;
+		}
+	}
+	add_host(sp, 0, col);
+	add_part(sp, PP_PART_NETWORK, col[PP_NETWORK]);
+	add_host(sp, 1, col);
+	add_part(sp, PP_PART_SERVER_APP, col[PP_SERVER_APP]);
+	return 0;
+}
+
+void pp_stack_parts_free(struct pp_stack_parts *sp)
+{
+	free(sp->wait[0]);
+	free(sp->wait[1]);
+	sp->wait[0] = sp->wait[1] = NULL;
+}
 
 struct ranked_row {
 	double rtt;
@@ -49,11 +158,11 @@ static size_t lower_bound(const struct ranked_row *ranked, size_t n, double targ
 
 /* Averages the k rows nearest target, widening toward the nearer side (ties: the lower). */
 static void average_nearest(const struct ranked_row *ranked, size_t n, size_t k, double target,
-			    const double *const part[PP_STACK_PARTS], const double *rtt,
+			    const double *const *part, size_t nparts, const double *rtt,
 			    struct pp_stack_bar *bar)
 {
 	size_t hi = lower_bound(ranked, n, target), lo = hi; /* window is [lo, hi) */
-	double sum[PP_STACK_PARTS] = { 0 }, rtt_sum = 0;
+	double sum[PP_STACK_PARTS_MAX] = { 0 }, rtt_sum = 0;
 
 	while (hi - lo < k) {
 		if (lo == 0)
@@ -68,37 +177,45 @@ static void average_nearest(const struct ranked_row *ranked, size_t n, size_t k,
 	for (size_t i = lo; i < hi; i++) {
 		size_t r = ranked[i].row;
 
-		for (int p = 0; p < PP_STACK_PARTS; p++)
+		for (size_t p = 0; p < nparts; p++)
 			sum[p] += part[p][r];
 		rtt_sum += rtt[r];
 	}
 	bar->rows = k;
-	for (int p = 0; p < PP_STACK_PARTS; p++)
-		bar->part_us[p] = sum[p] / (double)k;
+	bar->nparts = nparts;
+	for (size_t p = 0; p < PP_STACK_PARTS_MAX; p++)
+		bar->part_us[p] = p < nparts ? sum[p] / (double)k : 0;
 	bar->rtt_mean_us = rtt_sum / (double)k;
 }
 
-int pp_stack_split(const double *rtt, const double *const part[PP_STACK_PARTS], size_t rows,
+int pp_stack_split(const double *rtt, const double *const *part, size_t nparts, size_t rows,
 		   const double *pct, size_t npct, struct pp_stack_bar *bar)
 {
-	struct ranked_row *ranked = malloc((rows ? rows : 1) * sizeof(*ranked));
-	double *all_rtt = malloc((rows ? rows : 1) * sizeof(*all_rtt));
+	struct ranked_row *ranked;
+	double *all_rtt;
 	size_t ncomplete = 0, nrtt = 0;
 	int ret = 0;
 
+	if (nparts == 0 || nparts > PP_STACK_PARTS_MAX)
+		return -EINVAL;
+	for (size_t p = 0; p < nparts; p++)
+		if (!part[p]) /* a column the CSV lacks: no row is complete */
+			return -ENODATA;
+	ranked = malloc((rows ? rows : 1) * sizeof(*ranked));
+	all_rtt = malloc((rows ? rows : 1) * sizeof(*all_rtt));
 	if (!ranked || !all_rtt) {
 		ret = -ENOMEM;
 		goto cleanup;
 	}
 	for (size_t r = 0; r < rows; r++) {
-		int p;
+		size_t p;
 
 		if (isnan(rtt[r]))
 			continue;
 		all_rtt[nrtt++] = rtt[r];
-		for (p = 0; p < PP_STACK_PARTS && !isnan(part[p][r]); p++)
+		for (p = 0; p < nparts && !isnan(part[p][r]); p++)
 			;
-		if (p == PP_STACK_PARTS)
+		if (p == nparts)
 			ranked[ncomplete++] = (struct ranked_row){ rtt[r], r };
 	}
 	if (ncomplete == 0) {
@@ -110,7 +227,8 @@ int pp_stack_split(const double *rtt, const double *const part[PP_STACK_PARTS], 
 	for (size_t i = 0; i < npct; i++) {
 		bar[i].pct = pct[i];
 		bar[i].rtt_us = pp_percentile(all_rtt, nrtt, pct[i]);
-		average_nearest(ranked, ncomplete, pp_stack_window(ncomplete, pct[i]), bar[i].rtt_us, part, rtt, &bar[i]);
+		average_nearest(ranked, ncomplete, pp_stack_window(ncomplete, pct[i]), bar[i].rtt_us,
+				part, nparts, rtt, &bar[i]);
 	}
 cleanup:
 	free(ranked);
