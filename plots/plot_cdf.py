@@ -17,12 +17,18 @@ import tempfile
 PROG = "plot_cdf.py"
 # Drawing order and colours as in user/pingpong-plot.c and user/plot/plotfiles.c.
 COMPONENTS = ["rtt", "client_stack", "network", "server_stack", "server_app",
-              "client_dev", "wire", "server_dev", "rtt_app"]
+              "client_dev", "wire", "server_dev", "rtt_app",
+              "client_proc", "client_wakeup", "client_idle", "client_return",
+              "server_proc", "server_wakeup", "server_idle", "server_return"]
 DEFAULT_COMPONENTS = ["client_stack", "network", "server_stack", "server_app", "rtt",
                       "client_dev", "wire", "server_dev"]
 COLORS = {"rtt": "#000000", "client_stack": "#1f77b4", "network": "#ff7f0e",
           "server_stack": "#2ca02c", "server_app": "#d62728", "client_dev": "#9467bd",
-          "wire": "#8c564b", "server_dev": "#e377c2", "rtt_app": "#7f7f7f"}
+          "wire": "#8c564b", "server_dev": "#e377c2", "rtt_app": "#7f7f7f",
+          # --sched: shades of each host's stack colour
+          "client_proc": "#0d3d66", "client_wakeup": "#5fb0e6", "client_idle": "#acd6f2",
+          "client_return": "#7d93a8", "server_proc": "#145214", "server_wakeup": "#72c66a",
+          "server_idle": "#bde5b6", "server_return": "#8aa286"}
 MAX_PERCENTILES = 16
 CSV_MAX_LINE = 1 << 20
 GRID_MAX_NINES = 8.0
@@ -343,7 +349,7 @@ def parse_args(argv):
                         help="percentiles 0..100, space or comma separated (default 50 90 99 99.9)")
     parser.add_argument("-l", "--logx", action="store_true", help="logarithmic latency axis")
     parser.add_argument("-c", "--components", help="comma-separated, e.g. rtt,network "
-                        "(default: all but rtt_app, those that have values)")
+                        "(default: all but rtt_app and the --sched ones, those that have values)")
     parser.add_argument("-t", "--title", help='plot title (default "<input>: <N> exchanges")')
     parser.add_argument("-q", "--quiet", action="store_true", help="no table on stdout")
     args = parser.parse_args(argv)
