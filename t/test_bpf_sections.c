@@ -28,11 +28,12 @@ static struct bpf_object *open_embedded(void)
 	return obj;
 }
 
-/* The packet and socket points, the programs attached in raw mode, and the flush program
- * (raw_tp with no tracepoint: never attached, run by BPF_PROG_TEST_RUN). */
+/* The packet, socket and scheduler points, the programs attached in raw mode, and the flush
+ * program (raw_tp with no tracepoint: never attached, run by BPF_PROG_TEST_RUN). */
 static const char *const raw_sections[] = {
 	"raw_tp/net_dev_queue", "raw_tp/netif_receive_skb", "raw_tp/tcp_probe",
-	"raw_tp/tcp_sendmsg_locked", "raw_tp/sock_recv_length", "raw_tp",
+	"raw_tp/tcp_sendmsg_locked", "raw_tp/sock_recv_length", "raw_tp/sched_waking",
+	"raw_tp/sched_switch", "raw_tp/cpu_idle", "raw_tp",
 };
 
 static bool is_raw_packet_point(const char *sec)
@@ -61,8 +62,8 @@ START_TEST(test_every_program_is_a_stable_tracepoint)
 		}
 		n++;
 	}
-	ck_assert_int_eq(raw, 6);
-	ck_assert_int_ge(n, 22); /* 16 syscall points, send, recv, flush, xmit, rx, tcp (+ fork/exit) */
+	ck_assert_int_eq(raw, 9);
+	ck_assert_int_ge(n, 25); /* 16 syscall points, send, recv, flush, xmit, rx, tcp, 3 sched (+ fork/exit) */
 	bpf_object__close(obj);
 }
 END_TEST
