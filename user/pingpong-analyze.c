@@ -367,6 +367,9 @@ static void print_ignored(const struct pp_correlate_stats *st, const struct log_
 	       st->events_no_payload, st->events_stale, st->events_after + st->events_unplaced,
 	       src[0].outside + src[1].outside,
 	       pp_eventlog_bad_rows(readers[0]) + pp_eventlog_bad_rows(readers[1]));
+	if (st->events_sched_early) /* --sched logs only: a stale switch-in sorted too early */
+		printf("events: %" PRIu64 " sched points too early to place (their rows lack them)\n",
+		       st->events_sched_early);
 }
 
 static int analyze(const struct options *o)

@@ -541,10 +541,11 @@ static void verbose_counts(const struct run *r, const struct pp_client_trace_sta
 		pp_log_debug("agent: %" PRIu64 " events of this connection", ts->agent_events);
 	pp_log_debug("correlation: %" PRIu64 " events used; ignored: %" PRIu64
 		" of other connections, %" PRIu64 " without payload, %" PRIu64 " before exchange 0, %"
-		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order; at most %"
-		PRIu64 " events held at once", st->events_used, st->events_foreign,
-		st->events_no_payload, st->events_stale, st->events_after, st->events_unplaced,
-		st->events_out_of_order, st->held_high_water);
+		PRIu64 " after the last, %" PRIu64 " unplaced; %" PRIu64 " out of order, %" PRIu64
+		" sched points too early to place; at most %" PRIu64 " events held at once",
+		st->events_used, st->events_foreign, st->events_no_payload, st->events_stale,
+		st->events_after, st->events_unplaced, st->events_out_of_order,
+		st->events_sched_early, st->held_high_water);
 	/* memory follows what is in flight, not the run: say what it came to */
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		pp_log_debug("memory: peak RSS %.1f MiB", (double)ru.ru_maxrss / 1024.0);
