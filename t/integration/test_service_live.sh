@@ -58,8 +58,10 @@ usage "--peer with two ports" "one --port" --peer 198.18.0.2 --port 1 --port 2 -
 tb_up
 
 # --- redis: the agent starts it on the server host ------------------------------------------
-# protected mode would refuse the client: no password, and it is not on loopback
-tb_bg server "$AGENT" --port 6379 -- redis-server --save '' --appendonly no --port 6379 \
+# protected mode would refuse the client: no password, and it is not on loopback. The agent
+# takes --sched (the stack's parts), which the client asks for only in the "sched" run: the
+# other runs show turns with the scheduler's points on one host only.
+tb_bg server "$AGENT" --sched --port 6379 -- redis-server --save '' --appendonly no --port 6379 \
 	--bind "$SERVER_IP4" "$SERVER_IP6" --daemonize no --protected-mode no \
 	>"$TMP/redis.out" 2>"$TMP/redis-agent.err"
 wait_port server 6379 10
@@ -71,7 +73,8 @@ live() {
 	local before after
 	before=$(commands "$addr")
 	mkdir -p "$TMP/$name"
-	tb_client "$AGENT" --peer "$peer" --port 6379 --output "$TMP/$name/results.csv" -v \
+	tb_client "$AGENT" ${LIVE_SCHED:+--sched} --peer "$peer" --port 6379 \
+		--output "$TMP/$name/results.csv" -v \
 		--summary-json "$TMP/$name/summary.json" --plot "$TMP/$name" -- \
 		redis-benchmark -h "$addr" -p 6379 "$@" >"$TMP/$name/out" 2>"$TMP/$name/err"
 	LIVE_RC=$?
@@ -106,6 +109,36 @@ assert j['exchanges'] == $ROWS and c['pipelined'] == 0 and c['total'] >= 32, c
 assert sum(x['rows'] for x in c['split']) == $ROWS
 assert j['components']['network']['samples'] == $OK"
 check "c16: both pictures drawn" bash -c "[ -s '$TMP/c16/latency_cdf.png' ] && [ -s '$TMP/c16/latency_split.png' ]"
+
+# the stack's parts on both hosts (--sched), for a service's turns: redis-benchmark's 4 clients
+# and redis share two CPUs, so its threads wait for CPUs as well as being woken
+LIVE_SCHED=1 live sched "$SERVER_IP4" "$SERVER_IP4" -c 4 -n 4000 -t get,set -d 100
+check "sched: exit 0" test "$LIVE_RC" -eq 0
+check "sched: a row per GET/SET the server ran ($SERVED), one for the CONFIG" \
+	bash -c "[ $ROWS -eq $((SERVED + 1)) ] && [ $SHORT -eq 1 ]"
+check "sched: identities exact on every complete row" test "$BAD" -eq 0
+# every complete row has both hosts' parts but a thread's first (its slot comes with its
+# first traced call): redis's one thread, and each redis-benchmark connection's first request
+check "sched: parts exact on every row, on both hosts of all but a few complete rows" python3 -c "
+import csv, sys
+sys.path.insert(0, '$(dirname "$0")')
+import formulas
+bad = parts = complete = 0
+for row in csv.DictReader(open('$TMP/sched/results.csv')):
+    raw, p = formulas.raw(row), formulas.printed(row)
+    p.update({c: formulas.printed_ns(row[c + '_us']) for c in formulas.SCHED_COMPONENTS})
+    bad += sum(got != want for _, got, want in formulas.checked_sched(raw, p))
+    for h in ('client', 'server'):
+        bad += not formulas.adds_up(p, h + '_stack', formulas.STACK_PARTS[h])
+        bad += not formulas.idle_within_wakeup(p, h)
+    if row['incomplete'] == '0':
+        complete += 1
+        parts += p['client_proc'] is not None and p['server_proc'] is not None
+print('  sched: %d complete rows, %d with both hosts\' parts, %d mismatches' % (complete, parts, bad))
+sys.exit(bad != 0 or complete - parts > 5)"
+check "sched: the summary shows each host's stack in parts" bash -c "
+	grep -q '^client stack, mean of [0-9]* rows: .* = proc .* + wakeup .* (of it CPU idle .*) + return ' '$TMP/sched/out' &&
+	grep -q '^server stack, mean of [0-9]* rows: .* = proc .* + wakeup .* (of it CPU idle .*) + return ' '$TMP/sched/out'"
 
 # IPv6, replies of 100 kB (far beyond the MSS), one connection
 live v6 "$SERVER_IP6" "[$SERVER_IP6]:6380" -c 1 -n 300 -t set,get -d 100000
