@@ -62,27 +62,17 @@ import csv, statistics, sys
 sys.path.insert(0, sys.argv[1])
 import formulas
 
-HOSTS = {  # host: (send, xmit, rx, wake, idle, oncpu, recv) raw columns, stack component
-    "client": (("c_send", "c_xmit", "c_rx", "c_wake", "c_idle", "c_oncpu", "c_recv"), "client_stack"),
-    "server": (("s_send", "s_xmit", "s_rx", "s_wake", "s_idle", "s_oncpu", "s_recv"), "server_stack"),
-}
+HOSTS = {"client": "client_stack", "server": "server_stack"}  # host: its stack component
 PARTS = ("proc", "wakeup", "idle", "return")
 NEW_COLS = [h + "_" + p + "_us" for h in HOSTS for p in PARTS] + \
     [h + "_" + s + "_ns" for h in "cs" for s in ("wake", "idle", "oncpu")]
 
 
-def split(pts, names):
-    """The spec's split_stack for one host: (proc, wakeup, idle, return) in ns, or None."""
-    send, xmit, rx, wake, idle, oncpu, recv = (pts.get(n) for n in names)
-    if None in (send, xmit, rx, oncpu, recv):
-        return None
-    r = oncpu
-    if r < rx or r > recv:
-        w = r = recv
-    else:
-        w = wake if wake is not None and rx < wake <= r else rx
-    i = idle if idle is not None and w <= idle <= r else w
-    return ((xmit - send) + (w - rx), r - w, i - w, recv - r)
+def split(pts, host):
+    """docs/design.md 1.7's parts of one host from the raw points (formulas.py, the tests' one
+    copy): (proc, wakeup, idle, return) in ns, or None without the points."""
+    parts = formulas.stack_parts(pts, host)
+    return tuple(parts[host + "_" + part] for part in PARTS) if parts else None
 
 
 def rows(paths):
@@ -104,8 +94,8 @@ def check(path):
             n["complete"] += 1
             pts, p = formulas.raw(row), lambda c: formulas.printed_ns(row[c + "_us"])
             have = 0
-            for host, (names, stack) in HOSTS.items():
-                want = split(pts, names)
+            for host, stack in HOSTS.items():
+                want = split(pts, host)
                 got = tuple(p(host + "_" + part) for part in PARTS)
                 if want is None:   # a part without its points: a stray value
                     n["strays"] += any(row[host + "_" + part + "_us"] != "" for part in PARTS)
