@@ -277,6 +277,7 @@ struct pp_sched_thread {
 	__u64 waking; /* sched_waking: its last wake-up since its last recv; 0 = none */
 	__u64 idle;   /* the idle exit of the CPU it then ran on, if after waking; 0 = none */
 	__u64 oncpu;  /* sched_switch: its last switch-in; 0 = not seen yet */
+	__u64 recv;   /* its last traced recv */
 };
 
 struct {
@@ -306,7 +307,10 @@ static __always_inline void sched_register(__u32 tid)
 
 /* Before a recv event: the calling thread's wake-up, idle exit and switch-in, as copies of ev
  * (same flow and bytes, so placed with the recv), then the wake-up is consumed. The
- * correlator keeps only those between the data's arrival and the recv (split.c). */
+ * correlator keeps only those between the data's arrival and the recv (split.c). A thread not
+ * switched in since its previous recv was on a CPU throughout: its oncpu point is then the
+ * recv's own time, which says so (split.c), rather than a switch-in of long ago, which would
+ * travel far out of time order (a spinning thread's may be from its start). */
 static __always_inline void sched_points(void *ctx, struct pp_event *ev, __u32 tid)
 {
 	struct pp_sched_thread *t;
@@ -332,11 +336,12 @@ static __always_inline void sched_points(void *ctx, struct pp_event *ev, __u32 t
 	}
 	if (t->oncpu) {
 		ev->point = PP_ONCPU;
-		ev->ts_ns = t->oncpu;
+		ev->ts_ns = t->oncpu > t->recv ? t->oncpu : ts;
 		output(ctx, ev);
 	}
 	t->waking = 0;
 	t->idle = 0;
+	t->recv = ts;
 	ev->point = PP_RECV;
 	ev->ts_ns = ts;
 	ev->ts_other_ns = other;

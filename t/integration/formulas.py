@@ -39,14 +39,15 @@ SCHED_COMPONENTS = tuple(f"{h}_{part}" for h in ("client", "server")
 def stack_parts(raw_points, host):
     """One host's proc, wakeup, idle and return in ns ({"client_proc": ...}), as docs/design.md
     splits its stack; {} unless send, xmit, rx, oncpu and recv are all there. The switch-in
-    counts only within [rx, recv] (else all is processing); the wake-up only within (rx, oncpu]
+    counts only within [rx, recv) (else all is processing; at recv it is the kernel's mark
+    of a thread on a CPU since its previous recv); the wake-up only within (rx, oncpu]
     (else it runs from rx); the idle exit only within the wake-up."""
     c = host[0] + "_"
     if not all(c + x in raw_points for x in ("send", "xmit", "rx", "oncpu", "recv")):
         return {}
     send, xmit, rx, r, recv = (raw_points[c + x] for x in ("send", "xmit", "rx", "oncpu", "recv"))
     wake, idle = raw_points.get(c + "wake"), raw_points.get(c + "idle")
-    if r < rx or r > recv:
+    if r < rx or r >= recv:
         w = r = recv
     else:
         w = wake if wake is not None and rx < wake <= r else rx

@@ -20,8 +20,9 @@
 #     interrupt: ftrace saw sched_waking -> sched_switch take 6-8 us idle and 20-24 us busy, and
 #     a trial without --sched saw idle rounds' stacks flip between two modes (14 and 32 us) from
 #     run to run. 1000 us apart the CPUs really halt: that trial gave a steady 81 us (stack sum,
-#     idle) against 54 us (busy), the idle rounds 3.4 us apart. A move smaller than the spread of
-#     the idle rounds' own medians cannot be judged: the test then says inconclusive and fails;
+#     idle) against 54 us (busy), the idle rounds 3.4 us apart. A move smaller than the idle
+#     rounds' own noise (the median distance of their medians from the pooled one) cannot be
+#     judged: the test then says inconclusive and fails;
 #  d. sched_hog (t/sched_hog.c) on the server's connection, SCHED_FIFO on the server's CPU,
 #     spinning HOG_US = 300 us at each ping's arrival, against the same without the hog
 #     (interleaved rounds): server_wakeup's median rises by >= 80% of 300 us and by less than
@@ -313,19 +314,24 @@ read -r cs1 ss1 cw1 sw1 cp1 sp1 < <(p50 client_stack,server_stack,client_wakeup,
 stack_move=$(fig "(c + d) - (a + b)" "$cs0" "$ss0" "$cs1" "$ss1")
 wake_move=$(fig "(c + d) - (a + b)" "$cw0" "$sw0" "$cw1" "$sw1")
 proc_move=$(fig "(c + d) - (a + b)" "$cp0" "$sp0" "$cp1" "$sp1")
-# the idle rounds' own spread (max - min) of the stack sum's median: what noise alone moves
+# what noise alone moves: the median distance of the idle rounds' stack sums (their medians)
+# from the pooled one, so that one disturbed round out of ROUNDS does not make the whole
+# comparison inconclusive (max - min did, on a loaded host: rounds 53..113 us)
 spread=$(for f in $(runs idle); do p50 client_stack,server_stack "$f"; done |
-	awk "$AWK_NUM"' { if (!num($1) || !num($2)) bad = 1; v = $1 + $2; if (NR == 1 || v < lo) lo = v
-		if (NR == 1 || v > hi) hi = v } END { if (bad || !NR) print "nan"; else printf "%.3f\n", hi - lo }')
+	awk -v pooled="$(fig "a + b" "$cs0" "$ss0")" "$AWK_NUM"' { if (!num($1) || !num($2)) bad = 1
+		d[NR] = $1 + $2 - pooled; if (d[NR] < 0) d[NR] = -d[NR] }
+		END { if (bad || !NR || !num(pooled)) { print "nan"; exit }
+		      for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) if (d[j] < d[i]) { t = d[i]; d[i] = d[j]; d[j] = t }
+		      printf "%.3f\n", NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2 }')
 echo "  idle -> busy, p50 sums (client + server): stack $cs0 + $ss0 -> $cs1 + $ss1 ($stack_move us;" \
-	"idle rounds' spread $spread), wakeup $cw0 + $sw0 -> $cw1 + $sw1 ($wake_move)," \
+	"idle rounds' median distance $spread), wakeup $cw0 + $sw0 -> $cw1 + $sw1 ($wake_move)," \
 	"proc $cp0 + $sp0 -> $cp1 + $sp1 ($proc_move)"
 if holds "a < 0" "$stack_move"; then
 	echo "  note: busy CPUs shortened the stacks (idle CPUs here are slower to wake a thread)"
 else
 	echo "  note: busy CPUs lengthened the stacks (idle CPUs here wake a thread faster: halt-polling guest?)"
 fi
-check "busy: the stacks moved more than the idle rounds' spread, so the move can be judged ($stack_move us, spread $spread; else inconclusive: host too noisy)" \
+check "busy: the stacks moved more than the idle rounds' median distance, so the move can be judged ($stack_move us, distance $spread; else inconclusive: host too noisy)" \
 	holds "(a < 0 ? -a : a) > b" "$stack_move" "$spread"
 check "busy: the wake-up parts moved the same way by >= 50% of the stacks' move (wakeup $wake_move of $stack_move us)" \
 	holds "(b < 0 ? -a : a) >= 0.5 * (b < 0 ? -b : b)" "$wake_move" "$stack_move"

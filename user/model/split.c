@@ -50,10 +50,11 @@ static void set(struct pp_split *out, enum pp_component c, int64_t ns)
 #define HAVE(row, ...) have_all(row, (const enum pp_slot[]){ __VA_ARGS__ }, \
 	sizeof((const enum pp_slot[]){ __VA_ARGS__ }) / sizeof(enum pp_slot))
 
-/* One host's stack = proc + wakeup + return (docs/design.md 1.3), from the points of its send
+/* One host's stack = proc + wakeup + return (docs/design.md 1.7), from the points of its send
  * (send, xmit) and receive (rx, wake, idle, oncpu, recv). The receiving thread's last switch-in
- * (oncpu) counts only between rx and recv: otherwise it was on a CPU when the data came, and
- * the whole receive is processing. The wake-up runs from the later of rx and the thread's
+ * (oncpu) counts only from rx and before recv: otherwise it was on a CPU when the data came,
+ * and the whole receive is processing (oncpu == recv is the kernel's mark for a thread not
+ * switched in since its previous recv). The wake-up runs from the later of rx and the thread's
  * wake-up (rx itself when it was not asleep but waiting for a CPU) to that switch-in; idle is
  * the part of it before the CPU's idle exit. Each bound is clamped into [rx, recv], so the
  * three parts add up to the stack exactly. */
@@ -79,7 +80,7 @@ static void split_stack(const struct pp_row *row, const struct host_slots *h, st
 	rx = t[h->rx];
 	recv = t[h->recv];
 	r = t[h->oncpu];
-	if (r < rx || r > recv) {
+	if (r < rx || r >= recv) {
 		w = r = recv;
 	} else {
 		w = t[h->wake] && t[h->wake] <= r && t[h->wake] > rx ? t[h->wake] : rx;

@@ -129,7 +129,7 @@ static void check_stack_parts(const struct pp_row *row, const struct pp_split *s
 	if (!have)
 		return;
 	rx = t[h[host].rx], recv = t[h[host].recv], r = t[h[host].oncpu];
-	if (r < rx || r > recv)
+	if (r < rx || r >= recv)
 		w = r = recv;
 	else if (t[h[host].wake] > rx && t[h[host].wake] <= r)
 		w = t[h[host].wake];
