@@ -146,6 +146,9 @@ agent_with_server() {
 	[ -n "$SERVER" ] || fail "cannot find pingpong-server's pid"
 }
 
+# count_of LINE NAME: the number after NAME= in a line of counts ("rows=3 bad=0").
+count_of() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; }
+
 # csv_col FILE NAME: prints column NAME of a CSV (header line first), one value per line.
 csv_col() {
 	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; if (!c) exit 3; next }

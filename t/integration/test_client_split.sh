@@ -111,7 +111,6 @@ EOF
 # TCP_OPT: what the agent and the client get, (--tcp-point) or () for the default
 TCP_OPT=(--tcp-point)
 counts() { awk -F, -v tcp="${#TCP_OPT[@]}" -f "$TMP/rows.awk" "$1"; }
-count_of() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; } # counts-line name
 p50() { csv_col "$1" "$2" | grep -v '^$' | percentile 50; }
 summary_matched() { sed -n 's/^measured: [0-9]* exchanges, \([0-9]*\) matched.*/\1/p' "$1"; }
 

@@ -147,7 +147,6 @@ elif cmd == "zeros":
     print("%.1f" % zeros(args[0], args[1:]))
 EOF
 sched_py() { $PY "$TMP/sched.py" "$ROOT/t/integration" "$@"; }
-count_of() { sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" <<<"$1"; } # counts-line name
 json_num() { # FILE KEY...: a number of the summary JSON
 	$PY -c 'import json, sys
 v = json.load(open(sys.argv[1]))
