@@ -38,12 +38,20 @@ function pr_ns(name,  s) {
 	sub(/\./, "", s)
 	return s + 0
 }
-NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+# every point: each raw ns column but --sched's (not asked for here) and, without tcp, tcp's
+NR == 1 {
+	for (i = 1; i <= NF; i++) {
+		col[$i] = i
+		if ($i ~ /_ns$/ && $i !~ /^[cs]_(wake|idle|oncpu)_ns$/ && (tcp || $i !~ /^[cs]_tcp_ns$/))
+			pts[++npts] = i
+	}
+	next
+}
 {
 	rows++
 	all = 1
-	for (i = 15; i <= NF; i++)
-		if ($i == "" && (tcp || (i != col["c_tcp_ns"] && i != col["s_tcp_ns"]))) all = 0
+	for (k = 1; k <= npts; k++)
+		if ($(pts[k]) == "") all = 0
 	allpts += all
 	kern = has("c_send_ns") && has("c_xmit_ns") && has("c_rx_ns") && has("c_recv_ns") &&
 	       has("s_rx_ns") && has("s_recv_ns") && has("s_send_ns") && has("s_xmit_ns") &&

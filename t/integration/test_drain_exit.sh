@@ -16,13 +16,16 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 	fail "redis-server/redis-benchmark not found (tools/install-deps)"
 
 # points CSV: the rows of a --turns results.csv with their 14 points. Prints "rows full tail
-# last" (full: every c_*_ns and s_*_ns present; tail: the rows among the last 200 of the run,
+# last" (full: every c_*_ns and s_*_ns present but --sched's; tail: the rows among the last 200 of the run,
 # by client send time, that lack one; last: 1 if the very last request is full).
 points() {
 	python3 - "$1" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-cols = [c for c in (rows[0].keys() if rows else []) if c[:2] in ("c_", "s_") and c.endswith("_ns")]
+# every point but --sched's, which these runs do not ask for
+sched = {h + "_" + p + "_ns" for h in "cs" for p in ("wake", "idle", "oncpu")}
+cols = [c for c in (rows[0].keys() if rows else [])
+        if c[:2] in ("c_", "s_") and c.endswith("_ns") and c not in sched]
 full = lambda r: len(cols) == 14 and all(r[c] != "" for c in cols)
 rows.sort(key=lambda r: int(r["c_send_ns"] or 0))
 tail = sum(not full(r) for r in rows[-200:])

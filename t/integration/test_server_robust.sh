@@ -118,9 +118,11 @@ PORT=$((PORT + 1))
 start_server --reply-delay 2000
 run_client slow --count 50 --warmup 2 --summary-json "$TMP/slow.json"
 check "client against --reply-delay 2000 exits 0" [ "$rc" -eq 0 ]
-check "every RTT >= 2000 us" awk -F, 'NR > 1 && $10 < 2000 { exit 1 }' "$TMP/slow.csv"
+check "every RTT >= 2000 us" awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rtt_app_us") c = i; if (!c) exit 1; next }
+	$c < 2000 { exit 1 }' "$TMP/slow.csv"
 PORT=$((PORT + 1))
 start_server --reply-delay 100
 run_client spin --count 200 --warmup 2
-check "every RTT >= 100 us with --reply-delay 100" awk -F, 'NR > 1 && $10 < 100 { exit 1 }' "$TMP/spin.csv"
+check "every RTT >= 100 us with --reply-delay 100" awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rtt_app_us") c = i; if (!c) exit 1; next }
+	$c < 100 { exit 1 }' "$TMP/spin.csv"
 finish
