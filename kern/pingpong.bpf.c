@@ -270,9 +270,9 @@ static __always_inline void flush(void *ctx)
 /* ---- scheduling points (--sched), kept per thread and sent with its recv ---- */
 
 /* What the scheduler did to a thread since its last traced recv. Only threads that made a
- * traced send or recv have a slot (sched_register), so the sched programs, which run on every
- * wake-up and context switch of the host, turn every other thread away with one lookup.
- * LRU: threads that are gone give their slots back. */
+ * traced recv have a slot (sched_points), so the sched programs, which run on every wake-up
+ * and context switch of the host, turn every other thread away with one lookup. LRU: threads
+ * that are gone give their slots back. */
 struct pp_sched_thread {
 	__u64 waking; /* sched_waking: its last wake-up since its last recv; 0 = none */
 	__u64 idle;   /* the idle exit of the CPU it then ran on, if after waking; 0 = none */
@@ -295,18 +295,9 @@ struct {
 	__type(value, __u64);
 } pp_idle_exit SEC(".maps");
 
-/* A thread that sends or receives on a traced connection gets a slot, so that the scheduler's
- * next wake-up and switch-in of it are kept. */
-static __always_inline void sched_register(__u32 tid)
-{
-	struct pp_sched_thread fresh = {};
-
-	if (pp_sched && !bpf_map_lookup_elem(&pp_sched_threads, &tid))
-		bpf_map_update_elem(&pp_sched_threads, &tid, &fresh, BPF_NOEXIST);
-}
-
 /* Before a recv event: the calling thread's wake-up, idle exit and switch-in, as copies of ev
- * (same flow and bytes, so placed with the recv), then the wake-up is consumed. The
+ * (same flow and bytes, so placed with the recv), then the wake-up is consumed. A thread's
+ * first recv gets it a slot and no points: what came before is not known. The
  * correlator keeps only those between the data's arrival and the recv (split.c). A thread not
  * switched in since its previous recv was on a CPU throughout: its oncpu point is then the
  * recv's own time, which says so (split.c), rather than a switch-in of long ago, which would
@@ -320,7 +311,9 @@ static __always_inline void sched_points(void *ctx, struct pp_event *ev, __u32 t
 		return;
 	t = bpf_map_lookup_elem(&pp_sched_threads, &tid);
 	if (!t) {
-		sched_register(tid);
+		struct pp_sched_thread fresh = { .recv = ts };
+
+		bpf_map_update_elem(&pp_sched_threads, &tid, &fresh, BPF_NOEXIST);
 		return;
 	}
 	ev->ts_other_ns = 0;
@@ -544,9 +537,7 @@ static __always_inline int syscall_exit(void *ctx, long ret, __u32 is_send)
 		ev.seq = BPF_CORE_READ(tp, copied_seq) - (__u32)ret;
 	}
 	ev.len = (__u32)ret;
-	if (is_send)
-		sched_register((__u32)pid_tgid);
-	else
+	if (!is_send)
 		sched_points(ctx, &ev, (__u32)pid_tgid);
 	output(ctx, &ev);
 	return 0;
@@ -631,7 +622,6 @@ int on_tcp_sendmsg_locked(struct bpf_raw_tracepoint_args *ctx)
 	ev.point = PP_SEND;
 	ev.tgid = pid_tgid >> 32;
 	output(ctx, &ev);
-	sched_register((__u32)pid_tgid);
 	return 0;
 }
 

@@ -118,7 +118,7 @@ check "sched: a row per GET/SET the server ran ($SERVED), one for the CONFIG" \
 	bash -c "[ $ROWS -eq $((SERVED + 1)) ] && [ $SHORT -eq 1 ]"
 check "sched: identities exact on every complete row" test "$BAD" -eq 0
 # every complete row has both hosts' parts but a thread's first (its slot comes with its
-# first traced call): redis's one thread, and each redis-benchmark connection's first request
+# first traced recv): redis's one thread's, and redis-benchmark's
 check "sched: parts exact on every row, on both hosts of all but a few complete rows" python3 -c "
 import csv, sys
 sys.path.insert(0, '$(dirname "$0")')
