@@ -412,10 +412,11 @@ static int stage_insert(struct pp_correlator *c, int host, const struct pp_event
 }
 
 /* A --sched point sorts in the stage at its recv's time (key), its own kept in ts_other_ns (0
- * in such an event): an oncpu may be seconds older than its recv (a thread that never slept),
- * and sorted by it, it would leave the stage a reorder window early, often more than a window
- * of exchanges ahead of cur, and be dropped (events_sched_early), most often on the rows of a
- * busy thread, whose stack is all processing: the parts would lean to the woken rows. */
+ * in such an event): a point may be much older than its recv (a thread that ran a long while
+ * since its previous recv; or an events.csv of a kernel side that sent a stale switch-in as
+ * it was), and sorted by it, it would leave the stage a reorder window early, perhaps more
+ * than a window of exchanges ahead of cur, and be dropped (events_sched_early): the parts
+ * would lean to the rows whose points came in time. */
 static int sched_insert(struct pp_correlator *c, int host, const struct pp_event *ev, uint64_t key)
 {
 	struct pp_event keyed = *ev;

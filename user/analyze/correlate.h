@@ -36,8 +36,9 @@ enum pp_host { PP_CLIENT = 0, PP_SERVER = 1 };
 
 /* --sched points (kern/pingpong.h): copies of a recv event, placed like it (the message's last
  * byte), never required, never a retransmission. Their times say nothing of how far the host
- * has got: an oncpu is the thread's last switch-in, which for a thread that never slept is long
- * before its recv (seconds, on a busy host), so they move no exchange boundary or progress. */
+ * has got: each is later than the thread's previous recv (the kernel sends a switch-in from
+ * before it as the recv's own time), but may be well before its own recv (a thread that ran a
+ * long while between them), so they move no exchange boundary or progress. */
 static inline bool pp_point_is_sched(int point)
 {
 	return point == PP_WAKE || point == PP_IDLE || point == PP_ONCPU;

@@ -13,10 +13,12 @@
 #include "common/histogram.h"
 #include "analyze/summary.h"
 
-/* One host's stack and its --sched parts, summed over the rows that have all of them. */
+/* One host's stack and its --sched parts (stack_parts' order), summed over the rows that have
+ * all of them. */
+#define STACK_SUMS 5
 struct stack_sums {
 	uint64_t rows;
-	__int128 stack, proc, wakeup, idle, ret;
+	__int128 ns[STACK_SUMS];
 };
 
 struct pp_summary {
@@ -42,13 +44,14 @@ static const enum pp_component table_order[] = {
 _Static_assert(sizeof(table_order) / sizeof(table_order[0]) == PP_NCOMPONENTS,
 	       "every component has a place in the table");
 
-/* Each host's stack and the components that split it (--sched). */
+/* Each host's stack and the components that split it (--sched), with their JSON names. */
+static const char *const stack_part_name[STACK_SUMS] = { "stack", "proc", "wakeup", "idle", "return" };
 static const struct {
 	const char *host;
-	enum pp_component stack, proc, wakeup, idle, ret;
+	enum pp_component comp[STACK_SUMS];
 } stack_parts[2] = {
-	{ "client", PP_CLIENT_STACK, PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
-	{ "server", PP_SERVER_STACK, PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
+	{ "client", { PP_CLIENT_STACK, PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN } },
+	{ "server", { PP_SERVER_STACK, PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN } },
 };
 
 struct pp_summary *pp_summary_new(void)
@@ -74,25 +77,23 @@ int pp_summary_add(struct pp_summary *s, const struct pp_row *row)
 			return rc;
 	}
 	for (int h = 0; h < 2; h++) {
-		struct stack_sums *sum = &s->parts[h];
+		const enum pp_component *comp = stack_parts[h].comp;
 
 		/* split_stack sets all four parts or none, and only where the stack is */
-		if (!pp_split_has(&split, stack_parts[h].stack) || !pp_split_has(&split, stack_parts[h].proc))
+		if (!pp_split_has(&split, comp[0]) || !pp_split_has(&split, comp[1]))
 			continue;
-		sum->rows++;
-		sum->stack += split.ns[stack_parts[h].stack];
-		sum->proc += split.ns[stack_parts[h].proc];
-		sum->wakeup += split.ns[stack_parts[h].wakeup];
-		sum->idle += split.ns[stack_parts[h].idle];
-		sum->ret += split.ns[stack_parts[h].ret];
+		s->parts[h].rows++;
+		for (int k = 0; k < STACK_SUMS; k++)
+			s->parts[h].ns[k] += split.ns[comp[k]];
 	}
 	return 0;
 }
 
-/* A sum's mean in microseconds. */
-static double mean_us(__int128 sum, uint64_t n)
+/* The means of a host's sums in microseconds, in stack_parts' order. */
+static void means_us(const struct stack_sums *sum, double us[STACK_SUMS])
 {
-	return (double)sum / (double)n / 1000.0;
+	for (int k = 0; k < STACK_SUMS; k++)
+		us[k] = (double)sum->ns[k] / (double)sum->rows / 1000.0;
 }
 
 /* Where each host's stack went (--sched): the table's percentiles of proc, wakeup and return
@@ -103,15 +104,14 @@ static double mean_us(__int128 sum, uint64_t n)
 static void print_stack_parts(const struct pp_summary *s, FILE *out)
 {
 	for (int h = 0; h < 2; h++) {
-		const struct stack_sums *sum = &s->parts[h];
+		double us[STACK_SUMS];
 
-		if (!sum->rows)
+		if (!s->parts[h].rows)
 			continue;
+		means_us(&s->parts[h], us);
 		fprintf(out, "%s stack, mean of %" PRIu64 " rows: %.3f us = proc %.3f + wakeup %.3f "
-			"(of it CPU idle %.3f) + return %.3f\n", stack_parts[h].host, sum->rows,
-			mean_us(sum->stack, sum->rows), mean_us(sum->proc, sum->rows),
-			mean_us(sum->wakeup, sum->rows), mean_us(sum->idle, sum->rows),
-			mean_us(sum->ret, sum->rows));
+			"(of it CPU idle %.3f) + return %.3f\n", stack_parts[h].host, s->parts[h].rows,
+			us[0], us[1], us[2], us[3], us[4]);
 	}
 }
 
@@ -124,15 +124,15 @@ static void json_stack_parts(const struct pp_summary *s, FILE *f)
 		return;
 	fprintf(f, "  \"stack_parts_mean\": {");
 	for (int h = 0; h < 2; h++) {
-		const struct stack_sums *sum = &s->parts[h];
+		double us[STACK_SUMS];
 
-		if (!sum->rows)
+		if (!s->parts[h].rows)
 			continue;
-		fprintf(f, "%s \"%s\": { \"rows\": %" PRIu64 ", \"stack\": %.3f, \"proc\": %.3f, "
-			"\"wakeup\": %.3f, \"idle\": %.3f, \"return\": %.3f }", sep,
-			stack_parts[h].host, sum->rows, mean_us(sum->stack, sum->rows),
-			mean_us(sum->proc, sum->rows), mean_us(sum->wakeup, sum->rows),
-			mean_us(sum->idle, sum->rows), mean_us(sum->ret, sum->rows));
+		means_us(&s->parts[h], us);
+		fprintf(f, "%s \"%s\": { \"rows\": %" PRIu64, sep, stack_parts[h].host, s->parts[h].rows);
+		for (int k = 0; k < STACK_SUMS; k++)
+			fprintf(f, ", \"%s\": %.3f", stack_part_name[k], us[k]);
+		fprintf(f, " }");
 		sep = ",";
 	}
 	fprintf(f, " },\n");

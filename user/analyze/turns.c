@@ -779,8 +779,9 @@ static int process(struct pp_turns *t, int host, const struct pp_event *ev)
 	bool call = ev->point == PP_SEND || ev->point == PP_RECV;
 	/* --sched points are copies of a recv, placed like it (the cell of the message whose last
 	 * byte they hold) but neither calls (they cut no turn) nor packets (no SYN, FIN or RST),
-	 * and their times may be far older than their recv's (a thread's last switch-in), so they
-	 * say nothing of how far the server has read: no req_hw, recv_hw or suspect from them */
+	 * and their times may be far older than their recv's (a thread that ran a long while
+	 * since its previous recv), so they say nothing of how far the server has read: no
+	 * req_hw, recv_hw or suspect from them */
 	bool sched = pp_point_is_sched(ev->point);
 	bool packet = !call && !sched;
 	uint8_t fl = ev->tcp_flags;

@@ -33,28 +33,31 @@ const struct pp_stack_part_info pp_stack_part_info[PP_NPARTS] = {
 	     PP_SERVER_STACK),
 };
 
-/* Per host (0 client, 1 server): its stack whole, its four --sched parts in stacking order, and
- * the components they come from (a wait is computed from the wake-up and its idle exit). */
+/* Per host (0 client, 1 server): its stack whole and its four --sched parts in stacking order
+ * (each read from its pp_stack_part_info.comp; a wait is computed from the wake-up and its idle
+ * exit). */
 static const enum pp_stack_part whole_stack[2] = { PP_PART_CLIENT_STACK, PP_PART_SERVER_STACK };
+#define WAIT 1 /* the wait's place in sched_parts[host] */
 static const enum pp_stack_part sched_parts[2][4] = {
 	{ PP_PART_CLIENT_PROC, PP_PART_CLIENT_WAIT, PP_PART_CLIENT_IDLE, PP_PART_CLIENT_RETURN },
 	{ PP_PART_SERVER_PROC, PP_PART_SERVER_WAIT, PP_PART_SERVER_IDLE, PP_PART_SERVER_RETURN },
 };
-static const enum pp_component sched_comps[2][4] = {
-	{ PP_CLIENT_PROC, PP_CLIENT_WAKEUP, PP_CLIENT_IDLE, PP_CLIENT_RETURN },
-	{ PP_SERVER_PROC, PP_SERVER_WAKEUP, PP_SERVER_IDLE, PP_SERVER_RETURN },
-};
+/* The column of a host's i-th --sched part (for the wait: the wake-up's). */
+static const double *sched_col(const double *const col[PP_NCOMPONENTS], int host, int i)
+{
+	return col[pp_stack_part_info[sched_parts[host][i]].comp];
+}
 
 /* Whether some row has all four --sched parts of the host. */
 static bool has_sched_parts(const double *const col[PP_NCOMPONENTS], int host, size_t rows)
 {
-	const enum pp_component *c = sched_comps[host];
+	const double *c[4];
 
-	if (!col[c[0]] || !col[c[1]] || !col[c[2]] || !col[c[3]])
-		return false;
+	for (int i = 0; i < 4; i++)
+		if (!(c[i] = sched_col(col, host, i)))
+			return false;
 	for (size_t r = 0; r < rows; r++)
-		if (!isnan(col[c[0]][r]) && !isnan(col[c[1]][r]) && !isnan(col[c[2]][r]) &&
-		    !isnan(col[c[3]][r]))
+		if (!isnan(c[0][r]) && !isnan(c[1][r]) && !isnan(c[2][r]) && !isnan(c[3][r]))
 			return true;
 	return false;
 }
@@ -62,7 +65,7 @@ static bool has_sched_parts(const double *const col[PP_NCOMPONENTS], int host, s
 /* The wake-up less its idle exit: the time the woken thread waited for a CPU. */
 static double *wait_values(const double *const col[PP_NCOMPONENTS], int host, size_t rows)
 {
-	const double *wakeup = col[sched_comps[host][1]], *idle = col[sched_comps[host][2]];
+	const double *wakeup = sched_col(col, host, WAIT), *idle = sched_col(col, host, WAIT + 1);
 	double *w = malloc((rows ? rows : 1) * sizeof(*w));
 
 	if (w)
@@ -83,12 +86,8 @@ static void add_host(struct pp_stack_parts *sp, int host, const double *const co
 		add_part(sp, whole_stack[host], col[pp_stack_part_info[whole_stack[host]].comp]);
 		return;
 	}
-	for (int i = 0; i < 4; i++) {
-		enum pp_stack_part p = sched_parts[host][i];
-		bool wait = p == PP_PART_CLIENT_WAIT || p == PP_PART_SERVER_WAIT;
-
-		add_part(sp, p, wait ? sp->wait[host] : col[pp_stack_part_info[p].comp]);
-	}
+	for (int i = 0; i < 4; i++)
+		add_part(sp, sched_parts[host][i], i == WAIT ? sp->wait[host] : sched_col(col, host, i));
 }
 
 int pp_stack_parts_choose(struct pp_stack_parts *sp, const double *const col[PP_NCOMPONENTS],
