@@ -8,7 +8,10 @@
 #  - a row per request rr_probe logged, no more: rows = requests, and every row's req_bytes and
 #    resp_bytes are those rr_probe put on the wire for that request (joined on the client's
 #    port, from the -v listing of connections, and the index within the connection);
-#  - >= 99.9% of the rows complete: every point present, the 14 *_ns cells of both hosts (the
+#  - >= 99.9% of the rows complete (on the sandbox kernel, whose PID 1 exemption hides a
+#    packet from BPF, a row also counts if every point it lacks is a packet point that the
+#    ftrace witness saw run on a PID 1 thread in its window; witness.py, explain_rows.py, as
+#    test_client_split.sh; at most 2 such rows): every point present, the 14 *_ns cells of both hosts (the
 #    split's 8, so incomplete = 0, and the tcp and wire points); retransmitted rows (TCP sent
 #    some bytes twice) are counted and may be complete; the identities rtt = client_stack +
 #    network + server_stack + server_app and network = client_dev + wire + server_dev exact,
@@ -122,8 +125,10 @@ port=23000
 for family in 4 6; do
 	[ "$family" = 4 ] && addr=$SERVER_IP4 || addr=$SERVER_IP6
 	port=$((port + 10))
+	witness_start 196608
 	measure "v$family" "$port" "$addr" --conns "$CONNS" --requests "$REQUESTS" --seed "$port"
 	rc=$?
+	witness_stop "$TMP/v$family.witness"
 	grep '^rr_probe' "$TMP/v$family.client.err" | head -5 | sed 's/^/  /'
 	check "IPv$family: rr_probe client got every response whole, of its size (exit $rc)" \
 		test "$rc" -eq 0
@@ -143,10 +148,19 @@ for family in 4 6; do
 	check "IPv$family: a row per logged request, no more ($rows rows, $missing missing, $extra extra)" \
 		test "$rows" -eq "$logged" -a "$missing" -eq 0 -a "$extra" -eq 0
 	check "IPv$family: every row's req_bytes and resp_bytes are rr_probe's ($bad differ)" test "$bad" -eq 0
-	check "IPv$family: >= 99.9% of the rows complete, every point ($complete of $rows)" \
-		test $((complete * 1000)) -ge $((rows * 999)) -a "$rows" -gt 0
-	check "IPv$family: >= 99.9% of the rows have the split's points, incomplete = 0 ($split_ok of $rows)" \
-		test $((split_ok * 1000)) -ge $((rows * 999)) -a "$rows" -gt 0
+	# incomplete rows whose every missing point the witness excuses (none on another kernel);
+	# the responses' sizes vary, so the excuse goes by point and time window, not by payload
+	excused=0
+	if [ "$split_ok" -lt "$rows" ] && python3 "$ROOT/t/integration/explain_rows.py" \
+		"$TMP/v$family.results.csv" "$TMP/v$family.witness" \
+		"$PP_TESTBED-c=client,$PP_TESTBED-s=server" "$port" "$family" 2000000 "$PID1_EXEMPT"; then
+		excused=$((rows - split_ok))
+	fi
+	check "IPv$family: >= 99.9% of the rows complete, every point ($complete of $rows, $excused excused by the witness)" \
+		test $(((complete + excused) * 1000)) -ge $((rows * 999)) -a "$rows" -gt 0
+	check "IPv$family: >= 99.9% of the rows have the split's points, incomplete = 0 ($split_ok of $rows, $excused excused)" \
+		test $(((split_ok + excused) * 1000)) -ge $((rows * 999)) -a "$rows" -gt 0
+	check "IPv$family: rows excused by the witness are rare ($excused <= 2)" test "$excused" -le 2
 	check "IPv$family: identities exact on every complete row ($ident errors)" test "$ident" -eq 0
 	check "IPv$family: no connection pipelined ($pipelined)" test "$pipelined" -eq 0
 done
